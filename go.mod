@@ -1,0 +1,3 @@
+module github.com/f2fpay/f2fpay
+
+go 1.26.8
