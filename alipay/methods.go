@@ -1,0 +1,20 @@
+package alipay
+
+// Method names of the OpenAPI that f2fpay types.
+const (
+	MethodTradePay              = "alipay.trade.pay"
+	MethodTradePrecreate        = "alipay.trade.precreate"
+	MethodTradeCreate           = "alipay.trade.create"
+	MethodTradeQuery            = "alipay.trade.query"
+	MethodTradeCancel           = "alipay.trade.cancel"
+	MethodTradeClose            = "alipay.trade.close"
+	MethodTradeRefund           = "alipay.trade.refund"
+	MethodTradeFastpayRefundQry = "alipay.trade.fastpay.refund.query"
+	MethodTradeOrderSettle      = "alipay.trade.order.settle"
+	MethodBillDownloadURLQuery  = "alipay.data.dataservice.bill.downloadurl.query"
+	MethodSystemOauthToken      = "alipay.system.oauth.token"
+	MethodUserInfoShare         = "alipay.user.info.share"
+	MethodOpenAuthTokenApp      = "alipay.open.auth.token.app"
+	MethodAlipayCertDownload    = "alipay.open.app.alipaycert.download"
+	MethodMonitorHeartbeatSyn   = "monitor.heartbeat.syn"
+)
