@@ -39,6 +39,7 @@ func (c *Client) loadCerts(cfg Config) error {
 		return fmt.Errorf("alipay: AlipayCert holds a %T key, not RSA", leaf.PublicKey)
 	}
 	c.alipayCerts.Store(CertSN(leaf), pk)
+	c.configuredCertKey = pk
 	if c.rootCertSN, err = RootCertSN(cfg.AlipayRootCert); err != nil {
 		return err
 	}

@@ -94,6 +94,9 @@ type Client struct {
 	rootPool     *certPool
 	certDownload bool
 	alipayCerts  sync.Map // alipay_cert_sn → *rsa.PublicKey; rotated certs are added at run time
+	// configuredCertKey is the key of the configured Alipay certificate, for
+	// notifications, which name no certificate.
+	configuredCertKey *rsa.PublicKey
 }
 
 // beijing is UTC+8 without depending on a tzdata file on the host.
