@@ -452,7 +452,7 @@ func (t *TableReader) Next() ([]string, error) {
 		if err := t.completeRecord(); err != nil {
 			return nil, err
 		}
-		if len(t.spans) != t.width && !t.onlyEmptyExtra() {
+		if len(t.spans) != t.width {
 			kind, hint := ErrFormat, ""
 			if t.noEOL && len(t.spans) < t.width {
 				kind, hint = ErrTruncated, "; it is the last line and has no line end: the file is cut off, download the bill again"
@@ -460,24 +460,9 @@ func (t *TableReader) Next() ([]string, error) {
 			return nil, t.fail(t.errorf(kind, t.recLine, nil,
 				"the row has %d cells but the column row (line %d) has %d%s", len(t.spans), t.hdr.ColumnsLine, t.width, hint))
 		}
-		t.spans = t.spans[:t.width]
 		t.materialize()
 		return t.fields, nil
 	}
-}
-
-// onlyEmptyExtra accepts rows padded with empty cells beyond the header, as spreadsheets
-// write them.
-func (t *TableReader) onlyEmptyExtra() bool {
-	if len(t.spans) < t.width {
-		return false
-	}
-	for _, sp := range t.spans[t.width:] {
-		if sp.hi > sp.lo {
-			return false
-		}
-	}
-	return true
 }
 
 // readFooter parses the line that ended the rows (normally the end marker) and every
