@@ -139,3 +139,14 @@ func TestNodeSDKCannotVerifyErrorResponseNode(t *testing.T) {
 		t.Errorf("Node SDK verdict on a signed error_response = %v; it used to fail with 验签失败 — update PROTOCOL.md §3.3 and interop/nodesdk/README.md", err)
 	}
 }
+
+// gatewaySign is the base64 signature the gateway writes for content, for bodies built by
+// hand.
+func gatewaySign(t testing.TB, key *rsa.PrivateKey, st SignType, content string) string {
+	t.Helper()
+	sig, err := NewKeySigner(key).Sign(context.Background(), st, []byte(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
