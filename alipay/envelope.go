@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -38,8 +37,11 @@ var ErrMalformedResponse = errors.New("alipay: malformed response")
 // ParseEnvelope splits body, the response to method, into its node, signature and
 // certificate serial. It accepts any key order and white space (Alipay's own layout is
 // node first, then alipay_cert_sn, then sign), prefers the method's node over
-// error_response, and refuses a body whose node appears twice (a smuggled second node
-// could otherwise be verified in place of the first) or that answers another method.
+// error_response, and refuses a body whose node, sign or alipay_cert_sn appears twice (a
+// smuggled second node could otherwise be verified in place of the first, and SDKs
+// disagree on which of two copies they read) or that answers another method. The body
+// must be strict JSON (RFC 8259): Content is later decoded with encoding/json, and a node
+// that verifies but cannot be decoded would fail far from its cause.
 func ParseEnvelope(body []byte, method string) (*Envelope, error) {
 	want := ResponseNode(method)
 	s := scanner{buf: body}
@@ -50,7 +52,7 @@ func ParseEnvelope(body []byte, method string) (*Envelope, error) {
 	env := &Envelope{}
 	var errContent []byte
 	var other string
-	seen := false
+	seen, signSeen, certSeen := false, false, false
 	s.ws()
 	if s.eat('}') {
 		return nil, fmt.Errorf("%w: empty JSON object", ErrMalformedResponse)
@@ -84,10 +86,18 @@ func ParseEnvelope(body []byte, method string) (*Envelope, error) {
 			}
 			errContent = val
 		case key == "sign":
+			if signSeen {
+				return nil, fmt.Errorf("%w: sign appears twice", ErrMalformedResponse)
+			}
+			signSeen = true
 			if env.Sign, err = jsonString(val); err != nil {
 				return nil, fmt.Errorf("%w: sign is not a string", ErrMalformedResponse)
 			}
 		case key == "alipay_cert_sn":
+			if certSeen {
+				return nil, fmt.Errorf("%w: alipay_cert_sn appears twice", ErrMalformedResponse)
+			}
+			certSeen = true
 			if env.CertSN, err = jsonString(val); err != nil {
 				return nil, fmt.Errorf("%w: alipay_cert_sn is not a string", ErrMalformedResponse)
 			}
@@ -132,16 +142,39 @@ func AppendEnvelope(b []byte, node string, content []byte, certSN, sign string) 
 	b = append(b, `":`...)
 	b = append(b, content...)
 	if certSN != "" {
-		b = append(b, `,"alipay_cert_sn":"`...)
-		b = append(b, certSN...)
-		b = append(b, '"')
+		b = append(b, `,"alipay_cert_sn":`...)
+		b = appendJSONString(b, certSN)
 	}
 	if sign != "" {
-		b = append(b, `,"sign":"`...)
-		b = append(b, sign...)
-		b = append(b, '"')
+		b = append(b, `,"sign":`...)
+		b = appendJSONString(b, sign)
 	}
 	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Base64 signatures and hex serials never
+// need escaping; anything else is escaped so the body stays valid JSON whatever a caller
+// (or a fuzzer) passes.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 func jsonString(v []byte) (string, error) {
@@ -216,7 +249,9 @@ func (s *scanner) skipString() error {
 			s.pos++
 			return nil
 		case c == '\\':
-			s.pos += 2
+			if err := s.escape(); err != nil {
+				return err
+			}
 		case c < 0x20:
 			return s.fail("control character in string")
 		default:
@@ -225,6 +260,84 @@ func (s *scanner) skipString() error {
 	}
 	s.pos = len(s.buf)
 	return s.fail("unterminated string")
+}
+
+// escape consumes one backslash escape. Only the escapes of RFC 8259 are valid; before
+// this check "\x" or a short "\u12" passed the scanner and broke encoding/json later.
+func (s *scanner) escape() error {
+	start := s.pos
+	s.pos++ // the backslash
+	if s.pos >= len(s.buf) {
+		return s.fail("unterminated string")
+	}
+	switch s.buf[s.pos] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.pos++
+		return nil
+	case 'u':
+		for i := 1; i <= 4; i++ {
+			if s.pos+i >= len(s.buf) {
+				s.pos = len(s.buf)
+				return s.fail("unterminated string")
+			}
+			if !isHex(s.buf[s.pos+i]) {
+				return fmt.Errorf("%w: bad escape at byte %d", ErrMalformedResponse, start)
+			}
+		}
+		s.pos += 5
+		return nil
+	}
+	return fmt.Errorf("%w: bad escape at byte %d", ErrMalformedResponse, start)
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// number consumes a number of the JSON grammar:
+// -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+// strconv.ParseFloat, used before, also took "01" and "1." which encoding/json refuses.
+func (s *scanner) number() error {
+	start := s.pos
+	bad := func() error { return fmt.Errorf("%w: bad number at byte %d", ErrMalformedResponse, start) }
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.pos < len(s.buf) && s.buf[s.pos] >= '1' && s.buf[s.pos] <= '9':
+		s.digits()
+	default:
+		return bad()
+	}
+	if s.eat('.') && !s.digits() {
+		return bad()
+	}
+	if s.pos < len(s.buf) && (s.buf[s.pos] == 'e' || s.buf[s.pos] == 'E') {
+		s.pos++
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if !s.digits() {
+			return bad()
+		}
+	}
+	// "01", "1.2.3", "1e5e5": the number ended but number characters follow.
+	if s.pos < len(s.buf) {
+		switch c := s.buf[s.pos]; {
+		case isDigit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-':
+			return bad()
+		}
+	}
+	return nil
+}
+
+func (s *scanner) digits() bool {
+	start := s.pos
+	for s.pos < len(s.buf) && isDigit(s.buf[s.pos]) {
+		s.pos++
+	}
+	return s.pos > start
 }
 
 func (s *scanner) value(depth int) error {
@@ -291,20 +404,8 @@ func (s *scanner) value(depth int) error {
 		return s.literal("false")
 	case c == 'n':
 		return s.literal("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		start := s.pos
-		for s.pos < len(s.buf) {
-			c := s.buf[s.pos]
-			if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-				s.pos++
-				continue
-			}
-			break
-		}
-		if _, err := strconv.ParseFloat(string(s.buf[start:s.pos]), 64); err != nil && !errors.Is(err, strconv.ErrRange) {
-			return fmt.Errorf("%w: bad number at byte %d", ErrMalformedResponse, start)
-		}
-		return nil
+	case c == '-' || isDigit(c):
+		return s.number()
 	default:
 		return s.fail(fmt.Sprintf("unexpected character %q", c))
 	}
