@@ -14,6 +14,7 @@ type cellKind uint8
 const (
 	cellText cellKind = iota
 	cellAmount
+	cellTotal // an amount that may exceed one trade's limit (sums, balances)
 	cellTime
 	cellCount
 )
@@ -38,6 +39,10 @@ func textCol[R any](name string, required, tab bool, f func(*R) *string) column[
 
 func amountCol[R any](name string, required, tab bool, f func(*R) *f2fpay.Amount) column[R] {
 	return column[R]{name: name, required: required, tab: tab, kind: cellAmount, amount: f}
+}
+
+func totalCol[R any](name string, required, tab bool, f func(*R) *f2fpay.Amount) column[R] {
+	return column[R]{name: name, required: required, tab: tab, kind: cellTotal, amount: f}
 }
 
 func timeCol[R any](name string, required bool, f func(*R) *time.Time) column[R] {
@@ -95,12 +100,16 @@ func (b *binding[R]) decode(fields []string, r *R) (string, error) {
 		switch c.kind {
 		case cellText:
 			*c.text(r) = s
-		case cellAmount:
+		case cellAmount, cellTotal:
 			if s == "" {
 				*c.amount(r) = 0
 				continue
 			}
-			a, err := f2fpay.ParseSignedAmount(s)
+			parse := f2fpay.ParseSignedAmount
+			if c.kind == cellTotal {
+				parse = parseTotal
+			}
+			a, err := parse(s)
 			if err != nil {
 				return c.name, err
 			}
@@ -147,7 +156,7 @@ func encode[R any](dst []byte, cols []column[R], r *R) []byte {
 		switch c.kind {
 		case cellText:
 			dst = appendCell(dst, *c.text(r), i == 0)
-		case cellAmount:
+		case cellAmount, cellTotal:
 			dst = c.amount(r).AppendTo(dst)
 		case cellTime:
 			dst = appendCellTime(dst, *c.time(r))

@@ -172,7 +172,7 @@ func parseSum(seg string) (Sum, bool) {
 		}
 		break
 	}
-	a, err := f2fpay.ParseSignedAmount(body[i:])
+	a, err := parseTotal(body[i:])
 	if err != nil {
 		return Sum{}, false
 	}

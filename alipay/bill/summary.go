@@ -34,14 +34,14 @@ var summaryColumns = []column[SummaryRow]{
 	textCol("门店名称", false, true, func(r *SummaryRow) *string { return &r.StoreName }),
 	countCol("交易订单总笔数", true, func(r *SummaryRow) *int { return &r.Trades }),
 	countCol("退款订单总笔数", true, func(r *SummaryRow) *int { return &r.Refunds }),
-	amountCol("订单金额（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.OrderAmount }),
-	amountCol("商家实收（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Receipt }),
-	amountCol("支付宝优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.AlipayDiscount }),
-	amountCol("商家优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.MerchantDiscount }),
-	amountCol("卡消费金额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.CardAmount }),
-	amountCol("服务费（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.ServiceFee }),
-	amountCol("分润（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Royalty }),
-	amountCol("实收净额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.NetReceipt }),
+	totalCol("订单金额（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.OrderAmount }),
+	totalCol("商家实收（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Receipt }),
+	totalCol("支付宝优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.AlipayDiscount }),
+	totalCol("商家优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.MerchantDiscount }),
+	totalCol("卡消费金额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.CardAmount }),
+	totalCol("服务费（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.ServiceFee }),
+	totalCol("分润（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Royalty }),
+	totalCol("实收净额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.NetReceipt }),
 }
 
 // SummaryReader reads a 业务明细(汇总) file row by row.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -149,7 +150,8 @@ func (t *TableReader) readRaw() ([]byte, error) {
 }
 
 func (t *TableReader) ioError(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrChecksum) {
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrChecksum) || errors.As(err, &corrupt) {
 		return t.errorf(ErrTruncated, t.line+1, err,
 			"reading stopped after line %d: the file is cut off or damaged; download the bill again", t.line)
 	}
