@@ -36,6 +36,13 @@ func ParsePrivateKey(key string) (*rsa.PrivateKey, error) {
 	if _, err := x509.ParsePKCS1PublicKey(der); err == nil {
 		return nil, errors.New("alipay: this is a public key, not a private key; the app private key is the one you generated and kept (f2fpay keys generate)")
 	}
+	// In certificate mode the app has a .crt next to its key; the two are easy to swap.
+	if _, err := x509.ParseCertificate(der); err == nil {
+		return nil, errors.New("alipay: this is a certificate, not a private key; give the app certificate (appCertPublicKey_<appid>.crt) as the certificate and the key you generated the CSR with as the private key")
+	}
+	if _, err := x509.ParseECPrivateKey(der); err == nil {
+		return nil, errors.New("alipay: this is an EC key, not RSA; Alipay app keys are RSA-2048 (f2fpay keys generate makes one)")
+	}
 	return nil, errors.New("alipay: private key is neither PKCS#8 nor PKCS#1 RSA; paste the key exactly as your key tool wrote it")
 }
 
@@ -73,6 +80,14 @@ func ParsePublicKey(key string) (*rsa.PublicKey, error) {
 	}
 	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
 		return nil, errors.New("alipay: this is a private key where a public key is expected; never give out a private key — use the public half (f2fpay keys check shows it)")
+	}
+	// A certificate body pasted without its BEGIN/END lines.
+	if c, err := x509.ParseCertificate(der); err == nil {
+		rk, ok := c.PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("alipay: certificate key is %T, not RSA", c.PublicKey)
+		}
+		return rk, nil
 	}
 	return nil, errors.New("alipay: public key is not an RSA SubjectPublicKeyInfo; paste the key exactly as Alipay's console shows it")
 }
