@@ -1,0 +1,106 @@
+package f2fpay
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// EventType names what happened, for the merchant's own systems.
+type EventType string
+
+const (
+	EventPaymentSucceeded EventType = "payment.succeeded"
+	EventPaymentFailed    EventType = "payment.failed"
+	EventPaymentClosed    EventType = "payment.closed"
+	EventPaymentCancelled EventType = "payment.cancelled"
+	EventRefundSucceeded  EventType = "refund.succeeded"
+	EventRefundFailed     EventType = "refund.failed"
+)
+
+// Event is an outbox entry: written in the same transaction as the state change it
+// announces, then delivered as a signed webhook until the merchant's endpoint accepts
+// it. ID is unique and stable across retries, for consumer-side dedupe.
+type Event struct {
+	ID         string          `json:"id"`
+	Type       EventType       `json:"type"`
+	MerchantID int64           `json:"merchant_id"`
+	OrderID    int64           `json:"order_id,omitempty"`
+	RefundID   int64           `json:"refund_id,omitempty"`
+	Payload    json.RawMessage `json:"payload"`
+	CreatedAt  time.Time       `json:"created_at"`
+
+	// Delivery state.
+	Attempts      int       `json:"attempts"`
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	DeliveredAt   time.Time `json:"delivered_at,omitempty"`
+	// DeadAt is set when retries are exhausted; a replay clears it.
+	DeadAt    time.Time `json:"dead_at,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	// Token is the fencing token of the current lease: a delivery outcome is recorded
+	// only with the token of the lease under which it was attempted, so a worker whose
+	// lease expired (paused, partitioned) cannot overwrite a newer attempt's result.
+	Token int64 `json:"-"`
+}
+
+// EventFilter selects events for listing and replay.
+type EventFilter struct {
+	MerchantID  *int64
+	OrderID     *int64
+	Since       *time.Time
+	Undelivered bool
+	Limit       int
+}
+
+// EventStore is the outbox.
+type EventStore interface {
+	// ClaimEvents leases up to limit undelivered, not dead events whose NextAttemptAt is
+	// at or before now and that no live lease holds; each claim increments the event's
+	// Token. With PostgreSQL, FOR UPDATE SKIP LOCKED lets instances claim concurrently.
+	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Event, error)
+	// CompleteEvent marks e delivered if e.Token is still current, else ECONFLICT.
+	CompleteEvent(ctx context.Context, e *Event, at time.Time) error
+	// RetryEvent records a failed attempt (Attempts+1, LastError, NextAttemptAt, or DeadAt
+	// when dead is true) if e.Token is still current, else ECONFLICT.
+	RetryEvent(ctx context.Context, e *Event, next time.Time, lastErr string, dead bool) error
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+	// ReplayEvents makes the matching events due again at now (delivered or dead ones
+	// too) and returns how many.
+	ReplayEvents(ctx context.Context, f EventFilter, now time.Time) (int, error)
+}
+
+// IdempotencyRecord remembers a terminal's POST by its Idempotency-Key.
+type IdempotencyRecord struct {
+	TerminalID  int64     `json:"terminal_id"`
+	Key         string    `json:"key"`
+	RequestHash string    `json:"request_hash"` // SHA-256 of method, path and body
+	Done        bool      `json:"done"`
+	Status      int       `json:"status,omitempty"`
+	Response    []byte    `json:"response,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// IdempotencyStore backs the Idempotency-Key semantics of the terminal API.
+type IdempotencyStore interface {
+	// BeginIdempotent inserts rec (not done) and returns (rec, true) when the key is
+	// new; when it exists it returns the stored record and false, without changing it.
+	// Concurrent calls with one key: exactly one gets true.
+	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, bool, error)
+	// CompleteIdempotent stores the response of a begun record.
+	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
+	// DeleteIdempotent forgets a begun, not done record (the request failed before any
+	// effect), so the terminal can retry with the same key.
+	DeleteIdempotent(ctx context.Context, terminalID int64, key string) error
+}
+
+// Storage is everything the service persists. Implemented by sqlite.DB and
+// postgres.DB; storetest holds the conformance suite both pass.
+type Storage interface {
+	MerchantStore
+	OrderStore
+	EventStore
+	IdempotencyStore
+	// Ping reports whether the database answers (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

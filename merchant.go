@@ -1,0 +1,118 @@
+package f2fpay
+
+import (
+	"context"
+	"time"
+)
+
+// Merchant is a business that takes payments: a store chain or a vending-machine
+// operator. It owns Alipay apps, stores and terminals.
+type Merchant struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// WebhookURL receives signed events (payment and refund state changes); empty: none.
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// WebhookSecret signs webhooks (HMAC-SHA256). Never returned by the admin API.
+	WebhookSecret string    `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// KeyMode says how an app verifies Alipay's answers.
+type KeyMode string
+
+const (
+	KeyModePublicKey KeyMode = "public_key" // Alipay public key (公钥模式)
+	KeyModeCert      KeyMode = "cert"       // certificates (公钥证书模式)
+)
+
+// App is an Alipay application a merchant collects with: the app id, our private key,
+// Alipay's public key or certificates, and the gateway it talks to.
+type App struct {
+	ID         int64   `json:"id"`
+	MerchantID int64   `json:"merchant_id"`
+	AppID      string  `json:"app_id"` // Alipay's APPID
+	Name       string  `json:"name"`
+	Gateway    string  `json:"gateway"`
+	SignType   string  `json:"sign_type"`
+	KeyMode    KeyMode `json:"key_mode"`
+	// PrivateKey is the app private key as stored: sealed (encrypted with the
+	// service's master key) or a file reference "file:/path". Never returned or logged.
+	PrivateKey      string `json:"-"`
+	AlipayPublicKey string `json:"alipay_public_key,omitempty"`
+	AppCert         string `json:"app_cert,omitempty"`
+	AlipayCert      string `json:"alipay_cert,omitempty"`
+	AlipayRootCert  string `json:"alipay_root_cert,omitempty"`
+	// SellerID is the receiving account (2088…), checked against every notification.
+	SellerID string `json:"seller_id"`
+	// AppAuthToken lets a service provider (ISV) act for this merchant. Secret: sealed
+	// like PrivateKey, never returned.
+	AppAuthToken string `json:"-"`
+	// SysServiceProviderID is the service provider's PID that earns rebates (返佣);
+	// sent as extend_params.sys_service_provider_id on every trade.
+	SysServiceProviderID string    `json:"sys_service_provider_id,omitempty"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+// Store (门店) is a physical location; its Code is sent to Alipay as store_id.
+type Store struct {
+	ID         int64     `json:"id"`
+	MerchantID int64     `json:"merchant_id"`
+	Code       string    `json:"code"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// TerminalKind distinguishes cashier desks from vending machines.
+type TerminalKind string
+
+const (
+	TerminalCashier TerminalKind = "cashier"
+	TerminalVending TerminalKind = "vending"
+)
+
+// Terminal is a device that calls the terminal API: a cashier's POS or a vending
+// machine. Its Code is sent as terminal_id (mandatory for vending machines).
+type Terminal struct {
+	ID         int64        `json:"id"`
+	MerchantID int64        `json:"merchant_id"`
+	StoreID    int64        `json:"store_id"`
+	AppID      int64        `json:"app_id"` // the App it collects with
+	Code       string       `json:"code"`
+	Kind       TerminalKind `json:"kind"`
+	Name       string       `json:"name"`
+	// KeyID is the public half of the terminal's API key; KeyHash the SHA-256 of the
+	// secret half. The secret itself is shown once, at creation, and never stored.
+	KeyID     string    `json:"key_id"`
+	KeyHash   []byte    `json:"-"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MerchantStore persists merchants, apps, stores and terminals.
+//
+// Create methods fill ID and CreatedAt. Find methods return ENOTFOUND when nothing
+// matches. Creating a duplicate (app id, store code or terminal code within a merchant,
+// terminal key id) returns ECONFLICT.
+type MerchantStore interface {
+	CreateMerchant(ctx context.Context, m *Merchant) error
+	FindMerchant(ctx context.Context, id int64) (*Merchant, error)
+	ListMerchants(ctx context.Context) ([]*Merchant, error)
+
+	CreateApp(ctx context.Context, a *App) error
+	FindApp(ctx context.Context, id int64) (*App, error)
+	// FindAppByAppID finds an app by Alipay's APPID (notifications name it).
+	FindAppByAppID(ctx context.Context, appID string) (*App, error)
+	ListApps(ctx context.Context, merchantID int64) ([]*App, error)
+
+	CreateStore(ctx context.Context, s *Store) error
+	FindStore(ctx context.Context, id int64) (*Store, error)
+	ListStores(ctx context.Context, merchantID int64) ([]*Store, error)
+
+	CreateTerminal(ctx context.Context, t *Terminal) error
+	FindTerminal(ctx context.Context, id int64) (*Terminal, error)
+	// FindTerminalByKeyID finds the terminal an API key belongs to.
+	FindTerminalByKeyID(ctx context.Context, keyID string) (*Terminal, error)
+	ListTerminals(ctx context.Context, merchantID int64) ([]*Terminal, error)
+	// SetTerminalDisabled enables or disables a terminal's credentials.
+	SetTerminalDisabled(ctx context.Context, id int64, disabled bool) error
+}

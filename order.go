@@ -1,0 +1,183 @@
+package f2fpay
+
+import (
+	"context"
+	"time"
+)
+
+// OrderKind is how the buyer pays.
+type OrderKind string
+
+const (
+	KindBarcode OrderKind = "barcode" // cashier scans the buyer's payment code (trade.pay bar_code)
+	KindFace    OrderKind = "face"    // face payment (trade.pay security_code)
+	KindQR      OrderKind = "qr"      // buyer scans the terminal's QR (trade.precreate)
+	KindJSAPI   OrderKind = "jsapi"   // logged-in member pays in the wallet (trade.create + tradePay)
+)
+
+// OrderState is where an order stands. The state machine is drawn in
+// docs/state_machine.md. The invariant that matters: an order leaves PAYING, WAITING,
+// UNKNOWN, CANCELLING and PENDING only on Alipay's word — a pay, query or cancel answer,
+// or a verified notification — never because a local timer ran out.
+type OrderState string
+
+const (
+	// OrderPaying: the intent is recorded and trade.pay is (or was) in flight. An order
+	// found PAYING after a crash is treated as UNKNOWN: the call may have reached Alipay.
+	OrderPaying OrderState = "PAYING"
+	// OrderWaiting: 10003, the buyer must confirm in the wallet; polled with trade.query.
+	OrderWaiting OrderState = "WAITING"
+	// OrderUnknown: 20000, timeout, lost or unverifiable answer; resolved by query.
+	OrderUnknown OrderState = "UNKNOWN"
+	// OrderPending: a QR or JSAPI trade waiting for the buyer; resolved by query or
+	// notification, closed at its deadline through Alipay.
+	OrderPending OrderState = "PENDING"
+	// OrderCancelling: the buyer did not pay in time (or the outcome stayed unknown), so
+	// trade.cancel is being called, and retried durably while Alipay answers retry_flag=Y
+	// or nothing at all.
+	OrderCancelling OrderState = "CANCELLING"
+
+	// OrderPaid: the money is the merchant's. Refunds may follow (Order.RefundedAmount).
+	OrderPaid OrderState = "PAID"
+	// OrderFailed: Alipay refused the payment (40004 …); no money moved.
+	OrderFailed OrderState = "FAILED"
+	// OrderCancelled: Alipay confirmed the cancel: the trade was closed unpaid, or it
+	// had been paid and was refunded in full (CancelAction "refund").
+	OrderCancelled OrderState = "CANCELLED"
+	// OrderClosed: an unpaid trade closed by trade.close, timeout or the terminal.
+	OrderClosed OrderState = "CLOSED"
+)
+
+// Final reports whether the order's payment outcome is settled.
+func (s OrderState) Final() bool {
+	switch s {
+	case OrderPaid, OrderFailed, OrderCancelled, OrderClosed:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known state.
+func (s OrderState) Valid() bool {
+	switch s {
+	case OrderPaying, OrderWaiting, OrderUnknown, OrderPending, OrderCancelling,
+		OrderPaid, OrderFailed, OrderCancelled, OrderClosed:
+		return true
+	}
+	return false
+}
+
+// Order is one payment attempt, identified towards Alipay by OutTradeNo.
+type Order struct {
+	ID         int64     `json:"id"`
+	OutTradeNo string    `json:"out_trade_no"`
+	MerchantID int64     `json:"merchant_id"`
+	AppID      int64     `json:"app_id"`
+	StoreID    int64     `json:"store_id"`
+	TerminalID int64     `json:"terminal_id"`
+	Kind       OrderKind `json:"kind"`
+	Subject    string    `json:"subject"`
+	Body       string    `json:"body,omitempty"`
+	// TotalAmount is what the buyer owes, in fen.
+	TotalAmount Amount `json:"total_amount"`
+	// AuthCodeMasked keeps a trace of the payment code for support ("2876****3940"); the
+	// code itself is single-use and never stored.
+	AuthCodeMasked string `json:"auth_code_masked,omitempty"`
+	// BuyerID is the Alipay user id of a JSAPI buyer.
+	BuyerID string `json:"buyer_id,omitempty"`
+	// QRCode is the precreate QR content shown on the terminal.
+	QRCode string `json:"qr_code,omitempty"`
+
+	State   OrderState `json:"state"`
+	TradeNo string     `json:"trade_no,omitempty"`
+
+	BuyerUserID    string `json:"buyer_user_id,omitempty"`
+	BuyerLogonID   string `json:"buyer_logon_id,omitempty"`
+	ReceiptAmount  Amount `json:"receipt_amount"`
+	BuyerPayAmount Amount `json:"buyer_pay_amount"`
+	DiscountAmount Amount `json:"discount_amount"`
+	// RefundedAmount is the sum of succeeded refunds.
+	RefundedAmount Amount `json:"refunded_amount"`
+
+	// FailCode is Alipay's sub_code for FAILED orders; FailReason a message for people.
+	FailCode   string `json:"fail_code,omitempty"`
+	FailReason string `json:"fail_reason,omitempty"`
+	// CancelAction is Alipay's cancel action: "close" or "refund".
+	CancelAction string `json:"cancel_action,omitempty"`
+
+	// PayDeadline is when an unpaid order stops waiting for the buyer and is cancelled
+	// (barcode) or closed (QR, JSAPI).
+	PayDeadline time.Time `json:"pay_deadline"`
+	// NextCheckAt is when the engine looks at a non-final order again; zero when final.
+	NextCheckAt time.Time `json:"next_check_at,omitempty"`
+	// Queries and Cancels count the calls made so far, for the retry schedule.
+	Queries int `json:"queries"`
+	Cancels int `json:"cancels"`
+
+	PaidAt    time.Time `json:"paid_at,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version increases on every update; stores compare-and-set on it.
+	Version int64 `json:"version"`
+}
+
+// GatewayCall is one call to Alipay made for an order or refund, kept as its history.
+type GatewayCall struct {
+	ID       int64         `json:"id"`
+	OrderID  int64         `json:"order_id"`
+	RefundID int64         `json:"refund_id,omitempty"`
+	Method   string        `json:"method"`
+	Code     string        `json:"code,omitempty"`
+	SubCode  string        `json:"sub_code,omitempty"`
+	Message  string        `json:"message,omitempty"` // sub_msg, or the transport error
+	Outcome  string        `json:"outcome"`           // e.g. PAID, WAITING, UNKNOWN, FAILED, OK
+	Latency  time.Duration `json:"latency_ns"`
+	At       time.Time     `json:"at"`
+}
+
+// OrderFilter selects orders; nil fields do not filter.
+type OrderFilter struct {
+	MerchantID *int64
+	TerminalID *int64
+	States     []OrderState
+	Limit      int
+}
+
+// OrderStore persists orders, their gateway history and refunds.
+//
+// Every update is a compare-and-set on Version: the store writes only if the stored
+// version equals the given one, then increments it; otherwise it returns ECONFLICT and
+// the caller reloads. Calls and events passed to an update are written in the same
+// transaction as the state, so the history and the outbox never disagree with it.
+type OrderStore interface {
+	// CreateOrder inserts o (ID, CreatedAt, UpdatedAt, Version filled) with calls and
+	// events. A duplicate OutTradeNo returns ECONFLICT.
+	CreateOrder(ctx context.Context, o *Order, events ...*Event) error
+	// FindOrder returns ENOTFOUND for an unknown out_trade_no.
+	FindOrder(ctx context.Context, outTradeNo string) (*Order, error)
+	FindOrderByID(ctx context.Context, id int64) (*Order, error)
+	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, error)
+	// UpdateOrder writes o if its Version is current (then o.Version is incremented and
+	// UpdatedAt set), appends calls, enqueues events.
+	UpdateOrder(ctx context.Context, o *Order, calls []*GatewayCall, events ...*Event) error
+	// RecordCall appends a call to an order's history without changing the order.
+	RecordCall(ctx context.Context, c *GatewayCall) error
+	OrderCalls(ctx context.Context, orderID int64) ([]*GatewayCall, error)
+	// ClaimDueOrders leases up to limit non-final orders whose NextCheckAt is at or
+	// before now and that no live lease holds, for owner until now+lease. Several
+	// instances calling it concurrently never get the same order.
+	ClaimDueOrders(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Order, error)
+	// CountOrdersByState is for metrics and the janitor backlog.
+	CountOrdersByState(ctx context.Context) (map[OrderState]int64, error)
+
+	// CreateRefund inserts r. A duplicate (OrderID, OutRequestNo) returns ECONFLICT.
+	CreateRefund(ctx context.Context, r *Refund, events ...*Event) error
+	FindRefund(ctx context.Context, orderID int64, outRequestNo string) (*Refund, error)
+	ListRefunds(ctx context.Context, orderID int64) ([]*Refund, error)
+	// UpdateRefund is UpdateOrder for refunds. When order is not nil it is updated in
+	// the same transaction (compare-and-set on its Version too), so RefundedAmount moves
+	// together with the refund's state.
+	UpdateRefund(ctx context.Context, r *Refund, order *Order, calls []*GatewayCall, events ...*Event) error
+	// ClaimDueRefunds is ClaimDueOrders for refunds in PENDING or UNKNOWN.
+	ClaimDueRefunds(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Refund, error)
+}
