@@ -1,0 +1,85 @@
+package alipaysim
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+)
+
+// TestRestartKeepsState runs flows on a SQLite store, reopens it in a new sandbox and
+// compares the whole state, then keeps going: ids continue, pending work resumes.
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() *Store {
+		st, err := OpenSQLiteStore(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Store = st
+		return &s
+	}
+	st := open()
+	b := setup(t, func(c *Config) { c.Store = *st; c.AlipayKey = nil })
+	rcv := newReceiver(t)
+	rcv.set("fail")
+	by := b.buyer("100.00")
+	th := amt("50.00")
+	slow := b.buyer("500.00", func(s *BuyerSpec) { s.PasswordThreshold = &th })
+	b.call("alipay.trade.pay", pay("a1", b.code(by.UserID), "10.00"), "notify_url", rcv.srv.URL)
+	b.call("alipay.trade.refund", map[string]string{"out_trade_no": "a1", "refund_amount": "3.00", "out_request_no": "x"})
+	b.call("alipay.trade.pay", pay2(pay("a2", b.code(slow.UserID), "60.00"), "timeout_express", "10m"))
+	b.call("alipay.trade.precreate", map[string]any{"out_trade_no": "a3", "subject": "s", "total_amount": "1"})
+	b.settle()
+	before, err := b.sim.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := b.sim.AlipayPublicKey()
+	b.sim.Close()
+	(*st).Close()
+
+	st2 := open()
+	defer (*st2).Close()
+	sim2, err := New(ctx, Config{Store: *st2, Clock: b.clock, Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim2.Close()
+	after, _ := sim2.Snapshot()
+	if !bytes.Equal(before, after) {
+		t.Fatalf("state differs after restart:\nbefore %s\nafter  %s", before, after)
+	}
+	if sim2.AlipayPublicKey() != key {
+		t.Errorf("the sandbox's Alipay key must persist")
+	}
+	// Pending work resumes: the 10-minute timeout and the notification retry.
+	rcv.set("success")
+	b.clock.Advance(10 * time.Minute)
+	if err := sim2.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := sim2.TradeByOutTradeNo(b.app.AppID, "a2")
+	if tr.Status != TradeClosed {
+		t.Errorf("a2 is %s after its timeout across a restart", tr.Status)
+	}
+	ns := sim2.Notifications(NotificationFilter{OutTradeNo: "a1"})
+	delivered := 0
+	for _, n := range ns {
+		if n.Delivered {
+			delivered++
+		}
+	}
+	if delivered != len(ns) || len(ns) != 2 {
+		t.Errorf("notifications after restart: %d of %d delivered, want 2 of 2", delivered, len(ns))
+	}
+	// New ids do not repeat old ones.
+	b2, err := sim2.CreateBuyer(ctx, BuyerSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.UserID == by.UserID || b2.UserID == slow.UserID {
+		t.Errorf("restarted sandbox reissued user id %s", b2.UserID)
+	}
+}
