@@ -29,6 +29,8 @@ type SummaryRow struct {
 // IsTotal reports whether this is the 合计 row.
 func (r *SummaryRow) IsTotal() bool { return r.StoreID == TotalStoreID }
 
+// summaryColumns: no real summary row with its TABs was found; the store cells get one
+// like the ID-like cells of the detail file (a guess that only affects the writer).
 var summaryColumns = []column[SummaryRow]{
 	textCol("门店编号", true, true, func(r *SummaryRow) *string { return &r.StoreID }),
 	textCol("门店名称", false, true, func(r *SummaryRow) *string { return &r.StoreName }),

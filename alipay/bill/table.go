@@ -149,13 +149,16 @@ func (t *TableReader) readRaw() ([]byte, error) {
 	}
 }
 
+// ioError reports a failed read. Whatever the cause — a cut-off download, a zip entry
+// whose data or header is damaged, a broken connection — the rows after this point are
+// missing, so it is classed as ErrTruncated.
 func (t *TableReader) ioError(err error) error {
 	var corrupt flate.CorruptInputError
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrChecksum) || errors.As(err, &corrupt) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) || errors.As(err, &corrupt) {
 		return t.errorf(ErrTruncated, t.line+1, err,
 			"reading stopped after line %d: the file is cut off or damaged; download the bill again", t.line)
 	}
-	return t.errorf(nil, t.line+1, err, "cannot read the bill")
+	return t.errorf(ErrTruncated, t.line+1, err, "reading stopped after line %d; read the bill again", t.line)
 }
 
 // decode appends the UTF-8 form of the GBK line raw to t.buf. Line ends and the CSV
