@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // SignType names the signature algorithm of a request, response or notification.
@@ -104,6 +105,11 @@ func VerifySignature(pub *rsa.PublicKey, signType SignType, content []byte, sign
 	}
 	n, err := base64.StdEncoding.Decode(buf[:], []byte(signature))
 	if err != nil || n == 0 {
+		if strings.IndexByte(signature, ' ') >= 0 {
+			// The classic notification bug: the body was URL-decoded twice, or the sign was
+			// put in a URL unescaped, and every '+' of the base64 became a space.
+			return fmt.Errorf("%w: signature is not valid base64: it contains spaces, so a '+' was probably URL-decoded into a space (decode the form body exactly once)", ErrSignature)
+		}
 		return fmt.Errorf("%w: signature is not valid base64", ErrSignature)
 	}
 	if err := rsa.VerifyPKCS1v15(pub, h, d, buf[:n]); err != nil {
