@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-var updateSeeds = flag.Bool("update-seeds", false, "rewrite the committed fuzz seed corpora under testdata/fuzz")
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the committed fuzz seed corpora and generated fixtures under testdata")
 
 // detailSeeds are the inputs the committed corpora are made of: real-looking files and the
 // bad inputs of the table tests.
