@@ -1,0 +1,329 @@
+// Package webhook delivers the outbox — payment and refund events written in the same
+// transaction as the state change they announce — to the merchant's own systems as
+// signed HTTP POSTs, retrying with backoff for more than 24 hours, surviving restarts,
+// and sharing the work between instances through the store's leases and fencing tokens.
+//
+// # The receiver's side
+//
+// Each POST carries:
+//
+//	F2fpay-Event-Id:   evt_…           (stable across retries: dedupe on it)
+//	F2fpay-Event-Type: payment.succeeded
+//	F2fpay-Signature:  t=1715593761,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+//
+// Verify checks the signature and the timestamp's freshness; answer any 2xx once the
+// event is stored. Delivery is at least once, and events of one order may arrive out of
+// order after retries: treat each as a snapshot and compare the order's version.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/secret"
+)
+
+// Header names.
+const (
+	HeaderEventID   = "F2fpay-Event-Id"
+	HeaderEventType = "F2fpay-Event-Type"
+	HeaderSignature = "F2fpay-Signature"
+)
+
+// DefaultSchedule is the wait before each retry. It spans a little over 31 hours, so a
+// merchant system that is down for a whole day still gets every event.
+var DefaultSchedule = []time.Duration{
+	30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 8 * time.Hour, 8 * time.Hour,
+}
+
+// Store is what delivery needs from storage.
+type Store interface {
+	f2fpay.EventStore
+	FindMerchant(ctx context.Context, id int64) (*f2fpay.Merchant, error)
+}
+
+// Config configures a Deliverer.
+type Config struct {
+	Store Store
+	// Box opens the merchants' sealed webhook secrets.
+	Box *secret.Box
+	// Owner names this instance in leases (host name + pid, say).
+	Owner string
+	// HTTPClient sends the POSTs; default 10 s timeout.
+	HTTPClient *http.Client
+	Clock      f2fpay.Clock
+	Logger     *slog.Logger
+	// Schedule overrides DefaultSchedule.
+	Schedule []time.Duration
+	// Poll is how often to look for due events; default 1 s.
+	Poll time.Duration
+	// Lease is how long a claimed event belongs to this instance; default 1 min.
+	Lease time.Duration
+	// Batch is how many events one claim takes; default 32.
+	Batch int
+	// Concurrency bounds parallel POSTs; default 8.
+	Concurrency int
+}
+
+// Deliverer sends due events until its context ends.
+type Deliverer struct {
+	cfg  Config
+	wake chan struct{}
+}
+
+// New checks cfg and fills defaults.
+func New(cfg Config) (*Deliverer, error) {
+	if cfg.Store == nil || cfg.Box == nil {
+		return nil, errors.New("webhook: Store and Box are required")
+	}
+	if cfg.Owner == "" {
+		return nil, errors.New("webhook: Owner is required (it names this instance in leases)")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = f2fpay.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Schedule) == 0 {
+		cfg.Schedule = DefaultSchedule
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = time.Minute
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 32
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	return &Deliverer{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake makes Run look for due events now rather than at the next poll; call it after
+// committing a state change, so webhooks leave within milliseconds.
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers events until ctx ends. Events in flight when ctx ends finish (their
+// HTTP calls use their own timeout); the leases of unattempted ones simply expire.
+func (d *Deliverer) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := d.DeliverDue(ctx)
+			if err != nil {
+				d.cfg.Logger.Error("webhook: claiming events", "err", err)
+				break
+			}
+			if n < d.cfg.Batch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// DeliverDue claims one batch of due events, attempts each, and records the outcomes. It
+// returns how many events it claimed.
+func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
+	now := d.cfg.Clock.Now()
+	events, err := d.cfg.Store.ClaimEvents(ctx, d.cfg.Owner, now, d.cfg.Lease, d.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, d.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, e := range events {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.deliver(context.WithoutCancel(ctx), e)
+		}()
+	}
+	wg.Wait()
+	return len(events), nil
+}
+
+func (d *Deliverer) deliver(ctx context.Context, e *f2fpay.Event) {
+	log := d.cfg.Logger.With("event_id", e.ID, "event_type", e.Type, "order_id", e.OrderID, "merchant_id", e.MerchantID)
+	m, err := d.cfg.Store.FindMerchant(ctx, e.MerchantID)
+	if err != nil {
+		d.retry(ctx, log, e, fmt.Sprintf("merchant %d: %v", e.MerchantID, err))
+		return
+	}
+	if m.WebhookURL == "" {
+		// Nothing to deliver to: completing keeps the outbox from growing; a replay
+		// after the merchant sets a URL sends it.
+		d.complete(ctx, log, e)
+		return
+	}
+	key, err := d.cfg.Box.Open(m.WebhookSecret, SecretPurpose(m.ID))
+	if err != nil {
+		d.retry(ctx, log, e, "webhook secret: "+err.Error())
+		return
+	}
+	body, err := Body(e)
+	if err != nil {
+		d.retry(ctx, log, e, err.Error())
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		d.retry(ctx, log, e, "webhook URL: "+err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "f2fpay-webhook/1")
+	req.Header.Set(HeaderEventID, e.ID)
+	req.Header.Set(HeaderEventType, string(e.Type))
+	req.Header.Set(HeaderSignature, Sign([]byte(key), d.cfg.Clock.Now(), body))
+	resp, err := d.cfg.HTTPClient.Do(req)
+	if err != nil {
+		d.retry(ctx, log, e, err.Error())
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		d.retry(ctx, log, e, fmt.Sprintf("HTTP %d", resp.StatusCode))
+		return
+	}
+	d.complete(ctx, log, e)
+}
+
+func (d *Deliverer) complete(ctx context.Context, log *slog.Logger, e *f2fpay.Event) {
+	err := d.cfg.Store.CompleteEvent(ctx, e, d.cfg.Clock.Now())
+	switch {
+	case f2fpay.ErrorCode(err) == f2fpay.ECONFLICT:
+		log.Warn("webhook: lease lost before recording delivery; another instance owns the event now")
+	case err != nil:
+		log.Error("webhook: recording delivery", "err", err)
+	default:
+		log.Info("webhook delivered", "attempt", e.Attempts+1)
+	}
+}
+
+func (d *Deliverer) retry(ctx context.Context, log *slog.Logger, e *f2fpay.Event, reason string) {
+	dead := e.Attempts >= len(d.cfg.Schedule)
+	next := d.cfg.Clock.Now()
+	if !dead {
+		next = next.Add(d.cfg.Schedule[e.Attempts])
+	}
+	err := d.cfg.Store.RetryEvent(ctx, e, next, reason, dead)
+	switch {
+	case f2fpay.ErrorCode(err) == f2fpay.ECONFLICT:
+		log.Warn("webhook: lease lost before recording a failed attempt")
+	case err != nil:
+		log.Error("webhook: recording failed attempt", "err", err)
+	case dead:
+		log.Error("webhook: giving up; replay it once the endpoint works", "attempts", e.Attempts+1, "reason", reason)
+	default:
+		log.Warn("webhook: delivery failed, will retry", "attempt", e.Attempts+1, "next", next, "reason", reason)
+	}
+}
+
+// SecretPurpose binds a sealed webhook secret to its merchant (see secret.Box.Seal).
+func SecretPurpose(merchantID int64) string {
+	return "merchant:" + strconv.FormatInt(merchantID, 10) + ":webhook_secret"
+}
+
+// Body is the JSON a webhook POSTs: the event's id, type, time and payload.
+func Body(e *f2fpay.Event) ([]byte, error) {
+	payload := e.Payload
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	return json.Marshal(struct {
+		ID        string           `json:"id"`
+		Type      f2fpay.EventType `json:"type"`
+		CreatedAt time.Time        `json:"created_at"`
+		Data      json.RawMessage  `json:"data"`
+	}{e.ID, e.Type, e.CreatedAt.UTC(), payload})
+}
+
+// Sign returns the F2fpay-Signature header value for body sent at t.
+func Sign(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + mac(secret, ts, body)
+}
+
+func mac(secret []byte, ts string, body []byte) string {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(ts))
+	h.Write([]byte{'.'})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ErrSignature is wrapped by Verify's failures.
+var ErrSignature = errors.New("webhook: signature verification failed")
+
+// Verify checks a received webhook: the header's HMAC over the timestamp and the exact
+// body, and that the timestamp is within tolerance of now (a captured webhook cannot be
+// replayed later). Several v1 values are accepted, for secret rotation.
+func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	if ts == "" || len(sigs) == 0 {
+		return fmt.Errorf("%w: header %q lacks t= or v1=", ErrSignature, header)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q is not a number", ErrSignature, ts)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%w: timestamp is %s away from now (tolerance %s)", ErrSignature, d.Round(time.Second), tolerance)
+	}
+	want := mac(secret, ts, body)
+	for _, s := range sigs {
+		if hmac.Equal([]byte(s), []byte(want)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no v1 signature matches", ErrSignature)
+}
