@@ -347,3 +347,59 @@ func cloneValues(v url.Values) url.Values {
 	}
 	return c
 }
+
+// TestResponseVerificationFailures runs whole bodies through ParseEnvelope +
+// VerifySignature, as a client does, starting from the V8 body signed with the fixture key.
+func TestResponseVerificationFailures(t *testing.T) {
+	key := vecPrivateKey(t, "app-private-key.pem")
+	body := string(vecRead(t, "v8_body.json"))
+	env, err := ParseEnvelope([]byte(body), "alipay.trade.query")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := env.Sign
+	signed := func(node string) string {
+		raw, err := NewKeySigner(key).Sign(context.Background(), RSA2, []byte(node))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	const escaped = `{"code":"10000","msg":"Success","bill_download_url":"http:\/\/dwbillcenter.alipay.com\/downloadBillFile.resource?bizType=trade"}`
+	unescaped := strings.ReplaceAll(escaped, `\/`, `/`)
+
+	for _, tc := range []struct {
+		name, body string
+		pub        *rsa.PublicKey
+		want       string // "" = verifies
+	}{
+		{"as sent", body, &key.PublicKey, ""},
+		{"sign missing", strings.Replace(body, `,"sign":"`+sign+`"`, "", 1), &key.PublicKey, "no signature"},
+		{"sign empty", strings.Replace(body, sign, "", 1), &key.PublicKey, "no signature"},
+		{"sign not base64", strings.Replace(body, sign, "%%%%", 1), &key.PublicKey, "not valid base64"},
+		{"signed by another key", body, vecPublicKey(t, "v1_alipay_public_key.txt"), "does not match"},
+		{"amount altered by one byte", strings.Replace(body, `"88.88"`, `"88.89"`, 1), &key.PublicKey, "does not match"},
+		{"white space added inside the node", strings.Replace(body, `"code":"10000",`, `"code":"10000", `, 1), &key.PublicKey, "does not match"},
+		{"white space around the node is not signed", strings.Replace(body, `_response":{`, `_response": {`, 1), &key.PublicKey, ""},
+		// "\/" escapes are kept verbatim: the exact bytes are what is signed, so a body
+		// signed with them verifies only as sent, and one signed without them does not
+		// verify once a proxy adds them.
+		{`"\/" signed and sent`, `{"alipay_trade_query_response":` + escaped + `,"sign":"` + signed(escaped) + `"}`, &key.PublicKey, ""},
+		{`"\/" sent, "/" signed`, `{"alipay_trade_query_response":` + escaped + `,"sign":"` + signed(unescaped) + `"}`, &key.PublicKey, "does not match"},
+		{`"/" sent, "\/" signed`, `{"alipay_trade_query_response":` + unescaped + `,"sign":"` + signed(escaped) + `"}`, &key.PublicKey, "does not match"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := ParseEnvelope([]byte(tc.body), "alipay.trade.query")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = VerifySignature(tc.pub, RSA2, env.Content, env.Sign)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("did not verify: %v", err)
+			case tc.want != "" && (!errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want ErrSignature containing %q", err, tc.want)
+			}
+		})
+	}
+}
