@@ -234,6 +234,22 @@ func parsePEM(text []byte) (*Key, error) {
 		return nil, errors.New("it is a private key encrypted with a passphrase (Proc-Type: 4,ENCRYPTED); Alipay SDKs need it unencrypted: run `openssl pkey -in FILE -out plain.pem` and keep plain.pem private (mode 0600)")
 	}
 	k, err := parseDER(b.Bytes)
+	if err != nil && b.Type == "CERTIFICATE" {
+		// Alipay's root bundle (alipayRootCert.crt) holds an SM2 root that Go cannot
+		// read; look for the first certificate that can be read before giving up.
+		skipped := 1
+		for _, next := range blocks[1:] {
+			if next.Type != "CERTIFICATE" {
+				continue
+			}
+			if k2, err2 := parseDER(next.Bytes); err2 == nil {
+				k, err, b = k2, nil, next
+				notes = append(notes, fmt.Sprintf("skipped %d certificate(s) that are not RSA (such as the SM2 root in Alipay's alipayRootCert.crt)", skipped))
+				break
+			}
+			skipped++
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

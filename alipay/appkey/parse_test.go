@@ -186,3 +186,22 @@ func ifPadded(body, note string) string {
 	}
 	return ""
 }
+
+// TestParseSkipsUnreadableCertificates mimics Alipay's root bundle, whose first
+// certificates may be ones Go cannot read (SM2).
+func TestParseSkipsUnreadableCertificates(t *testing.T) {
+	t.Parallel()
+	k := keyA()
+	bogus := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}))
+	cert := certPEM(t, &k.PublicKey, k, "Root", "Ant", true, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
+	got, err := Parse([]byte(bogus + cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Encoding != Certificate || !got.Public.Equal(&k.PublicKey) || !strings.Contains(strings.Join(got.Notes, " "), "skipped 1 certificate") {
+		t.Errorf("got %s, notes %q", got.Describe(), got.Notes)
+	}
+	if _, err := Parse([]byte(bogus)); err == nil {
+		t.Error("a lone unreadable certificate was accepted")
+	}
+}
