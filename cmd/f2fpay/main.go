@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	f2fpay keys generate|check ...   make and check RSA app keys
+//	f2fpay keys generate|check|public  make and check RSA app keys
 //	f2fpay sandbox [flags]           run the offline Alipay gateway simulator
 //	f2fpay version
 //
