@@ -1,0 +1,287 @@
+// Package sqlite stores f2fpay's merchants, orders, refunds, outbox events and
+// idempotency records in one SQLite file (modernc.org/sqlite, pure Go): the embedded
+// default of `f2fpay serve` and `f2fpay demo`.
+//
+// Guarantees that the PostgreSQL store gets from row locks come here from SQLite's
+// single writer: every write transaction begins IMMEDIATE on the one write connection,
+// so a claim (select the due rows, lease them) runs while no other writer can change
+// them, and two claimers never lease the same row. The lock file keeps a second
+// process away, so the single writer is the only writer. docs/storage.md has the
+// details.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Options tune Open. The zero value is what the service uses.
+type Options struct {
+	// Clock stamps CreatedAt, UpdatedAt and the like; SystemClock when nil.
+	Clock f2fpay.Clock
+	// ReadConns is the size of the read pool; max(4, GOMAXPROCS) when zero.
+	ReadConns int
+	// NoMigrate leaves the schema as it is; `f2fpay migrate` uses it to report which
+	// migrations it applies.
+	NoMigrate bool
+}
+
+// DB is the SQLite implementation of f2fpay.Storage.
+type DB struct {
+	path  string
+	write *sql.DB // exactly one connection: the single writer
+	read  *sql.DB // query_only connections; WAL lets them read while the writer writes
+	lock  *lockFile
+	clock f2fpay.Clock
+}
+
+var _ f2fpay.Storage = (*DB)(nil)
+
+// pragmas are set on every connection through the DSN (a pragma run once with Exec
+// would reach only one connection of the pool):
+//   - journal_mode=WAL: readers do not block the writer nor the writer readers, and a
+//     commit appends to the log instead of rewriting pages;
+//   - synchronous=FULL: the WAL is fsynced at every commit, so an order recorded PAYING
+//     before calling Alipay is still there after a power cut (NORMAL may lose the last
+//     commits, which is exactly the money this service must not lose);
+//   - busy_timeout=5000: wait up to 5 s for a lock (a checkpoint, the migrate command)
+//     instead of failing at once with SQLITE_BUSY;
+//   - foreign_keys=ON: SQLite leaves them off by default, per connection.
+//
+// _txlock=immediate makes BEGIN take the write lock at once: a transaction that reads
+// then writes would otherwise fail with SQLITE_BUSY when another writer got there
+// first, since a deferred transaction cannot wait to upgrade its read snapshot.
+const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+
+// Open opens (creating if needed) the database file at path, takes the lock file
+// "<path>.lock", and applies the embedded migrations unless opts.NoMigrate.
+func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "sqlite: %q is not a database file path; give a file name such as ./f2fpay.db", path)
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "sqlite: database path %q contains '?' or '#'; choose a file name without them", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db := &DB{path: abs, clock: opts.Clock}
+	if db.clock == nil {
+		db.clock = f2fpay.SystemClock{}
+	}
+	if db.lock, err = acquireLock(abs + ".lock"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+
+	// The path goes before '?' verbatim: modernc.org/sqlite splits the DSN there and
+	// does not URL-decode the name (so '?' and '#' are refused above).
+	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// One writer connection: SQLite admits one writer at a time anyway, and queueing
+	// for a connection in database/sql is cheaper and fairer than SQLite's busy loop,
+	// which sleeps in steps of up to 100 ms.
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+	// WAL mode is a property of the file; set it (and create the file) through the
+	// writer before any reader connects.
+	if err := db.write.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	if db.read, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	db.read.SetConnMaxIdleTime(0)
+	db.read.SetConnMaxLifetime(0)
+
+	if !opts.NoMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// Path is the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pools and releases the lock file.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	errs = append(errs, db.lock.release())
+	return errors.Join(errs...)
+}
+
+// now is the time of one store call, truncated to what the schema keeps.
+func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,
+// its message is for the user already.
+func wrap(err *error, op string) {
+	if *err == nil {
+		return
+	}
+	var e *f2fpay.Error
+	if errors.As(*err, &e) {
+		return
+	}
+	*err = fmt.Errorf("sqlite: %s: %w", op, *err)
+}
+
+// constraint translates a constraint violation: a unique key into ECONFLICT with
+// conflict as the message, a foreign key into ENOTFOUND with missing. Other errors
+// are returned as they are.
+func constraint(err error, conflict, missing string) error {
+	var se *sqlitedrv.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		if conflict != "" {
+			return f2fpay.Errorf(f2fpay.ECONFLICT, "%s", conflict)
+		}
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		if missing != "" {
+			return f2fpay.Errorf(f2fpay.ENOTFOUND, "%s", missing)
+		}
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return f2fpay.Errorf(f2fpay.EINVALID, "a value is out of range: %v", se)
+	}
+	return err
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// timeArg stores t as microseconds since the epoch; the zero time as NULL.
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// nullTime scans what timeArg stored back into a UTC time.
+type nullTime struct{ t *time.Time }
+
+func (n nullTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.t = time.Time{}
+	case int64:
+		*n.t = time.UnixMicro(v).UTC()
+	default:
+		return fmt.Errorf("time column holds %T, want INTEGER microseconds", src)
+	}
+	return nil
+}
+
+// idArg stores an optional reference: 0 as NULL, so the foreign key does not apply.
+func idArg(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nullID scans an optional reference back, NULL as 0.
+type nullID struct{ id *int64 }
+
+func (n nullID) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.id = 0
+	case int64:
+		*n.id = v
+	default:
+		return fmt.Errorf("id column holds %T, want INTEGER", src)
+	}
+	return nil
+}
+
+// inList renders n placeholders ?first, ?first+1, ... for an IN list.
+func inList(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "?%d", first+i)
+	}
+	return b.String()
+}
+
+// Pragmas reports the settings of a write and a read connection, for tests and the
+// startup log. A setting that differs between the two is reported as "w/r".
+func (db *DB) Pragmas(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range []string{"journal_mode", "synchronous", "busy_timeout", "foreign_keys"} {
+		var w, r string
+		if err := db.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&w); err != nil {
+			return nil, fmt.Errorf("sqlite: pragma %s: %w", name, err)
+		}
+		if err := db.read.QueryRowContext(ctx, "PRAGMA "+name).Scan(&r); err != nil {
+			return nil, fmt.Errorf("sqlite: pragma %s: %w", name, err)
+		}
+		out[name] = w
+		if w != r {
+			out[name] = w + "/" + r
+		}
+	}
+	return out, nil
+}

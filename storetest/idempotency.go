@@ -1,0 +1,114 @@
+package storetest
+
+import (
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+func testIdempotency(t *testing.T, s f2fpay.Storage) {
+	ctx, start := t.Context(), time.Now()
+	fx := newFixture(t, s)
+	tid := fx.terminal.ID
+	rec := &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h1"}
+	got, fresh, err := s.BeginIdempotent(ctx, rec)
+	must(t, err)
+	if !fresh || got != rec || rec.Done {
+		t.Fatalf("first Begin = %+v, %v", got, fresh)
+	}
+	sameCreated(t, "idempotency record", rec.CreatedAt, start)
+
+	// A repeat, even with another body, gets the stored record untouched.
+	got, fresh, err = s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h2"})
+	must(t, err)
+	if fresh || got.RequestHash != "h1" || got.Done || !got.CreatedAt.Equal(rec.CreatedAt) {
+		t.Errorf("repeat Begin = %+v, %v", got, fresh)
+	}
+	// Keys are per terminal.
+	vm := &f2fpay.Terminal{MerchantID: fx.merchant.ID, AppID: fx.app.ID, Code: "VM-1", Kind: f2fpay.TerminalVending, KeyID: "tk_vm1"}
+	must(t, s.CreateTerminal(ctx, vm))
+	if _, fresh, err := s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: vm.ID, Key: "k1", RequestHash: "h9"}); err != nil || !fresh {
+		t.Errorf("same key, other terminal: %v, %v", fresh, err)
+	}
+
+	rec.Status, rec.Response = 200, []byte(`{"state":"PAID","total_amount":"0.01"}`)
+	must(t, s.CompleteIdempotent(ctx, rec))
+	got, fresh, err = s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h1"})
+	must(t, err)
+	want := &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h1", Done: true, Status: 200, Response: rec.Response, CreatedAt: rec.CreatedAt}
+	if fresh || !reflect.DeepEqual(got, want) {
+		t.Errorf("Begin after Complete = %+v, %v\nwant %+v", got, fresh, want)
+	}
+	must(t, s.CompleteIdempotent(ctx, rec)) // same answer again: a no-op
+	for _, tc := range []struct {
+		name string
+		rec  f2fpay.IdempotencyRecord
+		code string
+	}{
+		{"another answer", f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h1", Status: 500}, f2fpay.ECONFLICT},
+		{"another request", f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k1", RequestHash: "h2", Status: 200, Response: rec.Response}, f2fpay.ECONFLICT},
+		{"never begun", f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k0", RequestHash: "h1"}, f2fpay.ENOTFOUND},
+	} {
+		t.Run("Complete/"+tc.name, func(t *testing.T) {
+			r := tc.rec
+			wantCode(t, s.CompleteIdempotent(ctx, &r), tc.code)
+		})
+	}
+
+	// Delete: a begun request that failed before any effect can be retried.
+	r2 := &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "k2", RequestHash: "h"}
+	if _, fresh, err := s.BeginIdempotent(ctx, r2); err != nil || !fresh {
+		t.Fatalf("Begin k2: %v, %v", fresh, err)
+	}
+	must(t, s.DeleteIdempotent(ctx, tid, "k2"))
+	if _, fresh, err := s.BeginIdempotent(ctx, r2); err != nil || !fresh {
+		t.Errorf("Begin after Delete: %v, %v; want a fresh record", fresh, err)
+	}
+	wantCode(t, s.DeleteIdempotent(ctx, tid, "k1"), f2fpay.ECONFLICT)
+	wantCode(t, s.DeleteIdempotent(ctx, tid, "k0"), f2fpay.ENOTFOUND)
+
+	_, _, err = s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: 99999, Key: "k", RequestHash: "h"})
+	wantCode(t, err, f2fpay.ENOTFOUND)
+	_, _, err = s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: tid, RequestHash: "h"})
+	wantCode(t, err, f2fpay.EINVALID)
+}
+
+// testIdempotencyConcurrent: of many concurrent requests with one key, exactly one
+// begins; the others see its record.
+func testIdempotencyConcurrent(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	const callers = 20
+	for round := range 5 {
+		key := string(rune('a' + round))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		begun := 0
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, fresh, err := s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: key, RequestHash: "h"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Key != key || got.TerminalID != fx.terminal.ID {
+					t.Errorf("Begin returned %+v", got)
+				}
+				if fresh {
+					mu.Lock()
+					begun++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if begun != 1 {
+			t.Errorf("key %s: %d of %d concurrent callers began it, want exactly 1", key, begun, callers)
+		}
+	}
+}
