@@ -359,8 +359,8 @@ func testClaimDueOrders(t *testing.T, s f2fpay.Storage) {
 			due  bool
 		}{
 			{now.Add(-time.Minute), true},
-			{now, true},              // due exactly now
-			{time.Time{}, true},      // never scheduled: due at once, so nothing is forgotten
+			{now, true},         // due exactly now
+			{time.Time{}, true}, // never scheduled: due at once, so nothing is forgotten
 			{now.Add(time.Microsecond), false},
 		} {
 			o := fx.order(st)
