@@ -1,0 +1,143 @@
+package payment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/secret"
+)
+
+// AppClient is an Alipay client for one app, with the call options every call for that
+// app carries (app_auth_token when a service provider acts for the merchant). It is
+// immutable and shared.
+type AppClient struct {
+	*alipay.Client
+	opts []alipay.CallOption
+}
+
+// NewAppClient wraps c; appAuthToken may be empty.
+func NewAppClient(c *alipay.Client, appAuthToken string) *AppClient {
+	ac := &AppClient{Client: c}
+	if appAuthToken != "" {
+		ac.opts = []alipay.CallOption{alipay.WithAppAuthToken(appAuthToken)}
+	}
+	return ac
+}
+
+// Options returns the per-call options of the app.
+func (c *AppClient) Options() []alipay.CallOption { return c.opts }
+
+// Clients turns a stored app into a ready client. The engine asks for one on every
+// operation, so implementations cache.
+type Clients interface {
+	Client(ctx context.Context, app *f2fpay.App) (*AppClient, error)
+}
+
+// Purposes under which an app's secrets are sealed in the store (secret.Box binds a
+// sealed value to its purpose, so a value copied to another app does not open). The
+// admin layer seals with the same strings.
+func PrivateKeyPurpose(appID string) string   { return "app:" + appID + ":private_key" }
+func AppAuthTokenPurpose(appID string) string { return "app:" + appID + ":app_auth_token" }
+
+// AppClientsOptions tune AppClients.
+type AppClientsOptions struct {
+	// HTTPClient sends the requests; the alipay package's bounded default when nil.
+	HTTPClient *http.Client
+	// NotifyURL returns the notify_url for an app's trades (the service's
+	// /alipay/notify/{app} endpoint); no notify_url when nil or "".
+	NotifyURL func(app *f2fpay.App) string
+	// DisableCertDownload: see alipay.Config.
+	DisableCertDownload bool
+}
+
+// AppClients opens apps' sealed secrets with a secret.Box and caches one immutable
+// client per app. An app whose stored configuration changes (a rotated key, a new
+// gateway) gets a new client on its next use: the cache is keyed by a digest of
+// everything the client is built from.
+type AppClients struct {
+	box  *secret.Box
+	opts AppClientsOptions
+
+	mu    sync.Mutex
+	cache map[int64]cachedClient
+}
+
+type cachedClient struct {
+	digest string
+	client *AppClient
+}
+
+// NewAppClients returns a client cache that opens secrets with box.
+func NewAppClients(box *secret.Box, opts AppClientsOptions) *AppClients {
+	return &AppClients{box: box, opts: opts, cache: map[int64]cachedClient{}}
+}
+
+// Client implements Clients.
+func (c *AppClients) Client(_ context.Context, app *f2fpay.App) (*AppClient, error) {
+	notify := ""
+	if c.opts.NotifyURL != nil {
+		notify = c.opts.NotifyURL(app)
+	}
+	d := appDigest(app, notify)
+	c.mu.Lock()
+	cc, ok := c.cache[app.ID]
+	c.mu.Unlock()
+	if ok && cc.digest == d {
+		return cc.client, nil
+	}
+	// Built outside the lock: parsing keys takes a while and other apps must not wait.
+	client, err := c.build(app, notify)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.cache[app.ID] = cachedClient{digest: d, client: client}
+	c.mu.Unlock()
+	return client, nil
+}
+
+func (c *AppClients) build(app *f2fpay.App, notify string) (*AppClient, error) {
+	key, err := c.box.Open(app.PrivateKey, PrivateKeyPurpose(app.AppID))
+	if err != nil {
+		return nil, f2fpay.Errorf(f2fpay.EINTERNAL, "app %s: the private key cannot be opened: %v", app.AppID, err)
+	}
+	token, err := c.box.Open(app.AppAuthToken, AppAuthTokenPurpose(app.AppID))
+	if err != nil {
+		return nil, f2fpay.Errorf(f2fpay.EINTERNAL, "app %s: the app_auth_token cannot be opened: %v", app.AppID, err)
+	}
+	cfg := alipay.Config{
+		AppID:               app.AppID,
+		PrivateKey:          key,
+		Gateway:             app.Gateway,
+		SignType:            alipay.SignType(app.SignType),
+		NotifyURL:           notify,
+		HTTPClient:          c.opts.HTTPClient,
+		DisableCertDownload: c.opts.DisableCertDownload,
+	}
+	if app.KeyMode == f2fpay.KeyModeCert {
+		cfg.AppCert, cfg.AlipayCert, cfg.AlipayRootCert = []byte(app.AppCert), []byte(app.AlipayCert), []byte(app.AlipayRootCert)
+	} else {
+		cfg.AlipayPublicKey = app.AlipayPublicKey
+	}
+	client, err := alipay.New(cfg)
+	if err != nil {
+		return nil, f2fpay.Errorf(f2fpay.EINTERNAL, "app %s is misconfigured: %v", app.AppID, err)
+	}
+	return NewAppClient(client, token), nil
+}
+
+func appDigest(app *f2fpay.App, notify string) string {
+	h := sha256.New()
+	for _, s := range []string{strconv.FormatInt(app.ID, 10), app.AppID, app.Gateway, app.SignType, string(app.KeyMode),
+		app.PrivateKey, app.AlipayPublicKey, app.AppCert, app.AlipayCert, app.AlipayRootCert, app.AppAuthToken, notify} {
+		fmt.Fprintf(h, "%d:%s;", len(s), s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,228 @@
+package payment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Engine runs payments for terminals against Alipay. It is safe for concurrent use;
+// several engines (in one process or several) may share one Storage.
+type Engine struct {
+	store   f2fpay.Storage
+	clients Clients
+	clock   f2fpay.Clock
+	log     *slog.Logger
+	metrics Metrics
+	policy  Policy
+	owner   string
+	poll    time.Duration
+	waiters *waiters
+}
+
+// New checks cfg and returns an Engine. Start the janitor with RunJanitor.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Storage == nil {
+		return nil, errors.New("payment: Config.Storage is required")
+	}
+	if cfg.Clients == nil {
+		return nil, errors.New("payment: Config.Clients is required (e.g. payment.NewAppClients(box, ...))")
+	}
+	p, err := cfg.Policy.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		store: cfg.Storage, clients: cfg.Clients, clock: cfg.Clock, log: cfg.Logger,
+		metrics: cfg.Metrics, policy: p, owner: cfg.Owner, poll: cfg.WaitPoll, waiters: newWaiters(),
+	}
+	if e.clock == nil {
+		e.clock = f2fpay.SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.metrics == nil {
+		e.metrics = noMetrics{}
+	}
+	if e.owner == "" {
+		e.owner = "engine-" + randomHex(6)
+	}
+	if e.poll <= 0 {
+		e.poll = time.Second
+	}
+	return e, nil
+}
+
+// Policy returns the retry schedule in effect (defaults filled in).
+func (e *Engine) Policy() Policy { return e.policy }
+
+// Owner returns the lease owner name of this engine's janitor.
+func (e *Engine) Owner() string { return e.owner }
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("payment: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// detached returns a context for recording an answer: it outlives the caller's
+// cancellation (an answer Alipay gave must be written even when the terminal has hung
+// up), bounded so a stuck database cannot hold the goroutine forever.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// orderEvent returns the event announcing that o reached a final state.
+func (e *Engine) orderEvent(o *f2fpay.Order) *f2fpay.Event {
+	var t f2fpay.EventType
+	switch o.State {
+	case f2fpay.OrderPaid:
+		t = f2fpay.EventPaymentSucceeded
+	case f2fpay.OrderFailed:
+		t = f2fpay.EventPaymentFailed
+	case f2fpay.OrderClosed:
+		t = f2fpay.EventPaymentClosed
+	case f2fpay.OrderCancelled:
+		t = f2fpay.EventPaymentCancelled
+	default:
+		return nil
+	}
+	snap := *o
+	snap.Version++ // what the store will hold once this update commits
+	payload, _ := json.Marshal(&snap)
+	now := e.now()
+	return &f2fpay.Event{
+		ID: "evt_" + randomHex(12), Type: t, MerchantID: o.MerchantID, OrderID: o.ID,
+		Payload: payload, CreatedAt: now, NextAttemptAt: now,
+	}
+}
+
+func (e *Engine) refundEvent(o *f2fpay.Order, r *f2fpay.Refund) *f2fpay.Event {
+	var t f2fpay.EventType
+	switch r.State {
+	case f2fpay.RefundSucceeded:
+		t = f2fpay.EventRefundSucceeded
+	case f2fpay.RefundFailed:
+		t = f2fpay.EventRefundFailed
+	default:
+		return nil
+	}
+	snap := *r
+	snap.Version++
+	payload, _ := json.Marshal(&snap)
+	now := e.now()
+	return &f2fpay.Event{
+		ID: "evt_" + randomHex(12), Type: t, MerchantID: o.MerchantID, OrderID: o.ID, RefundID: r.ID,
+		Payload: payload, CreatedAt: now, NextAttemptAt: now,
+	}
+}
+
+// errSkip, returned by a transition, means the order as it now stands needs no write.
+var errSkip = errors.New("payment: nothing to write")
+
+// commit applies fn to the stored order and writes the result with calls, plus the
+// event of a newly reached final state, as one compare-and-set. On a version conflict
+// it reloads the order and applies fn again: fn must compute the new state from the
+// order it is given (an answer from Alipay applied to the order as it now stands),
+// never from what the caller saw earlier. fn returns errSkip when nothing is to be
+// written; commit then returns the fresh order, and still records calls.
+func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, fn func(n *f2fpay.Order) error) (*f2fpay.Order, error) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		n := *o
+		from := n.State
+		err := fn(&n)
+		if errors.Is(err, errSkip) {
+			for _, c := range calls {
+				c.OrderID = o.ID
+				if rerr := e.store.RecordCall(ctx, c); rerr != nil {
+					return nil, rerr
+				}
+			}
+			return o, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range calls {
+			c.OrderID = o.ID
+		}
+		var events []*f2fpay.Event
+		if !from.Final() && n.State.Final() {
+			n.NextCheckAt = time.Time{}
+			if ev := e.orderEvent(&n); ev != nil {
+				events = append(events, ev)
+			}
+		}
+		err = e.store.UpdateOrder(ctx, &n, calls, events...)
+		if err == nil {
+			if from != n.State {
+				e.metrics.OrderTransition(n.Kind, from, n.State)
+				e.log.Info("order state", "out_trade_no", n.OutTradeNo, "order_id", n.ID, "terminal_id", n.TerminalID,
+					"from", from, "to", n.State, "fail_code", n.FailCode)
+				e.waiters.signal(n.OutTradeNo)
+			}
+			return &n, nil
+		}
+		if f2fpay.ErrorCode(err) != f2fpay.ECONFLICT || attempt >= 20 {
+			return nil, err
+		}
+		if o, err = e.store.FindOrderByID(ctx, o.ID); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// load returns the order and the client of its app.
+func (e *Engine) load(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
+	if outTradeNo == "" {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "out_trade_no is required")
+	}
+	o, err := e.store.FindOrder(ctx, outTradeNo)
+	if err != nil {
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+			return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no order with out_trade_no %q", outTradeNo)
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+func (e *Engine) client(ctx context.Context, appID int64) (*f2fpay.App, *AppClient, error) {
+	app, err := e.store.FindApp(ctx, appID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := e.clients.Client(ctx, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, c, nil
+}
+
+// Order returns an order by out_trade_no (ENOTFOUND when there is none).
+func (e *Engine) Order(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
+	return e.load(ctx, outTradeNo)
+}
+
+// History returns every gateway call made for an order, oldest first.
+func (e *Engine) History(ctx context.Context, outTradeNo string) ([]*f2fpay.GatewayCall, error) {
+	o, err := e.load(ctx, outTradeNo)
+	if err != nil {
+		return nil, err
+	}
+	return e.store.OrderCalls(ctx, o.ID)
+}
