@@ -1,0 +1,121 @@
+// Package alipaysim is an offline, stateful simulator of the Alipay OpenAPI gateway — the
+// f2fpay sandbox. Unmodified Alipay SDKs (the official Node.js alipay-sdk, Java, Python,
+// gopay, smartwalle, f2fpay's own alipay.Client) talk to it at /gateway.do exactly as they
+// talk to openapi.alipay.com: signed form requests in, signed JSON envelopes out. Behind
+// the gateway sits a trade engine with real state — buyers with balances and payment
+// passwords, payment codes that expire after a minute, merchants whose balances refunds
+// draw on, asynchronous notifications retried on Alipay's schedule — and a control API
+// to play the buyer, move time and script failures.
+//
+// It never shares the payment service's logic: it parses requests with its own code and
+// uses package alipay only for the wire primitives (signing, envelopes, keys), which the
+// official Node.js SDK checks independently in CI.
+//
+// # Starting it
+//
+//	f2fpay sandbox --listen 127.0.0.1:8090 [--data DIR] [--time-scale N | --manual-clock] [--seed N]
+//
+// Without --data everything lives in memory; with it the state is a SQLite file
+// (DIR/sandbox.db, WAL, synchronous=FULL) and survives restarts, pending timeouts and
+// notification retries included. The sandbox's own "Alipay" RSA-2048 key is generated on
+// first start and stored with the state.
+//
+// In Go tests:
+//
+//	clock := alipaysim.NewManualClock(time.Now())
+//	sim, _ := alipaysim.New(ctx, alipaysim.Config{Clock: clock, Seed: 1})
+//	srv := httptest.NewServer(sim.Handler())        // gateway: srv.URL + "/gateway.do"
+//	app, _ := sim.RegisterApp(ctx, alipaysim.AppSpec{PublicKey: appPublicKeyPEM, NotifyURL: notifyURL})
+//	buyer, _ := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount("100.00")})
+//	code, _ := sim.IssuePaymentCode(ctx, buyer.UserID)  // code.Code is the auth_code
+//	// ... configure the client with app.AppID and sim.AlipayPublicKey(), pay ...
+//	clock.Advance(4 * time.Minute); sim.Settle(ctx)  // fire timers, wait for deliveries
+//
+// # Gateway behaviour
+//
+// Parameters are merged from the query string and the body (form or multipart), de-dup'ed
+// by key (first non-empty value wins); bodies over 1 MiB get HTTP 413. Checks, in order,
+// each with Alipay's code and sub_code: charset (utf-8 or gbk, else 40002
+// isv.invalid-charset), method (missing → 40001 isv.missing-method, unknown → 40002
+// isv.invalid-method, both under error_response), app_id, sign_type (RSA2 or RSA), sign,
+// timestamp, version (40001 isv.missing-* / 40002 isv.invalid-*), format (JSON), unknown
+// app (40002 isv.invalid-app-id), then the request signature against the app's registered
+// key (40002 isv.invalid-signature, whose sub_msg echoes the gateway's string-to-sign with
+// '&' written "&amp;", as Alipay's does). Every answer, errors included, is signed with
+// the sandbox key in the request's sign_type and laid out as
+// {"<method>_response":{...},"sign":"..."} — code, msg, sub_code, sub_msg first, the rest
+// alphabetical, compact, '/' unescaped. API errors are HTTP 200.
+//
+// Timestamps: only the format yyyy-MM-dd HH:mm:ss is enforced by default, because most
+// SDKs send host-local time (Config.TimestampSkew / --timestamp-skew adds a window).
+//
+// Methods: alipay.trade.pay (scene bar_code, wave_code, security_code with a face
+// token), alipay.trade.precreate (qr_code points at this sandbox; the trade exists only
+// after a scan), alipay.trade.create (needs buyer_id or buyer_open_id),
+// alipay.trade.query, alipay.trade.cancel (action close/refund, retry_flag; cancelling an
+// unknown out_trade_no answers 10000 and burns the number), alipay.trade.close,
+// alipay.trade.refund (partial, repeated, idempotent out_request_no with fund_change N on
+// a retry, DISCORDANT_REPEAT_REQUEST on a changed amount, REFUND_AMT_NOT_EQUAL_TOTAL past
+// the total, SELLER_BALANCE_NOT_ENOUGH), alipay.trade.fastpay.refund.query (10000 without
+// refund fields for an unknown request). Unpaid trades close at time_expire or
+// timeout_express (default 3h). A failed pay (bad code, low balance) creates no trade.
+//
+// Sandbox decisions where Alipay is undocumented (PROTOCOL.md §11): trade.cancel refunds
+// only within 24 h of payment (ACQ.TRADE_CANCEL_TIME_OUT after); face tokens live 2
+// minutes; a paid out_trade_no paid again answers ACQ.TRADE_HAS_SUCCESS with the trade's
+// ids; biz_content problems answer 40004 ACQ.INVALID_PARAMETER.
+//
+// Promotions: a buyer's voucher smaller than the total is applied to their next payment.
+// The merchant-funded part lowers receipt_amount (and is mdiscount_amount), the
+// Alipay-funded part is discount_amount; buyer_pay_amount is what the buyer paid.
+// Refunds give the buyer back real money first and take from the merchant at most what
+// it received.
+//
+// Notifications: trade_status_sync form POSTs to the request's notify_url or the app's,
+// on TRADE_SUCCESS, TRADE_CLOSED (timeouts, close, cancel, full refund) and partial
+// refunds (TRADE_SUCCESS with refund_fee, gmt_refund, out_biz_no), signed over every
+// field except sign and sign_type, never with empty values. Retried until the body is
+// exactly "success": 4m, 10m, 10m, 1h, 2h, 6h, 15h after the first attempt, on the
+// sandbox clock, with the same notify_id.
+//
+// # Control API
+//
+// JSON in and out; errors are {"error": "..."} with 400, 403, 404 or 409. Bodies are
+// bounded to 1 MiB; unknown fields are refused. Amounts are yuan strings ("12.34").
+//
+//	| Method and path                               | Body                                                                 | Answer |
+//	|-----------------------------------------------|----------------------------------------------------------------------|--------|
+//	| POST /sandbox/apps                            | {"app_public_key": PEM or base64, "notify_url"?, "balance"?}         | {"app_id","seller_id","alipay_public_key","gateway",...} |
+//	| GET /sandbox/apps/{app_id}                    |                                                                      | the app and its merchant balance |
+//	| POST /sandbox/buyers                          | {"balance": "1000.00", "pay_password"?, "password_threshold"?, "logon_id"?} | {"user_id","open_id","logon_id",...} |
+//	| GET /sandbox/buyers/{user_id}                 |                                                                      | the buyer, balance and vouchers |
+//	| POST /sandbox/buyers/{user_id}/payment-codes  |                                                                      | {"auth_code","expires_at"} (18 digits, 1 minute, single use) |
+//	| POST /sandbox/buyers/{user_id}/face-tokens    |                                                                      | {"face_token","expires_at"} for scene=security_code |
+//	| POST /sandbox/buyers/{user_id}/vouchers       | {"merchant_contribute"?, "other_contribute"?, "name"?, "type"?}      | the voucher |
+//	| POST /sandbox/scan                            | {"buyer_id", "qr_code", "wait"?}                                     | the trade (paid unless wait or above the password threshold) |
+//	| POST /sandbox/trades/{trade_no}/confirm       | {"pay_password"}                                                     | the paid trade |
+//	| POST /sandbox/trades/{trade_no}/reject        |                                                                      | the closed trade |
+//	| GET /sandbox/trades/{trade_no}                |                                                                      | the full trade with its refunds |
+//	| POST /sandbox/faults                          | a Fault (below)                                                      | the fault with its id |
+//	| GET /sandbox/faults                           |                                                                      | {"faults": [...]} with hit counts |
+//	| DELETE /sandbox/faults[/{id}]                 |                                                                      | 204 |
+//	| GET /sandbox/notifications?trade_no=&out_trade_no=&app_id= |                                         | {"notifications": [...]} with every attempt |
+//	| GET /sandbox/clock                            |                                                                      | {"now","manual"} |
+//	| POST /sandbox/clock/advance                   | {"duration": "4m"}                                                   | moves a --manual-clock, fires what falls due |
+//	| GET /sandbox/alipay-public-key                |                                                                      | {"alipay_public_key"} |
+//	| GET /qr/{token}                               |                                                                      | what a precreate qr_code opens |
+//
+// # Faults
+//
+// {"kind": K, "method"?, "app_id"?, "out_trade_no"?, "count"?, "probability"?,
+// "latency"?, "delay"?, "resolve_to"?} — scope fields must all match; count limits it to
+// the next N matching calls (0: until deleted); probability draws from the seeded
+// generator, so a run with the same --seed replays. Kinds: latency (answer after
+// "latency"), system_error (20000 ACQ.SYSTEM_ERROR, nothing happens), http_502 (nothing
+// happens), drop_response (the call commits, the connection closes unanswered),
+// bad_signature and malformed_json (the call commits, the answer is broken), pay_pending
+// (trade.pay answers 10003 and becomes "resolve_to" paid|closed after "delay"),
+// cancel_retry (trade.cancel fails with retry_flag=Y, nothing happens), notify_duplicate,
+// notify_reorder (held until the trade's next notification has gone), notify_delay,
+// notify_drop. Faults are not persisted.
+package alipaysim
