@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+type terminalRequest struct {
+	StoreID int64  `json:"store_id"`
+	AppID   int64  `json:"app_id"`
+	Code    string `json:"code"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+}
+
+// APIKey is a terminal's credential, shown once at creation: only the SHA-256 of
+// Secret is stored, so a lost secret means a new terminal key, not a lookup.
+type APIKey struct {
+	KeyID         string `json:"key_id"`
+	Secret        string `json:"secret"`
+	Authorization string `json:"authorization"` // the header value to send
+}
+
+type createdTerminal struct {
+	*f2fpay.Terminal
+	APIKey APIKey `json:"api_key"`
+}
+
+// NewAPIKey returns a fresh terminal key: a public id and a 256-bit secret. The id
+// has no '.', which separates the two halves in the Authorization header.
+func NewAPIKey() APIKey {
+	id := make([]byte, 8)
+	sec := make([]byte, 32)
+	if _, err := rand.Read(id); err != nil {
+		panic("httpapi: crypto/rand failed: " + err.Error())
+	}
+	rand.Read(sec)
+	k := APIKey{KeyID: "tk_" + hex.EncodeToString(id), Secret: base64.RawURLEncoding.EncodeToString(sec)}
+	k.Authorization = "Bearer " + k.KeyID + "." + k.Secret
+	return k
+}
+
+func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) {
+	m, err := s.merchantParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req terminalRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.buildTerminal(r, m, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	key := NewAPIKey()
+	t.KeyID, t.KeyHash = key.KeyID, HashSecret(key.Secret)
+	if err := s.store.CreateTerminal(r.Context(), t); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID)
+	writeJSON(w, http.StatusCreated, createdTerminal{Terminal: t, APIKey: key})
+}
+
+func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *terminalRequest) (*f2fpay.Terminal, error) {
+	if err := checkID("code", req.Code, true, 32); err != nil {
+		return nil, err
+	}
+	if err := checkText("name", req.Name, false, 128); err != nil {
+		return nil, err
+	}
+	kind := f2fpay.TerminalKind(req.Kind)
+	switch kind {
+	case "":
+		kind = f2fpay.TerminalCashier
+	case f2fpay.TerminalCashier, f2fpay.TerminalVending:
+	default:
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "kind %q is not known; use \"cashier\" or \"vending\"", req.Kind)
+	}
+	if req.AppID <= 0 {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id is required: the id (from POST /admin/merchants/%d/apps) of the app this terminal collects with", m.ID)
+	}
+	app, err := s.store.FindApp(r.Context(), req.AppID)
+	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND || (err == nil && app.MerchantID != m.ID) {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id %d is not an app of merchant %d", req.AppID, m.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	if req.StoreID <= 0 {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "store_id is required: the id (from POST /admin/merchants/%d/stores) of the store the terminal stands in", m.ID)
+	}
+	st, err := s.store.FindStore(r.Context(), req.StoreID)
+	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND || (err == nil && st.MerchantID != m.ID) {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "store_id %d is not a store of merchant %d", req.StoreID, m.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	return &f2fpay.Terminal{MerchantID: m.ID, StoreID: st.ID, AppID: app.ID, Code: req.Code, Kind: kind, Name: req.Name}, nil
+}
+
+func (s *Server) adminListTerminals(w http.ResponseWriter, r *http.Request) {
+	m, err := s.merchantParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ts, err := s.store.ListTerminals(r.Context(), m.ID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if ts == nil {
+		ts = []*f2fpay.Terminal{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"terminals": ts})
+}
+
+func (s *Server) terminalParam(r *http.Request) (*f2fpay.Terminal, error) {
+	id, err := pathID(r, "id", "terminal id")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.FindTerminal(r.Context(), id)
+}
+
+func (s *Server) adminGetTerminal(w http.ResponseWriter, r *http.Request) {
+	t, err := s.terminalParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) adminDisableTerminal(w http.ResponseWriter, r *http.Request) {
+	s.setDisabled(w, r, true)
+}
+func (s *Server) adminEnableTerminal(w http.ResponseWriter, r *http.Request) {
+	s.setDisabled(w, r, false)
+}
+
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
+	t, err := s.terminalParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.store.SetTerminalDisabled(r.Context(), t.ID, disabled); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t.Disabled = disabled
+	s.log.InfoContext(r.Context(), "terminal disabled changed", "terminal_id", t.ID, "disabled", disabled)
+	writeJSON(w, http.StatusOK, t)
+}

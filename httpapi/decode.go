@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// readBody reads the whole body, bounded by the server's limit. Terminals on weak
+// networks retry; an unbounded body would let one broken device exhaust memory.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, withStatus(http.StatusRequestEntityTooLarge, f2fpay.EINVALID,
+			"request body exceeds %d bytes; send only the documented fields", s.maxBody)
+	case err != nil:
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "reading the request body failed: %v; resend the request", err)
+	}
+	return b, nil
+}
+
+// decodeJSON decodes body into v, refusing unknown fields, trailing data and wrong
+// types with a message that names the field and what to send. An empty body is "{}".
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return f2fpay.Errorf(f2fpay.EINVALID, "request body has data after the JSON object; send exactly one JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return f2fpay.Errorf(f2fpay.EINVALID, "request body is not valid JSON (at byte %d: %v); send a JSON object such as {\"amount\": \"88.88\"}", se.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return f2fpay.Errorf(f2fpay.EINVALID, "request body is truncated JSON; send a complete JSON object")
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return f2fpay.Errorf(f2fpay.EINVALID, "request body must be a JSON object, not a JSON %s", te.Value)
+		}
+		return f2fpay.Errorf(f2fpay.EINVALID, "field %q must be a %s, not a JSON %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return f2fpay.Errorf(f2fpay.EINVALID, "unknown field %s; check its spelling against docs/api.md", name)
+	}
+	return f2fpay.Errorf(f2fpay.EINVALID, "request body could not be read as JSON: %v", err)
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string (amounts are strings too, e.g. \"88.88\")"
+	case "int", "int64", "int32":
+		return "whole number"
+	case "bool":
+		return "boolean"
+	}
+	return k
+}
+
+// parseAmountField parses a money string of the terminal API: yuan with at most two
+// decimals, between 0.01 and 100000000.00. Strings, not JSON numbers, so that no
+// client library's float ever touches money.
+func parseAmountField(field, v string) (f2fpay.Amount, error) {
+	if v == "" {
+		return 0, f2fpay.Errorf(f2fpay.EINVALID, "%s is required: the amount in yuan as a string with at most two decimals, e.g. \"88.88\"", field)
+	}
+	a, err := f2fpay.ParseAmount(v)
+	if err == nil {
+		err = a.CheckTrade()
+	}
+	if err != nil {
+		return 0, f2fpay.Errorf(f2fpay.EINVALID, "%s: %v", field, err)
+	}
+	return a, nil
+}
+
+// checkText checks a free-text field: required or not, bounded in runes (Alipay's
+// limits), and free of control characters that would corrupt receipts and logs.
+func checkText(field, v string, required bool, max int) error {
+	if v == "" {
+		if required {
+			return f2fpay.Errorf(f2fpay.EINVALID, "%s is required", field)
+		}
+		return nil
+	}
+	if n := len([]rune(v)); n > max {
+		return f2fpay.Errorf(f2fpay.EINVALID, "%s is %d characters long; at most %d are allowed", field, n, max)
+	}
+	for _, c := range v {
+		if c < 0x20 || c == 0x7f {
+			return f2fpay.Errorf(f2fpay.EINVALID, "%s contains a control character (%U); send plain text", field, c)
+		}
+	}
+	return nil
+}
+
+// checkID checks an identifier chosen by a terminal (out_trade_no, refund_id):
+// letters, digits, '_', '-' and '.', as Alipay accepts them in out_trade_no and
+// out_request_no.
+func checkID(field, v string, required bool, max int) error {
+	if v == "" {
+		if required {
+			return f2fpay.Errorf(f2fpay.EINVALID, "%s is required: up to %d letters, digits, '_', '-' or '.'", field, max)
+		}
+		return nil
+	}
+	if len(v) > max {
+		return f2fpay.Errorf(f2fpay.EINVALID, "%s is %d characters long; at most %d are allowed", field, len(v), max)
+	}
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '.') {
+			return f2fpay.Errorf(f2fpay.EINVALID, "%s %q contains %q; use only letters, digits, '_', '-' and '.'", field, v, c)
+		}
+	}
+	return nil
+}
+
+func fieldf(field, format string, args ...any) error {
+	return f2fpay.Errorf(f2fpay.EINVALID, "%s %s", field, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// errorBody is the JSON shape of every error answer:
+// {"error": {"code": "invalid", "message": "amount: ..."}}.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// statusError carries an explicit status for the few answers whose status the code
+// alone does not decide (422 for a reused Idempotency-Key, 413 for an oversized body).
+type statusError struct {
+	status int
+	err    *f2fpay.Error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+func withStatus(status int, code, format string, args ...any) error {
+	return &statusError{status: status, err: f2fpay.Errorf(code, format, args...)}
+}
+
+// statusOf maps an error code to its HTTP status. This is the only place in f2fpay
+// where that happens.
+func statusOf(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status
+	}
+	switch f2fpay.ErrorCode(err) {
+	case f2fpay.EINVALID:
+		return http.StatusBadRequest
+	case f2fpay.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case f2fpay.ENOTFOUND:
+		return http.StatusNotFound
+	case f2fpay.ECONFLICT:
+		return http.StatusConflict
+	case f2fpay.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case f2fpay.ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers err as JSON. Internal errors are logged with their detail and
+// answered with a generic message, so nothing about the database or a key leaks.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := statusOf(err)
+	code := f2fpay.ErrorCode(err)
+	msg := f2fpay.ErrorMessage(err)
+	if code == f2fpay.EINTERNAL {
+		log.ErrorContext(r.Context(), "internal error", append(logAttrs(r), "err", err.Error())...)
+		msg = "internal error; the details are in the service's log, retry later or contact the operator"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="f2fpay"`)
+	}
+	if status == http.StatusServiceUnavailable || (status == http.StatusConflict && isInProgress(err)) {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+}
+
+// writeJSON answers v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Metrics holds the service's Prometheus metrics on the server's own registry. It
+// implements payment.Metrics, so the engine reports gateway calls and transitions
+// into the same registry that /metrics serves.
+type Metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	gwCalls      *prometheus.CounterVec
+	gwLatency    *prometheus.HistogramVec
+	orderTrans   *prometheus.CounterVec
+	refundTrans  *prometheus.CounterVec
+	notification *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "f2fpay_http_request_duration_seconds", Help: "HTTP request latency by route pattern (long-polls included).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"route"}),
+		gwCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_gateway_calls_total", Help: "Calls to Alipay by method, answer code (empty: no answer) and outcome.",
+		}, []string{"method", "code", "outcome"}),
+		gwLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "f2fpay_gateway_call_duration_seconds", Help: "Latency of calls to Alipay by method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30},
+		}, []string{"method"}),
+		orderTrans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_order_transitions_total", Help: "Committed order state changes.",
+		}, []string{"kind", "from", "to"}),
+		refundTrans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_refund_transitions_total", Help: "Committed refund state changes.",
+		}, []string{"from", "to"}),
+		notification: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_notifications_total", Help: "Alipay notifications received, by answer (success or fail).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.gwCalls, m.gwLatency, m.orderTrans, m.refundTrans, m.notification,
+		&orderCollector{store: store},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry the metrics live on.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// GatewayCall implements payment.Metrics.
+func (m *Metrics) GatewayCall(method, code, outcome string, latency time.Duration) {
+	m.gwCalls.WithLabelValues(method, code, outcome).Inc()
+	m.gwLatency.WithLabelValues(method).Observe(latency.Seconds())
+}
+
+// OrderTransition implements payment.Metrics.
+func (m *Metrics) OrderTransition(kind f2fpay.OrderKind, from, to f2fpay.OrderState) {
+	m.orderTrans.WithLabelValues(string(kind), string(from), string(to)).Inc()
+}
+
+// RefundTransition implements payment.Metrics.
+func (m *Metrics) RefundTransition(from, to f2fpay.RefundState) {
+	m.refundTrans.WithLabelValues(string(from), string(to)).Inc()
+}
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+func (m *Metrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// orderCollector reads the orders by state at scrape time, so the gauge is the
+// database's truth (shared by every instance) rather than one process's count.
+type orderCollector struct {
+	store f2fpay.OrderStore
+}
+
+var (
+	ordersDesc  = prometheus.NewDesc("f2fpay_orders", "Orders by state, read from the database at scrape time.", []string{"state"}, nil)
+	backlogDesc = prometheus.NewDesc("f2fpay_janitor_backlog", "Orders not in a final state (PAYING, WAITING, UNKNOWN, PENDING, CANCELLING): what the janitor still has to resolve.", nil, nil)
+	scrapeErr   = prometheus.NewDesc("f2fpay_orders_scrape_error", "1 when the orders by state could not be read at this scrape.", nil, nil)
+)
+
+func (c *orderCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- ordersDesc
+	ch <- backlogDesc
+	ch <- scrapeErr
+}
+
+func (c *orderCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	counts, err := c.store.CountOrdersByState(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(scrapeErr, prometheus.GaugeValue, 1)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeErr, prometheus.GaugeValue, 0)
+	var backlog int64
+	for _, st := range []f2fpay.OrderState{f2fpay.OrderPaying, f2fpay.OrderWaiting, f2fpay.OrderUnknown, f2fpay.OrderPending,
+		f2fpay.OrderCancelling, f2fpay.OrderPaid, f2fpay.OrderFailed, f2fpay.OrderCancelled, f2fpay.OrderClosed} {
+		n := counts[st]
+		ch <- prometheus.MustNewConstMetric(ordersDesc, prometheus.GaugeValue, float64(n), string(st))
+		if !st.Final() {
+			backlog += n
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(backlog))
+}

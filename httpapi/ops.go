@@ -1,0 +1,28 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// healthz says the process is alive and serving; it touches nothing else, so a slow
+// database does not get a healthy process restarted.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz says whether the service can take payments: the database answers. A load
+// balancer stops sending terminals here while it does not.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "readiness check failed", "err", err.Error())
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "database not reachable"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,388 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/payment"
+)
+
+// paymentRequest is the body of POST /v1/payments/{barcode,qr,jsapi}. Amounts are
+// strings ("88.88"), never JSON numbers, so no float in any client library rounds them.
+type paymentRequest struct {
+	AuthCode    string `json:"auth_code"`
+	BuyerID     string `json:"buyer_id"`
+	Amount      string `json:"amount"`
+	Subject     string `json:"subject"`
+	Body        string `json:"body"`
+	Scene       string `json:"scene"`
+	OperatorID  string `json:"operator_id"`
+	WaitSeconds *int   `json:"wait_seconds"`
+	OutTradeNo  string `json:"out_trade_no"`
+}
+
+// Payment is an order as the terminal API shows it.
+type Payment struct {
+	OutTradeNo     string        `json:"out_trade_no"`
+	TradeNo        string        `json:"trade_no,omitempty"`
+	Kind           string        `json:"kind"`
+	State          string        `json:"state"`
+	Final          bool          `json:"final"`
+	Message        string        `json:"message"`
+	TotalAmount    f2fpay.Amount `json:"total_amount"`
+	ReceiptAmount  f2fpay.Amount `json:"receipt_amount"`
+	BuyerPayAmount f2fpay.Amount `json:"buyer_pay_amount"`
+	DiscountAmount f2fpay.Amount `json:"discount_amount"`
+	RefundedAmount f2fpay.Amount `json:"refunded_amount"`
+	Subject        string        `json:"subject"`
+	QRCode         string        `json:"qr_code,omitempty"`
+	BuyerLogonID   string        `json:"buyer_logon_id,omitempty"`
+	AuthCodeMasked string        `json:"auth_code_masked,omitempty"`
+	FailCode       string        `json:"fail_code,omitempty"`
+	FailReason     string        `json:"fail_reason,omitempty"`
+	CancelAction   string        `json:"cancel_action,omitempty"`
+	PayDeadline    *time.Time    `json:"pay_deadline,omitempty"`
+	PaidAt         *time.Time    `json:"paid_at,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// stateMessage is what a cashier's screen can show for a state.
+func stateMessage(o *f2fpay.Order) string {
+	switch o.State {
+	case f2fpay.OrderPaying:
+		return "payment sent to Alipay; waiting for its answer"
+	case f2fpay.OrderWaiting:
+		return "waiting for the buyer to confirm the payment in the Alipay app (password)"
+	case f2fpay.OrderUnknown:
+		return "Alipay's answer is not known yet; checking — do not charge again, ask for the status"
+	case f2fpay.OrderPending:
+		return "waiting for the buyer to pay"
+	case f2fpay.OrderCancelling:
+		return "cancelling the payment at Alipay; the buyer will not be charged"
+	case f2fpay.OrderPaid:
+		if o.RefundedAmount > 0 {
+			return fmt.Sprintf("paid; %s refunded", o.RefundedAmount)
+		}
+		return "paid"
+	case f2fpay.OrderFailed:
+		if o.FailReason != "" {
+			return "payment failed: " + o.FailReason
+		}
+		return "payment failed"
+	case f2fpay.OrderCancelled:
+		if o.CancelAction == "refund" {
+			return "cancelled; the buyer's money was refunded"
+		}
+		return "cancelled; the buyer was not charged"
+	case f2fpay.OrderClosed:
+		return "closed unpaid"
+	}
+	return string(o.State)
+}
+
+func showPayment(o *f2fpay.Order) Payment {
+	return Payment{
+		OutTradeNo: o.OutTradeNo, TradeNo: o.TradeNo, Kind: string(o.Kind), State: string(o.State),
+		Final: o.State.Final(), Message: stateMessage(o),
+		TotalAmount: o.TotalAmount, ReceiptAmount: o.ReceiptAmount, BuyerPayAmount: o.BuyerPayAmount,
+		DiscountAmount: o.DiscountAmount, RefundedAmount: o.RefundedAmount, Subject: o.Subject,
+		QRCode: o.QRCode, BuyerLogonID: o.BuyerLogonID, AuthCodeMasked: o.AuthCodeMasked,
+		FailCode: o.FailCode, FailReason: o.FailReason, CancelAction: o.CancelAction,
+		PayDeadline: timePtr(o.PayDeadline), PaidAt: timePtr(o.PaidAt), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+	}
+}
+
+// outTradeNoFor derives the out_trade_no of a payment the terminal did not number
+// from its Idempotency-Key. A retry whose stored answer was lost (the first attempt
+// ended in a 5xx) then reaches the engine with the same out_trade_no, which Alipay and
+// the engine pay at most once — so no idempotency failure can charge a buyer twice.
+func outTradeNoFor(t *f2fpay.Terminal, key string) string {
+	h := sha256.Sum256([]byte(strconv.FormatInt(t.ID, 10) + "\x00" + key))
+	return "T" + strconv.FormatInt(t.ID, 10) + "K" + hex.EncodeToString(h[:12])
+}
+
+// commonFields validates the fields every payment has and fills the order number.
+func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, error) {
+	amount, err := parseAmountField("amount", req.Amount)
+	if err != nil {
+		return 0, "", 0, err
+	}
+	if err := checkText("subject", req.Subject, true, 256); err != nil {
+		return 0, "", 0, err
+	}
+	if err := checkText("body", req.Body, false, 128); err != nil {
+		return 0, "", 0, err
+	}
+	if err := checkText("operator_id", req.OperatorID, false, 28); err != nil {
+		return 0, "", 0, err
+	}
+	if err := checkID("out_trade_no", req.OutTradeNo, false, 64); err != nil {
+		return 0, "", 0, err
+	}
+	var wait time.Duration
+	if req.WaitSeconds != nil {
+		if *req.WaitSeconds < 1 || time.Duration(*req.WaitSeconds)*time.Second > s.maxWait {
+			return 0, "", 0, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
+		}
+		wait = time.Duration(*req.WaitSeconds) * time.Second
+	}
+	no := req.OutTradeNo
+	if no == "" {
+		no = outTradeNoFor(terminalOf(r.Context()), r.Header.Get("Idempotency-Key"))
+	}
+	infoOf(r.Context()).outTradeNo = no
+	return amount, no, wait, nil
+}
+
+// answerWithin returns a context that ends a little before the terminal's own
+// deadline, so the answer (perhaps "still WAITING, ask again") reaches it in time.
+func answerWithin(ctx context.Context, wait time.Duration) (context.Context, context.CancelFunc) {
+	margin := min(wait/10, 2*time.Second)
+	return context.WithTimeout(ctx, wait-margin)
+}
+
+func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) {
+	var req paymentRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.BuyerID != "" {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id belongs to JSAPI payments (POST /v1/payments/jsapi); a barcode payment takes auth_code"))
+		return
+	}
+	var scene string
+	switch req.Scene {
+	case "", "barcode":
+		scene = alipay.SceneBarCode
+		if req.AuthCode == "" {
+			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the digits of the buyer's payment code as scanned"))
+			return
+		}
+	case "face":
+		scene = alipay.SceneSecurityCode
+		if req.AuthCode == "" {
+			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the face token (fp…) from the face-payment device"))
+			return
+		}
+	default:
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "scene %q is not known; use \"barcode\" (payment code) or \"face\" (face payment)", req.Scene))
+		return
+	}
+	amount, no, wait, err := s.commonFields(r, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t := terminalOf(r.Context())
+	reqWait := wait
+	if reqWait == 0 {
+		reqWait = min(30*time.Second, s.maxWait)
+	}
+	ctx, cancel := answerWithin(r.Context(), reqWait)
+	defer cancel()
+	o, err := s.engine.PayBarcode(ctx, payment.PayRequest{
+		TerminalID: t.ID, AuthCode: req.AuthCode, Amount: amount, Subject: req.Subject, Body: req.Body,
+		Scene: scene, OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+	})
+	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+}
+
+func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
+	var req paymentRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.AuthCode != "" || req.BuyerID != "" || req.Scene != "" {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "a QR payment takes no auth_code, buyer_id or scene: the buyer scans the QR code it returns"))
+		return
+	}
+	amount, no, wait, err := s.commonFields(r, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(30*time.Second, s.maxWait))
+	defer cancel()
+	o, err := s.engine.PrecreateQR(ctx, payment.QRRequest{
+		TerminalID: terminalOf(r.Context()).ID, Amount: amount, Subject: req.Subject, Body: req.Body,
+		OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+	})
+	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+}
+
+func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
+	var req paymentRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.AuthCode != "" || req.Scene != "" {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "a JSAPI payment takes buyer_id, not auth_code or scene"))
+		return
+	}
+	if !isPID(req.BuyerID) {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id: send the member's user id (16 digits starting with 2088) from the OAuth login", req.BuyerID))
+		return
+	}
+	amount, no, wait, err := s.commonFields(r, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(30*time.Second, s.maxWait))
+	defer cancel()
+	o, err := s.engine.CreateJSAPI(ctx, payment.JSAPIRequest{
+		TerminalID: terminalOf(r.Context()).ID, BuyerID: req.BuyerID, Amount: amount, Subject: req.Subject,
+		Body: req.Body, OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+	})
+	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+}
+
+// answerCreated answers a payment creation. An order that exists is always answered
+// with its state (even with an error beside it: PrecreateQR returns the order and
+// EUNAVAILABLE when Alipay's answer was lost), so the terminal learns the out_trade_no
+// to ask about.
+func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived bool, no string, amount f2fpay.Amount, o *f2fpay.Order, err error) {
+	if err != nil && derived && f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
+		// The key-derived number is taken: this is a retry of a request whose answer
+		// was not stored. Answer with that order if it is this terminal's.
+		t := terminalOf(r.Context())
+		if prev, ferr := s.store.FindOrder(r.Context(), no); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == amount {
+			o, err = prev, nil
+		}
+	}
+	if o == nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err != nil {
+		s.log.WarnContext(r.Context(), "payment created with an error", append(logAttrs(r), "state", o.State, "err", err.Error())...)
+		if f2fpay.ErrorCode(err) != f2fpay.EUNAVAILABLE {
+			writeError(w, r, s.log, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, showPayment(o))
+}
+
+// orderFor loads the order named in the path and checks that the terminal may see
+// it. Another merchant's order (or, by default, another terminal's) is "not found",
+// so terminals cannot probe for order numbers.
+func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
+	no := r.PathValue("out_trade_no")
+	infoOf(r.Context()).outTradeNo = no
+	if err := checkID("out_trade_no", no, true, 64); err != nil {
+		return nil, err
+	}
+	o, err := s.store.FindOrder(r.Context(), no)
+	if err != nil {
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+			return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no payment %q for this terminal", no)
+		}
+		return nil, err
+	}
+	t := terminalOf(r.Context())
+	if o.MerchantID != t.MerchantID || (!s.wide && o.TerminalID != t.ID) {
+		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no payment %q for this terminal", no)
+	}
+	return o, nil
+}
+
+// parseWait reads ?wait=30s (or 30): how long a long-poll may hold the request.
+func (s *Server) parseWait(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, f2fpay.Errorf(f2fpay.EINVALID, "wait=%q is not a duration; write it like wait=30s (at most %v)", v, s.maxWait)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > s.maxWait {
+		return 0, f2fpay.Errorf(f2fpay.EINVALID, "wait=%q must be between 0s and %v", v, s.maxWait)
+	}
+	return d, nil
+}
+
+// getPayment answers a payment's state; with ?wait=30s it is a long-poll that answers
+// as soon as the state changes (or the order is final), so a terminal on a weak
+// network learns the outcome without hammering the service.
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	o, err := s.orderFor(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	wait, err := s.parseWait(r.URL.Query().Get("wait"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if wait > 0 && !o.State.Final() {
+		n, err := s.engine.WaitOrder(r.Context(), o.OutTradeNo, wait)
+		if err != nil && r.Context().Err() == nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		if n != nil {
+			o = n
+		}
+	}
+	writeJSON(w, http.StatusOK, showPayment(o))
+}
+
+// actionWait bounds how long a cancel or close request waits for Alipay's answer
+// before answering with the order as it stands (the engine carries on).
+const actionWait = 15 * time.Second
+
+func (s *Server) postCancel(w http.ResponseWriter, r *http.Request) { s.abandon(w, r, s.engine.Cancel) }
+func (s *Server) postClose(w http.ResponseWriter, r *http.Request)  { s.abandon(w, r, s.engine.Close) }
+
+func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context.Context, string) (*f2fpay.Order, error)) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if strings.TrimSpace(string(body)) != "" {
+		var empty struct{}
+		if err := decodeJSON(body, &empty); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+	}
+	o, err := s.orderFor(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
+	defer cancel()
+	n, err := op(ctx, o.OutTradeNo)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, showPayment(n))
+}

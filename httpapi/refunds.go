@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/payment"
+)
+
+// RefundEngine is the refund half of Engine.
+type RefundEngine interface {
+	Refund(ctx context.Context, req payment.RefundRequest) (*f2fpay.Refund, error)
+	RefundStatus(ctx context.Context, outTradeNo, refundID string) (*f2fpay.Refund, error)
+}
+
+type refundRequest struct {
+	RefundID string `json:"refund_id"`
+	Amount   string `json:"amount"`
+	Reason   string `json:"reason"`
+}
+
+// RefundView is a refund as the terminal API shows it, with the order's refunded total
+// so the cashier sees what is left.
+type RefundView struct {
+	RefundID       string        `json:"refund_id"`
+	OutTradeNo     string        `json:"out_trade_no"`
+	Amount         f2fpay.Amount `json:"amount"`
+	Reason         string        `json:"reason,omitempty"`
+	State          string        `json:"state"`
+	Final          bool          `json:"final"`
+	FailCode       string        `json:"fail_code,omitempty"`
+	FailReason     string        `json:"fail_reason,omitempty"`
+	TotalAmount    f2fpay.Amount `json:"total_amount"`
+	RefundedAmount f2fpay.Amount `json:"refunded_amount"`
+	RefundedAt     *time.Time    `json:"refunded_at,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+}
+
+func showRefund(refundID string, o *f2fpay.Order, r *f2fpay.Refund) RefundView {
+	return RefundView{
+		RefundID: refundID, OutTradeNo: o.OutTradeNo, Amount: r.Amount, Reason: r.Reason, State: string(r.State),
+		Final: r.State.Final(), FailCode: r.FailCode, FailReason: r.FailReason, TotalAmount: o.TotalAmount,
+		RefundedAmount: o.RefundedAmount, RefundedAt: timePtr(r.RefundedAt), CreatedAt: r.CreatedAt,
+	}
+}
+
+func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) {
+	var req refundRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := checkID("refund_id", req.RefundID, true, 60); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	infoOf(r.Context()).refundID = req.RefundID
+	amount, err := parseAmountField("amount", req.Amount)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := checkText("reason", req.Reason, false, 256); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	o, err := s.orderFor(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
+	defer cancel()
+	rf, err := s.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: req.RefundID, Amount: amount, Reason: req.Reason})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.answerRefund(w, r, req.RefundID, rf)
+}
+
+func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("refund_id")
+	infoOf(r.Context()).refundID = id
+	if err := checkID("refund_id", id, true, 60); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	o, err := s.orderFor(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	rf, err := s.engine.RefundStatus(r.Context(), o.OutTradeNo, id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.answerRefund(w, r, id, rf)
+}
+
+func (s *Server) answerRefund(w http.ResponseWriter, r *http.Request, refundID string, rf *f2fpay.Refund) {
+	// Reread the order: its refunded total moved with the refund.
+	o, err := s.store.FindOrderByID(context.WithoutCancel(r.Context()), rf.OrderID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, showRefund(refundID, o, rf))
+}

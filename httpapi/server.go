@@ -1,0 +1,183 @@
+// Package httpapi is the HTTP face of the f2fpay service: the terminal API under /v1
+// that cashier desks and vending machines call, Alipay's asynchronous notifications
+// under /alipay/notify/{app_id}, the admin API under /admin, and the operations
+// endpoints /healthz, /readyz and /metrics.
+//
+// It is the only place where f2fpay's error codes become HTTP status codes (errors.go),
+// where money strings from terminals become f2fpay.Amount (and back), and where
+// Idempotency-Key semantics are enforced (idempotency.go). The money-safety rules live
+// in package payment; this package never decides an order's outcome itself.
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/secret"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Storage persists merchants, orders, events and idempotency records; required.
+	Storage f2fpay.Storage
+	// Engine runs payments; required for the terminal API and notifications
+	// (usually *payment.Engine).
+	Engine Engine
+	// Box seals app private keys, app_auth_tokens and webhook secrets accepted by the
+	// admin API; required for the admin API's app and merchant creation.
+	Box *secret.Box
+	// AdminToken authenticates the admin API (Authorization: Bearer <token>). Empty
+	// disables the admin API: every /admin request is refused.
+	AdminToken string
+	// Logger receives structured request logs; discarded when nil.
+	Logger *slog.Logger
+	// Clock stamps idempotency records and webhooks replays; SystemClock when nil.
+	Clock f2fpay.Clock
+	// Registry receives the server's metrics; a new registry when nil (never the
+	// global one, so two servers in one test binary do not collide).
+	Registry *prometheus.Registry
+	// MaxBodyBytes bounds a request body; 64 KiB when zero.
+	MaxBodyBytes int64
+	// MaxWait bounds a long-poll (GET /v1/payments/{id}?wait=…) and a barcode payment's
+	// wait_seconds; 60 s when zero.
+	MaxWait time.Duration
+	// IdempotencyWait is how long a request that finds its Idempotency-Key in progress
+	// waits for the first one's answer before getting 409 "in progress, retry"; 10 s
+	// when zero.
+	IdempotencyWait time.Duration
+	// IdempotencyStale is the age after which an Idempotency-Key left in progress (its
+	// process died mid-request) may be taken over by a retry; 5 min when zero. It must
+	// exceed the longest request (a barcode payment with its wait), or two requests
+	// could run at once — which would still not charge twice, since the out_trade_no of
+	// a retried payment is derived from the key (see outTradeNoFor), but would waste calls.
+	IdempotencyStale time.Duration
+	// MerchantWideTerminals lets every terminal of a merchant see and act on the
+	// merchant's orders (a cashier refunding at another desk). By default a terminal
+	// sees only the orders it created.
+	MerchantWideTerminals bool
+}
+
+// Server serves the f2fpay HTTP API. Create it with New; use Handler.
+type Server struct {
+	store     f2fpay.Storage
+	engine    Engine
+	box       *secret.Box
+	admin     []byte
+	log       *slog.Logger
+	clock     f2fpay.Clock
+	metrics   *Metrics
+	maxBody   int64
+	maxWait   time.Duration
+	idemWait  time.Duration
+	idemStale time.Duration
+	wide      bool
+	inflight  *inflight
+	handler   http.Handler
+}
+
+// New checks cfg and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Storage == nil {
+		return nil, errors.New("httpapi: Config.Storage is required")
+	}
+	s := &Server{
+		store: cfg.Storage, engine: cfg.Engine, box: cfg.Box, admin: []byte(cfg.AdminToken),
+		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
+		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, wide: cfg.MerchantWideTerminals,
+		inflight: newInflight(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.clock == nil {
+		s.clock = f2fpay.SystemClock{}
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 64 << 10
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = 60 * time.Second
+	}
+	if s.idemWait <= 0 {
+		s.idemWait = 10 * time.Second
+	}
+	if s.idemStale <= 0 {
+		s.idemStale = 5 * time.Minute
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg, cfg.Storage)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the server's metrics; pass it as payment.Config.Metrics so gateway
+// calls and state transitions are counted.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// routes registers every endpoint. Each resource has its own file; the middleware
+// chain is: metrics and logging (outermost, so they see every answer), then
+// authentication, then (terminal POSTs) idempotency.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, s.observe(pattern, h))
+	}
+	term := func(pattern string, h http.HandlerFunc) { handle(pattern, s.terminalAuth(h)) }
+	idem := func(pattern string, h http.HandlerFunc) { handle(pattern, s.terminalAuth(s.idempotent(h))) }
+	admin := func(pattern string, h http.HandlerFunc) { handle(pattern, s.adminAuth(h)) }
+
+	// Terminal API.
+	idem("POST /v1/payments/barcode", s.postBarcode)
+	idem("POST /v1/payments/qr", s.postQR)
+	idem("POST /v1/payments/jsapi", s.postJSAPI)
+	term("GET /v1/payments/{out_trade_no}", s.getPayment)
+	idem("POST /v1/payments/{out_trade_no}/cancel", s.postCancel)
+	idem("POST /v1/payments/{out_trade_no}/close", s.postClose)
+	idem("POST /v1/payments/{out_trade_no}/refunds", s.postRefund)
+	term("GET /v1/payments/{out_trade_no}/refunds/{refund_id}", s.getRefund)
+
+	// Alipay's notifications: authenticated by their signature, not by us.
+	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
+
+	// Admin API.
+	admin("POST /admin/merchants", s.adminCreateMerchant)
+	admin("GET /admin/merchants", s.adminListMerchants)
+	admin("GET /admin/merchants/{id}", s.adminGetMerchant)
+	admin("POST /admin/merchants/{id}/apps", s.adminCreateApp)
+	admin("GET /admin/merchants/{id}/apps", s.adminListApps)
+	admin("GET /admin/apps/{id}", s.adminGetApp)
+	admin("POST /admin/merchants/{id}/stores", s.adminCreateStore)
+	admin("GET /admin/merchants/{id}/stores", s.adminListStores)
+	admin("POST /admin/merchants/{id}/terminals", s.adminCreateTerminal)
+	admin("GET /admin/merchants/{id}/terminals", s.adminListTerminals)
+	admin("GET /admin/terminals/{id}", s.adminGetTerminal)
+	admin("POST /admin/terminals/{id}/disable", s.adminDisableTerminal)
+	admin("POST /admin/terminals/{id}/enable", s.adminEnableTerminal)
+	admin("GET /admin/orders", s.adminListOrders)
+	admin("GET /admin/orders/{out_trade_no}", s.adminGetOrder)
+	admin("GET /admin/events", s.adminListEvents)
+	admin("POST /admin/events/replay", s.adminReplayEvents)
+
+	// Operations.
+	handle("GET /healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /metrics", s.metrics.handler())
+
+	// Anything else: a JSON 404 (or 405) rather than the mux's plain text.
+	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.ENOTFOUND, "no endpoint %s %s; see docs/api.md for the API", r.Method, r.URL.Path))
+	}))
+	return mux
+}
