@@ -1,0 +1,218 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// AdminClient calls the admin API with the service's admin token.
+type AdminClient struct {
+	base string
+	auth string
+	hc   *http.Client
+}
+
+// NewAdminClient returns an admin client; hc may be nil.
+func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &AdminClient{base: strings.TrimRight(baseURL, "/"), auth: "Bearer " + token, hc: hc}
+}
+
+func (a *AdminClient) call(ctx context.Context, method, path string, in, out any) error {
+	// Admin calls are not retried: they are operator actions, and creating a terminal
+	// twice would issue two keys.
+	_, err := do(ctx, a.hc, a.auth, method, a.base+path, "", in, out, 0, 0)
+	return err
+}
+
+// Merchant is a merchant as the admin API shows it.
+type Merchant struct {
+	ID               int64     `json:"id"`
+	Name             string    `json:"name"`
+	WebhookURL       string    `json:"webhook_url,omitempty"`
+	WebhookSecretSet bool      `json:"webhook_secret_set"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// MerchantRequest creates a merchant; WebhookSecret is write-only.
+type MerchantRequest struct {
+	Name          string `json:"name"`
+	WebhookURL    string `json:"webhook_url,omitempty"`
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// CreateMerchant creates a merchant.
+func (a *AdminClient) CreateMerchant(ctx context.Context, req MerchantRequest) (*Merchant, error) {
+	var m Merchant
+	return &m, a.call(ctx, http.MethodPost, "/admin/merchants", req, &m)
+}
+
+// App is an app as the admin API shows it: never its private key or token.
+type App struct {
+	ID                   int64     `json:"id"`
+	MerchantID           int64     `json:"merchant_id"`
+	AppID                string    `json:"app_id"`
+	Name                 string    `json:"name"`
+	Gateway              string    `json:"gateway"`
+	SignType             string    `json:"sign_type"`
+	KeyMode              string    `json:"key_mode"`
+	AlipayPublicKey      string    `json:"alipay_public_key,omitempty"`
+	SellerID             string    `json:"seller_id"`
+	SysServiceProviderID string    `json:"sys_service_provider_id,omitempty"`
+	PrivateKeySet        bool      `json:"private_key_set"`
+	PrivateKeySource     string    `json:"private_key_source"`
+	AppAuthTokenSet      bool      `json:"app_auth_token_set"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+// AppRequest registers an Alipay app. PrivateKey is PEM, base64 or "file:/path".
+type AppRequest struct {
+	AppID                string `json:"app_id"`
+	Name                 string `json:"name,omitempty"`
+	Gateway              string `json:"gateway,omitempty"`
+	SignType             string `json:"sign_type,omitempty"`
+	KeyMode              string `json:"key_mode,omitempty"`
+	PrivateKey           string `json:"private_key"`
+	AlipayPublicKey      string `json:"alipay_public_key,omitempty"`
+	AppCert              string `json:"app_cert,omitempty"`
+	AlipayCert           string `json:"alipay_cert,omitempty"`
+	AlipayRootCert       string `json:"alipay_root_cert,omitempty"`
+	SellerID             string `json:"seller_id"`
+	AppAuthToken         string `json:"app_auth_token,omitempty"`
+	SysServiceProviderID string `json:"sys_service_provider_id,omitempty"`
+}
+
+// CreateApp registers an app for a merchant.
+func (a *AdminClient) CreateApp(ctx context.Context, merchantID int64, req AppRequest) (*App, error) {
+	var app App
+	return &app, a.call(ctx, http.MethodPost, "/admin/merchants/"+strconv.FormatInt(merchantID, 10)+"/apps", req, &app)
+}
+
+// Store is a merchant's store.
+type Store struct {
+	ID         int64  `json:"id"`
+	MerchantID int64  `json:"merchant_id"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+}
+
+// CreateStore creates a store.
+func (a *AdminClient) CreateStore(ctx context.Context, merchantID int64, code, name string) (*Store, error) {
+	var s Store
+	return &s, a.call(ctx, http.MethodPost, "/admin/merchants/"+strconv.FormatInt(merchantID, 10)+"/stores",
+		map[string]string{"code": code, "name": name}, &s)
+}
+
+// Terminal is a terminal; APIKey is filled only in CreateTerminal's answer.
+type Terminal struct {
+	ID         int64  `json:"id"`
+	MerchantID int64  `json:"merchant_id"`
+	StoreID    int64  `json:"store_id"`
+	AppID      int64  `json:"app_id"`
+	Code       string `json:"code"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	KeyID      string `json:"key_id"`
+	Disabled   bool   `json:"disabled"`
+	APIKey     *struct {
+		KeyID         string `json:"key_id"`
+		Secret        string `json:"secret"`
+		Authorization string `json:"authorization"`
+	} `json:"api_key,omitempty"`
+}
+
+// TerminalRequest creates a terminal.
+type TerminalRequest struct {
+	StoreID int64  `json:"store_id"`
+	AppID   int64  `json:"app_id"`
+	Code    string `json:"code"`
+	Kind    string `json:"kind,omitempty"` // cashier (default) or vending
+	Name    string `json:"name,omitempty"`
+}
+
+// CreateTerminal creates a terminal; the answer holds its API key, shown only here.
+func (a *AdminClient) CreateTerminal(ctx context.Context, merchantID int64, req TerminalRequest) (*Terminal, error) {
+	var t Terminal
+	return &t, a.call(ctx, http.MethodPost, "/admin/merchants/"+strconv.FormatInt(merchantID, 10)+"/terminals", req, &t)
+}
+
+// SetTerminalDisabled disables or re-enables a terminal's key.
+func (a *AdminClient) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (*Terminal, error) {
+	op := "enable"
+	if disabled {
+		op = "disable"
+	}
+	var t Terminal
+	return &t, a.call(ctx, http.MethodPost, "/admin/terminals/"+strconv.FormatInt(id, 10)+"/"+op, nil, &t)
+}
+
+// GatewayCall is one call to Alipay in an order's history.
+type GatewayCall struct {
+	Method  string        `json:"method"`
+	Code    string        `json:"code,omitempty"`
+	SubCode string        `json:"sub_code,omitempty"`
+	Message string        `json:"message,omitempty"`
+	Outcome string        `json:"outcome"`
+	Latency time.Duration `json:"latency_ns"`
+	At      time.Time     `json:"at"`
+}
+
+// OrderDetail is an order with its gateway calls and refunds.
+type OrderDetail struct {
+	Order   json.RawMessage `json:"order"`
+	Calls   []GatewayCall   `json:"calls"`
+	Refunds json.RawMessage `json:"refunds"`
+}
+
+// AdminOrder is the subset of an order's stored fields that support looks at.
+type AdminOrder struct {
+	ID             int64         `json:"id"`
+	OutTradeNo     string        `json:"out_trade_no"`
+	MerchantID     int64         `json:"merchant_id"`
+	TerminalID     int64         `json:"terminal_id"`
+	Kind           string        `json:"kind"`
+	State          string        `json:"state"`
+	TradeNo        string        `json:"trade_no,omitempty"`
+	TotalAmount    f2fpay.Amount `json:"total_amount"`
+	RefundedAmount f2fpay.Amount `json:"refunded_amount"`
+	FailCode       string        `json:"fail_code,omitempty"`
+}
+
+// Order returns an order with its whole gateway history.
+func (a *AdminClient) Order(ctx context.Context, outTradeNo string) (*AdminOrder, []GatewayCall, error) {
+	var d OrderDetail
+	if err := a.call(ctx, http.MethodGet, "/admin/orders/"+esc(outTradeNo), nil, &d); err != nil {
+		return nil, nil, err
+	}
+	var o AdminOrder
+	if err := json.Unmarshal(d.Order, &o); err != nil {
+		return nil, nil, err
+	}
+	return &o, d.Calls, nil
+}
+
+// ListOrders lists orders; query holds merchant_id, terminal_id, state, limit.
+func (a *AdminClient) ListOrders(ctx context.Context, query url.Values) ([]AdminOrder, error) {
+	var out struct {
+		Orders []AdminOrder `json:"orders"`
+	}
+	return out.Orders, a.call(ctx, http.MethodGet, "/admin/orders?"+query.Encode(), nil, &out)
+}
+
+// ReplayEvents makes matching outbox events due again; filter holds merchant_id,
+// order_id, out_trade_no, since, undelivered or all.
+func (a *AdminClient) ReplayEvents(ctx context.Context, filter map[string]any) (int, error) {
+	var out struct {
+		Replayed int `json:"replayed"`
+	}
+	return out.Replayed, a.call(ctx, http.MethodPost, "/admin/events/replay", filter, &out)
+}

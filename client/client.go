@@ -1,0 +1,191 @@
+// Package client is a typed Go client for the f2fpay terminal API (/v1): what a
+// cashier's POS or a vending machine links to take barcode, QR and JSAPI payments,
+// long-poll their outcome, cancel, close and refund.
+//
+// Every POST carries an Idempotency-Key. The client makes one per call (or takes the
+// caller's, for a terminal that persists it across its own restarts) and reuses it
+// on its own retries, so a request whose answer was lost on a weak network is retried
+// without ever charging the buyer twice. Errors from the service are *Error values
+// with the service's code and a message a cashier can read.
+//
+// A second, small type, AdminClient, covers the admin API (/admin).
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Error codes the service answers with (the f2fpay error model).
+const (
+	ECONFLICT       = "conflict"
+	EINTERNAL       = "internal"
+	EINVALID        = "invalid"
+	ENOTFOUND       = "not_found"
+	EUNAUTHORIZED   = "unauthorized"
+	EUNAVAILABLE    = "unavailable"
+	ENOTIMPLEMENTED = "not_implemented"
+)
+
+// Error is an error answer of the service.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // one of the E… codes
+	Message string // for people: what was wrong and what to do
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("f2fpay: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// ErrorCode returns the code of err if it is an *Error, "" otherwise.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Client calls the terminal API with one terminal's API key. It is safe for
+// concurrent use.
+type Client struct {
+	base string
+	auth string
+	hc   *http.Client
+	// Retries is how many times a request is resent after a transport error, a 5xx
+	// or a 409 "in progress" answer, with the same Idempotency-Key; default 2.
+	Retries int
+	// RetryDelay is the first pause between attempts, doubled each time; default 300 ms.
+	RetryDelay time.Duration
+}
+
+// NewClient returns a client for the service at baseURL (e.g. "http://127.0.0.1:8080")
+// authenticating as the terminal whose API key is keyID and secret. hc may be nil
+// (http.DefaultClient); its Timeout, if any, must exceed the longest wait you ask for.
+func NewClient(baseURL, keyID, secret string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{
+		base: strings.TrimRight(baseURL, "/"), auth: "Bearer " + keyID + "." + secret, hc: hc,
+		Retries: 2, RetryDelay: 300 * time.Millisecond,
+	}
+}
+
+// NewIdempotencyKey returns a fresh random key (128 bits, hex).
+func NewIdempotencyKey() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("client: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// meta is what an answer says besides its body: whether it came from the service's
+// idempotency store (a repeated request) rather than a fresh execution.
+type meta struct{ replayed bool }
+
+// do sends one logical request, retrying it with the same Idempotency-Key.
+func do(ctx context.Context, hc *http.Client, auth, method, u, key string, in, out any, retries int, delay time.Duration) (meta, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return meta{}, err
+		}
+	}
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		m, err, retry := once(ctx, hc, auth, method, u, key, body, out)
+		if err == nil || !retry || attempt >= retries {
+			return m, err
+		}
+		lastErr = err
+		t := time.NewTimer(delay << attempt)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return meta{}, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
+		case <-t.C:
+		}
+	}
+}
+
+func once(ctx context.Context, hc *http.Client, auth, method, u, key string, body []byte, out any) (meta, error, bool) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return meta{}, err, false
+	}
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		// The request may or may not have reached the service: retrying with the same
+		// key is exactly what the key is for.
+		return meta{}, err, ctx.Err() == nil
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return meta{}, err, ctx.Err() == nil
+	}
+	m := meta{replayed: res.Header.Get("Idempotent-Replayed") == "true"}
+	if res.StatusCode >= 300 {
+		var eb struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		e := &Error{Status: res.StatusCode}
+		if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
+			e.Code, e.Message = eb.Error.Code, eb.Error.Message
+		} else {
+			e.Code, e.Message = EINTERNAL, fmt.Sprintf("unexpected answer: %.200s", b)
+		}
+		retry := res.StatusCode >= 500 || (res.StatusCode == http.StatusConflict && res.Header.Get("Retry-After") != "")
+		return m, e, retry
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return m, fmt.Errorf("client: decoding the answer: %w", err), false
+		}
+	}
+	return m, nil, false
+}
+
+func (c *Client) post(ctx context.Context, path, key string, in, out any) error {
+	if key == "" {
+		key = NewIdempotencyKey()
+	}
+	_, err := do(ctx, c.hc, c.auth, http.MethodPost, c.base+path, key, in, out, c.Retries, c.RetryDelay)
+	return err
+}
+
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	_, err := do(ctx, c.hc, c.auth, http.MethodGet, c.base+path, "", nil, out, c.Retries, c.RetryDelay)
+	return err
+}
+
+func esc(s string) string { return url.PathEscape(s) }
