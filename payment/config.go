@@ -164,9 +164,9 @@ type Metrics interface {
 
 type noMetrics struct{}
 
-func (noMetrics) GatewayCall(string, string, string, time.Duration)              {}
+func (noMetrics) GatewayCall(string, string, string, time.Duration)                      {}
 func (noMetrics) OrderTransition(f2fpay.OrderKind, f2fpay.OrderState, f2fpay.OrderState) {}
-func (noMetrics) RefundTransition(f2fpay.RefundState, f2fpay.RefundState)        {}
+func (noMetrics) RefundTransition(f2fpay.RefundState, f2fpay.RefundState)                {}
 
 // Config configures an Engine.
 type Config struct {

@@ -1,0 +1,212 @@
+package payment_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/payment"
+)
+
+func TestPayBarcode(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		balance  string
+		buyer    func(*alipaysim.BuyerSpec)
+		amount   string
+		badCode  bool
+		faults   []alipaysim.Fault
+		deadline time.Duration
+		// during runs while PayBarcode waits (the buyer confirming in the wallet).
+		during func(b *bundle, outTradeNo string)
+		// settle: the request hands over to the janitor, which finishes the order.
+		settle bool
+
+		want         f2fpay.OrderState
+		wantFail     string
+		wantAction   string
+		wantCharged  bool // the buyer paid (and kept paying): balance down by amount
+		wantSimState string
+		wantCalls    map[string]int // method → count (exact)
+	}
+	pay, query, cancel := alipay.MethodTradePay, alipay.MethodTradeQuery, alipay.MethodTradeCancel
+	confirm := func(b *bundle, out string) {
+		o, err := b.waitState(out, f2fpay.OrderWaiting)
+		if err != nil {
+			b.t.Errorf("before confirming: order %v, %v; want WAITING", o, err)
+			return
+		}
+		if _, err := b.sim.Confirm(context.Background(), o.TradeNo, "1234"); err != nil {
+			b.t.Errorf("confirm: %v", err)
+		}
+	}
+	for name, c := range map[string]tc{
+		"paid": {balance: "100.00", amount: "12.34", want: f2fpay.OrderPaid, wantCharged: true,
+			wantSimState: alipaysim.TradeSuccess, wantCalls: map[string]int{pay: 1}},
+		"invalid payment code": {balance: "100.00", amount: "1.00", badCode: true, want: f2fpay.OrderFailed,
+			wantFail: alipay.SubPaymentAuthCodeInvalid, wantCalls: map[string]int{pay: 1}},
+		"balance not enough": {balance: "5.00", amount: "10.00", want: f2fpay.OrderFailed,
+			wantFail: alipay.SubBuyerBalanceNotEnough, wantCalls: map[string]int{pay: 1}},
+		"10003 then the buyer confirms": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 20 * time.Second,
+			during: confirm, want: f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess},
+		"10003 and the buyer never pays": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 150 * time.Millisecond,
+			want: f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed},
+		"10003 resolved paid by Alipay later": {balance: "100.00", amount: "3.00", deadline: 20 * time.Second,
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultPayPending, Count: 1, Delay: alipaysim.Duration(100 * time.Millisecond)}},
+			want:   f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess},
+		"10003 resolved closed by Alipay": {balance: "100.00", amount: "3.00", deadline: 20 * time.Second,
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultPayPending, Count: 1, Delay: alipaysim.Duration(50 * time.Millisecond), ResolveTo: "closed"}},
+			want:   f2fpay.OrderClosed, wantAction: "close", wantSimState: alipaysim.TradeClosed},
+		"20000, nothing happened: cancelled, never charged": {balance: "100.00", amount: "7.00",
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultSystemError, Method: pay, Count: 1}},
+			want:   f2fpay.OrderCancelled, wantSimState: alipaysim.TradeClosed,
+			wantCalls: map[string]int{pay: 1, query: 1, cancel: 1}},
+		"lost answer, then query shows paid, charged once": {balance: "100.00", amount: "8.88",
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: pay, Count: 1}},
+			want:   f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
+			wantCalls: map[string]int{pay: 1, query: 1}},
+		"unverifiable answer, then query shows paid": {balance: "100.00", amount: "8.88",
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultBadSignature, Method: pay, Count: 1}},
+			want:   f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
+			wantCalls: map[string]int{pay: 1, query: 1}},
+		"truncated answer and a lost query, then paid": {balance: "100.00", amount: "1.01",
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultMalformedJSON, Method: pay, Count: 1},
+				{Kind: alipaysim.FaultHTTP502, Method: query, Count: 1}},
+			want: f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
+			wantCalls: map[string]int{pay: 1, query: 2}},
+		"cancel answered retry_flag=Y five times": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultCancelRetry, Count: 5}}, settle: true,
+			want:   f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
+			wantCalls: map[string]int{pay: 1, cancel: 6}},
+		"lost cancel answers": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
+			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: cancel, Count: 2}},
+			want:   f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
+			wantCalls: map[string]int{pay: 1, cancel: 3}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			spec := []func(*alipaysim.BuyerSpec){}
+			if c.buyer != nil {
+				spec = append(spec, c.buyer)
+			}
+			by := b.buyer(c.balance, spec...)
+			code := b.code(by.UserID)
+			if c.badCode {
+				code = "281234567890123456"
+			}
+			for _, f := range c.faults {
+				b.fault(f)
+			}
+			out := "T" + time.Now().Format("150405.000000")
+			done := make(chan struct{})
+			if c.during != nil {
+				go func() { defer close(done); c.during(b, out) }()
+			} else {
+				close(done)
+			}
+			o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{
+				TerminalID: b.term.ID, AuthCode: code, Amount: f2fpay.MustParseAmount(c.amount), Subject: "coffee",
+				Deadline: c.deadline, OutTradeNo: out, OperatorID: "cashier-7",
+			})
+			<-done
+			if err != nil {
+				t.Fatalf("PayBarcode: %v", err)
+			}
+			if c.settle {
+				b.settle(10 * time.Second)
+				o = b.order(out)
+			}
+			if o.State != c.want || o.FailCode != c.wantFail || o.CancelAction != c.wantAction {
+				t.Fatalf("order %s: state %s fail %q action %q; want %s %q %q (reason %q)", out, o.State, o.FailCode, o.CancelAction,
+					c.want, c.wantFail, c.wantAction, o.FailReason)
+			}
+			if stored := b.order(out); stored.State != o.State || stored.Version != o.Version {
+				t.Errorf("returned order (%s v%d) differs from the stored one (%s v%d)", o.State, o.Version, stored.State, stored.Version)
+			}
+			if o.AuthCodeMasked == code || len(o.AuthCodeMasked) != len(code) {
+				t.Errorf("auth code stored as %q", o.AuthCodeMasked)
+			}
+			if o.State == f2fpay.OrderFailed && o.FailReason == "" {
+				t.Errorf("FAILED without a message for the cashier")
+			}
+			// Alipay's own records: the buyer is charged exactly once, or not at all.
+			amount := f2fpay.MustParseAmount(c.amount)
+			wantBalance := f2fpay.MustParseAmount(c.balance)
+			if c.wantCharged {
+				wantBalance -= amount
+			}
+			if got := b.balance(by.UserID); got != wantBalance {
+				t.Errorf("buyer balance %s, want %s", got, wantBalance)
+			}
+			tr := b.simTrade(out)
+			switch {
+			case c.wantSimState == "" && tr != nil:
+				t.Errorf("sandbox has trade %s in %s, want none", tr.TradeNo, tr.Status)
+			case c.wantSimState != "" && (tr == nil || tr.Status != c.wantSimState):
+				t.Errorf("sandbox trade %+v, want %s", tr, c.wantSimState)
+			}
+			if tr != nil && tr.StoreID != "S001" && tr.Method == pay {
+				t.Errorf("sandbox trade store_id %q, want S001", tr.StoreID)
+			}
+			if c.wantCharged && (o.TradeNo != tr.TradeNo || o.ReceiptAmount != amount || o.BuyerUserID != by.UserID) {
+				t.Errorf("paid order trade_no %s receipt %s buyer %s; sandbox %s %s %s", o.TradeNo, o.ReceiptAmount, o.BuyerUserID, tr.TradeNo, tr.Receipt, tr.BuyerID)
+			}
+			for m, n := range c.wantCalls {
+				if got := b.countCalls(o, m, ""); got != n {
+					t.Errorf("%d %s calls recorded, want %d: %+v", got, m, n, b.calls(o))
+				}
+			}
+			want := map[f2fpay.OrderState]f2fpay.EventType{f2fpay.OrderPaid: f2fpay.EventPaymentSucceeded,
+				f2fpay.OrderFailed: f2fpay.EventPaymentFailed, f2fpay.OrderCancelled: f2fpay.EventPaymentCancelled,
+				f2fpay.OrderClosed: f2fpay.EventPaymentClosed}[o.State]
+			if evs := b.eventTypes(o.ID); len(evs) != 1 || evs[want] != 1 {
+				t.Errorf("events %v, want one %s", evs, want)
+			}
+		})
+	}
+}
+
+func TestPayBarcodeRefusesBadRequests(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	by := b.buyer("10.00")
+	good := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100, Subject: "tea"}
+	for name, c := range map[string]struct {
+		mod  func(*payment.PayRequest)
+		want string
+	}{
+		"letters in the code": {func(r *payment.PayRequest) { r.AuthCode = "28abc" }, f2fpay.EINVALID},
+		"zero amount":         {func(r *payment.PayRequest) { r.Amount = 0 }, f2fpay.EINVALID},
+		"no subject":          {func(r *payment.PayRequest) { r.Subject = " " }, f2fpay.EINVALID},
+		"bad out_trade_no":    {func(r *payment.PayRequest) { r.OutTradeNo = "a b" }, f2fpay.EINVALID},
+		"deadline too long":   {func(r *payment.PayRequest) { r.Deadline = time.Hour }, f2fpay.EINVALID},
+		"unknown terminal":    {func(r *payment.PayRequest) { r.TerminalID = 999 }, f2fpay.ENOTFOUND},
+		"unknown scene":       {func(r *payment.PayRequest) { r.Scene = "x" }, f2fpay.EINVALID},
+	} {
+		r := good
+		c.mod(&r)
+		if _, err := b.engine.PayBarcode(context.Background(), r); errCode(err) != c.want {
+			t.Errorf("%s: %v, want %s", name, err, c.want)
+		}
+	}
+	orders, _ := b.db.ListOrders(context.Background(), f2fpay.OrderFilter{})
+	if len(orders) != 0 {
+		t.Errorf("refused requests created %d orders", len(orders))
+	}
+	// A used out_trade_no is a conflict, and trade.pay is not sent again.
+	good.OutTradeNo = "dup-1"
+	if _, err := b.engine.PayBarcode(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	good.AuthCode = b.code(by.UserID)
+	if _, err := b.engine.PayBarcode(context.Background(), good); errCode(err) != f2fpay.ECONFLICT {
+		t.Errorf("reused out_trade_no: %v, want conflict", err)
+	}
+	if n := b.countCalls(b.order("dup-1"), alipay.MethodTradePay, ""); n != 1 {
+		t.Errorf("%d trade.pay calls for dup-1", n)
+	}
+}

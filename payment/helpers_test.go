@@ -1,0 +1,379 @@
+package payment_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/payment"
+	"github.com/f2fpay/f2fpay/secret"
+	"github.com/f2fpay/f2fpay/sqlite"
+)
+
+var (
+	keysOnce           sync.Once
+	appKey, sandboxKey *rsa.PrivateKey
+)
+
+func keys() (*rsa.PrivateKey, *rsa.PrivateKey) {
+	keysOnce.Do(func() {
+		var err error
+		if appKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+		if sandboxKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	return appKey, sandboxKey
+}
+
+// fastPolicy keeps the official schedule's shape with millisecond intervals, so the
+// flows run in real time quickly; nothing asserts on timing.
+func fastPolicy() payment.Policy {
+	return payment.Policy{
+		QueryInterval: 20 * time.Millisecond, QueryAttempts: 5, UnknownDelay: 10 * time.Millisecond,
+		CancelInterval: 20 * time.Millisecond, CancelRetries: 3,
+		CancelBackoff:   []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
+		PendingInterval: 20 * time.Millisecond, QRWindow: 500 * time.Millisecond, MaxWindow: time.Minute,
+		RefundBackoff: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond},
+		CallTimeout:   3 * time.Second, Handover: 4 * time.Second,
+	}
+}
+
+// bundle is an engine on a real SQLite file, talking over HTTP to an in-process
+// sandbox with a registered app, merchant, store and cashier terminal.
+type bundle struct {
+	t       testing.TB
+	sim     *alipaysim.Sim
+	srv     *httptest.Server
+	db      *sqlite.DB
+	box     *secret.Box
+	clients *payment.AppClients
+	engine  *payment.Engine
+	simApp  *alipaysim.App
+	app     *f2fpay.App
+	term    *f2fpay.Terminal
+
+	// notifications POSTed by the sandbox, raw bodies in arrival order.
+	notifyMu sync.Mutex
+	notified [][]byte
+	// autoApply hands each notification to the engine (answering success or fail).
+	autoApply atomic.Bool
+}
+
+type option func(*options)
+
+type options struct {
+	notify   bool
+	simClock alipaysim.Clock
+	storage  func(f2fpay.Storage) f2fpay.Storage
+}
+
+// withNotify registers the app with a notify URL served by the test.
+func withNotify() option { return func(o *options) { o.notify = true } }
+
+func setup(t testing.TB, opts ...option) *bundle {
+	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	ak, sk := keys()
+	sim, err := alipaysim.New(ctx, alipaysim.Config{Clock: o.simClock, Seed: 7, AlipayKey: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	b := &bundle{t: t, sim: sim, srv: srv}
+	notifySrv := httptest.NewServer(http.HandlerFunc(b.serveNotify))
+	t.Cleanup(func() { notifySrv.Close(); srv.Close(); sim.Close() })
+
+	spec := alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&ak.PublicKey)), Balance: f2fpay.MustParseAmount("100000.00")}
+	if o.notify {
+		spec.NotifyURL = notifySrv.URL + "/notify"
+	}
+	if b.simApp, err = sim.RegisterApp(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if b.db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "f2fpay.db"), sqlite.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.db.Close() })
+	if b.box, err = secret.NewBox([]byte("test master key, 32 bytes long!!")); err != nil {
+		t.Fatal(err)
+	}
+	b.clients = payment.NewAppClients(b.box, payment.AppClientsOptions{})
+
+	m := &f2fpay.Merchant{Name: "Test Coffee"}
+	b.must(b.db.CreateMerchant(ctx, m))
+	sealed, err := b.box.Seal(string(pemPKCS8(ak)), payment.PrivateKeyPurpose(b.simApp.AppID))
+	b.must(err)
+	b.app = &f2fpay.App{
+		MerchantID: m.ID, AppID: b.simApp.AppID, Name: "main", Gateway: srv.URL + "/gateway.do", SignType: "RSA2",
+		KeyMode: f2fpay.KeyModePublicKey, PrivateKey: sealed, AlipayPublicKey: sim.AlipayPublicKey(),
+		SellerID: b.simApp.SellerID,
+	}
+	b.must(b.db.CreateApp(ctx, b.app))
+	st := &f2fpay.Store{MerchantID: m.ID, Code: "S001", Name: "Main street"}
+	b.must(b.db.CreateStore(ctx, st))
+	b.term = &f2fpay.Terminal{MerchantID: m.ID, StoreID: st.ID, AppID: b.app.ID, Code: "POS-1", Kind: f2fpay.TerminalCashier,
+		Name: "till 1", KeyID: "k1", KeyHash: make([]byte, 32)}
+	b.must(b.db.CreateTerminal(ctx, b.term))
+	var storage f2fpay.Storage = b.db
+	if o.storage != nil {
+		storage = o.storage(storage)
+	}
+	b.engine = b.newEngine(storage, b.clients, nil)
+	return b
+}
+
+func (b *bundle) newEngine(storage f2fpay.Storage, clients payment.Clients, clock f2fpay.Clock) *payment.Engine {
+	b.t.Helper()
+	e, err := payment.New(payment.Config{Storage: storage, Clients: clients, Clock: clock, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return e
+}
+
+func (b *bundle) must(err error) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *bundle) serveNotify(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.notifyMu.Lock()
+	b.notified = append(b.notified, body)
+	b.notifyMu.Unlock()
+	if !b.autoApply.Load() {
+		io.WriteString(w, "not now") // Alipay retries later
+		return
+	}
+	if err := b.engine.HandleNotification(r.Context(), b.simApp.AppID, body); err != nil {
+		io.WriteString(w, "fail")
+		return
+	}
+	io.WriteString(w, "success")
+}
+
+// notifications returns the bodies received so far whose trade_status is status.
+func (b *bundle) notifications(outTradeNo, status string) [][]byte {
+	b.notifyMu.Lock()
+	defer b.notifyMu.Unlock()
+	var out [][]byte
+	for _, body := range b.notified {
+		v, _ := url.ParseQuery(string(body))
+		if v.Get("out_trade_no") == outTradeNo && (status == "" || v.Get("trade_status") == status) {
+			out = append(out, body)
+		}
+	}
+	return out
+}
+
+func (b *bundle) buyer(balance string, mod ...func(*alipaysim.BuyerSpec)) *alipaysim.Buyer {
+	b.t.Helper()
+	spec := alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount(balance)}
+	for _, m := range mod {
+		m(&spec)
+	}
+	by, err := b.sim.CreateBuyer(context.Background(), spec)
+	b.must(err)
+	return by
+}
+
+// needsPassword makes every payment of the buyer wait for confirmation (10003).
+func needsPassword(s *alipaysim.BuyerSpec) {
+	zero := f2fpay.Amount(0)
+	s.PasswordThreshold, s.PayPassword = &zero, "1234"
+}
+
+func (b *bundle) code(userID string) string {
+	b.t.Helper()
+	c, err := b.sim.IssuePaymentCode(context.Background(), userID)
+	b.must(err)
+	return c.Code
+}
+
+func (b *bundle) balance(userID string) f2fpay.Amount {
+	b.t.Helper()
+	by, err := b.sim.Buyer(userID)
+	b.must(err)
+	return by.Balance
+}
+
+func (b *bundle) fault(f alipaysim.Fault) {
+	b.t.Helper()
+	f.AppID = b.simApp.AppID
+	if _, err := b.sim.AddFault(f); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *bundle) simTrade(outTradeNo string) *alipaysim.Trade {
+	b.t.Helper()
+	tr, err := b.sim.TradeByOutTradeNo(b.simApp.AppID, outTradeNo)
+	if err != nil {
+		return nil
+	}
+	return tr
+}
+
+func (b *bundle) order(outTradeNo string) *f2fpay.Order {
+	b.t.Helper()
+	o, err := b.db.FindOrder(context.Background(), outTradeNo)
+	b.must(err)
+	return o
+}
+
+func (b *bundle) calls(o *f2fpay.Order) []*f2fpay.GatewayCall {
+	b.t.Helper()
+	cs, err := b.db.OrderCalls(context.Background(), o.ID)
+	b.must(err)
+	return cs
+}
+
+// countCalls counts an order's calls of method with the outcome (any when "").
+func (b *bundle) countCalls(o *f2fpay.Order, method, outcome string) int {
+	n := 0
+	for _, c := range b.calls(o) {
+		if c.Method == method && (outcome == "" || c.Outcome == outcome) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *bundle) events(orderID int64) []*f2fpay.Event {
+	b.t.Helper()
+	evs, err := b.db.ListEvents(context.Background(), f2fpay.EventFilter{OrderID: &orderID})
+	b.must(err)
+	return evs
+}
+
+// eventTypes counts an order's outbox events by type.
+func (b *bundle) eventTypes(orderID int64) map[f2fpay.EventType]int {
+	m := map[f2fpay.EventType]int{}
+	for _, e := range b.events(orderID) {
+		m[e.Type]++
+	}
+	return m
+}
+
+// settle runs janitor rounds of the engines until no order or refund is left open, or
+// fails the test after limit.
+func (b *bundle) settle(limit time.Duration, engines ...*payment.Engine) {
+	b.t.Helper()
+	if len(engines) == 0 {
+		engines = []*payment.Engine{b.engine}
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(limit)
+	for {
+		for _, e := range engines {
+			if _, err := e.JanitorRound(ctx, payment.JanitorConfig{}); err != nil {
+				b.t.Fatal(err)
+			}
+		}
+		if b.open() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("orders or refunds still open after %v", limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// open counts non-final orders and refunds.
+func (b *bundle) open() int {
+	ctx := context.Background()
+	n := 0
+	counts, err := b.db.CountOrdersByState(ctx)
+	b.must(err)
+	for s, c := range counts {
+		if !s.Final() {
+			n += int(c)
+		}
+	}
+	orders, err := b.db.ListOrders(ctx, f2fpay.OrderFilter{})
+	b.must(err)
+	for _, o := range orders {
+		rs, err := b.db.ListRefunds(ctx, o.ID)
+		b.must(err)
+		for _, r := range rs {
+			if !r.State.Final() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// signNotification re-signs a notification form with the sandbox's Alipay key, as
+// Alipay signs trade_status_sync (all fields but sign and sign_type).
+func signNotification(t testing.TB, form url.Values) []byte {
+	t.Helper()
+	_, sk := keys()
+	content := alipay.SignContent(form, "sign", "sign_type")
+	sig, err := alipay.NewKeySigner(sk).Sign(context.Background(), alipay.RSA2, []byte(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return []byte(form.Encode())
+}
+
+func errCode(err error) string { return f2fpay.ErrorCode(err) }
+
+var errCrashed = errors.New("test: process crashed")
+
+// offsetClock is the wall clock shifted, for an engine "restarted" later.
+type offsetClock struct{ d time.Duration }
+
+func (c offsetClock) Now() time.Time { return time.Now().Add(c.d) }
+
+func pemPKCS8(k *rsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// waitState waits (long-polling) until the order exists and is in state.
+func (b *bundle) waitState(outTradeNo string, state f2fpay.OrderState) (*f2fpay.Order, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		o, err := b.engine.WaitOrder(context.Background(), outTradeNo, time.Second)
+		if err == nil && o.State == state {
+			return o, nil
+		}
+		if err == nil && o.State.Final() {
+			return o, fmt.Errorf("order %s is %s, will never be %s", outTradeNo, o.State, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("order %s not %s after 10s", outTradeNo, state)
+}
