@@ -1,0 +1,211 @@
+// Package postgres stores f2fpay's data in PostgreSQL (github.com/jackc/pgx/v5), for
+// several `f2fpay serve` instances behind a load balancer sharing one database.
+//
+// Background work is shared with row locks: ClaimDueOrders, ClaimDueRefunds and
+// ClaimEvents select their rows FOR UPDATE SKIP LOCKED and lease them in the same
+// UPDATE ... RETURNING, so concurrent instances never take the same row and never wait
+// for each other; a lease that runs out (an instance died) makes the row claimable
+// again, and fencing (order versions, event tokens) keeps the late instance from
+// overwriting its successor's work. docs/storage.md has the details.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Options tune Open. The zero value is what the service uses.
+type Options struct {
+	// Clock stamps CreatedAt, UpdatedAt and the like; SystemClock when nil.
+	Clock f2fpay.Clock
+	// Schema, when set, is the search_path of every connection: f2fpay's tables live
+	// there instead of in the DSN's default schema. Tests use a schema each.
+	Schema string
+	// MaxConns is the pool size; pgxpool's default (max(4, NumCPU)) when zero.
+	MaxConns int32
+	// NoMigrate leaves the schema as it is; `f2fpay migrate` uses it to report which
+	// migrations it applies.
+	NoMigrate bool
+}
+
+// DB is the PostgreSQL implementation of f2fpay.Storage.
+type DB struct {
+	pool  *pgxpool.Pool
+	clock f2fpay.Clock
+}
+
+var _ f2fpay.Storage = (*DB)(nil)
+
+// Open connects to the database named by dsn (postgres://user:pass@host:5432/db?...
+// or key=value form) and applies the embedded migrations unless opts.NoMigrate.
+func Open(ctx context.Context, dsn string, opts Options) (_ *DB, err error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "postgres: the connection string is not valid (%v); give one like postgres://user:password@host:5432/dbname?sslmode=disable", err)
+	}
+	if opts.Schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	db := &DB{clock: opts.Clock}
+	if db.clock == nil {
+		db.clock = f2fpay.SystemClock{}
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			db.pool.Close()
+		}
+	}()
+	if err := db.pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: cannot reach %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	if !opts.NoMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// now is the time of one store call, truncated to timestamptz's microseconds.
+func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// inTx runs fn in a READ COMMITTED transaction and commits it. Compare-and-set
+// updates (WHERE version = $n) and token checks are single statements, which row
+// locks make atomic at this level; claims use FOR UPDATE SKIP LOCKED.
+func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,
+// its message is for the user already.
+func wrap(err *error, op string) {
+	if *err == nil {
+		return
+	}
+	var e *f2fpay.Error
+	if errors.As(*err, &e) {
+		return
+	}
+	*err = fmt.Errorf("postgres: %s: %w", op, *err)
+}
+
+// constraint translates a constraint violation: a unique key into ECONFLICT with
+// conflict as the message, a foreign key into ENOTFOUND with missing, a CHECK into
+// EINVALID. Other errors are returned as they are.
+func constraint(err error, conflict, missing string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		if conflict != "" {
+			return f2fpay.Errorf(f2fpay.ECONFLICT, "%s", conflict)
+		}
+	case "23503": // foreign_key_violation
+		if missing != "" {
+			return f2fpay.Errorf(f2fpay.ENOTFOUND, "%s", missing)
+		}
+	case "23514": // check_violation
+		return f2fpay.Errorf(f2fpay.EINVALID, "a value is out of range (%s)", pe.ConstraintName)
+	}
+	return err
+}
+
+// scanner is pgx.Row or pgx.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// timeArg stores t as timestamptz; the zero time as NULL.
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// nullTime scans a timestamptz back into a UTC time, NULL as the zero time.
+type nullTime struct{ t *time.Time }
+
+func (n nullTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.t = time.Time{}
+	case time.Time:
+		*n.t = v.UTC()
+	default:
+		return fmt.Errorf("time column holds %T, want timestamptz", src)
+	}
+	return nil
+}
+
+// idArg stores an optional reference: 0 as NULL, so the foreign key does not apply.
+func idArg(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nullID scans an optional reference back, NULL as 0.
+type nullID struct{ id *int64 }
+
+func (n nullID) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.id = 0
+	case int64:
+		*n.id = v
+	default:
+		return fmt.Errorf("id column holds %T, want bigint", src)
+	}
+	return nil
+}
+
+// inList renders n placeholders $first, $first+1, ... for an IN list.
+func inList(first, n int) string {
+	b := make([]byte, 0, n*5)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, "$%d", first+i)
+	}
+	return string(b)
+}

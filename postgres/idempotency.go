@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+const idemCols = `terminal_id, key, request_hash, done, status, response, created_at`
+
+func scanIdem(s scanner) (*f2fpay.IdempotencyRecord, error) {
+	r := new(f2fpay.IdempotencyRecord)
+	err := s.Scan(&r.TerminalID, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.Response, nullTime{&r.CreatedAt})
+	return r, err
+}
+
+// BeginIdempotent inserts rec unless the terminal used its key already.
+// INSERT ... ON CONFLICT DO NOTHING lets exactly one of concurrent callers insert: the
+// others wait for its transaction and then see the conflict. Their SELECT, a new
+// statement, sees the committed row — unless DeleteIdempotent removed it meanwhile,
+// in which case the caller tries again.
+func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (_ *f2fpay.IdempotencyRecord, _ bool, err error) {
+	defer wrap(&err, "begin idempotent")
+	if rec.Key == "" {
+		return nil, false, f2fpay.Errorf(f2fpay.EINVALID, "the Idempotency-Key is empty")
+	}
+	now := db.now()
+	for range 5 {
+		tag, err := db.pool.Exec(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
+VALUES ($1, $2, $3, false, 0, NULL, $4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now)
+		if err != nil {
+			return nil, false, constraint(err, "", fmt.Sprintf("idempotency key %q: terminal %d not found", rec.Key, rec.TerminalID))
+		}
+		if tag.RowsAffected() == 1 {
+			rec.Done, rec.Status, rec.Response, rec.CreatedAt = false, 0, nil, now
+			return rec, true, nil
+		}
+		stored, err := scanIdem(db.pool.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`,
+			rec.TerminalID, rec.Key))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // deleted between our INSERT and SELECT
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return stored, false, nil
+	}
+	return nil, false, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "idempotency key %q of terminal %d keeps being begun and deleted; retry later", rec.Key, rec.TerminalID)
+}
+
+// CompleteIdempotent stores the response of a begun record. ENOTFOUND when there is
+// none; completing it again with the same answer is a no-op, with another ECONFLICT.
+func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (err error) {
+	defer wrap(&err, "complete idempotent")
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		stored, err := scanIdem(tx.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`,
+			rec.TerminalID, rec.Key))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return f2fpay.Errorf(f2fpay.ENOTFOUND, "idempotency key %q of terminal %d was not begun (or was deleted)", rec.Key, rec.TerminalID)
+		} else if err != nil {
+			return err
+		}
+		if stored.RequestHash != rec.RequestHash {
+			return f2fpay.Errorf(f2fpay.ECONFLICT, "idempotency key %q of terminal %d belongs to another request", rec.Key, rec.TerminalID)
+		}
+		if stored.Done {
+			if stored.Status == rec.Status && bytes.Equal(stored.Response, rec.Response) {
+				return nil
+			}
+			return f2fpay.Errorf(f2fpay.ECONFLICT, "idempotency key %q of terminal %d is complete with another answer already", rec.Key, rec.TerminalID)
+		}
+		response := rec.Response
+		if response == nil {
+			response = []byte{}
+		}
+		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, response = $2 WHERE terminal_id = $3 AND key = $4`,
+			rec.Status, response, rec.TerminalID, rec.Key)
+		return err
+	})
+	if err == nil {
+		rec.Done = true
+	}
+	return err
+}
+
+// DeleteIdempotent forgets a begun, not done record: ENOTFOUND when there is none,
+// ECONFLICT when it is done (its answer must be replayed, not recomputed).
+func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string) (err error) {
+	defer wrap(&err, "delete idempotent")
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		var done bool
+		err := tx.QueryRow(ctx, `SELECT done FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`, terminalID, key).Scan(&done)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return f2fpay.Errorf(f2fpay.ENOTFOUND, "idempotency key %q of terminal %d not found", key, terminalID)
+		} else if err != nil {
+			return err
+		}
+		if done {
+			return f2fpay.Errorf(f2fpay.ECONFLICT, "idempotency key %q of terminal %d is complete; its answer is kept for replays", key, terminalID)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`, terminalID, key)
+		return err
+	})
+}
