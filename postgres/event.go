@@ -1,13 +1,13 @@
 package postgres
 
 import (
-	"errors"
 	"context"
 	"crypto/rand"
-	"github.com/jackc/pgx/v5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"sort"
 	"strings"
 	"time"

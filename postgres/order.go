@@ -1,10 +1,10 @@
 package postgres
 
 import (
-	"errors"
 	"context"
-	"github.com/jackc/pgx/v5"
+	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"sort"
 	"strings"
 	"time"
