@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"sort"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/f2fpay/f2fpay"
 )
