@@ -79,7 +79,7 @@ func TestPayBarcode(t *testing.T) {
 			wantCalls: map[string]int{pay: 1, query: 2}},
 		"cancel answered retry_flag=Y five times": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultCancelRetry, Count: 5}}, settle: true,
-			want:   f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
+			want: f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
 			wantCalls: map[string]int{pay: 1, cancel: 6}},
 		"lost cancel answers": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: cancel, Count: 2}},
