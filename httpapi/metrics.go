@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/payment"
 )
 
 // Metrics holds the service's Prometheus metrics on the server's own registry. It
@@ -27,7 +28,10 @@ type Metrics struct {
 	notification *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
+// NewMetrics registers the service's metrics on reg (a registry of its own, never
+// the global one, so two servers in one process do not collide). store is read at
+// scrape time for the orders by state and the janitor backlog.
+func NewMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
 	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,6 +63,8 @@ func newMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+var _ payment.Metrics = (*Metrics)(nil)
 
 // Registry returns the registry the metrics live on.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -39,9 +39,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock stamps idempotency records and webhooks replays; SystemClock when nil.
 	Clock f2fpay.Clock
-	// Registry receives the server's metrics; a new registry when nil (never the
-	// global one, so two servers in one test binary do not collide).
-	Registry *prometheus.Registry
+	// Metrics are the server's Prometheus metrics; made with NewMetrics on a new
+	// registry when nil. Build them first with NewMetrics and pass them both here and
+	// as payment.Config.Metrics, so /metrics shows the engine's gateway calls too.
+	Metrics *Metrics
 	// MaxBodyBytes bounds a request body; 64 KiB when zero.
 	MaxBodyBytes int64
 	// MaxWait bounds a long-poll (GET /v1/payments/{id}?wait=…) and a barcode payment's
@@ -110,11 +111,10 @@ func New(cfg Config) (*Server, error) {
 	if s.idemStale <= 0 {
 		s.idemStale = 5 * time.Minute
 	}
-	reg := cfg.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics(prometheus.NewRegistry(), cfg.Storage)
 	}
-	s.metrics = newMetrics(reg, cfg.Storage)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -122,8 +122,7 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Metrics returns the server's metrics; pass it as payment.Config.Metrics so gateway
-// calls and state transitions are counted.
+// Metrics returns the server's metrics.
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // routes registers every endpoint. Each resource has its own file; the middleware
