@@ -52,6 +52,7 @@ Usage: f2fpay COMMAND [flags]
 
 Commands:
   keys      generate an RSA-2048 app key pair, or check which key is which
+  migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKeys(ctx, rest, stdin, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", version)
 		return nil
