@@ -56,9 +56,12 @@ type BarcodeRequest struct {
 	Body       string        `json:"body,omitempty"`
 	Scene      string        `json:"scene,omitempty"` // "barcode" (default) or "face"
 	OperatorID string        `json:"operator_id,omitempty"`
-	// WaitSeconds is how long the terminal waits for the outcome (and the buyer has to
-	// confirm); the service answers a little before it. 0: the service's default.
+	// WaitSeconds is how long the terminal waits for the outcome; the service answers
+	// a little before it. 0: the service's default (30 s).
 	WaitSeconds int `json:"wait_seconds,omitempty"`
+	// PayTimeoutSeconds is how long the buyer has to confirm before the payment is
+	// cancelled; default WaitSeconds (or the service's policy).
+	PayTimeoutSeconds int `json:"pay_timeout_seconds,omitempty"`
 	// OutTradeNo is optional; the service derives one from the Idempotency-Key.
 	OutTradeNo string `json:"out_trade_no,omitempty"`
 	// IdempotencyKey is optional: give one (and keep it) to retry across restarts of
@@ -68,25 +71,26 @@ type BarcodeRequest struct {
 
 // QRRequest is a QR payment (the buyer scans the returned QRCode).
 type QRRequest struct {
-	Amount         f2fpay.Amount `json:"amount"`
-	Subject        string        `json:"subject"`
-	Body           string        `json:"body,omitempty"`
-	OperatorID     string        `json:"operator_id,omitempty"`
-	WaitSeconds    int           `json:"wait_seconds,omitempty"` // how long the QR stays payable
-	OutTradeNo     string        `json:"out_trade_no,omitempty"`
-	IdempotencyKey string        `json:"-"`
+	Amount     f2fpay.Amount `json:"amount"`
+	Subject    string        `json:"subject"`
+	Body       string        `json:"body,omitempty"`
+	OperatorID string        `json:"operator_id,omitempty"`
+	// PayTimeoutSeconds is how long the QR stays payable; default the service's policy.
+	PayTimeoutSeconds int    `json:"pay_timeout_seconds,omitempty"`
+	OutTradeNo        string `json:"out_trade_no,omitempty"`
+	IdempotencyKey    string `json:"-"`
 }
 
 // JSAPIRequest is a payment by a logged-in member (buyer_id from OAuth).
 type JSAPIRequest struct {
-	BuyerID        string        `json:"buyer_id"`
-	Amount         f2fpay.Amount `json:"amount"`
-	Subject        string        `json:"subject"`
-	Body           string        `json:"body,omitempty"`
-	OperatorID     string        `json:"operator_id,omitempty"`
-	WaitSeconds    int           `json:"wait_seconds,omitempty"`
-	OutTradeNo     string        `json:"out_trade_no,omitempty"`
-	IdempotencyKey string        `json:"-"`
+	BuyerID           string        `json:"buyer_id"`
+	Amount            f2fpay.Amount `json:"amount"`
+	Subject           string        `json:"subject"`
+	Body              string        `json:"body,omitempty"`
+	OperatorID        string        `json:"operator_id,omitempty"`
+	PayTimeoutSeconds int           `json:"pay_timeout_seconds,omitempty"`
+	OutTradeNo        string        `json:"out_trade_no,omitempty"`
+	IdempotencyKey    string        `json:"-"`
 }
 
 // PayBarcode charges a scanned payment code. The answer may be final (PAID, FAILED)

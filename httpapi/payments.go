@@ -26,7 +26,11 @@ type paymentRequest struct {
 	Scene       string `json:"scene"`
 	OperatorID  string `json:"operator_id"`
 	WaitSeconds *int   `json:"wait_seconds"`
-	OutTradeNo  string `json:"out_trade_no"`
+	// PayTimeoutSeconds is how long the buyer has to pay (confirm in the wallet, scan
+	// the QR) before the order is cancelled or closed through Alipay; default
+	// wait_seconds for barcode payments, else the service's policy.
+	PayTimeoutSeconds *int   `json:"pay_timeout_seconds"`
+	OutTradeNo        string `json:"out_trade_no"`
 }
 
 // Payment is an order as the terminal API shows it.
@@ -118,36 +122,43 @@ func outTradeNoFor(t *f2fpay.Terminal, key string) string {
 }
 
 // commonFields validates the fields every payment has and fills the order number.
-func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, error) {
+func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, time.Duration, error) {
 	amount, err := parseAmountField("amount", req.Amount)
 	if err != nil {
-		return 0, "", 0, err
+		return 0, "", 0, 0, err
 	}
 	if err := checkText("subject", req.Subject, true, 256); err != nil {
-		return 0, "", 0, err
+		return 0, "", 0, 0, err
 	}
 	if err := checkText("body", req.Body, false, 128); err != nil {
-		return 0, "", 0, err
+		return 0, "", 0, 0, err
 	}
 	if err := checkText("operator_id", req.OperatorID, false, 28); err != nil {
-		return 0, "", 0, err
+		return 0, "", 0, 0, err
 	}
 	if err := checkID("out_trade_no", req.OutTradeNo, false, 64); err != nil {
-		return 0, "", 0, err
+		return 0, "", 0, 0, err
 	}
 	var wait time.Duration
 	if req.WaitSeconds != nil {
 		if *req.WaitSeconds < 1 || time.Duration(*req.WaitSeconds)*time.Second > s.maxWait {
-			return 0, "", 0, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
+			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
 		}
 		wait = time.Duration(*req.WaitSeconds) * time.Second
+	}
+	var payTimeout time.Duration
+	if req.PayTimeoutSeconds != nil {
+		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > 24*3600 {
+			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be a positive number of seconds: how long the buyer has to pay")
+		}
+		payTimeout = time.Duration(*req.PayTimeoutSeconds) * time.Second
 	}
 	no := req.OutTradeNo
 	if no == "" {
 		no = outTradeNoFor(terminalOf(r.Context()), r.Header.Get("Idempotency-Key"))
 	}
 	infoOf(r.Context()).outTradeNo = no
-	return amount, no, wait, nil
+	return amount, no, wait, payTimeout, nil
 }
 
 // answerWithin returns a context that ends a little before the terminal's own
@@ -185,10 +196,13 @@ func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "scene %q is not known; use \"barcode\" (payment code) or \"face\" (face payment)", req.Scene))
 		return
 	}
-	amount, no, wait, err := s.commonFields(r, &req)
+	amount, no, wait, payTimeout, err := s.commonFields(r, &req)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if payTimeout == 0 {
+		payTimeout = wait
 	}
 	t := terminalOf(r.Context())
 	reqWait := wait
@@ -199,7 +213,7 @@ func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	o, err := s.engine.PayBarcode(ctx, payment.PayRequest{
 		TerminalID: t.ID, AuthCode: req.AuthCode, Amount: amount, Subject: req.Subject, Body: req.Body,
-		Scene: scene, OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+		Scene: scene, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
@@ -214,7 +228,7 @@ func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "a QR payment takes no auth_code, buyer_id or scene: the buyer scans the QR code it returns"))
 		return
 	}
-	amount, no, wait, err := s.commonFields(r, &req)
+	amount, no, _, payTimeout, err := s.commonFields(r, &req)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -223,7 +237,7 @@ func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	o, err := s.engine.PrecreateQR(ctx, payment.QRRequest{
 		TerminalID: terminalOf(r.Context()).ID, Amount: amount, Subject: req.Subject, Body: req.Body,
-		OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+		OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
@@ -242,7 +256,7 @@ func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id: send the member's user id (16 digits starting with 2088) from the OAuth login", req.BuyerID))
 		return
 	}
-	amount, no, wait, err := s.commonFields(r, &req)
+	amount, no, _, payTimeout, err := s.commonFields(r, &req)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -251,7 +265,7 @@ func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	o, err := s.engine.CreateJSAPI(ctx, payment.JSAPIRequest{
 		TerminalID: terminalOf(r.Context()).ID, BuyerID: req.BuyerID, Amount: amount, Subject: req.Subject,
-		Body: req.Body, OperatorID: req.OperatorID, Deadline: wait, OutTradeNo: no,
+		Body: req.Body, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
