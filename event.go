@@ -53,19 +53,31 @@ type EventFilter struct {
 }
 
 // EventStore is the outbox.
+//
+// Events are enqueued by the OrderStore writes they announce. An event without ID gets
+// a random one; without CreatedAt, the write's time; without NextAttemptAt, its
+// CreatedAt (due at once). The fields are set on the caller's Event after the commit.
+// Payload must be JSON (else EINVALID) and is kept byte for byte.
 type EventStore interface {
 	// ClaimEvents leases up to limit undelivered, not dead events whose NextAttemptAt is
 	// at or before now and that no live lease holds; each claim increments the event's
 	// Token. With PostgreSQL, FOR UPDATE SKIP LOCKED lets instances claim concurrently.
 	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Event, error)
-	// CompleteEvent marks e delivered if e.Token is still current, else ECONFLICT.
+	// CompleteEvent marks e delivered if e.Token is still current, else ECONFLICT
+	// (ENOTFOUND for an unknown event). Completing twice under one lease is harmless.
 	CompleteEvent(ctx context.Context, e *Event, at time.Time) error
 	// RetryEvent records a failed attempt (Attempts+1, LastError, NextAttemptAt, or DeadAt
-	// when dead is true) if e.Token is still current, else ECONFLICT.
+	// when dead is true) if e.Token is still current, else ECONFLICT. It releases the
+	// lease: the event is due again at next. When dead, next is also recorded as
+	// DeadAt, so pass the time of the last attempt.
 	RetryEvent(ctx context.Context, e *Event, next time.Time, lastErr string, dead bool) error
+	// ListEvents returns the matching events in the order they were written; Since
+	// compares with CreatedAt; Limit 0 means no limit.
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 	// ReplayEvents makes the matching events due again at now (delivered or dead ones
-	// too) and returns how many.
+	// too) and returns how many. A replay starts a fresh schedule (Attempts 0) and
+	// moves the Token, so a worker still delivering one of them cannot record its
+	// outcome over the replay.
 	ReplayEvents(ctx context.Context, f EventFilter, now time.Time) (int, error)
 }
 
@@ -86,10 +98,13 @@ type IdempotencyStore interface {
 	// new; when it exists it returns the stored record and false, without changing it.
 	// Concurrent calls with one key: exactly one gets true.
 	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, bool, error)
-	// CompleteIdempotent stores the response of a begun record.
+	// CompleteIdempotent stores the response of a begun record: ENOTFOUND when there
+	// is none, ECONFLICT when RequestHash differs or it is done with another answer
+	// (completing again with the same answer is harmless).
 	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
 	// DeleteIdempotent forgets a begun, not done record (the request failed before any
-	// effect), so the terminal can retry with the same key.
+	// effect), so the terminal can retry with the same key. ENOTFOUND when there is
+	// none, ECONFLICT when it is done: a done answer is kept for replays.
 	DeleteIdempotent(ctx context.Context, terminalID int64, key string) error
 }
 

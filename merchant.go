@@ -92,7 +92,12 @@ type Terminal struct {
 //
 // Create methods fill ID and CreatedAt. Find methods return ENOTFOUND when nothing
 // matches. Creating a duplicate (app id, store code or terminal code within a merchant,
-// terminal key id) returns ECONFLICT.
+// terminal key id) returns ECONFLICT. The APPID is unique across merchants, since
+// FindAppByAppID must name one app (an ISV acting for several merchants through one
+// app would need auth_app_id to tell them apart: not supported yet). A terminal with
+// an empty KeyID has no API key; any number of them may exist. Creating something
+// that refers to a merchant, store or app that does not exist returns ENOTFOUND.
+// List methods return oldest first.
 type MerchantStore interface {
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	FindMerchant(ctx context.Context, id int64) (*Merchant, error)

@@ -149,34 +149,59 @@ type OrderFilter struct {
 // version equals the given one, then increments it; otherwise it returns ECONFLICT and
 // the caller reloads. Calls and events passed to an update are written in the same
 // transaction as the state, so the history and the outbox never disagree with it.
+// When any part fails, nothing is written and the caller's values (Version, IDs) are
+// left as they were. A call or event without OrderID (RefundID, MerchantID) belongs to
+// the order (refund) written with it.
+//
+// An update writes the order's outcome and schedule (state, trade and buyer fields,
+// amounts other than TotalAmount, fail and cancel fields, QRCode, BuyerID, deadlines,
+// counters, PaidAt); identity, ownership, Kind, Subject, Body, TotalAmount,
+// AuthCodeMasked and CreatedAt are fixed at creation. An unknown state is EINVALID; a
+// reference to a missing merchant, app, store, terminal, order or refund ENOTFOUND.
+//
+// Times are kept to the microsecond (PostgreSQL's precision; SQLite keeps the same)
+// and read back in UTC; the zero time stays zero.
+//
+// Leases: ClaimDueOrders and ClaimDueRefunds lease what they return; UpdateOrder and
+// UpdateRefund release the lease of what they write, so the NextCheckAt just written
+// decides when the row is due again. A lease holder is not otherwise privileged: its
+// protection against a successor that took over an expired lease is the Version.
 type OrderStore interface {
-	// CreateOrder inserts o (ID, CreatedAt, UpdatedAt, Version filled) with calls and
+	// CreateOrder inserts o (ID, CreatedAt, UpdatedAt filled, Version 1) with its
 	// events. A duplicate OutTradeNo returns ECONFLICT.
 	CreateOrder(ctx context.Context, o *Order, events ...*Event) error
 	// FindOrder returns ENOTFOUND for an unknown out_trade_no.
 	FindOrder(ctx context.Context, outTradeNo string) (*Order, error)
 	FindOrderByID(ctx context.Context, id int64) (*Order, error)
+	// ListOrders returns the matching orders newest first; Limit 0 means no limit.
 	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, error)
 	// UpdateOrder writes o if its Version is current (then o.Version is incremented and
 	// UpdatedAt set), appends calls, enqueues events.
 	UpdateOrder(ctx context.Context, o *Order, calls []*GatewayCall, events ...*Event) error
-	// RecordCall appends a call to an order's history without changing the order.
+	// RecordCall appends a call to an order's history without changing the order
+	// (ENOTFOUND for an unknown order); ID, and At when zero, are filled.
 	RecordCall(ctx context.Context, c *GatewayCall) error
+	// OrderCalls returns the calls in the order they were made; none for an unknown order.
 	OrderCalls(ctx context.Context, orderID int64) ([]*GatewayCall, error)
 	// ClaimDueOrders leases up to limit non-final orders whose NextCheckAt is at or
 	// before now and that no live lease holds, for owner until now+lease. Several
-	// instances calling it concurrently never get the same order.
+	// instances calling it concurrently never get the same order. A non-final order
+	// with a zero NextCheckAt is due at once: an order nobody scheduled must not be
+	// forgotten. Orders come back with never-scheduled ones first, then by NextCheckAt.
+	// An empty owner or a lease that is not positive is EINVALID.
 	ClaimDueOrders(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Order, error)
-	// CountOrdersByState is for metrics and the janitor backlog.
+	// CountOrdersByState is for metrics and the janitor backlog; states without
+	// orders are absent from the map.
 	CountOrdersByState(ctx context.Context) (map[OrderState]int64, error)
 
-	// CreateRefund inserts r. A duplicate (OrderID, OutRequestNo) returns ECONFLICT.
+	// CreateRefund inserts r (ID, CreatedAt, UpdatedAt, Version filled). A duplicate
+	// (OrderID, OutRequestNo) returns ECONFLICT, an unknown order ENOTFOUND.
 	CreateRefund(ctx context.Context, r *Refund, events ...*Event) error
 	FindRefund(ctx context.Context, orderID int64, outRequestNo string) (*Refund, error)
 	ListRefunds(ctx context.Context, orderID int64) ([]*Refund, error)
 	// UpdateRefund is UpdateOrder for refunds. When order is not nil it is updated in
 	// the same transaction (compare-and-set on its Version too), so RefundedAmount moves
-	// together with the refund's state.
+	// together with the refund's state; it must be r's order (else EINVALID).
 	UpdateRefund(ctx context.Context, r *Refund, order *Order, calls []*GatewayCall, events ...*Event) error
 	// ClaimDueRefunds is ClaimDueOrders for refunds in PENDING or UNKNOWN.
 	ClaimDueRefunds(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Refund, error)
