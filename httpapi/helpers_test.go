@@ -266,7 +266,9 @@ func (b *bundle) newTerminal(code string) (*client.Terminal, *client.Client) {
 	if term.APIKey == nil || term.APIKey.Secret == "" {
 		b.t.Fatal("terminal creation did not return the API key")
 	}
-	b.secret = term.APIKey.Secret
+	if b.secret == "" {
+		b.secret = term.APIKey.Secret
+	}
 	c := client.NewClient(b.srv.URL, term.APIKey.KeyID, term.APIKey.Secret, nil)
 	c.RetryDelay = 20 * time.Millisecond
 	return term, c

@@ -343,12 +343,12 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 // as soon as the state changes (or the order is final), so a terminal on a weak
 // network learns the outcome without hammering the service.
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
-	o, err := s.orderFor(r)
+	wait, err := s.parseWait(r.URL.Query().Get("wait"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	wait, err := s.parseWait(r.URL.Query().Get("wait"))
+	o, err := s.orderFor(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
