@@ -51,6 +51,7 @@ const usage = `f2fpay — Alipay face-to-face payment (当面付): SDK tools, of
 Usage: f2fpay COMMAND [flags]
 
 Commands:
+  demo      start the sandbox, take a first payment, print what to try next
   keys      generate an RSA-2048 app key pair, or check which key is which
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   sandbox   run the offline, stateful Alipay gateway simulator
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "keys":
 		return runKeys(ctx, rest, stdin, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":
