@@ -54,6 +54,7 @@ Commands:
   demo      start the sandbox, take a first payment, print what to try next
   keys      generate an RSA-2048 app key pair, or check which key is which
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
+  serve     run the merchant payment service (terminal, admin and notification API)
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
 
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKeys(ctx, rest, stdin, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":

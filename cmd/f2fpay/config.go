@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// serveConfig is the resolved configuration of `f2fpay serve`. Each field can come from
+// a flag, an environment variable (F2FPAY_ + the upper-cased flag name with '-' as '_')
+// or a JSON file (-config, keys are the flag names); a flag beats the environment, which
+// beats the file, which beats the default.
+type serveConfig struct {
+	Listen        string        `json:"listen"`
+	DB            string        `json:"db"`
+	MasterKey     string        `json:"master-key"`      // base64; secret
+	MasterKeyFile string        `json:"master-key-file"` // a file holding it
+	AdminToken    string        `json:"admin-token"`     // secret
+	PublicURL     string        `json:"public-url"`
+	Instance      string        `json:"instance"`
+	QueryInterval time.Duration `json:"query-interval"`
+	QueryCount    int           `json:"query-count"`
+	CancelRetry   time.Duration `json:"cancel-interval"`
+	CancelCount   int           `json:"cancel-count"`
+	JanitorEvery  time.Duration `json:"janitor-interval"`
+	LogFormat     string        `json:"log-format"`
+	LogLevel      string        `json:"log-level"`
+	ShutdownGrace time.Duration `json:"shutdown-grace"`
+}
+
+// secretFields are redacted when the configuration is printed.
+var secretFields = map[string]bool{"master-key": true, "admin-token": true}
+
+func defaultServeConfig() serveConfig {
+	host, _ := os.Hostname()
+	return serveConfig{
+		Listen:        "127.0.0.1:8080",
+		DB:            "sqlite:f2fpay.db",
+		Instance:      fmt.Sprintf("%s-%d", host, os.Getpid()),
+		QueryInterval: 5 * time.Second,
+		QueryCount:    5,
+		CancelRetry:   2 * time.Second,
+		CancelCount:   3,
+		JanitorEvery:  2 * time.Second,
+		LogFormat:     "text",
+		LogLevel:      "info",
+		ShutdownGrace: 30 * time.Second,
+	}
+}
+
+// bindServeFlags declares the flags on fs, with cfg's current values as defaults.
+func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` of the terminal, admin and notification API")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH (embedded, one process) or postgres://… (several instances)")
+	fs.StringVar(&cfg.MasterKey, "master-key", cfg.MasterKey, "base64 master `key` sealing app private keys and tokens in the database (prefer -master-key-file or F2FPAY_MASTER_KEY)")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", cfg.MasterKeyFile, "`file` holding the base64 master key")
+	fs.StringVar(&cfg.AdminToken, "admin-token", cfg.AdminToken, "bearer `token` of the admin API; empty disables it")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "`URL` at which Alipay reaches this service, for notify_url (empty: no notifications requested)")
+	fs.StringVar(&cfg.Instance, "instance", cfg.Instance, "`name` of this instance in leases")
+	fs.DurationVar(&cfg.QueryInterval, "query-interval", cfg.QueryInterval, "wait between trade.query polls after 10003 or an unknown result")
+	fs.IntVar(&cfg.QueryCount, "query-count", cfg.QueryCount, "trade.query polls before cancelling")
+	fs.DurationVar(&cfg.CancelRetry, "cancel-interval", cfg.CancelRetry, "wait between trade.cancel retries (retry_flag=Y)")
+	fs.IntVar(&cfg.CancelCount, "cancel-count", cfg.CancelCount, "fast cancel retries before the slower schedule")
+	fs.DurationVar(&cfg.JanitorEvery, "janitor-interval", cfg.JanitorEvery, "how often the janitor looks for unresolved orders")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for in-flight requests")
+}
+
+// loadServeConfig resolves the configuration from defaults, the -config file, the
+// environment and the flags, in that order of increasing precedence.
+func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	// First pass: find -config (and -h) without applying anything else.
+	pre := flag.NewFlagSet("serve", flag.ContinueOnError)
+	pre.SetOutput(io.Discard)
+	var file string
+	pre.StringVar(&file, "config", "", "")
+	probe := defaultServeConfig()
+	bindServeFlags(pre, &probe)
+	if err := pre.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, &usageError{"serve: " + err.Error()}
+	}
+
+	cfg := defaultServeConfig()
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("serve: config file: %w", err)
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("serve: config file %s is not a JSON object: %w", file, err)
+		}
+		if err := applyConfigFile(&cfg, raw); err != nil {
+			return nil, fmt.Errorf("serve: config file %s: %w", file, err)
+		}
+	}
+	// Environment: every flag name as F2FPAY_NAME.
+	envFS := flag.NewFlagSet("env", flag.ContinueOnError)
+	envFS.SetOutput(io.Discard)
+	bindServeFlags(envFS, &cfg)
+	var envErr error
+	envFS.VisitAll(func(f *flag.Flag) {
+		name := "F2FPAY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("serve: %s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("config", "", "JSON `file` with settings (keys are the flag names)")
+	bindServeFlags(fs, &cfg)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: f2fpay serve [flags]\n\nRun the merchant payment service. Every flag can also be set as F2FPAY_<NAME> in the\nenvironment or in the -config file.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, &usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	return &cfg, cfg.check()
+}
+
+func applyConfigFile(cfg *serveConfig, raw map[string]json.RawMessage) error {
+	fs := flag.NewFlagSet("file", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bindServeFlags(fs, cfg)
+	for k, v := range raw {
+		f := fs.Lookup(k)
+		if f == nil {
+			return fmt.Errorf("unknown setting %q", k)
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			s = string(v) // numbers and booleans as written
+		}
+		if err := f.Value.Set(s); err != nil {
+			return fmt.Errorf("%s: %v", k, err)
+		}
+	}
+	return nil
+}
+
+func (c *serveConfig) check() error {
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		return &usageError{"serve: no master key: set F2FPAY_MASTER_KEY (or -master-key-file) to 32 random bytes in base64, e.g. `head -c32 /dev/urandom | base64`; it seals app private keys in the database"}
+	}
+	if c.QueryCount < 0 || c.CancelCount < 0 || c.QueryInterval <= 0 || c.CancelRetry <= 0 {
+		return &usageError{"serve: query/cancel counts must be ≥ 0 and intervals > 0"}
+	}
+	if _, _, err := parseDB(c.DB); err != nil {
+		return &usageError{"serve: " + err.Error()}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return &usageError{"serve: -log-format must be text or json"}
+	}
+	return nil
+}
+
+// masterKey returns the decoded master key.
+func (c *serveConfig) masterKey() ([]byte, error) {
+	v := c.MasterKey
+	if v == "" {
+		data, err := os.ReadFile(c.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("serve: master key file: %w", err)
+		}
+		v = strings.TrimSpace(string(data))
+	}
+	k, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, errors.New("serve: the master key is not base64")
+	}
+	return k, nil
+}
+
+// print writes the resolved configuration, one setting a line, secrets redacted. A
+// password inside a postgres:// URL is redacted too.
+func (c *serveConfig) print(w io.Writer) {
+	fs := flag.NewFlagSet("print", flag.ContinueOnError)
+	cp := *c
+	bindServeFlags(fs, &cp)
+	var lines []string
+	fs.VisitAll(func(f *flag.Flag) {
+		v := f.Value.String()
+		switch {
+		case secretFields[f.Name] && v != "":
+			v = "[redacted]"
+		case f.Name == "db":
+			v = redactDB(v)
+		}
+		lines = append(lines, fmt.Sprintf("  %-17s %s", f.Name, v))
+	})
+	sort.Strings(lines)
+	fmt.Fprintln(w, "f2fpay serve: configuration")
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f2fpay.json")
+	os.WriteFile(file, []byte(`{"listen":"127.0.0.1:1","query-count":9,"query-interval":"7s","admin-token":"from-file"}`), 0o600)
+	env := map[string]string{
+		"F2FPAY_MASTER_KEY":  "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"F2FPAY_LISTEN":      "127.0.0.1:2",
+		"F2FPAY_QUERY_COUNT": "4",
+		"F2FPAY_DB":          "postgres://f2fpay:hunter2@db.internal:5432/pay",
+	}
+	cfg, err := loadServeConfig([]string{"-config", file, "-listen", "127.0.0.1:3"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flag > env > file > default
+	if cfg.Listen != "127.0.0.1:3" || cfg.QueryCount != 4 || cfg.QueryInterval != 7*time.Second || cfg.AdminToken != "from-file" || cfg.CancelCount != 3 {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	var out bytes.Buffer
+	cfg.print(&out)
+	for _, secret := range []string{"hunter2", "from-file", env["F2FPAY_MASTER_KEY"]} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("printed configuration reveals %q:\n%s", secret, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "db.internal") || !strings.Contains(out.String(), "[redacted]") {
+		t.Errorf("printed configuration:\n%s", out.String())
+	}
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(file, []byte(`{"lisen":"x"}`), 0o600)
+	key := func(k string) string {
+		if k == "F2FPAY_MASTER_KEY" {
+			return "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		}
+		return ""
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		getenv func(string) string
+		want   string
+	}{
+		{"no master key", nil, func(string) string { return "" }, "no master key"},
+		{"unknown file setting", []string{"-config", file}, key, `unknown setting "lisen"`},
+		{"bad db", []string{"-db", "mysql://x"}, key, "sqlite:"},
+		{"bad env value", nil, func(k string) string {
+			if k == "F2FPAY_QUERY_COUNT" {
+				return "many"
+			}
+			return key(k)
+		}, "F2FPAY_QUERY_COUNT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadServeConfig(tt.args, tt.getenv, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
