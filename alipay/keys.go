@@ -141,3 +141,9 @@ func PublicKeyPEM(pub *rsa.PublicKey) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
+
+// PrivateKeyPEM returns key as a PKCS#1 "RSA PRIVATE KEY" PEM block, the form every
+// Alipay SDK but Java's reads. Handle the result as the secret it is.
+func PrivateKeyPEM(key *rsa.PrivateKey) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+}
