@@ -85,7 +85,9 @@ func TestCertificateMode(t *testing.T) {
 			t.Errorf("%s: app_cert_sn %q root %q", method, p.Get("app_cert_sn"), p.Get("alipay_root_cert_sn"))
 		}
 		if method == alipay.MethodAlipayCertDownload {
-			var biz struct{ AlipayCertSN string `json:"alipay_cert_sn"` }
+			var biz struct {
+				AlipayCertSN string `json:"alipay_cert_sn"`
+			}
 			json.Unmarshal([]byte(p.Get("biz_content")), &biz)
 			content := `{"code":"10000","msg":"Success","alipay_cert_content":"` + base64.StdEncoding.EncodeToString(downloadPEM.Load().([]byte)) + `"}`
 			return reply{content: content, certSN: biz.AlipayCertSN}

@@ -38,8 +38,8 @@ func paidNotification() url.Values {
 		"total_amount": {"88.88"}, "receipt_amount": {"78.88"}, "invoice_amount": {"78.88"},
 		"buyer_pay_amount": {"78.88"}, "point_amount": {"0.00"}, "subject": {"Iphone6 16G & 配件"},
 		"gmt_create": {"2024-05-13 17:49:20"}, "gmt_payment": {"2024-05-13 17:49:21"},
-		"fund_bill_list":      {`[{"amount":"78.88","fundChannel":"ALIPAYACCOUNT"},{"amount":"10.00","fundChannel":"DISCOUNT"}]`},
-		"voucher_detail_list": {`[{"amount":"10.00","merchantContribute":"0.00","name":"店庆券","otherContribute":"10.00","type":"ALIPAY_FIX_VOUCHER","voucherId":"2016"}]`},
+		"fund_bill_list":                {`[{"amount":"78.88","fundChannel":"ALIPAYACCOUNT"},{"amount":"10.00","fundChannel":"DISCOUNT"}]`},
+		"voucher_detail_list":           {`[{"amount":"10.00","merchantContribute":"0.00","name":"店庆券","otherContribute":"10.00","type":"ALIPAY_FIX_VOUCHER","voucherId":"2016"}]`},
 		"extra_field_alipay_adds_later": {"kept"},
 	}
 }
