@@ -141,7 +141,7 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amou
 	}
 	var wait time.Duration
 	if req.WaitSeconds != nil {
-		if *req.WaitSeconds < 1 || time.Duration(*req.WaitSeconds)*time.Second > s.maxWait {
+		if *req.WaitSeconds < 1 || *req.WaitSeconds > int(s.maxWait/time.Second) {
 			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
 		}
 		wait = time.Duration(*req.WaitSeconds) * time.Second
@@ -330,6 +330,9 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 		n, nerr := strconv.Atoi(v)
 		if nerr != nil {
 			return 0, f2fpay.Errorf(f2fpay.EINVALID, "wait=%q is not a duration; write it like wait=30s (at most %v)", v, s.maxWait)
+		}
+		if n < 0 || n > int(s.maxWait/time.Second) {
+			return 0, f2fpay.Errorf(f2fpay.EINVALID, "wait=%q must be between 0s and %v", v, s.maxWait)
 		}
 		d = time.Duration(n) * time.Second
 	}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// FuzzPaymentBody runs terminal request bodies through the same decoding and
+// validation the handlers use. Whatever the input: no panic, and a refusal is always
+// an EINVALID *f2fpay.Error with a message (never an internal error, which would
+// answer 500 to a terminal's typo); an accepted amount is a valid trade amount.
+func FuzzPaymentBody(f *testing.F) {
+	for _, s := range []string{
+		`{"auth_code":"286248123456789012","amount":"88.88","subject":"coffee","wait_seconds":30}`,
+		`{"amount":"0.01","subject":"x","pay_timeout_seconds":60,"out_trade_no":"A-1.b_2"}`,
+		`{"amount":1.5}`, `{"amount":"1.001"}`, `[]`, `{"subject":"\u0000"}`, ``, `{} {}`, `{"amount":"100000000.01"}`,
+		`{"wait_seconds":-1,"amount":"1","subject":"s"}`, `{"amount":"007","subject":"s"}`, `{"x":1}`, `{"amount":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	s := &Server{maxWait: 60 * time.Second}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req paymentRequest
+		err := decodeJSON(body, &req)
+		if err == nil {
+			r := httptest.NewRequest(http.MethodPost, "/v1/payments/qr", nil)
+			ri := &reqInfo{terminal: &f2fpay.Terminal{ID: 1}}
+			r = r.WithContext(withInfo(r.Context(), ri))
+			var amount f2fpay.Amount
+			amount, _, _, _, err = s.commonFields(r, &req)
+			if err == nil {
+				if amount.CheckTrade() != nil {
+					t.Fatalf("accepted amount %v is not a trade amount", amount)
+				}
+				if ri.outTradeNo == "" || checkID("out_trade_no", ri.outTradeNo, true, 64) != nil {
+					t.Fatalf("bad out_trade_no %q", ri.outTradeNo)
+				}
+				return
+			}
+		}
+		var fe *f2fpay.Error
+		if !errors.As(err, &fe) || fe.Code != f2fpay.EINVALID || strings.TrimSpace(fe.Message) == "" {
+			t.Fatalf("refusal %v is not an EINVALID error with a message", err)
+		}
+	})
+}
+
+// FuzzWait: the long-poll parameter never yields a negative or over-long wait.
+func FuzzWait(f *testing.F) {
+	for _, s := range []string{"30s", "30", "", "-1s", "1h", "1e9", "0", "59.999s", "9223372036854775807"} {
+		f.Add(s)
+	}
+	s := &Server{maxWait: 60 * time.Second}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, err := s.parseWait(v)
+		if err != nil {
+			if f2fpay.ErrorCode(err) != f2fpay.EINVALID {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if d < 0 || d > s.maxWait {
+			t.Fatalf("%q accepted as %v", v, d)
+		}
+	})
+}
