@@ -90,4 +90,3 @@ func newRecorder() *respRecorder                    { return &respRecorder{h: ht
 func (r *respRecorder) Header() http.Header         { return r.h }
 func (r *respRecorder) WriteHeader(c int)           { r.status = c }
 func (r *respRecorder) Write(p []byte) (int, error) { return r.body.Write(p) }
-
