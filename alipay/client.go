@@ -48,6 +48,13 @@ type Config struct {
 	// alipay_cert_sn; such responses then fail verification.
 	DisableCertDownload bool
 
+	// Protocol is ProtocolForm (default: gateway.do) or ProtocolREST (/v3/alipay/...,
+	// rest.go). The typed API is the same for both.
+	Protocol Protocol
+	// Endpoint is the REST protocol's origin; default ProductionEndpoint. With
+	// ProtocolREST and no Gateway, Gateway becomes Endpoint + "/gateway.do".
+	Endpoint string
+
 	// Gateway is the gateway.do URL; default ProductionGateway. Any URL works: Alipay's
 	// sandbox, an f2fpay sandbox, a proxy.
 	Gateway string
@@ -84,6 +91,8 @@ type Client struct {
 	http      *http.Client
 	maxBody   int64
 	now       func() time.Time
+	protocol  Protocol
+	endpoint  string // REST protocol origin
 
 	alipayKey *rsa.PublicKey // public-key mode
 
@@ -136,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.loc == nil {
 		c.loc = beijing
+	}
+	if err := c.configureREST(cfg); err != nil {
+		return nil, err
 	}
 	if c.gateway == "" {
 		c.gateway = ProductionGateway
@@ -309,6 +321,9 @@ func (c *Client) do(ctx context.Context, method string, biz any, opts []CallOpti
 	var o callOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if c.protocol == ProtocolREST {
+		return c.doREST(ctx, method, biz, &o)
 	}
 	query, body, err := c.buildRequest(ctx, method, biz, &o)
 	if err != nil {

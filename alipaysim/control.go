@@ -36,6 +36,9 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("POST /sandbox/clock/advance", s.postAdvance)
 	mux.HandleFunc("GET /sandbox/alipay-public-key", s.getAlipayKey)
 	mux.HandleFunc("GET /qr/{token}", s.getQR)
+	mux.HandleFunc("/v3/", s.serveREST)
+	mux.HandleFunc("GET /sandbox/apps/{app_id}/certs", s.getAppCerts)
+	mux.HandleFunc("POST /sandbox/alipay-cert/rotate", s.postRotateAlipayCert)
 	mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, f2fpay.Errorf(f2fpay.ENOTFOUND, "no control endpoint %s %s; see the table in the sandbox docs", r.Method, r.URL.Path))
 	})
@@ -105,7 +108,7 @@ func (s *Sim) appJSON(r *http.Request, a *App) appJSON {
 }
 
 func (s *Sim) postApp(w http.ResponseWriter, r *http.Request) {
-	var spec AppSpec
+	var spec appSpecWithMode
 	if err := s.decode(r, &spec); err != nil {
 		writeError(w, err)
 		return
@@ -114,12 +117,7 @@ func (s *Sim) postApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, f2fpay.Errorf(f2fpay.EINVALID, "app_public_key is required: the public half of your app key (f2fpay keys generate), PEM or base64"))
 		return
 	}
-	a, err := s.RegisterApp(r.Context(), spec)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, s.appJSON(r, a))
+	s.postAppWithMode(w, r, spec)
 }
 
 func (s *Sim) getApp(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,8 @@ type reply struct {
 	gbk      bool
 	status   int    // HTTP status, 200 unless a fault or an oversized body says otherwise
 	effect   *Fault // a post-commit fault: drop_response, bad_signature, malformed_json
+	signer *alipay.KeySigner
+	certSN string
 }
 
 // serveGateway is POST /gateway.do.
@@ -100,6 +102,14 @@ func (s *Sim) gateway(r *http.Request) *reply {
 	if app == nil || app.pub == nil {
 		return fail(codeInvalid, "isv.invalid-app-id", "无效的AppID参数")
 	}
+	leaf, certErr := s.checkCertParams(app.AppID, p["app_cert_sn"], p["alipay_root_cert_sn"])
+	if leaf != nil {
+		rep.signer, rep.certSN = leaf.signer, leaf.sn
+	}
+	if certErr != nil {
+		rep.n = certErr
+		return rep
+	}
 	if err := alipay.VerifyParams(app.pub, p.values()); err != nil {
 		content := alipay.SignContent(p.values(), "sign")
 		if rep.gbk {
@@ -111,6 +121,10 @@ func (s *Sim) gateway(r *http.Request) *reply {
 		for k, v := range p {
 			p[k] = fromGBK(v)
 		}
+	}
+	if method == certDownloadMethod {
+		rep.n = s.certDownload(p["biz_content"])
+		return rep
 	}
 	biz, err := parseBiz(p["biz_content"])
 	if err != nil {
@@ -223,7 +237,11 @@ func (s *Sim) writeReply(w http.ResponseWriter, r *http.Request, rep *reply) {
 			content, charset = g, "GBK"
 		}
 	}
-	sig, err := s.signer.Sign(r.Context(), rep.signType, content)
+	signer := s.signer
+	if rep.signer != nil {
+		signer = rep.signer
+	}
+	sig, err := signer.Sign(r.Context(), rep.signType, content)
 	if err != nil {
 		http.Error(w, "sandbox: signing failed", http.StatusInternalServerError)
 		return
@@ -232,7 +250,7 @@ func (s *Sim) writeReply(w http.ResponseWriter, r *http.Request, rep *reply) {
 	if rep.effect != nil && rep.effect.Kind == FaultBadSignature {
 		sign = corruptSignature(sign)
 	}
-	body := alipay.AppendEnvelope(make([]byte, 0, len(content)+len(rep.node)+len(sign)+20), rep.node, content, "", sign)
+	body := alipay.AppendEnvelope(make([]byte, 0, len(content)+len(rep.node)+len(sign)+20), rep.node, content, rep.certSN, sign)
 	if rep.effect != nil {
 		switch rep.effect.Kind {
 		case FaultMalformedJSON:

@@ -57,6 +57,8 @@ type Sim struct {
 	httpClient *http.Client
 	traceSeq   atomic.Uint64
 	handler    http.Handler
+	certs      certAuthority
+	rest       restReplay
 }
 
 // New opens a sandbox on cfg.Store (loading what it holds) and starts its timers.

@@ -30,6 +30,7 @@ var methods = map[string]func(t *txn, c *call) *node{
 	"alipay.trade.close":                (*txn).close,
 	"alipay.trade.refund":               (*txn).refundTrade,
 	"alipay.trade.fastpay.refund.query": (*txn).refundQuery,
+	certDownloadMethod:                  (*txn).certDownloadHandler,
 }
 
 func invalidParam(msg string) *node { return bizError("ACQ.INVALID_PARAMETER", "参数有误。"+msg) }
