@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -166,9 +167,10 @@ type bundle struct {
 }
 
 type options struct {
-	wide    bool
-	noJanit bool
-	engine  func(httpapi.Engine) httpapi.Engine
+	wide     bool
+	noJanit  bool
+	engine   func(httpapi.Engine) httpapi.Engine
+	idemWait time.Duration
 }
 
 type option func(*options)
@@ -228,7 +230,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	if b.server, err = httpapi.New(httpapi.Config{
 		Storage: b.db, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics,
-		MerchantWideTerminals: o.wide, IdempotencyWait: 20 * time.Second,
+		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 	}); err != nil {
 		t.Fatal(err)
 	}
