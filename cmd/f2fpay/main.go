@@ -55,6 +55,7 @@ Commands:
   keys      generate an RSA-2048 app key pair, or check which key is which
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   serve     run the merchant payment service (terminal, admin and notification API)
+  bench     load-test the service against an in-process sandbox, beside the RSA ceiling
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":

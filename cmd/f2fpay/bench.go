@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/alipaysim/simclient"
+	"github.com/f2fpay/f2fpay/client"
+)
+
+const benchUsage = `Usage: f2fpay bench [flags]
+
+Load test: concurrent simulated cashier terminals doing barcode payments through the
+payment service (terminal API → engine → database) against an in-process sandbox, all on
+this machine. Reports payments per second, latency percentiles, the service's own added
+latency (end-to-end minus the time spent in Alipay calls), memory, and the machine's
+RSA-2048 signing rate measured in the same run — every payment costs private-key
+operations on both sides (request signature, answer signature, notification signature),
+which bounds what any implementation can reach here.
+
+Flags:
+`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	terminals := fs.Int("terminals", 2*runtime.GOMAXPROCS(0)+2, "concurrent terminals")
+	duration := fs.Duration("duration", 15*time.Second, "length of the full-load phase (and of the half-load phase)")
+	db := fs.String("db", "", "database: sqlite:PATH or postgres://… (default: SQLite in a temporary directory)")
+	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *terminals < 1 || *duration <= 0 {
+		return &usageError{"bench: -terminals must be ≥ 1 and -duration > 0"}
+	}
+	tmp, err := os.MkdirTemp("", "f2fpay-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if *db == "" {
+		*db = "sqlite:" + filepath.Join(tmp, "bench.db")
+	}
+
+	signRate := measureSigning(2 * time.Second)
+	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, measured now)\n", runtime.NumCPU(), signRate)
+
+	// The sandbox, in memory so that only its RSA work and HTTP handling count.
+	sim, err := alipaysim.New(ctx, alipaysim.Config{Seed: 1})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	simSrv := &http.Server{Handler: sim.Handler()}
+	go simSrv.Serve(simLn)
+	defer simSrv.Close()
+	simURL := "http://" + simLn.Addr().String()
+
+	// The service.
+	svcLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	master := make([]byte, 32)
+	rand.Read(master)
+	cfg := defaultServeConfig()
+	cfg.DB = *db
+	cfg.MasterKey = base64.StdEncoding.EncodeToString(master)
+	cfg.AdminToken = "bench"
+	cfg.LogLevel = "error"
+	cfg.QueryInterval = 200 * time.Millisecond
+	if *notify {
+		cfg.PublicURL = "http://" + svcLn.Addr().String()
+	}
+	svc, err := startService(ctx, &cfg, io.Discard, stderr, svcLn)
+	if err != nil {
+		return err
+	}
+	defer svc.Stop()
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *terminals * 2}, Timeout: 60 * time.Second}
+	p, err := provision(ctx, simclient.New(simURL, hc), client.NewAdminClient(svc.URL, "bench", hc), key, "bench", *terminals)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	buyers := make([]string, *terminals)
+	for i := range buyers {
+		b, err := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: f2fpay.MaxAmount})
+		if err != nil {
+			return err
+		}
+		buyers[i] = b.UserID
+	}
+	ops := 2
+	if *notify {
+		ops = 3
+	}
+	ceiling := signRate / float64(ops)
+	fmt.Fprintf(stdout, "service: %s, %d terminals; each payment costs %d RSA private-key operations → ceiling %.0f payments/s\n\n", redactDB(*db), *terminals, ops, ceiling)
+
+	run := func(name string, d time.Duration, rate float64) (*benchResult, error) {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		heapBefore := ms.HeapInuse
+		res, err := benchPhase(ctx, svc, sim, p, buyers, hc, d, rate)
+		if err != nil {
+			return nil, err
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		res.print(stdout, name, ceiling, heapBefore, ms.HeapInuse)
+		return res, nil
+	}
+	full, err := run("full load", *duration, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := run("half load", *duration, full.rate()/2); err != nil {
+		return err
+	}
+	return nil
+}
+
+// measureSigning returns RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second on all
+// cores, the physical floor of every Alipay call.
+func measureSigning(d time.Duration) float64 {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	key.Precompute()
+	digest := sha256.Sum256([]byte("app_id=2021000000000001&biz_content={}&method=alipay.trade.pay"))
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+type benchResult struct {
+	elapsed  time.Duration
+	paid     int
+	other    map[string]int
+	errors   int
+	latency  []time.Duration // end to end, per paid payment
+	overhead []time.Duration // end to end minus the order's Alipay call time
+}
+
+func (r *benchResult) rate() float64 { return float64(r.paid) / r.elapsed.Seconds() }
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func (r *benchResult) print(w io.Writer, name string, ceiling float64, heapBefore, heapAfter uint64) {
+	fmt.Fprintf(w, "%s: %d payments in %s = %.0f payments/s (%.0f%% of the RSA ceiling); errors %d, other outcomes %v\n",
+		name, r.paid, r.elapsed.Round(time.Millisecond), r.rate(), 100*r.rate()/ceiling, r.errors, r.other)
+	fmt.Fprintf(w, "  latency end to end: p50 %s  p99 %s;  service's own: p50 %s  p99 %s;  heap %d → %d KiB\n\n",
+		pct(r.latency, .5).Round(10*time.Microsecond), pct(r.latency, .99).Round(10*time.Microsecond),
+		pct(r.overhead, .5).Round(10*time.Microsecond), pct(r.overhead, .99).Round(10*time.Microsecond),
+		heapBefore>>10, heapAfter>>10)
+}
+
+// benchPhase runs the terminals for d; rate > 0 paces the total to that many payments
+// per second.
+func benchPhase(ctx context.Context, svc *service, sim *alipaysim.Sim, p *provisioned, buyers []string, hc *http.Client, d time.Duration, rate float64) (*benchResult, error) {
+	res := &benchResult{other: map[string]int{}}
+	var mu sync.Mutex
+	type sample struct {
+		outTradeNo string
+		latency    time.Duration
+	}
+	var samples []sample
+	var pace <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		pace = t.C
+	}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, term := range p.Terminals {
+		wg.Add(1)
+		c := terminalClient(svc.URL, term, hc)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if pace != nil {
+					select {
+					case <-pace:
+					case <-time.After(time.Until(deadline)):
+						return
+					}
+				}
+				code, err := sim.IssuePaymentCode(ctx, buyers[i])
+				if err != nil {
+					mu.Lock()
+					res.errors++
+					mu.Unlock()
+					continue
+				}
+				t0 := time.Now()
+				pay, err := c.PayBarcode(ctx, client.BarcodeRequest{AuthCode: code.Code, Amount: 1234, Subject: "bench"})
+				lat := time.Since(t0)
+				mu.Lock()
+				switch {
+				case err != nil:
+					res.errors++
+				case pay.State == client.StatePaid:
+					res.paid++
+					samples = append(samples, sample{pay.OutTradeNo, lat})
+				default:
+					res.other[pay.State]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	for _, s := range samples {
+		res.latency = append(res.latency, s.latency)
+		o, err := svc.Storage.FindOrder(ctx, s.outTradeNo)
+		if err != nil {
+			return nil, err
+		}
+		calls, err := svc.Storage.OrderCalls(ctx, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		var alipayTime time.Duration
+		for _, c := range calls {
+			alipayTime += c.Latency
+		}
+		res.overhead = append(res.overhead, s.latency-alipayTime)
+	}
+	return res, nil
+}
