@@ -3,6 +3,7 @@ module github.com/f2fpay/f2fpay
 go 1.26.8
 
 require (
+	github.com/boombuler/barcode v1.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/text v0.43.0

@@ -35,7 +35,8 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/clock", s.getClock)
 	mux.HandleFunc("POST /sandbox/clock/advance", s.postAdvance)
 	mux.HandleFunc("GET /sandbox/alipay-public-key", s.getAlipayKey)
-	mux.HandleFunc("GET /qr/{token}", s.getQR)
+	// The wallet, /qr/{token}, /oauth/authorize and /sandbox/ui pages (wallet.go).
+	s.walletRoutes(mux)
 	mux.HandleFunc("/v3/", s.serveREST)
 	mux.HandleFunc("GET /sandbox/apps/{app_id}/certs", s.getAppCerts)
 	mux.HandleFunc("POST /sandbox/alipay-cert/rotate", s.postRotateAlipayCert)
@@ -303,8 +304,8 @@ func (s *Sim) getAlipayKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"alipay_public_key": s.AlipayPublicKey()})
 }
 
-// getQR is where a precreate qr_code points. The wallet pages of issue 4 will render a
-// payment page here; for now it tells a person how to scan it.
+// getQR is what a precreate qr_code answers to a program (a browser gets the wallet's
+// landing page): the trade behind it and how to pay it through the control API.
 func (s *Sim) getQR(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	var tr *Trade
