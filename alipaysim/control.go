@@ -35,6 +35,14 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/clock", s.getClock)
 	mux.HandleFunc("POST /sandbox/clock/advance", s.postAdvance)
 	mux.HandleFunc("GET /sandbox/alipay-public-key", s.getAlipayKey)
+	// Issue 4: bills (bills.go), OAuth (oauth.go), receivers (settle.go), ISV
+	// authorisation (isv.go), heartbeats (heartbeat.go).
+	mux.HandleFunc("GET /downloadBillFile.resource", s.serveBill)
+	mux.HandleFunc("POST /sandbox/oauth/grant", s.postOAuthGrant)
+	mux.HandleFunc("POST /sandbox/accounts", s.postAccount)
+	mux.HandleFunc("GET /sandbox/accounts/{user_id}", s.getAccount)
+	mux.HandleFunc("POST /sandbox/app-auth-codes", s.postAppAuthCode)
+	mux.HandleFunc("GET /sandbox/heartbeats", s.getHeartbeats)
 	// The wallet, /qr/{token}, /oauth/authorize and /sandbox/ui pages (wallet.go).
 	s.walletRoutes(mux)
 	mux.HandleFunc("/v3/", s.serveREST)

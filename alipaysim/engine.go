@@ -30,6 +30,7 @@ type engine struct {
 	byQR     map[string]string // QR token → trade_no
 	notifs   map[string]*Notification
 	notifSeq uint64
+	recs     recordSet // OAuth, accounts, ISV grants, bill links, heartbeats (records.go)
 
 	faults *faultSet
 
@@ -51,14 +52,18 @@ func newEngine(store Store, clock Clock, seed uint64) *engine {
 		apps: map[string]*App{}, buyers: map[string]*Buyer{}, byOpenID: map[string]string{},
 		byLogon: map[string]string{}, codes: map[string]*Code{}, trades: map[string]*Trade{},
 		byOut: map[string]string{}, byQR: map[string]string{}, notifs: map[string]*Notification{},
-		faults: newFaultSet(seed),
+		recs: recordSet{}, faults: newFaultSet(seed),
 	}
 }
 
 // load installs a stored state and schedules what was pending when the sandbox stopped:
 // unpaid trades still expire, 10003 faults still resolve, and notifications whose
 // delivery was interrupted are sent again.
-func (e *engine) load(st *State) {
+func (e *engine) load(st *State) error {
+	recs, err := decodeRecords(st.Records)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if st.Meta != nil {
@@ -66,6 +71,9 @@ func (e *engine) load(st *State) {
 	}
 	ch := &Changes{Apps: st.Apps, Buyers: st.Buyers, Codes: st.Codes, Trades: st.Trades, Notifications: st.Notifications}
 	e.install(ch)
+	for _, r := range recs {
+		e.recs.put(r)
+	}
 	now := e.clock.Now()
 	for _, t := range st.Trades {
 		e.trackTrade(t)
@@ -78,6 +86,7 @@ func (e *engine) load(st *State) {
 		e.trackNotification(n)
 	}
 	e.scheduleLocked()
+	return nil
 }
 
 func (e *engine) install(c *Changes) {
@@ -110,6 +119,9 @@ func (e *engine) install(c *Changes) {
 		if n.Seq > e.notifSeq {
 			e.notifSeq = n.Seq
 		}
+	}
+	for _, r := range c.Records {
+		e.recs.put(r.Value.(record))
 	}
 }
 

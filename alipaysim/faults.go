@@ -31,7 +31,8 @@ const (
 )
 
 var faultKinds = []string{FaultLatency, FaultSystemError, FaultHTTP502, FaultDropResponse, FaultBadSignature,
-	FaultMalformedJSON, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop}
+	FaultMalformedJSON, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
+	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade}
 
 // Fault is a scripted failure. Scope fields that are set must all match; Count limits it
 // to the next N matching calls (0: until deleted); Probability (0 < p < 1) applies it to

@@ -131,14 +131,14 @@ func (s *Sim) gateway(r *http.Request) *reply {
 		rep.n = bizError("ACQ.INVALID_PARAMETER", "参数有误。"+err.Error())
 		return rep
 	}
-	c := &call{app: app, method: method, biz: biz, signType: string(rep.signType), notifyURL: p["notify_url"], baseURL: s.baseURL(r)}
+	c := &call{app: app, method: method, biz: biz, signType: string(rep.signType), notifyURL: p["notify_url"], baseURL: s.baseURL(r), params: p}
 	if checkURL(c.notifyURL) != nil {
 		rep.n = bizError("ACQ.INVALID_PARAMETER", "参数有误。notify_url 必须是 http(s) 地址")
 		return rep
 	}
 
 	latency, effect := s.e.faults.take(method, app.AppID, string(biz.OutTradeNo), func(k string) bool {
-		return !strings.HasPrefix(k, "notify_")
+		return !strings.HasPrefix(k, "notify_") && !strings.HasPrefix(k, "bill_") // bill faults act on the bill (bills.go)
 	})
 	if latency > 0 {
 		select {
@@ -175,6 +175,9 @@ func (s *Sim) gateway(r *http.Request) *reply {
 		return rep
 	}
 	rep.n = n
+	if c.errorNode {
+		rep.node = errorNode
+	}
 	return rep
 }
 

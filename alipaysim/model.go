@@ -131,6 +131,17 @@ type Trade struct {
 	// SysServiceProviderID is extend_params.sys_service_provider_id, the ISV that earns a
 	// rebate on this trade.
 	SysServiceProviderID string `json:"sys_service_provider_id,omitempty"`
+	// ISVAppID is the service provider's app that created the trade with the merchant's
+	// app_auth_token (isv.go); AppID and SellerID are the merchant's.
+	ISVAppID string `json:"isv_app_id,omitempty"`
+
+	// Profit sharing (settle.go): the plan sent with the trade, whether the receipt is
+	// frozen for alipay.trade.order.settle, the movements made and the settle requests.
+	RoyaltyPlan    []RoyaltyItem     `json:"royalty_plan,omitempty"`
+	RoyaltyFreeze  bool              `json:"royalty_freeze,omitempty"`
+	Royalties      []RoyaltyTransfer `json:"royalties,omitempty"`
+	Settles        []SettleRequest   `json:"settles,omitempty"`
+	SettleFinished bool              `json:"settle_finished,omitempty"`
 
 	CreatedAt time.Time  `json:"gmt_create"`
 	PaidAt    *time.Time `json:"gmt_payment,omitempty"`
@@ -152,6 +163,9 @@ func (t *Trade) clone() *Trade {
 	c.FundBills = slices.Clone(t.FundBills)
 	c.Vouchers = slices.Clone(t.Vouchers)
 	c.Refunds = slices.Clone(t.Refunds)
+	c.RoyaltyPlan = slices.Clone(t.RoyaltyPlan)
+	c.Royalties = slices.Clone(t.Royalties)
+	c.Settles = slices.Clone(t.Settles)
 	return &c
 }
 

@@ -41,6 +41,9 @@ func (t *txn) notify(tr *Trade, rf *Refund) {
 		"subject": tr.Subject, "body": tr.Body, "gmt_create": fmtTime(tr.CreatedAt),
 		"passback_params": tr.Passback,
 	}
+	if tr.ISVAppID != "" {
+		p["app_id"] = tr.ISVAppID // a service provider's call: auth_app_id stays the merchant's
+	}
 	if tr.PaidAt != nil {
 		p["gmt_payment"] = fmtTime(*tr.PaidAt)
 		p["receipt_amount"] = tr.Receipt.String()

@@ -104,7 +104,9 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 	}
 	s.key = key
 	s.signer = alipay.NewKeySigner(key)
-	s.e.load(st)
+	if err := s.e.load(st); err != nil {
+		return nil, err
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, err

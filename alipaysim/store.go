@@ -2,6 +2,7 @@ package alipaysim
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 )
 
@@ -38,6 +39,9 @@ type State struct {
 	Codes         []*Code
 	Trades        []*Trade
 	Notifications []*Notification
+	// Records are the generic records (OAuth, accounts, ISV grants, bill links,
+	// heartbeats) as stored.
+	Records []RawRecord
 }
 
 // Changes is one transaction's worth of new or updated records.
@@ -48,11 +52,12 @@ type Changes struct {
 	Codes         []*Code
 	Trades        []*Trade
 	Notifications []*Notification
+	Records       []Record
 }
 
 func (c *Changes) empty() bool {
 	return c.Meta == nil && len(c.Apps) == 0 && len(c.Buyers) == 0 && len(c.Codes) == 0 &&
-		len(c.Trades) == 0 && len(c.Notifications) == 0
+		len(c.Trades) == 0 && len(c.Notifications) == 0 && len(c.Records) == 0
 }
 
 // MemoryStore keeps state in memory only; it is what the sandbox uses without --data.
@@ -65,13 +70,14 @@ type MemoryStore struct {
 	codes  map[string]*Code
 	trades map[string]*Trade
 	notifs map[string]*Notification
+	recs   map[string]RawRecord // kind + "\x00" + id
 }
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		apps: map[string]*App{}, buyers: map[string]*Buyer{}, codes: map[string]*Code{},
-		trades: map[string]*Trade{}, notifs: map[string]*Notification{},
+		trades: map[string]*Trade{}, notifs: map[string]*Notification{}, recs: map[string]RawRecord{},
 	}
 }
 
@@ -99,11 +105,24 @@ func (m *MemoryStore) Load(context.Context) (*State, error) {
 	for _, n := range m.notifs {
 		s.Notifications = append(s.Notifications, n.clone())
 	}
+	for _, r := range m.recs {
+		s.Records = append(s.Records, r)
+	}
 	return s, nil
 }
 
 // Commit implements Store.
 func (m *MemoryStore) Commit(_ context.Context, c *Changes) error {
+	// Encode first, so that a record that cannot be encoded changes nothing.
+	raw := make([]RawRecord, 0, len(c.Records))
+	for _, r := range c.Records {
+		// Kept as JSON, as SQLite keeps them: a restart decodes fresh copies.
+		b, err := json.Marshal(r.Value)
+		if err != nil {
+			return err
+		}
+		raw = append(raw, RawRecord{Kind: r.Kind, ID: r.ID, Body: b})
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c.Meta != nil {
@@ -123,6 +142,9 @@ func (m *MemoryStore) Commit(_ context.Context, c *Changes) error {
 	}
 	for _, n := range c.Notifications {
 		m.notifs[n.NotifyID] = n
+	}
+	for _, r := range raw {
+		m.recs[r.Kind+"\x00"+r.ID] = r
 	}
 	return nil
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -19,7 +23,8 @@ import (
 // The connection runs in WAL mode with synchronous=FULL (a committed payment survives a
 // power cut), a busy timeout, and IMMEDIATE write transactions.
 type SQLiteStore struct {
-	db *sql.DB
+	db   *sql.DB
+	lock *os.File
 }
 
 // OpenSQLiteStore opens (creating if needed) dir/sandbox.db.
@@ -27,11 +32,16 @@ func OpenSQLiteStore(ctx context.Context, dir string) (*SQLiteStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: creating data directory: %w", err)
 	}
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "sandbox.db")
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("sandbox: opening %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one writer; the engine serialises commits anyway
@@ -42,9 +52,10 @@ func OpenSQLiteStore(ctx context.Context, dir string) (*SQLiteStore, error) {
 		PRIMARY KEY (kind, id)
 	) WITHOUT ROWID`); err != nil {
 		db.Close()
+		lock.Close()
 		return nil, fmt.Errorf("sandbox: preparing %s: %w", path, err)
 	}
-	return &SQLiteStore{db: db}, nil
+	return &SQLiteStore{db: db, lock: lock}, nil
 }
 
 // Load implements Store.
@@ -81,7 +92,10 @@ func (s *SQLiteStore) Load(ctx context.Context) (*State, error) {
 			n := &Notification{}
 			st.Notifications, dst = append(st.Notifications, n), n
 		default:
-			continue // written by a newer sandbox; ignore
+			// Generic records (records.go); kinds this sandbox does not know are
+			// skipped when decoded.
+			st.Records = append(st.Records, RawRecord{Kind: kind, ID: id, Body: json.RawMessage(body)})
+			continue
 		}
 		if err := json.Unmarshal([]byte(body), dst); err != nil {
 			return nil, fmt.Errorf("sandbox: record %s/%s is corrupt: %w", kind, id, err)
@@ -147,11 +161,53 @@ func (s *SQLiteStore) Commit(ctx context.Context, c *Changes) (err error) {
 			return err
 		}
 	}
+	for _, r := range c.Records {
+		if err := put(r.Kind, r.ID, r.Value); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sandbox: commit: %w", err)
 	}
 	return nil
 }
 
-// Close implements Store.
-func (s *SQLiteStore) Close() error { return s.db.Close() }
+// Close implements Store and releases the data directory.
+func (s *SQLiteStore) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close() // the kernel drops the flock with the descriptor
+		s.lock = nil
+	}
+	return err
+}
+
+// lockDataDir takes an exclusive flock on DIR/sandbox.lock. Two sandboxes on one data
+// directory would each keep the whole state in memory and overwrite each other's
+// records (and each deliver the same notifications): the second must refuse to start.
+// The kernel releases a flock when its process dies, so a killed sandbox leaves no
+// stale lock; the pid written into the file only makes the message helpful.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "sandbox.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: opening the lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder := ""
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+				holder = fmt.Sprintf(" (process %d)", pid)
+			}
+		}
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("sandbox: the data directory %s is in use by another sandbox%s; stop it or start this one with another --data", dir, holder)
+		}
+		return nil, fmt.Errorf("sandbox: locking %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}

@@ -18,19 +18,38 @@ type call struct {
 	// pending, set by a pay_pending fault, makes trade.pay answer 10003 and resolve the
 	// trade after a delay.
 	pending *Fault
+	// params are all request parameters: a few methods take theirs at the top level
+	// (grant_type, code, auth_token), and app_auth_token rides there too.
+	params params
+	// isv is the service provider's app that signed the request when its
+	// app_auth_token made app the authorising merchant's app (isv.go).
+	isv *App
+	// errorNode puts the answer under error_response, where alipay.system.oauth.token
+	// reports its errors.
+	errorNode bool
+	// royalty and royaltyFreeze are the request's profit-sharing plan (settle.go).
+	royalty       []RoyaltyItem
+	royaltyFreeze bool
 }
 
 // methods maps each supported gateway method to its handler.
+// delegated lets a service provider's app call for a merchant with app_auth_token (isv.go).
 var methods = map[string]func(t *txn, c *call) *node{
-	"alipay.trade.pay":                  (*txn).pay,
-	"alipay.trade.precreate":            (*txn).precreate,
-	"alipay.trade.create":               (*txn).create,
-	"alipay.trade.query":                (*txn).query,
-	"alipay.trade.cancel":               (*txn).cancel,
-	"alipay.trade.close":                (*txn).close,
-	"alipay.trade.refund":               (*txn).refundTrade,
-	"alipay.trade.fastpay.refund.query": (*txn).refundQuery,
-	certDownloadMethod:                  (*txn).certDownloadHandler,
+	"alipay.trade.pay":                               delegated((*txn).pay),
+	"alipay.trade.precreate":                         delegated((*txn).precreate),
+	"alipay.trade.create":                            delegated((*txn).create),
+	"alipay.trade.query":                             delegated(withSettleInfo((*txn).query)),
+	"alipay.trade.cancel":                            delegated(withRoyaltyReversal((*txn).cancel)),
+	"alipay.trade.close":                             delegated((*txn).close),
+	"alipay.trade.refund":                            delegated(withRoyaltyReversal((*txn).refundTrade)),
+	"alipay.trade.fastpay.refund.query":              delegated((*txn).refundQuery),
+	"alipay.trade.order.settle":                      delegated((*txn).orderSettle),
+	"alipay.data.dataservice.bill.downloadurl.query": delegated((*txn).billURL),
+	"alipay.system.oauth.token":                      delegated((*txn).oauthToken),
+	"alipay.user.info.share":                         delegated((*txn).userInfoShare),
+	"alipay.open.auth.token.app":                     (*txn).openAuthTokenApp,
+	"monitor.heartbeat.syn":                          delegated((*txn).heartbeat),
+	certDownloadMethod:                               (*txn).certDownloadHandler,
 }
 
 func invalidParam(msg string) *node { return bizError("ACQ.INVALID_PARAMETER", "参数有误。"+msg) }
@@ -122,6 +141,10 @@ func (t *txn) newTrade(c *call, expires time.Time) *Trade {
 		tr.ProductCode = "FACE_TO_FACE_PAYMENT"
 	}
 	tr.SysServiceProviderID = sysServiceProviderID(r.ExtendParams)
+	tr.RoyaltyPlan, tr.RoyaltyFreeze = c.royalty, c.royaltyFreeze
+	if c.isv != nil {
+		tr.ISVAppID = c.isv.AppID
+	}
 	return tr
 }
 
@@ -144,6 +167,9 @@ func (t *txn) attachBuyer(tr *Trade, b *Buyer) {
 func (t *txn) pay(c *call) *node {
 	r := c.biz
 	if n := checkOrder(c); n != nil {
+		return n
+	}
+	if n := t.checkRoyalty(c); n != nil {
 		return n
 	}
 	scene := string(r.Scene)
@@ -327,6 +353,7 @@ func (t *txn) settle(tr *Trade, buyerID string) (string, string) {
 	}
 	now := t.now
 	tr.Status, tr.PaidAt, tr.Pending, tr.ResolveAt, tr.ResolveTo = TradeSuccess, &now, "", nil, ""
+	t.payRoyalties(tr)
 	t.putTrade(tr)
 	t.notify(tr, nil)
 	return "", ""
@@ -346,6 +373,9 @@ func (t *txn) closeTrade(tr *Trade) {
 // to trade.query until a buyer scans it.
 func (t *txn) precreate(c *call) *node {
 	if n := checkOrder(c); n != nil {
+		return n
+	}
+	if n := t.checkRoyalty(c); n != nil {
 		return n
 	}
 	expires, n := expiry(t.now, c.biz)
@@ -369,6 +399,9 @@ func (t *txn) precreate(c *call) *node {
 // when the buyer confirms in the wallet.
 func (t *txn) create(c *call) *node {
 	if n := checkOrder(c); n != nil {
+		return n
+	}
+	if n := t.checkRoyalty(c); n != nil {
 		return n
 	}
 	r := c.biz

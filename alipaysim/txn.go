@@ -19,6 +19,9 @@ type txn struct {
 	notifs map[string]*Notification
 	order  []string // trades and notifications in write order, for a stable commit
 
+	recs     map[string]record // kind + "\x00" + id → written generic record (records.go)
+	recOrder []string
+
 	popped   []deadline
 	attempts []dueAttempt
 }
@@ -49,6 +52,7 @@ func (t *txn) changes() *Changes {
 			c.Notifications = append(c.Notifications, n)
 		}
 	}
+	c.Records = t.recChanges()
 	return c
 }
 
