@@ -287,6 +287,14 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 		writeError(w, r, s.log, err)
 		return
 	}
+	// A QR order without its code (or a JSAPI order without its trade_no) is useless
+	// to the terminal: Alipay's answer was lost. The engine closes it at its deadline;
+	// the terminal starts a new payment.
+	if !o.State.Final() && ((o.Kind == f2fpay.KindQR && o.QRCode == "") || (o.Kind == f2fpay.KindJSAPI && o.TradeNo == "")) {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAVAILABLE,
+			"Alipay did not answer the request for order %s, which will be closed; start a new payment with a new Idempotency-Key", o.OutTradeNo))
+		return
+	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "payment created with an error", append(logAttrs(r), "state", o.State, "err", err.Error())...)
 		if f2fpay.ErrorCode(err) != f2fpay.EUNAVAILABLE {

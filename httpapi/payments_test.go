@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,5 +294,26 @@ func TestRefundUnpaidIsRefused(t *testing.T) {
 	_, err = b.client.Refund(b.ctx, p.OutTradeNo, client.RefundRequest{RefundID: "x", Amount: amt("5.00")})
 	if client.ErrorCode(err) != client.ECONFLICT {
 		t.Fatalf("refund of a failed order: %v", err)
+	}
+}
+
+// TestQRUnanswered: when Alipay's answer to precreate is lost, the terminal is told to
+// start over (503, nothing stored under its key) instead of getting an order without
+// a QR code.
+func TestQRUnanswered(t *testing.T) {
+	b := setup(t)
+	b.fault(alipaysim.Fault{Kind: alipaysim.FaultHTTP502, Method: "alipay.trade.precreate", Count: 5})
+	b.client.Retries = 1
+	_, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("3.50"), Subject: "juice", IdempotencyKey: "qr-lost"})
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != 503 || !strings.Contains(e.Message, "start a new payment") {
+		t.Fatalf("err = %v, want 503 telling to start over", err)
+	}
+	// A new key works once Alipay answers again.
+	b.sim.RemoveFault("")
+	p, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("3.50"), Subject: "juice"})
+	b.must(err)
+	if p.QRCode == "" {
+		t.Fatal("no QR code")
 	}
 }
