@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,19 @@ func TestBarcodePaid(t *testing.T) {
 	}
 	if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 		t.Fatalf("trade.pay calls = %d, want 1", n)
+	}
+	// The request log line carries the ids support searches by.
+	found := false
+	for _, line := range strings.Split(b.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"http request"`) && strings.Contains(line, `"route":"POST /v1/payments/barcode"`) {
+			found = strings.Contains(line, fmt.Sprintf(`"terminal_id":%d`, b.term.ID)) && strings.Contains(line, `"out_trade_no":"`+p.OutTradeNo+`"`)
+			if !found {
+				t.Fatalf("request log lacks terminal_id or out_trade_no: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no request log line for the payment")
 	}
 }
 
