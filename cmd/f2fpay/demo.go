@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,37 +15,49 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipay/appkey"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/alipaysim/simclient"
+	"github.com/f2fpay/f2fpay/client"
 )
 
 const demoUsage = `Usage: f2fpay demo [flags]
 
-One command, no setup: starts the offline Alipay sandbox on SQLite in a data
-directory, registers a demo merchant app and a buyer, takes a first barcode payment
-(and a payment that waits for the buyer's password, and a partial refund) through the
-f2fpay Alipay SDK, then keeps running and prints what to try next.
+One command, no setup: starts the offline Alipay sandbox and the payment service on
+SQLite in a data directory, registers a demo merchant, app, store, cashier terminal and
+buyer, takes a first barcode payment through the terminal API (and one that waits for
+the buyer's password, and a partial refund), then keeps running and prints what to try
+next. Run it again on the same directory and it picks up where it stopped — kill it
+mid-payment and the restarted service resolves the order against the sandbox.
 
 Flags:
 `
 
-// demoState is what the demo keeps between runs, so a restart finds its app and buyer.
+// demoState is what the demo keeps between runs (in DIR/demo.json, mode 0600).
 type demoState struct {
-	AppID    string `json:"app_id"`
-	SellerID string `json:"seller_id"`
-	BuyerID  string `json:"buyer_id"`
+	AppID       string `json:"app_id"`
+	SellerID    string `json:"seller_id"`
+	BuyerID     string `json:"buyer_id"`
+	MerchantID  int64  `json:"merchant_id"`
+	TerminalKey string `json:"terminal_key_id"`
+	TerminalSec string `json:"terminal_secret"`
+	AdminToken  string `json:"admin_token"`
+	SandboxURL  string `json:"sandbox_url"`
+	MasterKey   string `json:"master_key"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	fset.Usage = func() { fmt.Fprint(stderr, demoUsage); fset.PrintDefaults() }
-	dir := fset.String("dir", "f2fpay-demo", "`directory` for the demo's state (SQLite files, the app key)")
-	listen := fset.String("listen", "127.0.0.1:8090", "`address` of the sandbox")
+	dir := fset.String("dir", "f2fpay-demo", "`directory` for the demo's state (SQLite files, keys)")
+	simAddr := fset.String("sandbox-listen", "127.0.0.1:8090", "`address` of the sandbox")
+	svcAddr := fset.String("listen", "127.0.0.1:8080", "`address` of the payment service")
 	once := fset.Bool("once", false, "run the scripted payments and exit instead of serving")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -54,77 +68,147 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	state, fresh, err := loadDemoState(*dir)
+	if err != nil {
+		return err
+	}
 
-	// The sandbox: Alipay, offline, with its state in the demo directory.
-	st, err := alipaysim.OpenSQLiteStore(ctx, filepath.Join(*dir, "sandbox"))
+	// The sandbox: Alipay, offline, its state in DIR/sandbox.
+	simStore, err := alipaysim.OpenSQLiteStore(ctx, filepath.Join(*dir, "sandbox"))
 	if err != nil {
 		return fmt.Errorf("demo: sandbox state: %w", err)
 	}
-	defer st.Close()
-	sim, err := alipaysim.New(ctx, alipaysim.Config{Store: st})
+	defer simStore.Close()
+	simLn, err := net.Listen("tcp", *simAddr)
+	if err != nil {
+		return fmt.Errorf("demo: cannot listen on %s (another demo or sandbox running? try -sandbox-listen 127.0.0.1:0): %w", *simAddr, err)
+	}
+	simURL := "http://" + simLn.Addr().String()
+	if !fresh && state.SandboxURL != simURL {
+		simLn.Close()
+		// The service stored the sandbox's address as the app's gateway.
+		return &usageError{fmt.Sprintf("demo: %s was set up with the sandbox at %s; run with -sandbox-listen %s, or delete %s to start over",
+			*dir, state.SandboxURL, strings.TrimPrefix(state.SandboxURL, "http://"), *dir)}
+	}
+	sim, err := alipaysim.New(ctx, alipaysim.Config{Store: simStore, PublicURL: simURL})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer sim.Close()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("demo: cannot listen on %s (is another demo or sandbox running? use -listen 127.0.0.1:0): %w", *listen, err)
-	}
-	base := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(simLn)
+	defer shutdown(ctx, simSrv)
 
-	key, err := demoAppKey(*dir)
+	// The payment service, its state in DIR/f2fpay.db.
+	svcLn, err := net.Listen("tcp", *svcAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: cannot listen on %s (try -listen 127.0.0.1:0): %w", *svcAddr, err)
 	}
-	state, err := demoAccounts(ctx, sim, *dir, key)
-	if err != nil {
-		return err
-	}
-	client, err := alipay.New(alipay.Config{
-		AppID:           state.AppID,
-		Signer:          alipay.NewKeySigner(key),
-		AlipayPublicKey: sim.AlipayPublicKey(),
-		Gateway:         base + "/gateway.do",
-	})
+	cfg := defaultServeConfig()
+	cfg.DB = "sqlite:" + filepath.Join(*dir, "f2fpay.db")
+	cfg.MasterKey, cfg.AdminToken = state.MasterKey, state.AdminToken
+	cfg.PublicURL = "http://" + svcLn.Addr().String()
+	cfg.LogLevel = "warn"
+	cfg.QueryInterval = 2 * time.Second
+	svc, err := startService(ctx, &cfg, io.Discard, stderr, svcLn)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	defer svc.Stop()
 
-	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline\n\n")
-	fmt.Fprintf(stdout, "  sandbox gateway: %s/gateway.do   (state in %s)\n", base, *dir)
-	fmt.Fprintf(stdout, "  merchant app:    %s (seller %s)\n  buyer:           %s (pay password 123456)\n\n", state.AppID, state.SellerID, state.BuyerID)
-	if err := demoPayments(ctx, stdout, sim, client, state); err != nil {
+	if fresh {
+		if err := demoSetup(ctx, *dir, state, simURL, svc.URL); err != nil {
+			return err
+		}
+	}
+	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
+
+	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline (state in %s)\n\n", *dir)
+	fmt.Fprintf(stdout, "  payment service: %s   (terminal API /v1, admin API /admin, /metrics)\n", svc.URL)
+	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/gateway.do   (control API /sandbox/)\n", simURL)
+	fmt.Fprintf(stdout, "  merchant app %s, seller %s; buyer %s (pay password 123456)\n\n", state.AppID, state.SellerID, state.BuyerID)
+	if err := demoPayments(ctx, stdout, sim, term, state); err != nil {
 		return err
 	}
 	if *once {
 		return nil
 	}
+	auth := state.TerminalKey + "." + state.TerminalSec
 	fmt.Fprintf(stdout, `
-Try it yourself (the sandbox keeps running; Ctrl-C stops it):
-  # the buyer shows a payment code (valid one minute, single use):
-  curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes
-  # look at a trade, with its refunds:
-  curl -s %[1]s/sandbox/trades/<trade_no>
-  # inject a lost answer for the next pay, then pay with any SDK and watch it resolve:
+Now you (the sandbox and the service keep running; Ctrl-C stops both):
+
+  # 1. the buyer opens the wallet: a live payment code, balance and history
+  open %[1]s/wallet/%[2]s
+  # 2. or take a payment code and pay with it at the cashier, in one copy-paste:
+  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
+  curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' \
+       -H "Idempotency-Key: $(date +%%s%%N)" -d "{\"auth_code\":\"$CODE\",\"amount\":\"9.99\",\"subject\":\"coffee\"}"
+  # 3. make Alipay lose its next answer, pay again, and watch the service resolve it:
   curl -s -X POST %[1]s/sandbox/faults -d '{"kind":"drop_response","method":"alipay.trade.pay","count":1}'
-  # keys for your own SDK: app id %[3]s, app private key %[4]s, Alipay public key:
-  curl -s %[1]s/sandbox/alipay-public-key
-`, base, state.BuyerID, state.AppID, filepath.Join(*dir, "app_private_pkcs1.pem"))
+  # 4. kill this demo (kill -9) in the middle of a payment and run it again:
+  #    the janitor resolves every unfinished order against the sandbox.
+  curl -s %[3]s/v1/payments/<out_trade_no> -H 'Authorization: Bearer %[4]s'
+`, simURL, state.BuyerID, svc.URL, auth)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "f2fpay demo: stopped")
 	return nil
 }
 
+func shutdown(ctx context.Context, srv *http.Server) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+}
+
+// loadDemoState reads DIR/demo.json, or makes a fresh state (new master key and admin
+// token) when there is none.
+func loadDemoState(dir string) (*demoState, bool, error) {
+	path := filepath.Join(dir, "demo.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, 32)
+		tok := make([]byte, 18)
+		rand.Read(key)
+		rand.Read(tok)
+		return &demoState{MasterKey: base64.StdEncoding.EncodeToString(key), AdminToken: base64.RawURLEncoding.EncodeToString(tok)}, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("demo: %w", err)
+	}
+	var st demoState
+	if err := json.Unmarshal(data, &st); err != nil || st.TerminalKey == "" {
+		return nil, false, fmt.Errorf("demo: %s is damaged or from an older demo; delete %s to start over", path, dir)
+	}
+	return &st, false, nil
+}
+
+// demoSetup registers everything once: the app key, the sandbox app and buyer, and the
+// merchant, app, store and terminal in the service.
+func demoSetup(ctx context.Context, dir string, st *demoState, simURL, svcURL string) error {
+	key, err := demoAppKey(dir)
+	if err != nil {
+		return err
+	}
+	sim := simclient.New(simURL, nil)
+	p, err := provision(ctx, sim, client.NewAdminClient(svcURL, st.AdminToken, nil), key, "Demo Coffee", 1)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	threshold := f2fpay.MustParseAmount("200.00")
+	buyer, err := sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: f2fpay.MustParseAmount("1000.00"), PayPassword: "123456", Threshold: &threshold})
+	if err != nil {
+		return fmt.Errorf("demo: creating the buyer: %w", err)
+	}
+	st.AppID, st.SellerID, st.BuyerID, st.MerchantID = p.SandboxApp.AppID, p.SandboxApp.SellerID, buyer.UserID, p.MerchantID
+	st.TerminalKey, st.TerminalSec = p.Terminals[0].APIKey.KeyID, p.Terminals[0].APIKey.Secret
+	st.SandboxURL = simURL
+	data, _ := json.MarshalIndent(st, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "demo.json"), data, 0o600)
+}
+
 // demoAppKey loads the demo app's private key, generating it on first run.
 func demoAppKey(dir string) (*rsa.PrivateKey, error) {
-	path := filepath.Join(dir, "app_private_pkcs1.pem")
+	path := appkey.PathsFor(dir, "app").PrivatePKCS1
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		k, err := appkey.Generate()
@@ -142,101 +226,49 @@ func demoAppKey(dir string) (*rsa.PrivateKey, error) {
 	return alipay.ParsePrivateKey(string(data))
 }
 
-// demoAccounts registers the demo app and buyer in the sandbox once, and finds them
-// again on later runs.
-func demoAccounts(ctx context.Context, sim *alipaysim.Sim, dir string, key *rsa.PrivateKey) (*demoState, error) {
-	path := filepath.Join(dir, "demo.json")
-	var st demoState
-	if data, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(data, &st); err != nil {
-			return nil, fmt.Errorf("demo: %s is damaged (delete the directory to start over): %w", path, err)
-		}
-		if _, err := sim.App(st.AppID); err == nil {
-			return &st, nil
-		}
-	}
-	app, err := sim.RegisterApp(ctx, alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&key.PublicKey))})
-	if err != nil {
-		return nil, fmt.Errorf("demo: registering the app: %w", err)
-	}
-	threshold := f2fpay.MustParseAmount("200.00")
-	buyer, err := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{
-		Balance:           f2fpay.MustParseAmount("1000.00"),
-		PayPassword:       "123456",
-		PasswordThreshold: &threshold,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("demo: creating the buyer: %w", err)
-	}
-	st = demoState{AppID: app.AppID, SellerID: app.SellerID, BuyerID: buyer.UserID}
-	data, _ := json.MarshalIndent(st, "", "  ")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	return &st, nil
-}
-
-// demoPayments takes the scripted payments through the SDK and prints what happened.
-func demoPayments(ctx context.Context, w io.Writer, sim *alipaysim.Sim, c *alipay.Client, st *demoState) error {
-	stamp := time.Now().Format("20060102150405.000")
-	pay := func(outTradeNo, amount string) (*alipay.PayResult, error) {
+// demoPayments takes the scripted payments through the terminal API.
+func demoPayments(ctx context.Context, w io.Writer, sim *alipaysim.Sim, term *client.Client, st *demoState) error {
+	pay := func(amount string) (*client.Payment, error) {
 		code, err := sim.IssuePaymentCode(ctx, st.BuyerID)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(w, "→ buyer shows payment code %s; cashier charges %s yuan\n", code.Code, amount)
-		return c.TradePay(ctx, &alipay.TradePayRequest{
-			OutTradeNo: outTradeNo, AuthCode: code.Code, Subject: "f2fpay demo",
-			TotalAmount: f2fpay.MustParseAmount(amount), StoreID: "DEMO_001", TerminalID: "POS-1",
-		})
+		fmt.Fprintf(w, "→ the buyer shows payment code %s; the cashier charges %s yuan\n", code.Code, amount)
+		return term.PayBarcode(ctx, client.BarcodeRequest{AuthCode: code.Code, Amount: f2fpay.MustParseAmount(amount), Subject: "f2fpay demo", WaitSeconds: 5, PayTimeoutSeconds: 60})
 	}
-
-	no1 := "DEMO" + stamp + "-1"
-	res, err := pay(no1, "12.34")
+	p, err := pay("12.34")
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo: first payment: %w", err)
 	}
-	fmt.Fprintf(w, "  %s: trade %s, buyer paid %s\n", res.Status, tradeNo(res), buyerPaid(res))
-	if res.Status != alipay.PayPaid {
-		return fmt.Errorf("demo: the first payment did not succeed: %v", res.Err)
+	fmt.Fprintf(w, "  %s: order %s, Alipay trade %s, buyer paid %s\n", p.State, p.OutTradeNo, p.TradeNo, p.BuyerPayAmount)
+	if p.State != client.StatePaid {
+		return fmt.Errorf("demo: the first payment ended %s: %s", p.State, p.Message)
 	}
+	first := p.OutTradeNo
 
-	no2 := "DEMO" + stamp + "-2"
-	res, err = pay(no2, "388.00")
+	p, err = pay("388.00")
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo: second payment: %w", err)
 	}
-	fmt.Fprintf(w, "  %s: above the buyer's 200.00 password threshold, Alipay answered 10003\n", res.Status)
-	if res.Status == alipay.PayWaiting {
-		if _, err := sim.Confirm(ctx, res.Response.TradeNo, "123456"); err != nil {
+	fmt.Fprintf(w, "  %s: above the buyer's 200.00 password threshold, Alipay answered 10003\n", p.State)
+	if p.State == client.StateWaiting {
+		if _, err := sim.Confirm(ctx, p.TradeNo, "123456"); err != nil {
 			return fmt.Errorf("demo: confirming: %w", err)
 		}
-		fmt.Fprintf(w, "→ buyer enters the password in the wallet\n")
-		q, err := c.TradeQuery(ctx, &alipay.TradeQueryRequest{OutTradeNo: no2})
+		fmt.Fprintf(w, "→ the buyer enters the password in the wallet; the terminal long-polls\n")
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		p, err = term.WaitFinal(wctx, p.OutTradeNo, 10*time.Second)
+		cancel()
 		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return fmt.Errorf("demo: waiting: %w", err)
 		}
-		fmt.Fprintf(w, "  query: %s, buyer paid %s\n", q.TradeStatus, q.BuyerPayAmount)
+		fmt.Fprintf(w, "  %s: buyer paid %s\n", p.State, p.BuyerPayAmount)
 	}
 
-	r, err := c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: no1, RefundAmount: f2fpay.MustParseAmount("2.34"), OutRequestNo: no1 + "-r1", RefundReason: "demo partial refund"})
+	r, err := term.Refund(ctx, first, client.RefundRequest{RefundID: "r1", Amount: f2fpay.MustParseAmount("2.34"), Reason: "demo partial refund"})
 	if err != nil {
 		return fmt.Errorf("demo: refund: %w", err)
 	}
-	fmt.Fprintf(w, "→ partial refund of 2.34 on %s: refunded so far %s (fund_change %s)\n", no1, r.RefundFee, r.FundChange)
+	fmt.Fprintf(w, "→ partial refund of 2.34 on %s: %s\n", first, r.State)
 	return nil
-}
-
-func tradeNo(r *alipay.PayResult) string {
-	if r.Response == nil {
-		return "-"
-	}
-	return r.Response.TradeNo
-}
-
-func buyerPaid(r *alipay.PayResult) string {
-	if r.Response == nil {
-		return "-"
-	}
-	return r.Response.BuyerPayAmount.String()
 }
