@@ -17,6 +17,10 @@ type Merchant struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
+// WebhookSecretPurpose is the secret.Box purpose under which merchants' webhook secrets
+// are sealed: the admin API seals with it, the webhook sender opens with it.
+const WebhookSecretPurpose = "merchant:webhook_secret"
+
 // KeyMode says how an app verifies Alipay's answers.
 type KeyMode string
 

@@ -11,7 +11,7 @@ import (
 // WebhookSecretPurpose is the secret.Box purpose under which a merchant's webhook
 // secret is sealed in the store; the webhook sender opens it with the same string.
 // (The merchant id is not known before the row exists, so the purpose cannot name it.)
-const WebhookSecretPurpose = "merchant:webhook_secret"
+const WebhookSecretPurpose = f2fpay.WebhookSecretPurpose
 
 type merchantRequest struct {
 	Name          string `json:"name"`

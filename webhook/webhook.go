@@ -190,7 +190,7 @@ func (d *Deliverer) deliver(ctx context.Context, e *f2fpay.Event) {
 		d.complete(ctx, log, e)
 		return
 	}
-	key, err := d.cfg.Box.Open(m.WebhookSecret, SecretPurpose(m.ID))
+	key, err := d.cfg.Box.Open(m.WebhookSecret, f2fpay.WebhookSecretPurpose)
 	if err != nil {
 		d.retry(ctx, log, e, "webhook secret: "+err.Error())
 		return
@@ -253,11 +253,6 @@ func (d *Deliverer) retry(ctx context.Context, log *slog.Logger, e *f2fpay.Event
 	default:
 		log.Warn("webhook: delivery failed, will retry", "attempt", e.Attempts+1, "next", next, "reason", reason)
 	}
-}
-
-// SecretPurpose binds a sealed webhook secret to its merchant (see secret.Box.Seal).
-func SecretPurpose(merchantID int64) string {
-	return "merchant:" + strconv.FormatInt(merchantID, 10) + ":webhook_secret"
 }
 
 // Body is the JSON a webhook POSTs: the event's id, type, time and payload.
