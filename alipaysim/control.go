@@ -45,7 +45,7 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/heartbeats", s.getHeartbeats)
 	// The wallet, /qr/{token}, /oauth/authorize and /sandbox/ui pages (wallet.go).
 	s.walletRoutes(mux)
-	mux.HandleFunc("/v3/", s.serveREST)
+	mux.HandleFunc("/v3/", s.serveREST) // the REST ("v3") protocol, rest.go
 	mux.HandleFunc("GET /sandbox/apps/{app_id}/certs", s.getAppCerts)
 	mux.HandleFunc("POST /sandbox/alipay-cert/rotate", s.postRotateAlipayCert)
 	mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +117,7 @@ func (s *Sim) appJSON(r *http.Request, a *App) appJSON {
 }
 
 func (s *Sim) postApp(w http.ResponseWriter, r *http.Request) {
-	var spec appSpecWithMode
+	var spec appSpecWithMode // AppSpec plus "key_mode" (certs.go)
 	if err := s.decode(r, &spec); err != nil {
 		writeError(w, err)
 		return

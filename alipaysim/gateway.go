@@ -26,6 +26,8 @@ type reply struct {
 	gbk      bool
 	status   int    // HTTP status, 200 unless a fault or an oversized body says otherwise
 	effect   *Fault // a post-commit fault: drop_response, bad_signature, malformed_json
+	// signer and certSN, for certificate-mode apps: the current Alipay certificate's key
+	// signs the answer and its SN goes between node and sign (certs.go).
 	signer *alipay.KeySigner
 	certSN string
 }

@@ -57,8 +57,8 @@ type Sim struct {
 	httpClient *http.Client
 	traceSeq   atomic.Uint64
 	handler    http.Handler
-	certs      certAuthority
-	rest       restReplay
+	certs      certAuthority // certificate mode (certs.go)
+	rest       restReplay    // nonces seen by the REST protocol (rest.go)
 }
 
 // New opens a sandbox on cfg.Store (loading what it holds) and starts its timers.

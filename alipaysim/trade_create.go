@@ -49,7 +49,7 @@ var methods = map[string]func(t *txn, c *call) *node{
 	"alipay.user.info.share":                         delegated((*txn).userInfoShare),
 	"alipay.open.auth.token.app":                     (*txn).openAuthTokenApp,
 	"monitor.heartbeat.syn":                          delegated((*txn).heartbeat),
-	certDownloadMethod:                               (*txn).certDownloadHandler,
+	certDownloadMethod:                               (*txn).certDownloadHandler, // answered by the gateway from the CA (certs.go)
 }
 
 func invalidParam(msg string) *node { return bizError("ACQ.INVALID_PARAMETER", "参数有误。"+msg) }
