@@ -107,7 +107,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *terminals * 2}, Timeout: 60 * time.Second}
-	p, err := provision(ctx, simclient.New(simURL, hc), client.NewAdminClient(svc.URL, "bench", hc), key, "bench", *terminals)
+	p, err := provision(ctx, simclient.New(simURL, hc), client.NewAdminClient(svc.URL, "bench", hc), key, client.MerchantRequest{Name: "bench"}, *terminals)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

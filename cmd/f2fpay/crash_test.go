@@ -86,7 +86,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers = 4
-	p, err := provision(ctx, sim, admin, key, "crash", workers)
+	p, err := provision(ctx, sim, admin, key, client.MerchantRequest{Name: "crash"}, workers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func demoSetup(ctx context.Context, dir string, st *demoState, simURL, svcURL st
 		return err
 	}
 	sim := simclient.New(simURL, nil)
-	p, err := provision(ctx, sim, client.NewAdminClient(svcURL, st.AdminToken, nil), key, "Demo Coffee", 1)
+	p, err := provision(ctx, sim, client.NewAdminClient(svcURL, st.AdminToken, nil), key, client.MerchantRequest{Name: "Demo Coffee"}, 1)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -23,12 +23,13 @@ type provisioned struct {
 
 // provision registers an app for key at the sandbox and the merchant, app, store and n
 // cashier terminals in the service through its admin API.
-func provision(ctx context.Context, sim *simclient.Client, admin *client.AdminClient, key *rsa.PrivateKey, name string, n int) (*provisioned, error) {
+func provision(ctx context.Context, sim *simclient.Client, admin *client.AdminClient, key *rsa.PrivateKey, merchant client.MerchantRequest, n int) (*provisioned, error) {
+	name := merchant.Name
 	sapp, err := sim.RegisterApp(ctx, string(alipay.PublicKeyPEM(&key.PublicKey)), "")
 	if err != nil {
 		return nil, fmt.Errorf("registering the app at the sandbox: %w", err)
 	}
-	m, err := admin.CreateMerchant(ctx, client.MerchantRequest{Name: name})
+	m, err := admin.CreateMerchant(ctx, merchant)
 	if err != nil {
 		return nil, fmt.Errorf("creating the merchant: %w", err)
 	}
