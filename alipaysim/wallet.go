@@ -34,11 +34,12 @@ const walletCookie = "alipaysim_buyer"
 // pages are the parsed templates, one set per page, each with the shared layout. They
 // are immutable after package initialisation.
 var pages = parsePages("wallet_pick", "wallet_home", "wallet_scan", "qr_landing", "pay", "result",
-	"merchant", "error")
+	"oauth", "merchant", "error")
 
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{
 		"yuan":    func(a f2fpay.Amount) string { return "¥" + a.String() },
+		"minus":   func(a, b f2fpay.Amount) f2fpay.Amount { return a - b },
 		"when":    func(t time.Time) string { return fmtTime(t) },
 		"whenp":   func(t *time.Time) string { return fmtTimePtr(t) },
 		"mask":    maskLogon,
@@ -117,6 +118,8 @@ func (s *Sim) walletRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /wallet/{user_id}/trades/{trade_no}/result", s.walletResult)
 	mux.HandleFunc("GET /qr/{token}", s.qrLanding)
 	mux.HandleFunc("POST /qr/{token}", s.qrScan)
+	mux.HandleFunc("GET /oauth/authorize", s.oauthPage)
+	mux.HandleFunc("POST /oauth/authorize", s.oauthAnswer)
 	mux.HandleFunc("GET /sandbox/ui", s.merchantPage)
 	mux.HandleFunc("POST /sandbox/ui/faults", s.merchantAddFault)
 	mux.HandleFunc("POST /sandbox/ui/faults/{id}/delete", s.merchantDeleteFault)

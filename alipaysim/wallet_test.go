@@ -522,3 +522,81 @@ func checkModules(t *testing.T, what string, p []byte, want barcode.Barcode, sca
 		}
 	}
 }
+
+// TestOAuthConsent: the consent page explains the link's mistakes, and the buyer's
+// answer redirects with an auth_code the app can exchange, or with the refusal.
+func TestOAuthConsent(t *testing.T) {
+	b := setup(t)
+	by := b.buyer("1.00", func(s *BuyerSpec) { s.LogonID = "mei@example.com" })
+	link := func(app, scope, redirect, state string) url.Values {
+		return url.Values{"app_id": {app}, "scope": {scope}, "redirect_uri": {redirect}, "state": {state}}
+	}
+	const cb = "https://merchant.example.com/oauth/cb?shop=7"
+
+	for _, tc := range []struct {
+		name   string
+		q      url.Values
+		status int
+		want   string
+	}{
+		{"valid", link(b.app.AppID, "auth_user", cb, "s1"), 200, "nickname, avatar"},
+		{"both scopes", link(b.app.AppID, "auth_base,auth_user", cb, ""), 200, "silent authorization"},
+		{"no app", link("", "auth_base", cb, ""), 400, "app_id is missing"},
+		{"unknown app", link("2021000000000001", "auth_base", cb, ""), 404, "not registered"},
+		{"no scope", link(b.app.AppID, "", cb, ""), 400, "scope is missing"},
+		{"bad scope", link(b.app.AppID, "auth_everything", cb, ""), 400, "auth_everything"},
+		{"relative redirect", link(b.app.AppID, "auth_base", "/cb", ""), 400, "absolute http"},
+		{"javascript redirect", link(b.app.AppID, "auth_base", "javascript:alert(1)", ""), 400, "absolute http"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := b.page("GET", "/oauth/authorize?"+tc.q.Encode(), nil)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d", status, tc.status)
+			}
+			mustContain(t, "the consent page", body, tc.want)
+		})
+	}
+
+	// Hidden fields carry the link as text, never as markup.
+	_, _, body := b.page("GET", "/oauth/authorize?"+link(b.app.AppID, "auth_base", cb, `"><script>alert(1)</script>`).Encode(), nil)
+	if strings.Contains(body, "<script>alert") {
+		t.Errorf("the state is rendered as markup")
+	}
+
+	answer := func(decision, buyer string) (int, *url.URL, string) {
+		f := link(b.app.AppID, "auth_user", cb, "s1")
+		f.Set("decision", decision)
+		if buyer != "" {
+			f.Set("buyer_id", buyer)
+		}
+		status, loc, body := b.page("POST", "/oauth/authorize", f)
+		u, _ := url.Parse(loc)
+		return status, u, body
+	}
+	status, u, body := answer("allow", by.UserID)
+	if status != 302 || u.Host != "merchant.example.com" || u.Path != "/oauth/cb" {
+		t.Fatalf("allow: %d %v %s", status, u, body)
+	}
+	q := u.Query()
+	if q.Get("shop") != "7" || q.Get("state") != "s1" || q.Get("auth_code") == "" || q.Get("scope") != "auth_user" {
+		t.Errorf("allow redirect %v", q)
+	}
+	tok := b.call("alipay.system.oauth.token", nil, "grant_type", "authorization_code", "code", q.Get("auth_code"))
+	if tok["user_id"] != by.UserID || tok["access_token"] == "" {
+		t.Errorf("exchanging the code: %v", tok)
+	}
+
+	status, u, _ = answer("deny", "mei@example.com")
+	if status != 302 || u.Query().Get("auth_code") != "" || u.Query().Get("error") != "access_denied" {
+		t.Errorf("deny: %d %v", status, u)
+	}
+	for _, tc := range []struct{ name, buyer, want string }{
+		{"no account", "", "Choose the account"},
+		{"unknown account", "2088000000000000", "no buyer"},
+	} {
+		status, _, body := answer("allow", tc.buyer)
+		if status != 400 || !strings.Contains(body, tc.want) || !strings.Contains(body, `name="redirect_uri"`) {
+			t.Errorf("%s: %d, want the form again with %q", tc.name, status, tc.want)
+		}
+	}
+}
