@@ -393,19 +393,19 @@ func (t *txn) payRoyalties(tr *Trade) {
 	}
 }
 
-// reverseRoyalties gives back royalties in proportion to what has been refunded, after
-// the refund identified by refundNo.
-func (t *txn) reverseRoyalties(tr *Trade, refundNo string) {
+// reverseRoyalties gives back royalties in proportion to what will have been refunded
+// (refunded, the trade's refund total after the refund refundNo).
+func (t *txn) reverseRoyalties(tr *Trade, refundNo string, refunded f2fpay.Amount) {
 	out, back := tr.royaltyPaid()
 	if out == 0 || tr.Total == 0 {
 		return
 	}
-	target := f2fpay.Amount((int64(out)*int64(tr.RefundFee)*2 + int64(tr.Total)) / (2 * int64(tr.Total))) // half up
+	target := f2fpay.Amount((int64(out)*int64(refunded)*2 + int64(tr.Total)) / (2 * int64(tr.Total))) // half up
 	need := min(target, out) - back
 	if need <= 0 {
 		return
 	}
-	// Take back from each receiver in proportion to what it got, the remainder from the
+	// Take back from each receiver in proportion to what it holds, the remainder from the
 	// last one, never more than its balance.
 	got := map[string]f2fpay.Amount{}
 	var order []string
@@ -413,13 +413,13 @@ func (t *txn) reverseRoyalties(tr *Trade, refundNo string) {
 		if x.Status != "SUCCESS" {
 			continue
 		}
-		if _, ok := got[x.TransIn]; !ok {
-			order = append(order, x.TransIn)
-		}
 		if x.OperationType == "transfer" {
+			if _, ok := got[x.TransIn]; !ok {
+				order = append(order, x.TransIn)
+			}
 			got[x.TransIn] += x.Amount
 		} else {
-			got[x.TransIn] -= x.Amount
+			got[x.TransOut] -= x.Amount
 		}
 	}
 	held := out - back
@@ -444,23 +444,40 @@ func (t *txn) reverseRoyalties(tr *Trade, refundNo string) {
 	}
 }
 
-// withRoyaltyReversal wraps trade.refund and trade.cancel: when the call refunded
-// something, royalties go back in proportion.
+// withRoyaltyReversal wraps trade.refund and trade.cancel. The receivers' share of what
+// the call would refund comes back to the merchant first, so that the merchant can fund
+// the refund; if the call refunds nothing after all, the movement is undone.
 func withRoyaltyReversal(h func(*txn, *call) *node) func(*txn, *call) *node {
 	return func(t *txn, c *call) *node {
 		before, _ := t.lookup(c)
-		var fee f2fpay.Amount
-		var n int
-		if before != nil {
-			fee, n = before.RefundFee, len(before.Refunds)
+		if before == nil || before.PaidAt == nil || len(before.Royalties) == 0 || before.RefundFee >= before.Total {
+			return h(t, c)
 		}
+		amount, refundNo := before.Total-before.RefundFee, before.OutTradeNo+"_cancel"
+		if c.method != "alipay.trade.cancel" {
+			if c.biz.RefundAmount == nil {
+				return h(t, c)
+			}
+			amount, refundNo = *c.biz.RefundAmount, string(c.biz.OutRequestNo)
+			if refundNo == "" {
+				refundNo = before.OutTradeNo
+			}
+			if before.refund(refundNo) != nil {
+				return h(t, c) // a retry: nothing moves
+			}
+		}
+		fee := before.RefundFee
+		w := t.tradeW(before.TradeNo)
+		n0 := len(w.Royalties)
+		t.reverseRoyalties(w, refundNo, min(fee+amount, w.Total))
 		res := h(t, c)
-		if before == nil {
-			return res
-		}
-		if tr := t.trade(before.TradeNo); tr != nil && (tr.RefundFee != fee || len(tr.Refunds) != n) && len(tr.Refunds) > 0 {
-			w := t.tradeW(tr.TradeNo)
-			t.reverseRoyalties(w, w.Refunds[len(w.Refunds)-1].OutRequestNo)
+		if w = t.trade(before.TradeNo); w.RefundFee == fee {
+			w = t.tradeW(before.TradeNo)
+			for _, x := range w.Royalties[n0:] {
+				t.credit(x.TransOut, x.Amount)
+				t.appW(w.AppID).Balance -= x.Amount
+			}
+			w.Royalties = w.Royalties[:n0]
 		}
 		return res
 	}
