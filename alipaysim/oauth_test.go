@@ -183,7 +183,10 @@ func TestOAuthErrors(t *testing.T) {
 			_, err := c.SystemOauthToken(ctx, "authorization_code", "0123456789abcdef0123456789abOX12")
 			return err
 		}, "40002", "isv.code-invalid"},
-		{"another app's code", func() error { _, err := b.sdk(other.AppID).SystemOauthToken(ctx, "authorization_code", fresh); return err }, "40002", "isv.code-invalid"},
+		{"another app's code", func() error {
+			_, err := b.sdk(other.AppID).SystemOauthToken(ctx, "authorization_code", fresh)
+			return err
+		}, "40002", "isv.code-invalid"},
 		{"bad grant_type", func() error {
 			_, err := c.Call(ctx, "alipay.system.oauth.token", nil, nil, alipay.WithParam("grant_type", "password"))
 			return err

@@ -68,7 +68,7 @@ func TestRoyaltyAtPaymentAndRefundReversal(t *testing.T) {
 	if b.balance(r1) != amt("5.00") || b.balance(r2) != amt("2.50") || b.balance(b.app.SellerID) != amt("42.50") {
 		t.Fatalf("after a refused refund: r1 %s r2 %s merchant %s", b.balance(r1), b.balance(r2), b.balance(b.app.SellerID))
 	}
-		// The rest: everything is back, nobody holds anything from this trade.
+	// The rest: everything is back, nobody holds anything from this trade.
 	b.call("alipay.trade.refund", map[string]any{"out_trade_no": "roy-1", "refund_amount": "50.00", "out_request_no": "rf2"})
 	if b.balance(r1) != 0 || b.balance(r2) != 0 || b.balance(b.app.SellerID) != 0 || b.balance(by.UserID) != amt("500.00") {
 		t.Fatalf("after full refund: r1 %s r2 %s merchant %s buyer %s", b.balance(r1), b.balance(r2), b.balance(b.app.SellerID), b.balance(by.UserID))
@@ -143,10 +143,22 @@ func TestOrderSettle(t *testing.T) {
 		do   func() error
 		sub  string
 	}{
-		{"changed retry", func() error { _, err := settle("s1", []alipay.SettleRoyalty{{TransIn: r1, Amount: amt("31.00")}}, false); return err }, "ACQ.DISCORDANT_REPEAT_REQUEST"},
-		{"over the unsettled amount", func() error { _, err := settle("s2", []alipay.SettleRoyalty{{TransIn: r1, Amount: amt("170.01")}}, false); return err }, "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR"},
-		{"unknown receiver", func() error { _, err := settle("s3", []alipay.SettleRoyalty{{TransIn: "2088000000000009", Amount: amt("1.00")}}, false); return err }, "ACQ.INVALID_PARAMETER"},
-		{"to the seller itself", func() error { _, err := settle("s4", []alipay.SettleRoyalty{{TransIn: b.app.SellerID, Amount: amt("1.00")}}, false); return err }, "ACQ.INVALID_PARAMETER"},
+		{"changed retry", func() error {
+			_, err := settle("s1", []alipay.SettleRoyalty{{TransIn: r1, Amount: amt("31.00")}}, false)
+			return err
+		}, "ACQ.DISCORDANT_REPEAT_REQUEST"},
+		{"over the unsettled amount", func() error {
+			_, err := settle("s2", []alipay.SettleRoyalty{{TransIn: r1, Amount: amt("170.01")}}, false)
+			return err
+		}, "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR"},
+		{"unknown receiver", func() error {
+			_, err := settle("s3", []alipay.SettleRoyalty{{TransIn: "2088000000000009", Amount: amt("1.00")}}, false)
+			return err
+		}, "ACQ.INVALID_PARAMETER"},
+		{"to the seller itself", func() error {
+			_, err := settle("s4", []alipay.SettleRoyalty{{TransIn: b.app.SellerID, Amount: amt("1.00")}}, false)
+			return err
+		}, "ACQ.INVALID_PARAMETER"},
 		{"not frozen", func() error {
 			_, err := c.TradeOrderSettle(ctx, &alipay.TradeOrderSettleRequest{OutRequestNo: "p1", TradeNo: plain, RoyaltyParameters: thirty})
 			return err
