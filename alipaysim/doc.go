@@ -105,6 +105,26 @@
 //	| GET /sandbox/alipay-public-key                |                                                                      | {"alipay_public_key"} |
 //	| GET /qr/{token}                               |                                                                      | what a precreate qr_code opens |
 //
+// # Wallet pages
+//
+// Server-rendered HTML (html/template, embedded; a few lines of JavaScript) that plays
+// the Alipay app and the merchant's console in a browser:
+//
+//	| Path                                         | What the person sees |
+//	|----------------------------------------------|----------------------|
+//	| /wallet                                      | the sandbox buyers; a form to create one |
+//	| /wallet/{user_id}                            | balance, the payment code (Code 128 and QR; a new one each minute; used/expired shown), what waits for the buyer, vouchers, history with refunds |
+//	| /wallet/{user_id}/scan                       | paste a precreate qr_code |
+//	| /qr/{token}                                  | (a browser) the merchant, amount and subject; choose the paying account |
+//	| /wallet/{user_id}/trades/{trade_no}/pay      | the payment sheet: pay (the password above the threshold or for a 10003), cancel (6001, the trade stays open) or decline (closes it) |
+//	| /wallet/{user_id}/trades/{trade_no}/result   | tradePay's resultCode (9000, 6001, 4000) beside the trade's real state |
+//	| /oauth/authorize?app_id&scope&redirect_uri&state | consent: choose the account, allow or deny (GrantOAuth) |
+//	| /sandbox/ui[?app_id=]                        | apps, trades with refunds, notifications with every attempt, faults (add and remove) |
+//
+// While a payment code is shown the page polls it, so a cashier's 10003 opens the
+// password prompt as the app does. The pages have no authentication or CSRF defence,
+// like the control API: the sandbox is a local test tool.
+//
 // # Faults
 //
 // {"kind": K, "method"?, "app_id"?, "out_trade_no"?, "count"?, "probability"?,

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/code128"
 	"github.com/boombuler/barcode/qr"
+	"github.com/f2fpay/f2fpay"
 )
 
 // page requests path from the sandbox as a browser would (no redirects followed) and
@@ -599,4 +601,54 @@ func TestOAuthConsent(t *testing.T) {
 			t.Errorf("%s: %d, want the form again with %q", tc.name, status, tc.want)
 		}
 	}
+}
+
+// FuzzWalletForms posts arbitrary bodies to every form of the pages. Nothing may panic
+// or answer 500, every answer is a page or a redirect, and no money appears or vanishes
+// except through the new-account form.
+func FuzzWalletForms(f *testing.F) {
+	b := setup(f)
+	th := amt("5.00")
+	by := b.buyer("100.00", func(s *BuyerSpec) { s.PayPassword, s.PasswordThreshold = "123456", &th })
+	qr := b.call("alipay.trade.precreate", map[string]any{"out_trade_no": "fz1", "subject": "s", "total_amount": "1.00"})["qr_code"].(string)
+	token := qr[strings.LastIndexByte(qr, '/')+1:]
+	no := b.call("alipay.trade.create", map[string]any{"out_trade_no": "fz2", "subject": "s", "total_amount": "2.00", "buyer_id": by.UserID})["trade_no"].(string)
+	paths := []string{"/wallet", "/wallet/" + by.UserID + "/scan", "/qr/" + token, "/wallet/" + by.UserID + "/trades/" + no + "/pay",
+		"/sandbox/ui/faults", "/oauth/authorize", "/wallet/" + by.UserID + "/codes"}
+	for i, body := range []string{"balance=1.00&pay_password=1&password_threshold=0.5", "qr_code=" + url.QueryEscape(qr),
+		"buyer_id=" + by.UserID, "action=pay&pay_password=123456", "kind=latency&latency=1ms&count=1",
+		"app_id=" + b.app.AppID + "&scope=auth_base&redirect_uri=http%3A%2F%2Fx%2F&decision=allow&buyer_id=" + by.UserID, "",
+		"balance=%zz", "action=reject", "kind=pay_pending&probability=2", "scope=auth_user,,&app_id=&redirect_uri=javascript:1"} {
+		f.Add(uint8(i%len(paths)), body)
+	}
+	money := func() (total f2fpay.Amount) {
+		b.sim.e.view(func(t *txn) {
+			for _, x := range t.e.buyers {
+				total += x.Balance
+			}
+			for _, a := range t.e.apps {
+				total += a.Balance
+			}
+		})
+		return total
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		path := paths[int(which)%len(paths)]
+		before := money()
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		b.sim.Handler().ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("POST %s %q: %d %s", path, body, rec.Code, rec.Body)
+		}
+		if ct := rec.Header().Get("Content-Type"); rec.Code != 303 && rec.Code != 302 && !strings.HasPrefix(ct, "text/html") &&
+			!strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("POST %s %q: %d with Content-Type %q", path, body, rec.Code, ct)
+		}
+		if path != "/wallet" && money() != before {
+			t.Fatalf("POST %s %q changed the money in the sandbox from %s to %s", path, body, before, money())
+		}
+		b.sim.RemoveFault("")
+	})
 }
