@@ -270,6 +270,8 @@ type movement struct {
 	counterparty              string
 }
 
+var movementRank = map[string]int{"在线支付": 0, "分账": 1, "分账退回": 2, "交易退款": 3}
+
 // accountRows lists the seller's balance movements in the period with the running
 // balance: the opening balance is the current balance minus every movement since the
 // period began.
@@ -305,7 +307,9 @@ func (t *txn) accountRows(app *App, start, end time.Time) []*bill.AccountRow {
 		}
 	}
 	slices.SortStableFunc(ms, func(a, b movement) int {
-		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.tradeNo, b.tradeNo), cmp.Compare(a.amount, b.amount))
+		// At one instant: the payment, then royalties out, then royalties back, which
+		// come before the refund they fund (settle.go).
+		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.tradeNo, b.tradeNo), cmp.Compare(movementRank[a.bizType], movementRank[b.bizType]))
 	})
 	bal := t.app(app.AppID).Balance
 	for _, m := range ms {
