@@ -18,7 +18,8 @@
 // Without --data everything lives in memory; with it the state is a SQLite file
 // (DIR/sandbox.db, WAL, synchronous=FULL) and survives restarts, pending timeouts and
 // notification retries included. The sandbox's own "Alipay" RSA-2048 key is generated on
-// first start and stored with the state.
+// first start and stored with the state. DIR/sandbox.lock is flock'ed while the sandbox
+// runs: a second sandbox on the same directory refuses to start.
 //
 // In Go tests:
 //
@@ -78,6 +79,58 @@
 // exactly "success": 4m, 10m, 10m, 1h, 2h, 6h, 15h after the first attempt, on the
 // sandbox clock, with the same notify_id.
 //
+// Bills (bills.go): alipay.data.dataservice.bill.downloadurl.query for bill_type trade
+// or signcustomer and bill_date yyyy-MM-dd or yyyy-MM answers 40004 isp.bill_not_exist
+// until the period is over on the sandbox clock, then a link of its own per query
+// (/downloadBillFile.resource?...&token=, 410 Gone 30 s after it was issued) to a zip
+// written by alipay/bill: one 交易 row per trade paid in the period, one 退款 row per
+// refund made in it; bill_file_code EMPTY_DATA_WITH_BILL_FILE when there are none.
+// 服务费 is FeeRate (0.6%) of 商家实收, rounded half up to the fen, given back pro rata
+// by refunds; it is written in bills only and does not move balances. 分润 is the
+// trade's royalties (minus on the 交易 row, what a refund took back on its 退款 row).
+// signcustomer bills list balance movements with the running balance.
+//
+// Member OAuth (oauth.go, seed 002): Sim.GrantOAuth (the consent page, or POST
+// /sandbox/oauth/grant) redirects to redirect_uri with app_id, source=alipay_wallet,
+// scope, a 32-character auth_code (single use, OAuthCodeTTL = 5 min) and state; a
+// refusal redirects with error=access_denied and no code (Alipay documents no refusal
+// redirect). alipay.system.oauth.token (grant_type authorization_code | refresh_token,
+// top-level parameters) answers without code and msg: access_token, auth_start,
+// expires_in 1296000, open_id, re_expires_in 2592000, refresh_token, user_id; errors go
+// under error_response: 40002 isv.code-invalid (unknown, reused, expired, another app's
+// code), isv.refresh-token-invalid (unknown or used: refresh tokens are single use),
+// isv.refresh-token-time-out, isv.grant-type-invalid. alipay.user.info.share with
+// auth_token: 20001 aop.invalid-auth-token, 20001 aop.auth-token-time-out, 40003
+// isv.invalid-auth-relations for an auth_base token.
+//
+// Profit sharing (settle.go): royalty_info.royalty_detail_infos (snake_case) or seed
+// 002's camelCase royalty_parameters on trade.pay, precreate and create, checked when
+// the trade is created (ACQ.INVALID_PARAMETER, nothing created); trans_in is a receiver
+// account (POST /sandbox/accounts), a buyer or another merchant, by user id. Run at
+// payment, in serial order, unless extend_params.royalty_freeze is "true": then
+// alipay.trade.order.settle shares the unsettled receipt (out_request_no idempotent,
+// ACQ.DISCORDANT_REPEAT_REQUEST on a changed retry, ACQ.ALLOC_AMOUNT_VALIDATE_ERROR past
+// the unsettled amount, royalty_finish releases the rest, royalty_mode async completes
+// at once, ACQ.TRADE_SETTLE_ERROR on a trade that was not frozen or is finished).
+// trade.query with query_options ["trade_settle_info"] shows the movements and the
+// unsettled amount. Refunds bring the receivers' share back in proportion to the amount
+// refunded (cumulative, half up, never below a receiver's zero balance) before the
+// refund debits the merchant. extend_params.sys_service_provider_id is kept on the trade.
+//
+// Third-party authorisation (isv.go): POST /sandbox/app-auth-codes is a merchant's
+// consent to an ISV app; alipay.open.auth.token.app (authorization_code |
+// refresh_token) answers app_auth_token, app_refresh_token, auth_app_id, user_id (the
+// merchant's seller id), expires_in 31536000, re_expires_in 32140800; a refresh revokes
+// the old pair. Any method called with app_auth_token runs as the merchant's app:
+// trades get the merchant's app_id and seller_id (notifications carry the ISV's app_id
+// and the merchant's auth_app_id). Unknown, revoked or another ISV's tokens answer 20001
+// aop.invalid-app-auth-token, expired ones 20001 aop.app-auth-token-time-out.
+//
+// Heartbeats (heartbeat.go): monitor.heartbeat.syn (交易保障) with product FP|MP, type,
+// equipment_id, equipment_status 10|20|30|40|41, time and trade_info [{OTN, TC 0–99 s,
+// STAT}] is recorded and answered with pid, the merchant's partner id; bad fields answer
+// 40002 isv.invalid-parameter naming the field.
+//
 // # Control API
 //
 // JSON in and out; errors are {"error": "..."} with 400, 403, 404 or 409. Bodies are
@@ -104,6 +157,12 @@
 //	| POST /sandbox/clock/advance                   | {"duration": "4m"}                                                   | moves a --manual-clock, fires what falls due |
 //	| GET /sandbox/alipay-public-key                |                                                                      | {"alipay_public_key"} |
 //	| GET /qr/{token}                               |                                                                      | what a precreate qr_code opens |
+//	| POST /sandbox/oauth/grant                     | {"app_id","user_id","scope","redirect_uri","state"?,"allow"? (true)} | {"redirect_url","auth_code"?} |
+//	| POST /sandbox/accounts                        | {"name"?, "balance"?}                                                | a receiver account {"user_id","balance",...} |
+//	| GET /sandbox/accounts/{id}                    |                                                                      | {"user_id","kind" (receiver, buyer, merchant),"balance"} by user, seller or app id |
+//	| POST /sandbox/app-auth-codes                  | {"isv_app_id","merchant_app_id"}                                     | {"app_auth_code","expires_at"} (24 h, single use) |
+//	| GET /sandbox/heartbeats?app_id=&equipment_id= |                                                                      | {"heartbeats": [...]}, oldest first |
+//	| GET /downloadBillFile.resource?...&token=     |                                                                      | the bill zip (410 once the link is 30 s old) |
 //
 // # Wallet pages
 //
@@ -137,5 +196,8 @@
 // (trade.pay answers 10003 and becomes "resolve_to" paid|closed after "delay"),
 // cancel_retry (trade.cancel fails with retry_flag=Y, nothing happens), notify_duplicate,
 // notify_reorder (held until the trade's next notification has gone), notify_delay,
-// notify_drop. Faults are not persisted.
+// notify_drop, and for bills (applied to the link the next downloadurl.query issues):
+// bill_missing_row (the first row left out), bill_changed_amount (the first row's
+// 订单金额 and 商家实收 +0.01), bill_extra_trade (a trade the sandbox never had). Faults are
+// not persisted.
 package alipaysim
