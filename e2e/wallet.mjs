@@ -26,6 +26,7 @@ async function merchant(path, body) {
   return j;
 }
 
+const launched = Date.now();
 const profile = mkdtempSync(join(tmpdir(), "f2fpay-e2e-chromium-"));
 // A fresh profile and the flags this machine needs: no sandbox as root, and nothing
 // that reaches for Google's servers (the network is closed).
@@ -38,6 +39,7 @@ const context = await chromium.launchPersistentContext(profile, {
   locale: "en-US",
 });
 const page = context.pages()[0] ?? await context.newPage();
+console.log(`Chromium ${context.browser()?.version() ?? ""} started in ${Date.now() - launched} ms`);
 page.setDefaultTimeout(15000);
 const consoleErrors = [];
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
@@ -53,8 +55,9 @@ async function shot(name, fullPage = true) {
 }
 async function step(name, fn) {
   process.stdout.write(`- ${name} … `);
+  const t0 = Date.now();
   await fn();
-  console.log("ok");
+  console.log(`ok (${Date.now() - t0} ms)`);
 }
 
 try {
@@ -189,6 +192,8 @@ try {
   try { await shot("failure"); } catch {}
   process.exitCode = 1;
 } finally {
+  const closing = Date.now();
   await context.close();
+  console.log(`Chromium closed in ${Date.now() - closing} ms`);
   rmSync(profile, { recursive: true, force: true });
 }
