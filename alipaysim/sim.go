@@ -243,6 +243,7 @@ func (s *Sim) Snapshot() ([]byte, error) {
 		Codes         []*Code
 		Trades        []*Trade
 		Notifications []*Notification
+		Records       map[string][]record // OAuth, accounts, ISV grants, bill links, heartbeats, by kind
 		Seq           uint64
 	}
 	s.e.view(func(t *txn) {
@@ -262,6 +263,10 @@ func (s *Sim) Snapshot() ([]byte, error) {
 			v.Notifications = append(v.Notifications, n)
 		}
 		v.Seq = t.e.meta.Seq
+		v.Records = map[string][]record{}
+		for kind := range t.e.recs {
+			v.Records[kind] = t.e.recordsOf(kind)
+		}
 	})
 	slices.SortFunc(v.Apps, func(a, b *App) int { return strings.Compare(a.AppID, b.AppID) })
 	slices.SortFunc(v.Buyers, func(a, b *Buyer) int { return strings.Compare(a.UserID, b.UserID) })
