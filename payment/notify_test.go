@@ -30,7 +30,7 @@ func (b *bundle) waitNotification(out, status, outBizNo string) []byte {
 	return nil
 }
 
-func edit(t *testing.T, body []byte, resign bool, kv ...string) []byte {
+func edit(t testing.TB, body []byte, resign bool, kv ...string) []byte {
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
 		t.Fatal(err)
