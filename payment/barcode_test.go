@@ -2,6 +2,9 @@ package payment_test
 
 import (
 	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -208,5 +211,46 @@ func TestPayBarcodeRefusesBadRequests(t *testing.T) {
 	}
 	if n := b.countCalls(b.order("dup-1"), alipay.MethodTradePay, ""); n != 1 {
 		t.Errorf("%d trade.pay calls for dup-1", n)
+	}
+}
+
+// answer20000 lets trade.pay reach Alipay (it commits: the buyer pays) and replaces
+// the answer with a genuine, signed 20000 — what a real gateway does when its business
+// system times out after doing the work.
+func answer20000(next http.Handler) http.Handler {
+	_, sk := keys()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("method") != alipay.MethodTradePay {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(httptest.NewRecorder(), r)
+		node := []byte(`{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`)
+		sig, err := alipay.NewKeySigner(sk).Sign(r.Context(), alipay.RSA2, node)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.Write(alipay.AppendEnvelope(nil, alipay.ResponseNode(alipay.MethodTradePay), node, "", base64.StdEncoding.EncodeToString(sig)))
+	})
+}
+
+func Test20000ThenPaid(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.gateway = answer20000 })
+	by := b.buyer("100.00")
+	o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+		Amount: 4200, Subject: "20000", OutTradeNo: "U-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := b.calls(o)
+	if o.State != f2fpay.OrderPaid || len(calls) != 2 || calls[0].Code != alipay.CodeUnknown || calls[0].Outcome != "UNKNOWN" ||
+		calls[1].Method != alipay.MethodTradeQuery {
+		t.Fatalf("order %s, calls %+v; want PAID after pay 20000 and one query", o.State, calls)
+	}
+	if b.balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
+		t.Errorf("buyer balance %s, sandbox %s", b.balance(by.UserID), b.simTrade("U-1").Status)
 	}
 }

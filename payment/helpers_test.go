@@ -85,6 +85,8 @@ type options struct {
 	notify   bool
 	simClock alipaysim.Clock
 	storage  func(f2fpay.Storage) f2fpay.Storage
+	// gateway wraps the sandbox's handler: a network between the engine and Alipay.
+	gateway func(http.Handler) http.Handler
 }
 
 // withNotify registers the app with a notify URL served by the test.
@@ -102,7 +104,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
+	var h http.Handler = sim.Handler()
+	if o.gateway != nil {
+		h = o.gateway(h)
+	}
+	srv := httptest.NewServer(h)
 	b := &bundle{t: t, sim: sim, srv: srv}
 	notifySrv := httptest.NewServer(http.HandlerFunc(b.serveNotify))
 	t.Cleanup(func() { notifySrv.Close(); srv.Close(); sim.Close() })
