@@ -432,6 +432,29 @@ func TestSignCustomerBill(t *testing.T) {
 	}
 }
 
+// TestMonthBill: a month's bill holds every day of it, under the month's file names.
+func TestMonthBill(t *testing.T) {
+	b := setup(t)
+	c := b.sdk(b.app.AppID)
+	by := b.buyer("100.00")
+	b.call("alipay.trade.pay", pay("m1", b.code(by.UserID), "1.00"))
+	b.advance(6 * 24 * time.Hour)
+	b.call("alipay.trade.pay", pay("m2", b.code(by.UserID), "2.00"))
+	b.clock.Set(time.Date(2026, 4, 1, 0, 0, 0, 0, beijing))
+	b.call("alipay.trade.pay", pay("m3", b.code(by.UserID), "4.00")) // April's
+	a, res := download(t, c, "trade", "2026-03")
+	if !strings.Contains(res.BillDownloadURL, "bizDates=202603") {
+		t.Errorf("url %s", res.BillDownloadURL)
+	}
+	rows, d := readDetail(t, a)
+	if len(rows) != 2 || rows[0].OutTradeNo != "m1" || rows[1].OutTradeNo != "m2" || d.Verify() != nil {
+		t.Fatalf("rows %+v", rows)
+	}
+	if e, err := a.Find(bill.KindDetail); err != nil || !strings.HasSuffix(e.Name, "_202603_业务明细.csv") {
+		t.Errorf("entry %+v %v", e, err)
+	}
+}
+
 // BenchmarkWriteBill10k: writing the trade bill zip of a day of 10,000 trades (with
 // refunds among them) from the sandbox's state.
 func BenchmarkWriteBill10k(b *testing.B) {

@@ -31,10 +31,16 @@ func TestISVActsForMerchant(t *testing.T) {
 	}
 
 	by := b.buyer("100.00")
+	rcv := newReceiver(t)
 	res, err := isv.TradePay(ctx, &alipay.TradePayRequest{OutTradeNo: "isv-1", AuthCode: b.code(by.UserID), Subject: "tea", TotalAmount: amt("12.00")},
-		alipay.WithAppAuthToken(tok.AppAuthToken))
+		alipay.WithAppAuthToken(tok.AppAuthToken), alipay.WithNotifyURL(rcv.srv.URL))
 	if err != nil || res.Status != alipay.PayPaid {
 		t.Fatalf("pay for the merchant: %v %+v", err, res)
+	}
+	b.settle()
+	if got := rcv.received(); len(got) != 1 || got[0].Get("app_id") != isvApp.AppID || got[0].Get("auth_app_id") != merchant.AppID ||
+		got[0].Get("seller_id") != merchant.SellerID {
+		t.Errorf("notification %v: want the ISV's app_id, the merchant's auth_app_id and seller_id", got)
 	}
 	tr, err := b.sim.TradeByOutTradeNo(merchant.AppID, "isv-1")
 	if err != nil || tr.SellerID != merchant.SellerID || tr.ISVAppID != isvApp.AppID {
