@@ -23,8 +23,9 @@ import (
 //   - bill_type trade (业务明细 + 业务明细(汇总)) or signcustomer (账务明细); bill_date a
 //     Beijing day (yyyy-MM-dd) or month (yyyy-MM). Until the period is over on the
 //     sandbox clock the answer is 40004 isp.bill_not_exist 账单不存在 (Alipay has no
-//     same-day bill). A period with nothing in it still has a file, and the answer says
-//     bill_file_code EMPTY_DATA_WITH_BILL_FILE.
+//     same-day bill). A trade bill of a period with nothing in it still has a file, and
+//     the answer says bill_file_code EMPTY_DATA_WITH_BILL_FILE; a signcustomer bill of a
+//     period without balance movements does not exist (isp.bill_not_exist).
 //   - Each query issues its own link, /downloadBillFile.resource?...&token=…, valid
 //     BillURLTTL on the sandbox clock; later it answers HTTP 410.
 //   - The zip is written by package alipay/bill, byte for byte Alipay's layout, from the
@@ -115,6 +116,12 @@ func (t *txn) billURL(c *call) *node {
 	if t.now.Before(end) {
 		return bizError("isp.bill_not_exist", "账单不存在")
 	}
+	empty := t.billEmpty(c.app, r.BillType, start, end)
+	if empty && r.BillType == "signcustomer" {
+		// A balance bill exists only for periods with movements (reported from
+		// production use: no "empty file" answer for signcustomer).
+		return bizError("isp.bill_not_exist", "账单不存在")
+	}
 	_, effect := t.e.faults.take(c.method, c.app.AppID, "", func(k string) bool { return strings.HasPrefix(k, "bill_") })
 	link := &BillLink{AppID: c.app.AppID, BillType: r.BillType, BillDate: string(r.BillDate), IssuedAt: t.now, ExpiresAt: t.now.Add(BillURLTTL)}
 	if effect != nil {
@@ -140,7 +147,7 @@ func (t *txn) billURL(c *call) *node {
 	q.Set("timestamp", strconv.FormatInt(t.now.UnixMilli(), 10))
 	q.Set("token", link.Token)
 	n := success().set("bill_download_url", strings.TrimSuffix(c.baseURL, "/")+"/downloadBillFile.resource?"+q.Encode())
-	if t.billEmpty(c.app, r.BillType, start, end) {
+	if empty {
 		n.set("bill_file_code", "EMPTY_DATA_WITH_BILL_FILE")
 	}
 	return n

@@ -293,6 +293,9 @@ func TestBillLinksAndErrors(t *testing.T) {
 	if rows, d := readDetail(t, a); len(rows) != 0 || d.Verify() != nil {
 		t.Errorf("empty day rows %v", rows)
 	}
+	if _, err := c.BillDownloadURLQuery(ctx, &alipay.BillDownloadURLQueryRequest{BillType: "signcustomer", BillDate: "2026-03-01"}); subCode(err) != "isp.bill_not_exist" {
+		t.Errorf("balance bill of a day without movements: %v", err)
+	}
 	// The month is not over; the previous one is (and empty).
 	if _, err := c.BillDownloadURLQuery(ctx, &alipay.BillDownloadURLQueryRequest{BillType: "trade", BillDate: "2026-03"}); subCode(err) != "isp.bill_not_exist" {
 		t.Errorf("this month: %v", err)

@@ -84,7 +84,8 @@
 // until the period is over on the sandbox clock, then a link of its own per query
 // (/downloadBillFile.resource?...&token=, 410 Gone 30 s after it was issued) to a zip
 // written by alipay/bill: one 交易 row per trade paid in the period, one 退款 row per
-// refund made in it; bill_file_code EMPTY_DATA_WITH_BILL_FILE when there are none.
+// refund made in it; bill_file_code EMPTY_DATA_WITH_BILL_FILE when there are none
+// (signcustomer: isp.bill_not_exist when the balance did not move).
 // 服务费 is FeeRate (0.6%) of 商家实收, rounded half up to the fen, given back pro rata
 // by refunds; it is written in bills only and does not move balances. 分润 is the
 // trade's royalties (minus on the 交易 row, what a refund took back on its 退款 row).
