@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
@@ -42,8 +44,43 @@ var (
 // and refunded), an unpaid one is not PAID, and each buyer's balance is exactly the
 // initial one minus what f2fpay says they paid — nobody charged twice, nothing lost.
 func TestCrashSafety(t *testing.T) {
+	dir := t.TempDir()
+	crashTest(t, "sqlite:"+filepath.Join(dir, "f2fpay.db"), 1)
+}
+
+// TestCrashSafetyPostgres is TestCrashSafety with two service instances sharing one
+// PostgreSQL database, each killed at random: the survivors' janitors and webhook
+// workers take over through leases, and the invariants are the same.
+func TestCrashSafetyPostgres(t *testing.T) {
+	base := os.Getenv("F2FPAY_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("F2FPAY_TEST_POSTGRES is not set (CI sets it)")
+	}
+	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(context.Background(), base)
+	if err != nil {
+		t.Fatalf("PostgreSQL at F2FPAY_TEST_POSTGRES: %v", err)
+	}
+	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends unknown DSN parameters as run-time settings
+	u.RawQuery = q.Encode()
+	crashTest(t, u.String(), 2)
+}
+
+func crashTest(t *testing.T, db string, instances int) {
 	if testing.Short() {
-		t.Skip("-short: the crash test runs two processes for a minute")
+		t.Skip("-short: the crash test runs several processes for a minute")
 	}
 	seed := *crashSeed
 	if seed == 0 {
@@ -61,26 +98,40 @@ func TestCrashSafety(t *testing.T) {
 	simURL := sandbox.waitFor(t, regexp.MustCompile(`gateway:\s+(http://\S+)/gateway\.do`))
 	sim := simclient.New(simURL, nil)
 
-	port := freePort(t)
-	svcURL := "http://127.0.0.1:" + port
 	master := make([]byte, 32)
 	rand.Read(master)
-	env := []string{
-		"F2FPAY_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
-		"F2FPAY_ADMIN_TOKEN=crash-admin",
-		"F2FPAY_DB=sqlite:" + filepath.Join(dir, "f2fpay.db"),
-		"F2FPAY_LISTEN=127.0.0.1:" + port,
-		"F2FPAY_PUBLIC_URL=" + svcURL,
-		"F2FPAY_QUERY_INTERVAL=300ms", "F2FPAY_QUERY_COUNT=5",
-		"F2FPAY_CANCEL_INTERVAL=300ms", "F2FPAY_CANCEL_COUNT=3",
-		"F2FPAY_JANITOR_INTERVAL=300ms", "F2FPAY_LOG_LEVEL=warn",
-	}
+	// Each instance has its own port (kept across restarts, so the notify_url Alipay
+	// was given stays valid) and its own name in leases.
+	urls := make([]string, instances)
+	envs := make([][]string, instances)
+	svcs := make([]*process, instances)
 	var svcMu sync.Mutex
-	svc := startProcess(t, bin, env, "serve")
-	waitReady(t, svcURL)
-	defer func() { svcMu.Lock(); svc.kill(); svcMu.Unlock() }()
+	for i := range instances {
+		port := freePort(t)
+		urls[i] = "http://127.0.0.1:" + port
+		envs[i] = []string{
+			"F2FPAY_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
+			"F2FPAY_ADMIN_TOKEN=crash-admin",
+			"F2FPAY_DB=" + db,
+			"F2FPAY_LISTEN=127.0.0.1:" + port,
+			"F2FPAY_PUBLIC_URL=" + urls[i],
+			"F2FPAY_INSTANCE=" + fmt.Sprintf("crash-%d", i),
+			"F2FPAY_QUERY_INTERVAL=300ms", "F2FPAY_QUERY_COUNT=5",
+			"F2FPAY_CANCEL_INTERVAL=300ms", "F2FPAY_CANCEL_COUNT=3",
+			"F2FPAY_JANITOR_INTERVAL=300ms", "F2FPAY_LOG_LEVEL=warn",
+		}
+		svcs[i] = startProcess(t, bin, envs[i], "serve")
+		waitReady(t, urls[i])
+	}
+	defer func() {
+		svcMu.Lock()
+		for _, s := range svcs {
+			s.kill()
+		}
+		svcMu.Unlock()
+	}()
 
-	admin := client.NewAdminClient(svcURL, "crash-admin", nil)
+	admin := client.NewAdminClient(urls[0], "crash-admin", nil)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +172,7 @@ func TestCrashSafety(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	for i := range workers {
 		wg.Add(1)
-		term := terminalClient(svcURL, p.Terminals[i], hc)
+		term := terminalClient(urls[i%instances], p.Terminals[i], hc)
 		wrng := mrand.New(mrand.NewPCG(seed, uint64(i)+2))
 		go func() {
 			defer wg.Done()
@@ -154,11 +205,12 @@ func TestCrashSafety(t *testing.T) {
 	}
 	for k := 0; k < *crashKills; k++ {
 		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
+		i := rng.IntN(instances)
 		svcMu.Lock()
-		svc.kill()
-		svc = startProcess(t, bin, env, "serve")
+		svcs[i].kill()
+		svcs[i] = startProcess(t, bin, envs[i], "serve")
 		svcMu.Unlock()
-		waitReady(t, svcURL)
+		waitReady(t, urls[i])
 	}
 	close(stop)
 	wg.Wait()
@@ -229,8 +281,8 @@ func TestCrashSafety(t *testing.T) {
 			t.Errorf("buyer %s has %s, want %s: f2fpay's PAID orders and the buyer's money disagree", id, b.Balance, want)
 		}
 	}
-	t.Logf("%d kills, %d payment attempts (%d answered), %d orders: %v; settled %s after the last kill",
-		*crashKills, attempts.Load(), answered.Load(), len(orders), states, settle.Round(time.Millisecond))
+	t.Logf("%d instance(s) on %s: %d kills, %d payment attempts (%d answered), %d orders: %v; settled %s after the last kill",
+		instances, redactDB(db), *crashKills, attempts.Load(), answered.Load(), len(orders), states, settle.Round(time.Millisecond))
 	if states[string(f2fpay.OrderPaid)] == 0 {
 		t.Error("no payment succeeded: the test exercised nothing")
 	}
