@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 15*time.Second, "length of the full-load phase (and of the half-load phase)")
 	db := fs.String("db", "", "database: sqlite:PATH or postgres://… (default: SQLite in a temporary directory)")
 	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file` (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -140,7 +142,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.print(stdout, name, ceiling, heapBefore, ms.HeapInuse)
 		return res, nil
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	full, err := run("full load", *duration, 0)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return err
 	}
