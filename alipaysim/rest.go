@@ -375,7 +375,9 @@ func (s *Sim) rest1(r *http.Request) *restReply {
 	if len(bytes.TrimSpace(bizJSON)) > 0 {
 		_ = json.Unmarshal(bizJSON, &extra)
 	}
-	c := &call{app: app, method: method, biz: biz, signType: string(alipay.RSA2), notifyURL: string(extra.NotifyURL), baseURL: s.baseURL(r)}
+	c := &call{app: app, method: method, biz: biz, signType: string(alipay.RSA2), notifyURL: string(extra.NotifyURL), baseURL: s.baseURL(r),
+		// The royalty plan and extend_params are read from biz_content, as on gateway.do.
+		params: params{"biz_content": string(bizJSON)}}
 	if checkURL(c.notifyURL) != nil {
 		return fail(http.StatusBadRequest, "ACQ.INVALID_PARAMETER", "参数有误。notify_url 必须是 http(s) 地址")
 	}
