@@ -41,6 +41,7 @@ type Options struct {
 type DB struct {
 	path  string
 	write *sql.DB // exactly one connection: the single writer
+	w     *writer // group-commits the write transactions (writer.go)
 	read  *sql.DB // query_only connections; WAL lets them read while the writer writes
 	lock  *lockFile
 	clock f2fpay.Clock
@@ -102,6 +103,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	db.write.SetMaxIdleConns(1)
 	db.write.SetConnMaxLifetime(0)
 	db.write.SetConnMaxIdleTime(0)
+	db.w = newWriter(db.write)
 	// WAL mode is a property of the file; set it (and create the file) through the
 	// writer before any reader connects.
 	if err := db.write.PingContext(ctx); err != nil {
@@ -146,6 +148,9 @@ func (db *DB) Close() error {
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
+	if db.w != nil {
+		db.w.close()
+	}
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
 	}
@@ -156,17 +161,11 @@ func (db *DB) Close() error {
 // now is the time of one store call, truncated to what the schema keeps.
 func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
 
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE) and returns once it has
+// committed. fn must use the ctx and tx it is given; it may share the transaction
+// with other calls (group commit, writer.go), each undone alone when it fails.
+func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return db.w.do(ctx, fn)
 }
 
 // wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,

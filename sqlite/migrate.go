@@ -70,7 +70,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 		return nil, err
 	}
 	for _, m := range ms {
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.version).Scan(&n); err != nil {
 				return err

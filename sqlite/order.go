@@ -40,7 +40,7 @@ func (db *DB) CreateOrder(ctx context.Context, o *f2fpay.Order, events ...*f2fpa
 	now := db.now()
 	var id int64
 	var after []func()
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO orders (out_trade_no, merchant_id, app_id, store_id, terminal_id,
 	kind, subject, body, total_amount, auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id,
 	buyer_logon_id, receipt_amount, buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason,
@@ -135,7 +135,7 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 	}
 	now := db.now()
 	var after []func()
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := updateOrder(ctx, tx, o, now); err != nil {
 			return err
 		}
@@ -221,7 +221,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id`,
 func (db *DB) RecordCall(ctx context.Context, c *f2fpay.GatewayCall) (err error) {
 	defer wrap(&err, "record call")
 	var after []func()
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return insertCalls(ctx, tx, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
 	})
 	if err != nil {
@@ -270,7 +270,7 @@ func (db *DB) ClaimDueOrders(ctx context.Context, owner string, now time.Time, l
 		return nil, err
 	}
 	var out []*f2fpay.Order
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE orders SET lease_owner = ?1, lease_until = ?2
 WHERE id IN (
 	SELECT id FROM orders
