@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -49,8 +50,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := fs.String("db", "", "database: sqlite:PATH or postgres://… (default: SQLite in a temporary directory)")
 	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file` (go tool pprof)")
+	memprofile := fs.String("memprofile", "", "write a heap profile to `file` after both phases (go tool pprof -sample_index=inuse_space shows what stayed)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *memprofile != "" {
+		// Sample finely: the default (one per 512 KiB) cannot tell a slow leak from noise.
+		runtime.MemProfileRate = 4096
 	}
 	if *terminals < 1 || *duration <= 0 {
 		return &usageError{"bench: -terminals must be ≥ 1 and -duration > 0"}
@@ -133,13 +139,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		heapBefore := ms.HeapInuse
+		cpuBefore := cpuTime()
 		res, err := benchPhase(ctx, svc, sim, p, buyers, hc, d, rate)
 		if err != nil {
 			return nil, err
 		}
+		res.cpu = cpuTime() - cpuBefore
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		res.print(stdout, name, ceiling, heapBefore, ms.HeapInuse)
+		if res.paid > 0 {
+			// CPU per payment holds still on a shared machine where payments/s do not:
+			// the RSA part is what the ceiling counts, the rest is everything else.
+			rsa := time.Duration(float64(ops) * float64(runtime.GOMAXPROCS(0)) / signRate * float64(time.Second))
+			fmt.Fprintf(stdout, "  CPU (whole process: terminals, service, sandbox) %s per payment, of which RSA ≈ %s; heap %+d B per payment\n\n",
+				(res.cpu / time.Duration(res.paid)).Round(10*time.Microsecond), rsa.Round(10*time.Microsecond),
+				(int64(ms.HeapInuse)-int64(heapBefore))/int64(res.paid))
+		}
 		return res, nil
 	}
 	if *cpuprofile != "" {
@@ -162,7 +178,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := run("half load", *duration, full.rate()/2); err != nil {
 		return err
 	}
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// writeHeapProfile writes the live heap after a collection, so what it shows is what
+// the run kept, not what it churned.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // measureSigning returns RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second on all
@@ -191,6 +227,7 @@ func measureSigning(d time.Duration) float64 {
 
 type benchResult struct {
 	elapsed  time.Duration
+	cpu      time.Duration // user + system time of the process during the phase
 	paid     int
 	other    map[string]int
 	errors   int
@@ -212,10 +249,19 @@ func pct(ds []time.Duration, p float64) time.Duration {
 func (r *benchResult) print(w io.Writer, name string, ceiling float64, heapBefore, heapAfter uint64) {
 	fmt.Fprintf(w, "%s: %d payments in %s = %.0f payments/s (%.0f%% of the RSA ceiling); errors %d, other outcomes %v\n",
 		name, r.paid, r.elapsed.Round(time.Millisecond), r.rate(), 100*r.rate()/ceiling, r.errors, r.other)
-	fmt.Fprintf(w, "  latency end to end: p50 %s  p99 %s;  service's own: p50 %s  p99 %s;  heap %d → %d KiB\n\n",
+	fmt.Fprintf(w, "  latency end to end: p50 %s  p99 %s;  service's own: p50 %s  p99 %s;  heap %d → %d KiB\n",
 		pct(r.latency, .5).Round(10*time.Microsecond), pct(r.latency, .99).Round(10*time.Microsecond),
 		pct(r.overhead, .5).Round(10*time.Microsecond), pct(r.overhead, .99).Round(10*time.Microsecond),
 		heapBefore>>10, heapAfter>>10)
+}
+
+// cpuTime is the user + system CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchPhase runs the terminals for d; rate > 0 paces the total to that many payments
