@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,9 +26,9 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/httpapi"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
-	"github.com/f2fpay/f2fpay/sqlite"
 )
 
 const adminToken = "admin-token-for-tests-0123456789"
@@ -142,8 +141,8 @@ func (g *gatewayCounter) total(method string) int {
 	return n
 }
 
-// bundle is the whole service over real HTTP: the API server (httpapi + engine +
-// SQLite in a temp dir), an in-process sandbox behind its own HTTP server, a merchant,
+// bundle is the whole service over real HTTP: the API server (httpapi + engine + a
+// real store: SQLite in a temp dir, or a fresh PostgreSQL schema), an in-process sandbox behind its own HTTP server, a merchant,
 // app, store and terminal created through the admin API, and a terminal client.
 type bundle struct {
 	t       testing.TB
@@ -151,7 +150,7 @@ type bundle struct {
 	sim     *alipaysim.Sim
 	simSrv  *httptest.Server
 	gw      *gatewayCounter
-	db      *sqlite.DB
+	db      f2fpay.Storage
 	engine  *payment.Engine
 	server  *httpapi.Server
 	srv     *httptest.Server
@@ -167,6 +166,7 @@ type bundle struct {
 }
 
 type options struct {
+	kind     testdb.Kind // SQLite when empty
 	wide     bool
 	noJanit  bool
 	engine   func(httpapi.Engine) httpapi.Engine
@@ -174,6 +174,9 @@ type options struct {
 }
 
 type option func(*options)
+
+// onDB runs the service on the storage of kind.
+func onDB(kind testdb.Kind) option { return func(o *options) { o.kind = kind } }
 
 func merchantWide() option { return func(o *options) { o.wide = true } }
 func noJanitor() option    { return func(o *options) { o.noJanit = true } }
@@ -201,10 +204,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		t.Fatal(err)
 	}
 
-	if b.db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "f2fpay.db"), sqlite.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.db.Close() })
+	b.db = testdb.Open(t, o.kind, testdb.Options{})
 	box, err := secret.NewBox([]byte("test master key, 32 bytes long!!"))
 	if err != nil {
 		t.Fatal(err)

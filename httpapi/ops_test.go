@@ -10,41 +10,45 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/httpapi"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 )
 
 func TestHealthReadyMetrics(t *testing.T) {
-	b := setup(t)
-	buyer := b.buyer("100.00")
-	_, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("2.00"), Subject: "x"})
-	b.must(err)
-	for _, path := range []string{"/healthz", "/readyz"} {
-		status, _, out := b.raw(http.MethodGet, path, "", "", nil)
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		buyer := b.buyer("100.00")
+		_, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("2.00"), Subject: "x"})
+		b.must(err)
+		for _, path := range []string{"/healthz", "/readyz"} {
+			status, _, out := b.raw(http.MethodGet, path, "", "", nil)
+			if status != 200 {
+				t.Fatalf("%s: %d %s", path, status, out)
+			}
+		}
+		status, _, out := b.raw(http.MethodGet, "/metrics", "", "", nil)
 		if status != 200 {
-			t.Fatalf("%s: %d %s", path, status, out)
+			t.Fatalf("/metrics: %d", status)
 		}
-	}
-	status, _, out := b.raw(http.MethodGet, "/metrics", "", "", nil)
-	if status != 200 {
-		t.Fatalf("/metrics: %d", status)
-	}
-	text := string(out)
-	for _, want := range []string{
-		`f2fpay_http_requests_total{code="200",route="POST /v1/payments/barcode"} 1`,
-		`f2fpay_http_request_duration_seconds_bucket{route="POST /v1/payments/barcode"`,
-		`f2fpay_gateway_calls_total{code="10000",method="alipay.trade.pay",outcome="PAID"} 1`,
-		`f2fpay_gateway_call_duration_seconds_count{method="alipay.trade.pay"} 1`,
-		`f2fpay_orders{state="PAID"} 1`,
-		`f2fpay_janitor_backlog 0`,
-		`f2fpay_order_transitions_total{from="PAYING",kind="barcode",to="PAID"} 1`,
-		`go_goroutines`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("/metrics lacks %s", want)
+		text := string(out)
+		for _, want := range []string{
+			`f2fpay_http_requests_total{code="200",route="POST /v1/payments/barcode"} 1`,
+			`f2fpay_http_request_duration_seconds_bucket{route="POST /v1/payments/barcode"`,
+			`f2fpay_gateway_calls_total{code="10000",method="alipay.trade.pay",outcome="PAID"} 1`,
+			`f2fpay_gateway_call_duration_seconds_count{method="alipay.trade.pay"} 1`,
+			`f2fpay_orders{state="PAID"} 1`,
+			`f2fpay_janitor_backlog 0`,
+			`f2fpay_order_transitions_total{from="PAYING",kind="barcode",to="PAID"} 1`,
+			`go_goroutines`,
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
 		}
-	}
-	if strings.Contains(text, b.simApp.AppID) || strings.Contains(text, "out_trade_no") {
-		t.Error("/metrics has per-order labels")
-	}
+		if strings.Contains(text, b.simApp.AppID) || strings.Contains(text, "out_trade_no") {
+			t.Error("/metrics has per-order labels")
+		}
+	})
 }
 
 // brokenStorage fails Ping, as an unreachable database does.
@@ -55,29 +59,32 @@ func (brokenStorage) Ping(context.Context) error {
 }
 
 func TestReadyzDatabaseDown(t *testing.T) {
-	b := setup(t, noJanitor())
-	s, err := httpapi.New(httpapi.Config{Storage: brokenStorage{b.db}})
-	b.must(err)
-	req, _ := http.NewRequest(http.MethodGet, "/readyz", nil)
-	rec := newRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	if rec.status != http.StatusServiceUnavailable || strings.Contains(rec.body.String(), "secret-dsn-password") {
-		t.Fatalf("readyz with a dead database: %d %s", rec.status, rec.body.String())
-	}
-	req, _ = http.NewRequest(http.MethodGet, "/healthz", nil)
-	rec = newRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	if rec.status != http.StatusOK {
-		t.Fatalf("healthz must not depend on the database: %d", rec.status)
-	}
-	// Admin API disabled without a token.
-	req, _ = http.NewRequest(http.MethodGet, "/admin/merchants", nil)
-	req.Header.Set("Authorization", "Bearer ")
-	rec = newRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	if rec.status != http.StatusUnauthorized || !strings.Contains(rec.body.String(), "disabled") {
-		t.Fatalf("admin without a configured token: %d %s", rec.status, rec.body.String())
-	}
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		s, err := httpapi.New(httpapi.Config{Storage: brokenStorage{b.db}})
+		b.must(err)
+		req, _ := http.NewRequest(http.MethodGet, "/readyz", nil)
+		rec := newRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.status != http.StatusServiceUnavailable || strings.Contains(rec.body.String(), "secret-dsn-password") {
+			t.Fatalf("readyz with a dead database: %d %s", rec.status, rec.body.String())
+		}
+		req, _ = http.NewRequest(http.MethodGet, "/healthz", nil)
+		rec = newRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.status != http.StatusOK {
+			t.Fatalf("healthz must not depend on the database: %d", rec.status)
+		}
+		// Admin API disabled without a token.
+		req, _ = http.NewRequest(http.MethodGet, "/admin/merchants", nil)
+		req.Header.Set("Authorization", "Bearer ")
+		rec = newRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.status != http.StatusUnauthorized || !strings.Contains(rec.body.String(), "disabled") {
+			t.Fatalf("admin without a configured token: %d %s", rec.status, rec.body.String())
+		}
+	})
 }
 
 type respRecorder struct {

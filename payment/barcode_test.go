@@ -11,6 +11,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -46,7 +47,7 @@ func TestPayBarcode(t *testing.T) {
 			b.t.Errorf("confirm: %v", err)
 		}
 	}
-	for name, c := range map[string]tc{
+	cases := map[string]tc{
 		"paid": {balance: "100.00", amount: "12.34", want: f2fpay.OrderPaid, wantCharged: true,
 			wantSimState: alipaysim.TradeSuccess, wantCalls: map[string]int{pay: 1}},
 		"invalid payment code": {balance: "100.00", amount: "1.00", badCode: true, want: f2fpay.OrderFailed,
@@ -88,130 +89,135 @@ func TestPayBarcode(t *testing.T) {
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: cancel, Count: 2}},
 			want:   f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
 			wantCalls: map[string]int{pay: 1, cancel: 3}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			spec := []func(*alipaysim.BuyerSpec){}
-			if c.buyer != nil {
-				spec = append(spec, c.buyer)
-			}
-			by := b.buyer(c.balance, spec...)
-			code := b.code(by.UserID)
-			if c.badCode {
-				code = "281234567890123456"
-			}
-			for _, f := range c.faults {
-				b.fault(f)
-			}
-			out := "T" + time.Now().Format("150405.000000")
-			done := make(chan struct{})
-			if c.during != nil {
-				go func() { defer close(done); c.during(b, out) }()
-			} else {
-				close(done)
-			}
-			o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{
-				TerminalID: b.term.ID, AuthCode: code, Amount: f2fpay.MustParseAmount(c.amount), Subject: "coffee",
-				Deadline: c.deadline, OutTradeNo: out, OperatorID: "cashier-7",
-			})
-			<-done
-			if err != nil {
-				t.Fatalf("PayBarcode: %v", err)
-			}
-			if c.settle {
-				b.settle(10 * time.Second)
-				o = b.order(out)
-			}
-			if o.State != c.want || o.FailCode != c.wantFail || o.CancelAction != c.wantAction {
-				t.Fatalf("order %s: state %s fail %q action %q; want %s %q %q (reason %q)", out, o.State, o.FailCode, o.CancelAction,
-					c.want, c.wantFail, c.wantAction, o.FailReason)
-			}
-			if stored := b.order(out); stored.State != o.State || stored.Version != o.Version {
-				t.Errorf("returned order (%s v%d) differs from the stored one (%s v%d)", o.State, o.Version, stored.State, stored.Version)
-			}
-			if o.AuthCodeMasked == code || len(o.AuthCodeMasked) != len(code) {
-				t.Errorf("auth code stored as %q", o.AuthCodeMasked)
-			}
-			if o.State == f2fpay.OrderFailed && o.FailReason == "" {
-				t.Errorf("FAILED without a message for the cashier")
-			}
-			// Alipay's own records: the buyer is charged exactly once, or not at all.
-			amount := f2fpay.MustParseAmount(c.amount)
-			wantBalance := f2fpay.MustParseAmount(c.balance)
-			if c.wantCharged {
-				wantBalance -= amount
-			}
-			if got := b.balance(by.UserID); got != wantBalance {
-				t.Errorf("buyer balance %s, want %s", got, wantBalance)
-			}
-			tr := b.simTrade(out)
-			switch {
-			case c.wantSimState == "" && tr != nil:
-				t.Errorf("sandbox has trade %s in %s, want none", tr.TradeNo, tr.Status)
-			case c.wantSimState != "" && (tr == nil || tr.Status != c.wantSimState):
-				t.Errorf("sandbox trade %+v, want %s", tr, c.wantSimState)
-			}
-			if tr != nil && tr.StoreID != "S001" && tr.Method == pay {
-				t.Errorf("sandbox trade store_id %q, want S001", tr.StoreID)
-			}
-			if c.wantCharged && (o.TradeNo != tr.TradeNo || o.ReceiptAmount != amount || o.BuyerUserID != by.UserID) {
-				t.Errorf("paid order trade_no %s receipt %s buyer %s; sandbox %s %s %s", o.TradeNo, o.ReceiptAmount, o.BuyerUserID, tr.TradeNo, tr.Receipt, tr.BuyerID)
-			}
-			for m, n := range c.wantCalls {
-				if got := b.countCalls(o, m, ""); got != n {
-					t.Errorf("%d %s calls recorded, want %d: %+v", got, m, n, b.calls(o))
-				}
-			}
-			want := map[f2fpay.OrderState]f2fpay.EventType{f2fpay.OrderPaid: f2fpay.EventPaymentSucceeded,
-				f2fpay.OrderFailed: f2fpay.EventPaymentFailed, f2fpay.OrderCancelled: f2fpay.EventPaymentCancelled,
-				f2fpay.OrderClosed: f2fpay.EventPaymentClosed}[o.State]
-			if evs := b.eventTypes(o.ID); len(evs) != 1 || evs[want] != 1 {
-				t.Errorf("events %v, want one %s", evs, want)
-			}
-		})
 	}
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		for name, c := range cases {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, onDB(kind))
+				spec := []func(*alipaysim.BuyerSpec){}
+				if c.buyer != nil {
+					spec = append(spec, c.buyer)
+				}
+				by := b.buyer(c.balance, spec...)
+				code := b.code(by.UserID)
+				if c.badCode {
+					code = "281234567890123456"
+				}
+				for _, f := range c.faults {
+					b.fault(f)
+				}
+				out := "T" + time.Now().Format("150405.000000")
+				done := make(chan struct{})
+				if c.during != nil {
+					go func() { defer close(done); c.during(b, out) }()
+				} else {
+					close(done)
+				}
+				o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{
+					TerminalID: b.term.ID, AuthCode: code, Amount: f2fpay.MustParseAmount(c.amount), Subject: "coffee",
+					Deadline: c.deadline, OutTradeNo: out, OperatorID: "cashier-7",
+				})
+				<-done
+				if err != nil {
+					t.Fatalf("PayBarcode: %v", err)
+				}
+				if c.settle {
+					b.settle(10 * time.Second)
+					o = b.order(out)
+				}
+				if o.State != c.want || o.FailCode != c.wantFail || o.CancelAction != c.wantAction {
+					t.Fatalf("order %s: state %s fail %q action %q; want %s %q %q (reason %q)", out, o.State, o.FailCode, o.CancelAction,
+						c.want, c.wantFail, c.wantAction, o.FailReason)
+				}
+				if stored := b.order(out); stored.State != o.State || stored.Version != o.Version {
+					t.Errorf("returned order (%s v%d) differs from the stored one (%s v%d)", o.State, o.Version, stored.State, stored.Version)
+				}
+				if o.AuthCodeMasked == code || len(o.AuthCodeMasked) != len(code) {
+					t.Errorf("auth code stored as %q", o.AuthCodeMasked)
+				}
+				if o.State == f2fpay.OrderFailed && o.FailReason == "" {
+					t.Errorf("FAILED without a message for the cashier")
+				}
+				// Alipay's own records: the buyer is charged exactly once, or not at all.
+				amount := f2fpay.MustParseAmount(c.amount)
+				wantBalance := f2fpay.MustParseAmount(c.balance)
+				if c.wantCharged {
+					wantBalance -= amount
+				}
+				if got := b.balance(by.UserID); got != wantBalance {
+					t.Errorf("buyer balance %s, want %s", got, wantBalance)
+				}
+				tr := b.simTrade(out)
+				switch {
+				case c.wantSimState == "" && tr != nil:
+					t.Errorf("sandbox has trade %s in %s, want none", tr.TradeNo, tr.Status)
+				case c.wantSimState != "" && (tr == nil || tr.Status != c.wantSimState):
+					t.Errorf("sandbox trade %+v, want %s", tr, c.wantSimState)
+				}
+				if tr != nil && tr.StoreID != "S001" && tr.Method == pay {
+					t.Errorf("sandbox trade store_id %q, want S001", tr.StoreID)
+				}
+				if c.wantCharged && (o.TradeNo != tr.TradeNo || o.ReceiptAmount != amount || o.BuyerUserID != by.UserID) {
+					t.Errorf("paid order trade_no %s receipt %s buyer %s; sandbox %s %s %s", o.TradeNo, o.ReceiptAmount, o.BuyerUserID, tr.TradeNo, tr.Receipt, tr.BuyerID)
+				}
+				for m, n := range c.wantCalls {
+					if got := b.countCalls(o, m, ""); got != n {
+						t.Errorf("%d %s calls recorded, want %d: %+v", got, m, n, b.calls(o))
+					}
+				}
+				want := map[f2fpay.OrderState]f2fpay.EventType{f2fpay.OrderPaid: f2fpay.EventPaymentSucceeded,
+					f2fpay.OrderFailed: f2fpay.EventPaymentFailed, f2fpay.OrderCancelled: f2fpay.EventPaymentCancelled,
+					f2fpay.OrderClosed: f2fpay.EventPaymentClosed}[o.State]
+				if evs := b.eventTypes(o.ID); len(evs) != 1 || evs[want] != 1 {
+					t.Errorf("events %v, want one %s", evs, want)
+				}
+			})
+		}
+	})
 }
 
 func TestPayBarcodeRefusesBadRequests(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	by := b.buyer("10.00")
-	good := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100, Subject: "tea"}
-	for name, c := range map[string]struct {
-		mod  func(*payment.PayRequest)
-		want string
-	}{
-		"letters in the code": {func(r *payment.PayRequest) { r.AuthCode = "28abc" }, f2fpay.EINVALID},
-		"zero amount":         {func(r *payment.PayRequest) { r.Amount = 0 }, f2fpay.EINVALID},
-		"no subject":          {func(r *payment.PayRequest) { r.Subject = " " }, f2fpay.EINVALID},
-		"bad out_trade_no":    {func(r *payment.PayRequest) { r.OutTradeNo = "a b" }, f2fpay.EINVALID},
-		"deadline too long":   {func(r *payment.PayRequest) { r.Deadline = time.Hour }, f2fpay.EINVALID},
-		"unknown terminal":    {func(r *payment.PayRequest) { r.TerminalID = 999 }, f2fpay.ENOTFOUND},
-		"unknown scene":       {func(r *payment.PayRequest) { r.Scene = "x" }, f2fpay.EINVALID},
-	} {
-		r := good
-		c.mod(&r)
-		if _, err := b.engine.PayBarcode(context.Background(), r); errCode(err) != c.want {
-			t.Errorf("%s: %v, want %s", name, err, c.want)
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		by := b.buyer("10.00")
+		good := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100, Subject: "tea"}
+		for name, c := range map[string]struct {
+			mod  func(*payment.PayRequest)
+			want string
+		}{
+			"letters in the code": {func(r *payment.PayRequest) { r.AuthCode = "28abc" }, f2fpay.EINVALID},
+			"zero amount":         {func(r *payment.PayRequest) { r.Amount = 0 }, f2fpay.EINVALID},
+			"no subject":          {func(r *payment.PayRequest) { r.Subject = " " }, f2fpay.EINVALID},
+			"bad out_trade_no":    {func(r *payment.PayRequest) { r.OutTradeNo = "a b" }, f2fpay.EINVALID},
+			"deadline too long":   {func(r *payment.PayRequest) { r.Deadline = time.Hour }, f2fpay.EINVALID},
+			"unknown terminal":    {func(r *payment.PayRequest) { r.TerminalID = 999 }, f2fpay.ENOTFOUND},
+			"unknown scene":       {func(r *payment.PayRequest) { r.Scene = "x" }, f2fpay.EINVALID},
+		} {
+			r := good
+			c.mod(&r)
+			if _, err := b.engine.PayBarcode(context.Background(), r); errCode(err) != c.want {
+				t.Errorf("%s: %v, want %s", name, err, c.want)
+			}
 		}
-	}
-	orders, _ := b.db.ListOrders(context.Background(), f2fpay.OrderFilter{})
-	if len(orders) != 0 {
-		t.Errorf("refused requests created %d orders", len(orders))
-	}
-	// A used out_trade_no is a conflict, and trade.pay is not sent again.
-	good.OutTradeNo = "dup-1"
-	if _, err := b.engine.PayBarcode(context.Background(), good); err != nil {
-		t.Fatal(err)
-	}
-	good.AuthCode = b.code(by.UserID)
-	if _, err := b.engine.PayBarcode(context.Background(), good); errCode(err) != f2fpay.ECONFLICT {
-		t.Errorf("reused out_trade_no: %v, want conflict", err)
-	}
-	if n := b.countCalls(b.order("dup-1"), alipay.MethodTradePay, ""); n != 1 {
-		t.Errorf("%d trade.pay calls for dup-1", n)
-	}
+		orders, _ := b.db.ListOrders(context.Background(), f2fpay.OrderFilter{})
+		if len(orders) != 0 {
+			t.Errorf("refused requests created %d orders", len(orders))
+		}
+		// A used out_trade_no is a conflict, and trade.pay is not sent again.
+		good.OutTradeNo = "dup-1"
+		if _, err := b.engine.PayBarcode(context.Background(), good); err != nil {
+			t.Fatal(err)
+		}
+		good.AuthCode = b.code(by.UserID)
+		if _, err := b.engine.PayBarcode(context.Background(), good); errCode(err) != f2fpay.ECONFLICT {
+			t.Errorf("reused out_trade_no: %v, want conflict", err)
+		}
+		if n := b.countCalls(b.order("dup-1"), alipay.MethodTradePay, ""); n != 1 {
+			t.Errorf("%d trade.pay calls for dup-1", n)
+		}
+	})
 }
 
 // answer20000 lets trade.pay reach Alipay (it commits: the buyer pays) and replaces
@@ -238,19 +244,21 @@ func answer20000(next http.Handler) http.Handler {
 
 func Test20000ThenPaid(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *options) { o.gateway = answer20000 })
-	by := b.buyer("100.00")
-	o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
-		Amount: 4200, Subject: "20000", OutTradeNo: "U-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := b.calls(o)
-	if o.State != f2fpay.OrderPaid || len(calls) != 2 || calls[0].Code != alipay.CodeUnknown || calls[0].Outcome != "UNKNOWN" ||
-		calls[1].Method != alipay.MethodTradeQuery {
-		t.Fatalf("order %s, calls %+v; want PAID after pay 20000 and one query", o.State, calls)
-	}
-	if b.balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
-		t.Errorf("buyer balance %s, sandbox %s", b.balance(by.UserID), b.simTrade("U-1").Status)
-	}
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), func(o *options) { o.gateway = answer20000 })
+		by := b.buyer("100.00")
+		o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+			Amount: 4200, Subject: "20000", OutTradeNo: "U-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := b.calls(o)
+		if o.State != f2fpay.OrderPaid || len(calls) != 2 || calls[0].Code != alipay.CodeUnknown || calls[0].Outcome != "UNKNOWN" ||
+			calls[1].Method != alipay.MethodTradeQuery {
+			t.Fatalf("order %s, calls %+v; want PAID after pay 20000 and one query", o.State, calls)
+		}
+		if b.balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
+			t.Errorf("buyer balance %s, sandbox %s", b.balance(by.UserID), b.simTrade("U-1").Status)
+		}
+	})
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,9 +21,9 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
-	"github.com/f2fpay/f2fpay/sqlite"
 )
 
 var (
@@ -58,13 +57,16 @@ func fastPolicy() payment.Policy {
 	}
 }
 
-// bundle is an engine on a real SQLite file, talking over HTTP to an in-process
-// sandbox with a registered app, merchant, store and cashier terminal.
+// bundle is an engine on a real store — a SQLite file, or a fresh PostgreSQL schema —
+// talking over HTTP to an in-process sandbox with a registered app, merchant, store and
+// cashier terminal.
 type bundle struct {
 	t       testing.TB
 	sim     *alipaysim.Sim
 	srv     *httptest.Server
-	db      *sqlite.DB
+	kind    testdb.Kind
+	schema  string // the PostgreSQL schema, for a second instance sharing the database
+	db      f2fpay.Storage
 	box     *secret.Box
 	clients *payment.AppClients
 	engine  *payment.Engine
@@ -82,12 +84,16 @@ type bundle struct {
 type option func(*options)
 
 type options struct {
+	kind     testdb.Kind // SQLite when empty
 	notify   bool
 	simClock alipaysim.Clock
 	storage  func(f2fpay.Storage) f2fpay.Storage
 	// gateway wraps the sandbox's handler: a network between the engine and Alipay.
 	gateway func(http.Handler) http.Handler
 }
+
+// onDB runs the bundle on the storage of kind.
+func onDB(kind testdb.Kind) option { return func(o *options) { o.kind = kind } }
 
 // withNotify registers the app with a notify URL served by the test.
 func withNotify() option { return func(o *options) { o.notify = true } }
@@ -120,10 +126,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if b.simApp, err = sim.RegisterApp(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if b.db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "f2fpay.db"), sqlite.Options{}); err != nil {
-		t.Fatal(err)
+	b.kind = o.kind
+	if b.kind == testdb.Postgres {
+		b.schema = testdb.NewSchema(t)
 	}
-	t.Cleanup(func() { b.db.Close() })
+	b.db = testdb.Open(t, b.kind, testdb.Options{Schema: b.schema})
 	if b.box, err = secret.NewBox([]byte("test master key, 32 bytes long!!")); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -33,7 +34,7 @@ func TestRefund(t *testing.T) {
 		want    f2fpay.RefundState
 		wantErr string
 	}
-	for name, c := range map[string]struct {
+	cases := map[string]struct {
 		total    string
 		steps    []step
 		settle   bool
@@ -62,61 +63,64 @@ func TestRefund(t *testing.T) {
 			{id: "a", amount: "2.50", want: f2fpay.RefundSucceeded}}, refunded: "2.50", alipay: 1},
 		"refused by Alipay (refunded elsewhere meanwhile)": {total: "10.00", steps: []step{{id: "a", amount: "9.00", want: f2fpay.RefundFailed}},
 			refunded: "0.00", alipay: 1},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			ctx := context.Background()
-			o, by := b.paid("R-1", c.total)
-			start := b.balance(by.UserID)
-			elsewhere := f2fpay.Amount(0)
-			if name == "refused by Alipay (refunded elsewhere meanwhile)" {
-				b.refundElsewhere(o.OutTradeNo, "5.00")
-				elsewhere = 500
-			}
-			for i, s := range c.steps {
-				for _, f := range s.faults {
-					b.fault(f)
-				}
-				r, err := b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: s.id,
-					Amount: f2fpay.MustParseAmount(s.amount), Reason: "returned"})
-				if errCode(err) != s.wantErr {
-					t.Fatalf("step %d: %v, want %q", i, err, s.wantErr)
-				}
-				if err == nil && r.State != s.want {
-					t.Fatalf("step %d: refund %s (%s), want %s", i, r.State, r.FailReason, s.want)
-				}
-			}
-			if c.settle {
-				b.settle(10 * time.Second)
-			}
-			o = b.order(o.OutTradeNo)
-			refunded := f2fpay.MustParseAmount(c.refunded)
-			tr := b.simTrade(o.OutTradeNo)
-			if o.RefundedAmount != refunded || tr.RefundFee != refunded+elsewhere {
-				t.Errorf("refunded %s (sandbox %s), want %s", o.RefundedAmount, tr.RefundFee, refunded)
-			}
-			if len(tr.Refunds) != c.alipay {
-				t.Errorf("sandbox made %d refunds, want %d", len(tr.Refunds), c.alipay)
-			}
-			if got := b.balance(by.UserID) - start; got != refunded+elsewhere {
-				t.Errorf("buyer got %s back, want %s", got, refunded)
-			}
-			if o.State != f2fpay.OrderPaid {
-				t.Errorf("order %s after refunds, want PAID", o.State)
-			}
-			rs, _ := b.db.ListRefunds(ctx, o.ID)
-			ok := 0
-			for _, r := range rs {
-				if r.State == f2fpay.RefundSucceeded {
-					ok++
-				}
-			}
-			if evs := b.eventTypes(o.ID); evs[f2fpay.EventRefundSucceeded] != ok {
-				t.Errorf("events %v for %d succeeded refunds", evs, ok)
-			}
-		})
 	}
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		for name, c := range cases {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, onDB(kind))
+				ctx := context.Background()
+				o, by := b.paid("R-1", c.total)
+				start := b.balance(by.UserID)
+				elsewhere := f2fpay.Amount(0)
+				if name == "refused by Alipay (refunded elsewhere meanwhile)" {
+					b.refundElsewhere(o.OutTradeNo, "5.00")
+					elsewhere = 500
+				}
+				for i, s := range c.steps {
+					for _, f := range s.faults {
+						b.fault(f)
+					}
+					r, err := b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: s.id,
+						Amount: f2fpay.MustParseAmount(s.amount), Reason: "returned"})
+					if errCode(err) != s.wantErr {
+						t.Fatalf("step %d: %v, want %q", i, err, s.wantErr)
+					}
+					if err == nil && r.State != s.want {
+						t.Fatalf("step %d: refund %s (%s), want %s", i, r.State, r.FailReason, s.want)
+					}
+				}
+				if c.settle {
+					b.settle(10 * time.Second)
+				}
+				o = b.order(o.OutTradeNo)
+				refunded := f2fpay.MustParseAmount(c.refunded)
+				tr := b.simTrade(o.OutTradeNo)
+				if o.RefundedAmount != refunded || tr.RefundFee != refunded+elsewhere {
+					t.Errorf("refunded %s (sandbox %s), want %s", o.RefundedAmount, tr.RefundFee, refunded)
+				}
+				if len(tr.Refunds) != c.alipay {
+					t.Errorf("sandbox made %d refunds, want %d", len(tr.Refunds), c.alipay)
+				}
+				if got := b.balance(by.UserID) - start; got != refunded+elsewhere {
+					t.Errorf("buyer got %s back, want %s", got, refunded)
+				}
+				if o.State != f2fpay.OrderPaid {
+					t.Errorf("order %s after refunds, want PAID", o.State)
+				}
+				rs, _ := b.db.ListRefunds(ctx, o.ID)
+				ok := 0
+				for _, r := range rs {
+					if r.State == f2fpay.RefundSucceeded {
+						ok++
+					}
+				}
+				if evs := b.eventTypes(o.ID); evs[f2fpay.EventRefundSucceeded] != ok {
+					t.Errorf("events %v for %d succeeded refunds", evs, ok)
+				}
+			})
+		}
+	})
 }
 
 // refundElsewhere refunds through Alipay directly, as the merchant console would,
@@ -132,51 +136,55 @@ func (b *bundle) refundElsewhere(out, amount string) {
 
 func TestRefundRefusals(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	by := b.buyer("100.00", needsPassword)
-	o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 500,
-		Subject: "x", Deadline: 50 * time.Millisecond})
-	if err != nil || o.State != f2fpay.OrderCancelled {
-		t.Fatalf("%v %v", o, err)
-	}
-	for name, c := range map[string]struct {
-		req  payment.RefundRequest
-		want string
-	}{
-		"unpaid order":     {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: 100}, f2fpay.ECONFLICT},
-		"unknown order":    {payment.RefundRequest{OutTradeNo: "nope", RefundID: "a", Amount: 100}, f2fpay.ENOTFOUND},
-		"bad refund id":    {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a b", Amount: 100}, f2fpay.EINVALID},
-		"negative amount":  {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: -1}, f2fpay.EINVALID},
-		"too large amount": {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: f2fpay.MaxAmount + 1}, f2fpay.EINVALID},
-	} {
-		if _, err := b.engine.Refund(ctx, c.req); errCode(err) != c.want {
-			t.Errorf("%s: %v, want %s", name, err, c.want)
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		ctx := context.Background()
+		by := b.buyer("100.00", needsPassword)
+		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 500,
+			Subject: "x", Deadline: 50 * time.Millisecond})
+		if err != nil || o.State != f2fpay.OrderCancelled {
+			t.Fatalf("%v %v", o, err)
 		}
-	}
+		for name, c := range map[string]struct {
+			req  payment.RefundRequest
+			want string
+		}{
+			"unpaid order":     {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: 100}, f2fpay.ECONFLICT},
+			"unknown order":    {payment.RefundRequest{OutTradeNo: "nope", RefundID: "a", Amount: 100}, f2fpay.ENOTFOUND},
+			"bad refund id":    {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a b", Amount: 100}, f2fpay.EINVALID},
+			"negative amount":  {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: -1}, f2fpay.EINVALID},
+			"too large amount": {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: f2fpay.MaxAmount + 1}, f2fpay.EINVALID},
+		} {
+			if _, err := b.engine.Refund(ctx, c.req); errCode(err) != c.want {
+				t.Errorf("%s: %v, want %s", name, err, c.want)
+			}
+		}
+	})
 }
 
 // Concurrent refunds that together exceed the total: exactly those that fit succeed,
 // whoever wins the race, and Alipay refunds no more than was paid.
 func TestRefundConcurrentOverRefund(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	o, by := b.paid("R-c", "10.00")
-	start := b.balance(by.UserID)
-	var wg sync.WaitGroup
-	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "c" + string(rune('0'+i)), Amount: 400})
-		}()
-	}
-	wg.Wait()
-	b.settle(10 * time.Second)
-	o = b.order(o.OutTradeNo)
-	tr := b.simTrade(o.OutTradeNo)
-	if o.RefundedAmount != 800 || tr.RefundFee != 800 || b.balance(by.UserID)-start != 800 {
-		t.Errorf("refunded %s, sandbox %s, buyer got %s; want 8.00 each", o.RefundedAmount, tr.RefundFee, b.balance(by.UserID)-start)
-	}
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		ctx := context.Background()
+		o, by := b.paid("R-c", "10.00")
+		start := b.balance(by.UserID)
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "c" + string(rune('0'+i)), Amount: 400})
+			}()
+		}
+		wg.Wait()
+		b.settle(10 * time.Second)
+		o = b.order(o.OutTradeNo)
+		tr := b.simTrade(o.OutTradeNo)
+		if o.RefundedAmount != 800 || tr.RefundFee != 800 || b.balance(by.UserID)-start != 800 {
+			t.Errorf("refunded %s, sandbox %s, buyer got %s; want 8.00 each", o.RefundedAmount, tr.RefundFee, b.balance(by.UserID)-start)
+		}
+	})
 }
