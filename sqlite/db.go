@@ -42,7 +42,7 @@ type DB struct {
 	path  string
 	write *sql.DB // exactly one connection: the single writer
 	w     *writer // group-commits the write transactions (writer.go)
-	read  *sql.DB // query_only connections; WAL lets them read while the writer writes
+	read  *pool   // query_only connections, prepared statements; WAL lets them read while the writer writes
 	lock  *lockFile
 	clock f2fpay.Clock
 }
@@ -114,9 +114,11 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	if n <= 0 {
 		n = max(4, runtime.GOMAXPROCS(0))
 	}
-	if db.read, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+	readDB, err := sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	db.read = newPool(readDB)
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
 	db.read.SetConnMaxIdleTime(0)
@@ -164,7 +166,7 @@ func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Micros
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and returns once it has
 // committed. fn must use the ctx and tx it is given; it may share the transaction
 // with other calls (group commit, writer.go), each undone alone when it fails.
-func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return db.w.do(ctx, fn)
 }
 

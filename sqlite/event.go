@@ -27,7 +27,7 @@ func newEventID() string {
 
 // insertEvents enqueues events in tx. An event without ID gets one; without CreatedAt
 // or NextAttemptAt, now (due at once). Fields are set on the events after the commit.
-func insertEvents(ctx context.Context, tx *sql.Tx, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
+func insertEvents(ctx context.Context, tx *wtx, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
 	for _, e := range events {
 		if e == nil {
 			continue
@@ -92,7 +92,7 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, leas
 		return nil, err
 	}
 	var out []*f2fpay.Event
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE events SET token = token + 1, lease_owner = ?1, lease_until = ?2
 WHERE seq IN (
 	SELECT seq FROM events
@@ -119,7 +119,7 @@ RETURNING `+eventCols, owner, now.Add(lease).UnixMicro(), now.UnixMicro(), limit
 }
 
 // fenced explains why an update guarded by e.Token touched no row.
-func fenced(ctx context.Context, tx *sql.Tx, e *f2fpay.Event) error {
+func fenced(ctx context.Context, tx *wtx, e *f2fpay.Event) error {
 	var token int64
 	err := tx.QueryRowContext(ctx, `SELECT token FROM events WHERE id = ?1`, e.ID).Scan(&token)
 	if err == sql.ErrNoRows {
@@ -135,7 +135,7 @@ func fenced(ctx context.Context, tx *sql.Tx, e *f2fpay.Event) error {
 func (db *DB) CompleteEvent(ctx context.Context, e *f2fpay.Event, at time.Time) (err error) {
 	defer wrap(&err, "complete event")
 	at = at.UTC().Truncate(time.Microsecond)
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE events SET delivered_at = ?1, lease_owner = '', lease_until = NULL
 WHERE id = ?2 AND token = ?3`, at.UnixMicro(), e.ID, e.Token)
 		if err != nil {
@@ -164,7 +164,7 @@ func (db *DB) RetryEvent(ctx context.Context, e *f2fpay.Event, next time.Time, l
 		deadAt = next
 	}
 	var attempts int
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE events SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2,
 	dead_at = ?3, lease_owner = '', lease_until = NULL
 WHERE id = ?4 AND token = ?5 RETURNING attempts`, lastErr, next.UnixMicro(), timeArg(deadAt), e.ID, e.Token).Scan(&attempts)
@@ -225,7 +225,7 @@ func (db *DB) ReplayEvents(ctx context.Context, f f2fpay.EventFilter, now time.T
 	defer wrap(&err, "replay events")
 	where, args := eventWhere(f)
 	args = append(args, now.UnixMicro())
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE events SET next_attempt_at = ?%d, delivered_at = NULL,
 	dead_at = NULL, attempts = 0, token = token + 1, lease_owner = '', lease_until = NULL
 WHERE seq IN (SELECT seq FROM events%s)`, len(args), where), args...)

@@ -27,7 +27,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord
 	}
 	now := db.now()
 	var stored *f2fpay.IdempotencyRecord
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
 VALUES (?1, ?2, ?3, 0, 0, NULL, ?4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now.UnixMicro())
 		if err != nil {
@@ -54,7 +54,7 @@ VALUES (?1, ?2, ?3, 0, 0, NULL, ?4) ON CONFLICT (terminal_id, key) DO NOTHING`, 
 // none; completing it again with the same answer is a no-op, with another ECONFLICT.
 func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (err error) {
 	defer wrap(&err, "complete idempotent")
-	err = db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		stored, err := scanIdem(tx.QueryRowContext(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`,
 			rec.TerminalID, rec.Key))
 		if err == sql.ErrNoRows {
@@ -89,7 +89,7 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 // ECONFLICT when it is done (its answer must be replayed, not recomputed).
 func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string) (err error) {
 	defer wrap(&err, "delete idempotent")
-	return db.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var done bool
 		err := tx.QueryRowContext(ctx, `SELECT done FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`, terminalID, key).Scan(&done)
 		if err == sql.ErrNoRows {

@@ -37,30 +37,31 @@ const maxBatch = 64
 
 type txRequest struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *wtx) error
 	done chan error // buffered: the writer never blocks on a caller
 }
 
 // writer owns the write connection's transactions. Its goroutine starts on first use
 // and stops at Close.
 type writer struct {
-	db   *sql.DB
-	reqs chan *txRequest
-	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
-	stop sync.Once
+	db    *sql.DB
+	stmts *stmtCache // the write pool's prepared statements (deferred preparation)
+	reqs  chan *txRequest
+	quit  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+	stop  sync.Once
 }
 
 func newWriter(db *sql.DB) *writer {
-	return &writer{db: db, reqs: make(chan *txRequest), quit: make(chan struct{})}
+	return &writer{db: db, stmts: newStmtCache(db, true), reqs: make(chan *txRequest), quit: make(chan struct{})}
 }
 
 var errClosed = errors.New("the database is closed")
 
 // do runs fn in a write transaction, possibly together with other calls, and returns
 // once the transaction holding fn's writes has committed (nil) or failed.
-func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -86,6 +87,7 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 func (w *writer) close() {
 	w.stop.Do(func() { close(w.quit) })
 	w.wg.Wait()
+	w.stmts.close()
 }
 
 func (w *writer) loop() {
@@ -109,6 +111,8 @@ func (w *writer) loop() {
 		}
 		w.run(batch)
 		clear(batch)
+		// The connection is free now: prepare what the batch ran unprepared.
+		w.stmts.prepareDeferred(context.Background())
 	}
 }
 
@@ -127,11 +131,12 @@ func (w *writer) run(batch []*txRequest) {
 		finish(batch, errs, nil)
 		return
 	}
-	tx, err := w.db.BeginTx(context.Background(), nil)
+	sqlTx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		finish(batch, errs, err)
 		return
 	}
+	tx := &wtx{Tx: sqlTx, stmts: w.stmts}
 	savepoints := live > 1
 	for i, r := range batch {
 		if errs[i] != nil {
@@ -141,14 +146,14 @@ func (w *writer) run(batch []*txRequest) {
 		if !savepoints {
 			errs[i] = safeCall(ctx, r.fn, tx)
 			if errs[i] != nil {
-				tx.Rollback()
+				sqlTx.Rollback()
 				finish(batch, errs, nil)
 				return
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT call"); err != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 			finish(batch, errs, err)
 			return
 		}
@@ -156,23 +161,23 @@ func (w *writer) run(batch []*txRequest) {
 			// Undo this call alone. If even that fails, SQLite has abandoned the
 			// transaction (a full disk, an I/O error): nothing of the batch holds.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {
-				tx.Rollback()
+				sqlTx.Rollback()
 				finish(batch, errs, fmt.Errorf("transaction abandoned after %v: %w", errs[i], err))
 				return
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE call"); err != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 			finish(batch, errs, err)
 			return
 		}
 	}
-	finish(batch, errs, tx.Commit())
+	finish(batch, errs, sqlTx.Commit())
 }
 
 // safeCall runs fn, turning a panic into an error so that one broken call cannot
 // take the writer (and every caller waiting on it) down with it.
-func safeCall(ctx context.Context, fn func(context.Context, *sql.Tx) error, tx *sql.Tx) (err error) {
+func safeCall(ctx context.Context, fn func(context.Context, *wtx) error, tx *wtx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in a write transaction: %v", p)
