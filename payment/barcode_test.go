@@ -68,15 +68,15 @@ func TestPayBarcode(t *testing.T) {
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultSystemError, Method: pay, Count: 1}},
 			want:   f2fpay.OrderCancelled, wantSimState: alipaysim.TradeClosed,
 			wantCalls: map[string]int{pay: 1, query: 1, cancel: 1}},
-		"lost answer, then query shows paid, charged once": {balance: "100.00", amount: "8.88",
+		"lost answer, then query shows paid, charged once": {balance: "100.00", amount: "8.88", deadline: 20 * time.Second, // the buyer may pay: resolve by query, however slow the machine
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: pay, Count: 1}},
 			want:   f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
 			wantCalls: map[string]int{pay: 1, query: 1}},
-		"unverifiable answer, then query shows paid": {balance: "100.00", amount: "8.88",
+		"unverifiable answer, then query shows paid": {balance: "100.00", amount: "8.88", deadline: 20 * time.Second, // the buyer may pay: resolve by query, however slow the machine
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultBadSignature, Method: pay, Count: 1}},
 			want:   f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
 			wantCalls: map[string]int{pay: 1, query: 1}},
-		"truncated answer and a lost query, then paid": {balance: "100.00", amount: "1.01",
+		"truncated answer and a lost query, then paid": {balance: "100.00", amount: "1.01", deadline: 20 * time.Second, // the buyer may pay: resolve by query, however slow the machine
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultMalformedJSON, Method: pay, Count: 1},
 				{Kind: alipaysim.FaultHTTP502, Method: query, Count: 1}},
 			want: f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
