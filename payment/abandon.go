@@ -68,12 +68,22 @@ func (e *Engine) Close(ctx context.Context, outTradeNo string) (*f2fpay.Order, e
 	default:
 		return o, nil // final, or already being cancelled
 	}
-	n, err := e.closeStep(ctx, o, e.policy.Handover)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		n, err := e.closeStep(ctx, o, e.policy.Handover)
+		if err != nil {
+			return nil, err
+		}
+		if n.State == f2fpay.OrderCancelling {
+			return e.drive(ctx, n)
+		}
+		// closeStep acts only on the version it was given. When a poll (this engine's
+		// or a janitor's) moved the order in between, nothing was sent: the terminal's
+		// close must not be dropped for that, so try again on the fresh order.
+		stillOpen := n.State == f2fpay.OrderPending || n.State == f2fpay.OrderWaiting
+		if stillOpen && n.Cancels == o.Cancels && n.Version != o.Version && attempt < 10 {
+			o = n
+			continue
+		}
+		return n, nil
 	}
-	if n.State == f2fpay.OrderCancelling {
-		return e.drive(ctx, n)
-	}
-	return n, nil
 }
