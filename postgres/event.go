@@ -29,7 +29,7 @@ func newEventID() string {
 
 // insertEvents enqueues events in tx. An event without ID gets one; without CreatedAt
 // or NextAttemptAt, now (due at once). Fields are set on the events after the commit.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
+func insertEvents(ctx context.Context, tx querier, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
 	for _, e := range events {
 		if e == nil {
 			continue
@@ -95,7 +95,7 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, leas
 		return nil, err
 	}
 	var out []*f2fpay.Event
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `UPDATE events SET token = token + 1, lease_owner = $1, lease_until = $2
 WHERE seq IN (
 	SELECT seq FROM events
@@ -123,7 +123,7 @@ RETURNING `+eventCols, owner, now.Add(lease), now, limit)
 }
 
 // fenced explains why an update guarded by e.Token touched no row.
-func fenced(ctx context.Context, tx pgx.Tx, e *f2fpay.Event) error {
+func fenced(ctx context.Context, tx querier, e *f2fpay.Event) error {
 	var token int64
 	err := tx.QueryRow(ctx, `SELECT token FROM events WHERE id = $1`, e.ID).Scan(&token)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -139,7 +139,7 @@ func fenced(ctx context.Context, tx pgx.Tx, e *f2fpay.Event) error {
 func (db *DB) CompleteEvent(ctx context.Context, e *f2fpay.Event, at time.Time) (err error) {
 	defer wrap(&err, "complete event")
 	at = at.UTC().Truncate(time.Microsecond)
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		res, err := tx.Exec(ctx, `UPDATE events SET delivered_at = $1, lease_owner = '', lease_until = NULL
 WHERE id = $2 AND token = $3`, at, e.ID, e.Token)
 		if err != nil {
@@ -166,7 +166,7 @@ func (db *DB) RetryEvent(ctx context.Context, e *f2fpay.Event, next time.Time, l
 		deadAt = next
 	}
 	var attempts int
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `UPDATE events SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
 	dead_at = $3, lease_owner = '', lease_until = NULL
 WHERE id = $4 AND token = $5 RETURNING attempts`, lastErr, next, timeArg(deadAt), e.ID, e.Token).Scan(&attempts)
@@ -227,7 +227,7 @@ func (db *DB) ReplayEvents(ctx context.Context, f f2fpay.EventFilter, now time.T
 	defer wrap(&err, "replay events")
 	where, args := eventWhere(f)
 	args = append(args, now)
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		res, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE events SET next_attempt_at = $%d, delivered_at = NULL,
 	dead_at = NULL, attempts = 0, token = token + 1, lease_owner = '', lease_until = NULL
 WHERE seq IN (SELECT seq FROM events%s)`, len(args), where), args...)

@@ -57,7 +57,24 @@ VALUES ($1, $2, $3, false, 0, NULL, $4) ON CONFLICT (terminal_id, key) DO NOTHIN
 // none; completing it again with the same answer is a no-op, with another ECONFLICT.
 func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (err error) {
 	defer wrap(&err, "complete idempotent")
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	response := rec.Response
+	if response == nil {
+		response = []byte{}
+	}
+	// The usual case — begun by this request, same request, not done — is one UPDATE
+	// (its own transaction). Anything else takes the checking path below, which
+	// decides on the row as it then is.
+	tag, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, response = $2
+WHERE terminal_id = $3 AND key = $4 AND request_hash = $5 AND NOT done`,
+		rec.Status, response, rec.TerminalID, rec.Key, rec.RequestHash)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 1 {
+		rec.Done = true
+		return nil
+	}
+	err = db.inTx(ctx, func(tx querier) error {
 		stored, err := scanIdem(tx.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`,
 			rec.TerminalID, rec.Key))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -74,10 +91,6 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 			}
 			return f2fpay.Errorf(f2fpay.ECONFLICT, "idempotency key %q of terminal %d is complete with another answer already", rec.Key, rec.TerminalID)
 		}
-		response := rec.Response
-		if response == nil {
-			response = []byte{}
-		}
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, response = $2 WHERE terminal_id = $3 AND key = $4`,
 			rec.Status, response, rec.TerminalID, rec.Key)
 		return err
@@ -92,7 +105,7 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 // ECONFLICT when it is done (its answer must be replayed, not recomputed).
 func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string) (err error) {
 	defer wrap(&err, "delete idempotent")
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx querier) error {
 		var done bool
 		err := tx.QueryRow(ctx, `SELECT done FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`, terminalID, key).Scan(&done)
 		if errors.Is(err, pgx.ErrNoRows) {

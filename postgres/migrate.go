@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
 
 //go:embed migrations/*.sql
@@ -67,7 +65,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 	if err != nil {
 		return nil, err
 	}
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		if _, err := tx.Exec(ctx, migrateLock); err != nil {
 			return err
 		}
@@ -82,7 +80,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 		return nil, err
 	}
 	for _, m := range ms {
-		err := db.inTx(ctx, func(tx pgx.Tx) error {
+		err := db.inTx(ctx, func(tx querier) error {
 			if _, err := tx.Exec(ctx, migrateLock); err != nil {
 				return err
 			}

@@ -42,7 +42,11 @@ func (db *DB) CreateOrder(ctx context.Context, o *f2fpay.Order, events ...*f2fpa
 	now := db.now()
 	var id int64
 	var after []func()
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	run := db.inTx
+	if !anyEvent(events) {
+		run = db.single // one INSERT: its own transaction (tx.go)
+	}
+	err = run(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `INSERT INTO orders (out_trade_no, merchant_id, app_id, store_id, terminal_id,
 	kind, subject, body, total_amount, auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id,
 	buyer_logon_id, receipt_amount, buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason,
@@ -137,7 +141,7 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 	}
 	now := db.now()
 	var after []func()
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		if err := updateOrder(ctx, tx, o, now); err != nil {
 			return err
 		}
@@ -159,7 +163,7 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 
 // updateOrder writes o's mutable fields if o.Version is the stored one. Identity,
 // ownership and the total amount never change after creation.
-func updateOrder(ctx context.Context, tx pgx.Tx, o *f2fpay.Order, now time.Time) error {
+func updateOrder(ctx context.Context, tx querier, o *f2fpay.Order, now time.Time) error {
 	res, err := tx.Exec(ctx, `UPDATE orders SET state = $1, trade_no = $2, buyer_user_id = $3,
 	buyer_logon_id = $4, receipt_amount = $5, buyer_pay_amount = $6, discount_amount = $7, refunded_amount = $8,
 	fail_code = $9, fail_reason = $10, cancel_action = $11, qr_code = $12, buyer_id = $13, pay_deadline = $14,
@@ -189,7 +193,7 @@ WHERE id = $20 AND version = $21`,
 
 // insertCalls appends gateway calls; a call without OrderID (or RefundID) belongs to
 // the order (refund) being updated. IDs are set on the calls after the commit.
-func insertCalls(ctx context.Context, tx pgx.Tx, calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) error {
+func insertCalls(ctx context.Context, tx querier, calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) error {
 	for _, c := range calls {
 		if c == nil {
 			continue
@@ -221,9 +225,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 func (db *DB) RecordCall(ctx context.Context, c *f2fpay.GatewayCall) (err error) {
 	defer wrap(&err, "record call")
 	var after []func()
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		return insertCalls(ctx, tx, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
-	})
+	// One INSERT: its own transaction (tx.go).
+	err = insertCalls(ctx, db.pool, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
 	if err != nil {
 		return err
 	}
@@ -272,7 +275,7 @@ func (db *DB) ClaimDueOrders(ctx context.Context, owner string, now time.Time, l
 		return nil, err
 	}
 	var out []*f2fpay.Order
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `UPDATE orders SET lease_owner = $1, lease_until = $2
 WHERE id IN (
 	SELECT id FROM orders

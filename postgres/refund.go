@@ -43,7 +43,7 @@ func (db *DB) CreateRefund(ctx context.Context, r *f2fpay.Refund, events ...*f2f
 	now := db.now()
 	var id int64
 	var after []func()
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `INSERT INTO refunds (order_id, out_request_no, amount, reason, state, fail_code,
 	fail_reason, refunded_at, next_check_at, attempts, created_at, updated_at, version)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) RETURNING id`,
@@ -71,7 +71,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) RETURNING id`,
 
 // refundOwner is whom a refund's events belong to; the merchant is looked up only
 // when an event does not name it.
-func refundOwner(ctx context.Context, tx pgx.Tx, orderID, refundID int64, order *f2fpay.Order, events []*f2fpay.Event) (eventOwner, error) {
+func refundOwner(ctx context.Context, tx querier, orderID, refundID int64, order *f2fpay.Order, events []*f2fpay.Event) (eventOwner, error) {
 	owner := eventOwner{orderID: orderID, refundID: refundID}
 	if order != nil {
 		owner.merchantID = order.MerchantID
@@ -120,7 +120,7 @@ func (db *DB) UpdateRefund(ctx context.Context, r *f2fpay.Refund, order *f2fpay.
 	}
 	now := db.now()
 	var after []func()
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		res, err := tx.Exec(ctx, `UPDATE refunds SET state = $1, fail_code = $2, fail_reason = $3, refunded_at = $4,
 	next_check_at = $5, attempts = $6, updated_at = $7, version = version + 1, lease_owner = '', lease_until = NULL
 WHERE id = $8 AND version = $9`,
@@ -177,7 +177,7 @@ func (db *DB) ClaimDueRefunds(ctx context.Context, owner string, now time.Time, 
 		return nil, err
 	}
 	var out []*f2fpay.Refund
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `UPDATE refunds SET lease_owner = $1, lease_until = $2
 WHERE id IN (
 	SELECT id FROM refunds
