@@ -365,6 +365,12 @@ var errCrashed = errors.New("test: process crashed")
 // offsetClock is the wall clock shifted, for an engine "restarted" later.
 type offsetClock struct{ d time.Duration }
 
+// pastHandover is the shift of an engine that looks at the orders once every
+// request has handed its order over to the janitor (fastPolicy's CallTimeout +
+// Handover): its janitor takes over at once, and the test does not sleep through
+// the delay in real time.
+const pastHandover = 10 * time.Second
+
 func (c offsetClock) Now() time.Time { return time.Now().Add(c.d) }
 
 func pemPKCS8(k *rsa.PrivateKey) []byte {

@@ -46,8 +46,9 @@ func TestJanitorsShareTheWork(t *testing.T) {
 		b.fault(alipaysim.Fault{Kind: alipaysim.FaultCancelRetry, Count: 4})
 		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
 
-		e1 := b.newEngine(b.db, b.clients, nil)
-		e2 := b.newEngine(b.db, b.clients, nil)
+		// Both look past the orders' deadlines and handover delays: every order is due.
+		e1 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
+		e2 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
 		jctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for _, e := range []*payment.Engine{e1, e2} {
