@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Group commit. With synchronous=FULL every COMMIT waits for an fsync of the WAL
@@ -46,11 +47,15 @@ type txRequest struct {
 type writer struct {
 	db    *sql.DB
 	stmts *stmtCache // the write pool's prepared statements (deferred preparation)
-	reqs  chan *txRequest
-	quit  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
-	stop  sync.Once
+	// committed, when set, is called after each successful COMMIT (the checkpointer
+	// counts them). Set before the first call.
+	committed func()
+	largest   atomic.Int64 // the largest batch so far (tests check that calls do share)
+	reqs      chan *txRequest
+	quit      chan struct{}
+	once      sync.Once
+	wg        sync.WaitGroup
+	stop      sync.Once
 }
 
 func newWriter(db *sql.DB) *writer {
@@ -118,6 +123,9 @@ func (w *writer) loop() {
 
 // run executes one batch in one transaction and reports to every caller.
 func (w *writer) run(batch []*txRequest) {
+	if n := int64(len(batch)); n > w.largest.Load() {
+		w.largest.Store(n)
+	}
 	errs := make([]error, len(batch))
 	live := 0
 	for i, r := range batch {
@@ -172,7 +180,11 @@ func (w *writer) run(batch []*txRequest) {
 			return
 		}
 	}
-	finish(batch, errs, sqlTx.Commit())
+	err = sqlTx.Commit()
+	if err == nil && w.committed != nil {
+		w.committed()
+	}
+	finish(batch, errs, err)
 }
 
 // safeCall runs fn, turning a panic into an error so that one broken call cannot
