@@ -385,6 +385,11 @@ func pemPKCS8(k *rsa.PrivateKey) []byte {
 func (b *bundle) waitState(outTradeNo string, state f2fpay.OrderState) (*f2fpay.Order, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
+		// Look first: WaitOrder waits for a change from the state it finds, which
+		// would be a whole second when the order is already in state.
+		if o, err := b.db.FindOrder(context.Background(), outTradeNo); err == nil && o.State == state {
+			return o, nil
+		}
 		o, err := b.engine.WaitOrder(context.Background(), outTradeNo, time.Second)
 		if err == nil && o.State == state {
 			return o, nil
