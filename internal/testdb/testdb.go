@@ -9,7 +9,8 @@
 //	testdb.Run(t, func(t *testing.T, kind testdb.Kind) { b := setup(t, onDB(kind)); ... })
 //
 // which names the subtests "sqlite" and "postgres", so `go test -run '/postgres'`
-// selects every PostgreSQL variant of a package.
+// selects every PostgreSQL variant of a package; Bench does the same for benchmarks
+// (`go test -bench '/postgres'`).
 package testdb
 
 import (
@@ -65,6 +66,19 @@ func Run(t *testing.T, f func(t *testing.T, kind Kind)) {
 			}
 			t.Parallel()
 			f(t, k)
+		})
+	}
+}
+
+// Bench runs f as sub-benchmarks named after each kind, like Run.
+func Bench(b *testing.B, f func(b *testing.B, kind Kind)) {
+	b.Helper()
+	for _, k := range Kinds() {
+		b.Run(string(k), func(b *testing.B) {
+			if k == Postgres {
+				DSN(b)
+			}
+			f(b, k)
 		})
 	}
 }
