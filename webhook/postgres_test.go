@@ -218,7 +218,7 @@ func TestExpiredLeaseIsFencedOnPostgres(t *testing.T) {
 		fail: func(string) bool { return true },
 		slow: func(_ string, attempt int) time.Duration {
 			if attempt == 1 {
-				return 600 * time.Millisecond
+				return 1500 * time.Millisecond
 			}
 			return 0
 		},
@@ -243,12 +243,20 @@ func TestExpiredLeaseIsFencedOnPostgres(t *testing.T) {
 		}
 		done <- n
 	}()
-	// b finds nothing while a's lease lives, then takes the event over.
-	time.Sleep(50 * time.Millisecond)
+	// b finds nothing while a's lease lives (a's POST has arrived: a claimed before),
+	// then takes the event over once the lease has run out, long before a's POST ends.
+	for arrived, limit := false, time.Now().Add(10*time.Second); !arrived; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatal("a's POST did not arrive within 10 s")
+		}
+		ep.mu.Lock()
+		arrived = len(ep.posts) == 1
+		ep.mu.Unlock()
+	}
 	if n, err := b.DeliverDue(ctx); err != nil || n != 0 {
 		t.Fatalf("b claimed %d events under a's live lease (%v)", n, err)
 	}
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	if n, err := b.DeliverDue(ctx); err != nil || n != 1 {
 		t.Fatalf("b claimed %d events after a's lease expired, want 1 (%v)", n, err)
 	}
