@@ -10,7 +10,12 @@
 //
 // which names the subtests "sqlite" and "postgres", so `go test -run '/postgres'`
 // selects every PostgreSQL variant of a package; Bench does the same for benchmarks
-// (`go test -bench '/postgres'`).
+// (`go test -bench '/postgres'`). Tests that only make sense on PostgreSQL (several
+// instances sharing one database, which SQLite's file lock forbids) call DSN to skip
+// without a server, and are named ...Postgres... (`-run 'Postgres|/postgres'`).
+//
+// Each PostgreSQL store gets a small pool (4 connections): the tests of several
+// packages run at once against one server, whose default max_connections is 100.
 package testdb
 
 import (
@@ -116,8 +121,6 @@ func Open(tb testing.TB, kind Kind, opts Options) f2fpay.Storage {
 		if schema == "" {
 			schema = NewSchema(tb)
 		}
-		// Small pools: many tests run at once against one server, whose default
-		// max_connections is 100.
 		db, err = postgres.Open(ctx, DSN(tb), postgres.Options{Clock: opts.Clock, Schema: schema, MaxConns: 4})
 	default:
 		tb.Fatalf("testdb: unknown storage kind %q (want %q or %q)", kind, SQLite, Postgres)
