@@ -54,7 +54,21 @@ VALUES (?1, ?2, ?3, 0, 0, NULL, ?4) ON CONFLICT (terminal_id, key) DO NOTHING`, 
 // none; completing it again with the same answer is a no-op, with another ECONFLICT.
 func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (err error) {
 	defer wrap(&err, "complete idempotent")
+	response := rec.Response
+	if response == nil {
+		response = []byte{}
+	}
 	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+		// The usual case — begun by this request, same request, not done — is this one
+		// UPDATE; anything else is told apart below.
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?1, response = ?2
+WHERE terminal_id = ?3 AND key = ?4 AND request_hash = ?5 AND NOT done`, rec.Status, response, rec.TerminalID, rec.Key, rec.RequestHash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
 		stored, err := scanIdem(tx.QueryRowContext(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`,
 			rec.TerminalID, rec.Key))
 		if err == sql.ErrNoRows {
@@ -71,13 +85,8 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 			}
 			return f2fpay.Errorf(f2fpay.ECONFLICT, "idempotency key %q of terminal %d is complete with another answer already", rec.Key, rec.TerminalID)
 		}
-		response := rec.Response
-		if response == nil {
-			response = []byte{}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?1, response = ?2 WHERE terminal_id = ?3 AND key = ?4`,
-			rec.Status, response, rec.TerminalID, rec.Key)
-		return err
+		// Begun, same request, not done: the UPDATE above would have matched.
+		return fmt.Errorf("idempotency key %q of terminal %d: the record changed under the write lock", rec.Key, rec.TerminalID)
 	})
 	if err == nil {
 		rec.Done = true
