@@ -30,6 +30,16 @@ func newEventID() string {
 // insertEvents enqueues events in tx. An event without ID gets one; without CreatedAt
 // or NextAttemptAt, now (due at once). Fields are set on the events after the commit.
 func insertEvents(ctx context.Context, tx querier, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
+	b := &pgx.Batch{}
+	if err := queueEvents(b, events, owner, now, after); err != nil || b.Len() == 0 {
+		return err
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueEvents adds the INSERTs of events to b (see insertEvents); an event that
+// cannot be stored is refused before anything is sent.
+func queueEvents(b *pgx.Batch, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
 	for _, e := range events {
 		if e == nil {
 			continue
@@ -58,19 +68,26 @@ func insertEvents(ctx context.Context, tx querier, events []*f2fpay.Event, owner
 		if len(v.Payload) == 0 || !json.Valid(v.Payload) {
 			return f2fpay.Errorf(f2fpay.EINVALID, "event %s (%s): the payload is not JSON", v.ID, v.Type)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO events (id, type, merchant_id, order_id, refund_id, payload, created_at,
+		b.Queue(`INSERT INTO events (id, type, merchant_id, order_id, refund_id, payload, created_at,
 	attempts, next_attempt_at, delivered_at, dead_at, last_error)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			v.ID, string(v.Type), v.MerchantID, idArg(v.OrderID), idArg(v.RefundID), string(v.Payload),
 			v.CreatedAt, v.Attempts, v.NextAttemptAt, timeArg(v.DeliveredAt),
-			timeArg(v.DeadAt), v.LastError)
-		if err != nil {
-			return constraint(err, fmt.Sprintf("an event with id %s exists already", v.ID),
-				fmt.Sprintf("event %s: merchant %d, order %d or refund %d not found", v.ID, v.MerchantID, v.OrderID, v.RefundID))
+			timeArg(v.DeadAt), v.LastError).Fn = func(br pgx.BatchResults) error {
+			if _, err := br.Exec(); err != nil {
+				return constraintEvent(err, &v)
+			}
+			*after = append(*after, func() { *e = v })
+			return nil
 		}
-		*after = append(*after, func() { *e = v })
 	}
 	return nil
+}
+
+// constraintEvent translates an event INSERT's constraint violation.
+func constraintEvent(err error, v *f2fpay.Event) error {
+	return constraint(err, fmt.Sprintf("an event with id %s exists already", v.ID),
+		fmt.Sprintf("event %s: merchant %d, order %d or refund %d not found", v.ID, v.MerchantID, v.OrderID, v.RefundID))
 }
 
 const eventCols = `id, type, merchant_id, order_id, refund_id, payload, created_at, attempts, next_attempt_at,

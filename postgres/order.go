@@ -141,15 +141,26 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 	}
 	now := db.now()
 	var after []func()
+	// One round trip for the whole change (BEGIN, UPDATE, INSERTs), one for COMMIT.
+	// When the compare-and-set matched nothing, the transaction is rolled back and
+	// the reason found afterwards, on a connection of its own.
+	var updated int64 = -1
 	err = db.inTx(ctx, func(tx querier) error {
-		if err := updateOrder(ctx, tx, o, now); err != nil {
+		b := &pgx.Batch{}
+		queueUpdateOrder(b, o, now, &updated)
+		queueCalls(b, calls, o.ID, 0, now, &after)
+		if err := queueEvents(b, events, eventOwner{merchantID: o.MerchantID, orderID: o.ID}, now, &after); err != nil {
 			return err
 		}
-		if err := insertCalls(ctx, tx, calls, o.ID, 0, now, &after); err != nil {
-			return err
+		err := tx.SendBatch(ctx, b).Close()
+		if updated == 0 {
+			return errNotUpdated
 		}
-		return insertEvents(ctx, tx, events, eventOwner{merchantID: o.MerchantID, orderID: o.ID}, now, &after)
+		return err
 	})
+	if errors.Is(err, errNotUpdated) {
+		return orderNotUpdated(ctx, db.pool, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -164,7 +175,25 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 // updateOrder writes o's mutable fields if o.Version is the stored one. Identity,
 // ownership and the total amount never change after creation.
 func updateOrder(ctx context.Context, tx querier, o *f2fpay.Order, now time.Time) error {
-	res, err := tx.Exec(ctx, `UPDATE orders SET state = $1, trade_no = $2, buyer_user_id = $3,
+	var updated int64
+	b := &pgx.Batch{}
+	queueUpdateOrder(b, o, now, &updated)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if updated == 1 {
+		return nil
+	}
+	return orderNotUpdated(ctx, tx, o)
+}
+
+// errNotUpdated: the compare-and-set of an order matched no row.
+var errNotUpdated = errors.New("postgres: order not updated")
+
+// queueUpdateOrder adds updateOrder's UPDATE to b; *updated receives the number of
+// rows it changed (0: see orderNotUpdated).
+func queueUpdateOrder(b *pgx.Batch, o *f2fpay.Order, now time.Time, updated *int64) {
+	b.Queue(`UPDATE orders SET state = $1, trade_no = $2, buyer_user_id = $3,
 	buyer_logon_id = $4, receipt_amount = $5, buyer_pay_amount = $6, discount_amount = $7, refunded_amount = $8,
 	fail_code = $9, fail_reason = $10, cancel_action = $11, qr_code = $12, buyer_id = $13, pay_deadline = $14,
 	next_check_at = $15, queries = $16, cancels = $17, paid_at = $18, updated_at = $19, version = version + 1,
@@ -173,15 +202,21 @@ WHERE id = $20 AND version = $21`,
 		string(o.State), o.TradeNo, o.BuyerUserID, o.BuyerLogonID, int64(o.ReceiptAmount), int64(o.BuyerPayAmount),
 		int64(o.DiscountAmount), int64(o.RefundedAmount), o.FailCode, o.FailReason, o.CancelAction, o.QRCode,
 		o.BuyerID, timeArg(o.PayDeadline), timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt),
-		now, o.ID, o.Version)
-	if err != nil {
-		return constraint(err, "", "")
-	}
-	if n := res.RowsAffected(); n == 1 {
+		now, o.ID, o.Version).Fn = func(br pgx.BatchResults) error {
+		res, err := br.Exec()
+		if err != nil {
+			return constraint(err, "", "")
+		}
+		*updated = res.RowsAffected()
 		return nil
 	}
+}
+
+// orderNotUpdated says why o's compare-and-set matched nothing: ENOTFOUND or
+// ECONFLICT with the stored version.
+func orderNotUpdated(ctx context.Context, q querier, o *f2fpay.Order) error {
 	var v int64
-	err = tx.QueryRow(ctx, `SELECT version FROM orders WHERE id = $1`, o.ID).Scan(&v)
+	err := q.QueryRow(ctx, `SELECT version FROM orders WHERE id = $1`, o.ID).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "order %d (%s) not found", o.ID, o.OutTradeNo)
 	} else if err != nil {
@@ -194,6 +229,15 @@ WHERE id = $20 AND version = $21`,
 // insertCalls appends gateway calls; a call without OrderID (or RefundID) belongs to
 // the order (refund) being updated. IDs are set on the calls after the commit.
 func insertCalls(ctx context.Context, tx querier, calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) error {
+	b := &pgx.Batch{}
+	if queueCalls(b, calls, orderID, refundID, now, after); b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueCalls adds the INSERTs of calls to b (see insertCalls).
+func queueCalls(b *pgx.Batch, calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) {
 	for _, c := range calls {
 		if c == nil {
 			continue
@@ -208,17 +252,18 @@ func insertCalls(ctx context.Context, tx querier, calls []*f2fpay.GatewayCall, o
 		if c.At.IsZero() {
 			at = now
 		}
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO gateway_calls (order_id, refund_id, method, code, sub_code, message,
+		b.Queue(`INSERT INTO gateway_calls (order_id, refund_id, method, code, sub_code, message,
 	outcome, latency_ns, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			oid, idArg(rid), c.Method, c.Code, c.SubCode, c.Message, c.Outcome, int64(c.Latency), at).Scan(&id)
-		if err != nil {
-			return constraint(err, "", fmt.Sprintf("gateway call %s: order %d or refund %d not found", c.Method, oid, rid))
+			oid, idArg(rid), c.Method, c.Code, c.SubCode, c.Message, c.Outcome, int64(c.Latency), at).Fn = func(br pgx.BatchResults) error {
+			var id int64
+			if err := br.QueryRow().Scan(&id); err != nil {
+				return constraint(err, "", fmt.Sprintf("gateway call %s: order %d or refund %d not found", c.Method, oid, rid))
+			}
+			*after = append(*after, func() { c.ID, c.OrderID, c.RefundID, c.At = id, oid, rid, at })
+			return nil
 		}
-		*after = append(*after, func() { c.ID, c.OrderID, c.RefundID, c.At = id, oid, rid, at })
 	}
-	return nil
 }
 
 // RecordCall appends c to its order's history; ENOTFOUND for an unknown order.

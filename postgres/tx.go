@@ -23,6 +23,10 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	// SendBatch sends b's statements in one round trip; closing the results runs
+	// their callbacks and returns the first error. On the pool, a batch of several
+	// statements is one implicit transaction.
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var (
@@ -89,6 +93,17 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 		}
 	}
 	return t.conn.Query(ctx, sql, args...)
+}
+
+func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if !t.begun {
+		withBegin := &pgx.Batch{}
+		withBegin.Queue("begin")
+		withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
+		b = withBegin
+		t.begun = true
+	}
+	return t.conn.SendBatch(ctx, b)
 }
 
 // end commits (or, when fn failed, rolls back) what was begun.
