@@ -6,8 +6,11 @@
 // single writer: every write transaction begins IMMEDIATE on the one write connection,
 // so a claim (select the due rows, lease them) runs while no other writer can change
 // them, and two claimers never lease the same row. The lock file keeps a second
-// process away, so the single writer is the only writer. docs/storage.md has the
-// details.
+// process away, so the single writer is the only writer. Store calls that queue up
+// behind a commit share the next transaction and its fsync, each in a savepoint of
+// its own (group commit, writer.go); statements are prepared once per connection
+// (stmt.go); WAL checkpoints run beside the writer (checkpoint.go). docs/storage.md
+// has the details.
 package sqlite
 
 import (
