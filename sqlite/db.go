@@ -9,8 +9,7 @@
 // process away, so the single writer is the only writer. Store calls that queue up
 // behind a commit share the next transaction and its fsync, each in a savepoint of
 // its own (group commit, writer.go); statements are prepared once per connection
-// (stmt.go); WAL checkpoints run beside the writer (checkpoint.go). docs/storage.md
-// has the details.
+// (stmt.go). docs/storage.md has the details.
 package sqlite
 
 import (
@@ -45,8 +44,7 @@ type DB struct {
 	path  string
 	write *sql.DB // exactly one connection: the single writer
 	w     *writer // group-commits the write transactions (writer.go)
-	ckpt  *checkpointer
-	read  *pool // query_only connections, prepared statements; WAL lets them read while the writer writes
+	read  *pool   // query_only connections, prepared statements; WAL lets them read while the writer writes
 	lock  *lockFile
 	clock f2fpay.Clock
 }
@@ -97,9 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 
 	// The path goes before '?' verbatim: modernc.org/sqlite splits the DSN there and
 	// does not URL-decode the name (so '?' and '#' are refused above).
-	// wal_autocheckpoint=0: checkpoints run beside the writer, not inside its
-	// commits (checkpoint.go).
-	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
+	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	// One writer connection: SQLite admits one writer at a time anyway, and queueing
@@ -115,17 +111,6 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	if err := db.write.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-
-	ckptDB, err := sql.Open("sqlite", abs+"?"+pragmas)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	ckptDB.SetMaxOpenConns(1)
-	ckptDB.SetMaxIdleConns(1)
-	ckptDB.SetConnMaxLifetime(0)
-	ckptDB.SetConnMaxIdleTime(0)
-	db.ckpt = newCheckpointer(ckptDB)
-	db.w.committed = db.ckpt.committed
 
 	n := opts.ReadConns
 	if n <= 0 {
@@ -166,9 +151,6 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
-	}
-	if db.ckpt != nil {
-		errs = append(errs, db.ckpt.close())
 	}
 	if db.w != nil {
 		db.w.close()

@@ -45,17 +45,14 @@ type txRequest struct {
 // writer owns the write connection's transactions. Its goroutine starts on first use
 // and stops at Close.
 type writer struct {
-	db    *sql.DB
-	stmts *stmtCache // the write pool's prepared statements (deferred preparation)
-	// committed, when set, is called after each successful COMMIT (the checkpointer
-	// counts them). Set before the first call.
-	committed func()
-	largest   atomic.Int64 // the largest batch so far (tests check that calls do share)
-	reqs      chan *txRequest
-	quit      chan struct{}
-	once      sync.Once
-	wg        sync.WaitGroup
-	stop      sync.Once
+	db      *sql.DB
+	stmts   *stmtCache   // the write pool's prepared statements (deferred preparation)
+	largest atomic.Int64 // the largest batch so far (tests check that calls do share)
+	reqs    chan *txRequest
+	quit    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+	stop    sync.Once
 }
 
 func newWriter(db *sql.DB) *writer {
@@ -180,11 +177,7 @@ func (w *writer) run(batch []*txRequest) {
 			return
 		}
 	}
-	err = sqlTx.Commit()
-	if err == nil && w.committed != nil {
-		w.committed()
-	}
-	finish(batch, errs, err)
+	finish(batch, errs, sqlTx.Commit())
 }
 
 // safeCall runs fn, turning a panic into an error so that one broken call cannot
