@@ -41,23 +41,26 @@ import (
 // Validity is in wall-clock time (one day back, five years ahead), not on the sandbox
 // clock: clients check certificate dates against their own clock.
 //
-// The PKI lives in memory: a sandbox restarted on the same --data directory makes a new
-// one, and certificate apps must be registered again. It is created on first use, so
-// sandboxes that never see a certificate app pay nothing for it.
+// The PKI is persisted as records (certs_store.go): a sandbox restarted on the same
+// --data directory rebuilds it from the store, so certificate apps keep their serials and
+// clients keep the files they were given. It is created on first use, so sandboxes that
+// never see a certificate app pay nothing for it.
 type certAuthority struct {
-	once sync.Once
-	err  error
+	// writeMu serialises the writers (first build, app certificates, rotation). Each
+	// writer commits its records to the store before installing them under mu, so the
+	// gateway's readers never wait on the store.
+	writeMu sync.Mutex
+	stored  *certAuthorityRecord // the CA as last committed; nil until built or loaded
 
-	mu         sync.RWMutex
-	interKey   *rsa.PrivateKey
-	inter      *x509.Certificate
-	interPEM   []byte
-	bundlePEM  []byte
-	rootSN     string
-	current    *alipayLeaf
-	leaves     map[string]*alipayLeaf // by SN, rotated-out ones included (downloads of old serials still work)
-	apps       map[string]*appCert    // by app_id: the apps in certificate mode
-	nextSerial int64
+	mu        sync.RWMutex
+	interKey  *rsa.PrivateKey
+	inter     *x509.Certificate
+	interPEM  []byte
+	bundlePEM []byte
+	rootSN    string
+	current   *alipayLeaf
+	leaves    map[string]*alipayLeaf // by SN, rotated-out ones included (downloads of old serials still work)
+	apps      map[string]*appCert    // by app_id: the apps in certificate mode
 }
 
 // alipayLeaf is one "Alipay public-key certificate" and the key it certifies.
@@ -95,17 +98,29 @@ func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-// init builds the PKI around the sandbox's Alipay key.
-func (ca *certAuthority) init(alipayKey *rsa.PrivateKey) error {
-	ca.once.Do(func() { ca.err = ca.build(alipayKey) })
-	return ca.err
+// init builds the PKI around the sandbox's Alipay key and commits it, unless it was
+// built or loaded before. The caller holds writeMu.
+func (ca *certAuthority) initLocked(ctx context.Context, e *engine, alipayKey *rsa.PrivateKey) error {
+	if ca.stored != nil {
+		return nil
+	}
+	rec, leaf, err := buildCA(alipayKey)
+	if err != nil {
+		return err
+	}
+	if err := e.update(ctx, func(t *txn) error { t.putRec(rec); t.putRec(leaf); return nil }); err != nil {
+		return err
+	}
+	return ca.install(rec, []*alipayCertRecord{leaf}, nil)
 }
 
-func (ca *certAuthority) build(alipayKey *rsa.PrivateKey) error {
+// buildCA makes a new PKI: the two roots, the intermediate and the first Alipay leaf,
+// which certifies alipayKey.
+func buildCA(alipayKey *rsa.PrivateKey) (*certAuthorityRecord, *alipayCertRecord, error) {
 	now := time.Now()
 	rootKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rootTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: sandboxRootName,
@@ -115,13 +130,16 @@ func (ca *certAuthority) build(alipayKey *rsa.PrivateKey) error {
 	}
 	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	root, _ := x509.ParseCertificate(rootDER)
+	root, err := x509.ParseCertificate(rootDER)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ecTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: sandboxECName,
@@ -131,12 +149,12 @@ func (ca *certAuthority) build(alipayKey *rsa.PrivateKey) error {
 	}
 	ecDER, err := x509.CreateCertificate(rand.Reader, ecTmpl, ecTmpl, &ecKey.PublicKey, ecKey)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	interKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	interTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(3), Subject: sandboxInterName,
@@ -146,32 +164,42 @@ func (ca *certAuthority) build(alipayKey *rsa.PrivateKey) error {
 	}
 	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, &interKey.PublicKey, rootKey)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	inter, _ := x509.ParseCertificate(interDER)
+	inter, err := x509.ParseCertificate(interDER)
+	if err != nil {
+		return nil, nil, err
+	}
 
-	ca.interKey, ca.inter, ca.interPEM = interKey, inter, pemCert(interDER)
-	ca.bundlePEM = append(pemCert(ecDER), pemCert(rootDER)...)
-	if ca.rootSN, err = alipay.RootCertSN(ca.bundlePEM); err != nil {
-		return err
+	rec := &certAuthorityRecord{
+		ID: certAuthorityID, RootCert: string(pemCert(rootDER)), ECRootCert: string(pemCert(ecDER)),
+		InterCert: string(pemCert(interDER)), LastSerial: now.UnixNano(),
 	}
-	ca.leaves = map[string]*alipayLeaf{}
-	ca.apps = map[string]*appCert{}
-	ca.nextSerial = time.Now().UnixNano()
-	_, err = ca.issueAlipayLeafLocked(alipayKey)
-	return err
+	if rec.RootKey, err = encodeKey(rootKey); err != nil {
+		return nil, nil, err
+	}
+	if rec.ECRootKey, err = encodeKey(ecKey); err != nil {
+		return nil, nil, err
+	}
+	if rec.InterKey, err = encodeKey(interKey); err != nil {
+		return nil, nil, err
+	}
+	leaf, err := newAlipayLeaf(rec, inter, interKey, alipayKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, leaf, nil
 }
 
-// issueLocked signs a certificate for pub with the intermediate.
-func (ca *certAuthority) issueLocked(subject pkix.Name, pub *rsa.PublicKey) (*x509.Certificate, []byte, error) {
-	ca.nextSerial++
+// issue signs a certificate for pub with the intermediate, under serial.
+func issue(inter *x509.Certificate, interKey *rsa.PrivateKey, serial int64, subject pkix.Name, pub *rsa.PublicKey) (*x509.Certificate, []byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.nextSerial), Subject: subject,
+		SerialNumber: big.NewInt(serial), Subject: subject,
 		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.AddDate(5, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature, SignatureAlgorithm: x509.SHA256WithRSA,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.inter, pub, ca.interKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, inter, pub, interKey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -179,16 +207,22 @@ func (ca *certAuthority) issueLocked(subject pkix.Name, pub *rsa.PublicKey) (*x5
 	return cert, der, err
 }
 
-func (ca *certAuthority) issueAlipayLeafLocked(key *rsa.PrivateKey) (*alipayLeaf, error) {
+// newAlipayLeaf issues an Alipay public-key certificate for key under the next serial
+// of rec (which it advances) and makes it rec's current one.
+func newAlipayLeaf(rec *certAuthorityRecord, inter *x509.Certificate, interKey, key *rsa.PrivateKey) (*alipayCertRecord, error) {
 	subject := pkix.Name{Country: []string{"CN"}, Organization: []string{"f2fpay sandbox"},
 		OrganizationalUnit: []string{"Alipay Open Platform"}, CommonName: "Alipay sandbox public key certificate"}
-	cert, der, err := ca.issueLocked(subject, &key.PublicKey)
+	rec.LastSerial++
+	cert, der, err := issue(inter, interKey, rec.LastSerial, subject, &key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	leaf := &alipayLeaf{sn: alipay.CertSN(cert), pem: append(pemCert(der), ca.interPEM...), signer: alipay.NewKeySigner(key)}
-	ca.leaves[leaf.sn] = leaf
-	ca.current = leaf
+	k, err := encodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	leaf := &alipayCertRecord{SN: alipay.CertSN(cert), Cert: string(pemCert(der)) + rec.InterCert, Key: k}
+	rec.CurrentSN = leaf.SN
 	return leaf, nil
 }
 
@@ -215,7 +249,10 @@ func (ca *certAuthority) filesLocked(a *appCert) *AppCerts {
 // app must carry app_cert_sn and alipay_root_cert_sn, and every answer carries
 // alipay_cert_sn (REST: header alipay-sn).
 func (s *Sim) RegisterCertApp(ctx context.Context, spec AppSpec) (*App, *AppCerts, error) {
-	if err := s.certs.init(s.key); err != nil {
+	ca := &s.certs
+	ca.writeMu.Lock()
+	defer ca.writeMu.Unlock()
+	if err := ca.initLocked(ctx, s.e, s.key); err != nil {
 		return nil, nil, fmt.Errorf("sandbox: building the certificate authority: %w", err)
 	}
 	app, err := s.RegisterApp(ctx, spec)
@@ -226,16 +263,23 @@ func (s *Sim) RegisterCertApp(ctx context.Context, spec AppSpec) (*App, *AppCert
 	if err != nil {
 		return nil, nil, err
 	}
-	ca := &s.certs
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
 	subject := pkix.Name{Country: []string{"CN"}, Organization: []string{"f2fpay sandbox merchant " + app.SellerID},
 		OrganizationalUnit: []string{"Alipay.com"}, CommonName: app.AppID}
-	cert, der, err := ca.issueLocked(subject, pub)
+	rec := *ca.stored
+	rec.LastSerial++
+	cert, der, err := issue(ca.inter, ca.interKey, rec.LastSerial, subject, pub)
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &appCert{sn: alipay.CertSN(cert), pem: pemCert(der)}
+	ar := &appCertRecord{AppID: app.AppID, SN: alipay.CertSN(cert), Cert: string(pemCert(der))}
+	// The app was committed on its own: should this commit fail, it stays a public-key app.
+	if err := s.e.update(ctx, func(t *txn) error { t.putRec(&rec); t.putRec(ar); return nil }); err != nil {
+		return nil, nil, fmt.Errorf("sandbox: storing the certificate of app %s: %w", app.AppID, err)
+	}
+	a := &appCert{sn: ar.SN, pem: []byte(ar.Cert)}
+	ca.stored = &rec
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
 	ca.apps[app.AppID] = a
 	return app, ca.filesLocked(a), nil
 }
@@ -256,20 +300,30 @@ func (s *Sim) AppCertificates(appID string) (*AppCerts, error) {
 // RotateAlipayCert issues a new Alipay public-key certificate with a new key and answers
 // certificate-mode apps with it from now on. The old certificate stays downloadable.
 func (s *Sim) RotateAlipayCert(ctx context.Context) (sn string, certPEM string, err error) {
-	if err := s.certs.init(s.key); err != nil {
-		return "", "", err
-	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return "", "", err
 	}
 	ca := &s.certs
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	leaf, err := ca.issueAlipayLeafLocked(key)
+	ca.writeMu.Lock()
+	defer ca.writeMu.Unlock()
+	if err := ca.initLocked(ctx, s.e, s.key); err != nil {
+		return "", "", fmt.Errorf("sandbox: building the certificate authority: %w", err)
+	}
+	rec := *ca.stored
+	lr, err := newAlipayLeaf(&rec, ca.inter, ca.interKey, key)
 	if err != nil {
 		return "", "", err
 	}
+	if err := s.e.update(ctx, func(t *txn) error { t.putRec(&rec); t.putRec(lr); return nil }); err != nil {
+		return "", "", fmt.Errorf("sandbox: storing the rotated Alipay certificate: %w", err)
+	}
+	leaf := &alipayLeaf{sn: lr.SN, pem: []byte(lr.Cert), signer: alipay.NewKeySigner(key)}
+	ca.stored = &rec
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	ca.leaves[leaf.sn] = leaf
+	ca.current = leaf
 	return leaf.sn, string(leaf.pem), nil
 }
 

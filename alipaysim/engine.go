@@ -30,7 +30,7 @@ type engine struct {
 	byQR     map[string]string // QR token → trade_no
 	notifs   map[string]*Notification
 	notifSeq uint64
-	recs     recordSet // OAuth, accounts, ISV grants, bill links, heartbeats (records.go)
+	recs     recordSet // OAuth, accounts, ISV grants, bill links, heartbeats, certificate PKI (records.go)
 
 	faults *faultSet
 

@@ -10,7 +10,7 @@ import (
 
 // record is a persisted document of the kinds added after the first sandbox release:
 // OAuth codes and tokens, receiver accounts, merchant authorisations of ISV apps, bill
-// download links and heartbeats. They travel through Changes and State as generic
+// download links, heartbeats and certificate mode's PKI. They travel through Changes and State as generic
 // Records, so the Store interface does not grow a method or a field per kind.
 type record interface {
 	recordKind() string
@@ -27,6 +27,10 @@ const (
 	kindAppAuthToken = "app_auth_token"
 	kindBillLink     = "bill_link"
 	kindHeartbeat    = "heartbeat"
+	// Certificate mode's CA, Alipay certificates and app certificates (certs_store.go).
+	kindCertAuthority = "cert_authority"
+	kindAlipayCert    = "alipay_cert"
+	kindAppCert       = "app_cert"
 )
 
 // newRecord returns an empty record of a kind, nil for a kind this sandbox does not know
@@ -47,6 +51,12 @@ func newRecord(kind string) record {
 		return &BillLink{}
 	case kindHeartbeat:
 		return &Heartbeat{}
+	case kindCertAuthority:
+		return &certAuthorityRecord{}
+	case kindAlipayCert:
+		return &alipayCertRecord{}
+	case kindAppCert:
+		return &appCertRecord{}
 	}
 	return nil
 }

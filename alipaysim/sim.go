@@ -107,6 +107,9 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 	if err := s.e.load(st); err != nil {
 		return nil, err
 	}
+	if err := s.loadCerts(); err != nil {
+		return nil, err
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, err
@@ -243,7 +246,7 @@ func (s *Sim) Snapshot() ([]byte, error) {
 		Codes         []*Code
 		Trades        []*Trade
 		Notifications []*Notification
-		Records       map[string][]record // OAuth, accounts, ISV grants, bill links, heartbeats, by kind
+		Records       map[string][]record // OAuth, accounts, ISV grants, bill links, heartbeats, certificate PKI, by kind
 		Seq           uint64
 	}
 	s.e.view(func(t *txn) {
