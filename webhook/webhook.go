@@ -139,6 +139,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		for {
 			n, err := d.DeliverDue(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					return nil // shutting down: not a failure
+				}
 				d.cfg.Logger.Error("webhook: claiming events", "err", err)
 				break
 			}
