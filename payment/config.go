@@ -188,4 +188,8 @@ type Config struct {
 	// WaitPoll is how often WaitOrder re-reads the store, for changes made by other
 	// instances; default 1 s. Changes made by this engine wake waiters at once.
 	WaitPoll time.Duration
+	// EventsCommitted, when set, is called after a commit that enqueued outbox events,
+	// so a webhook deliverer can send them at once instead of at its next poll. It must
+	// not block.
+	EventsCommitted func()
 }

@@ -25,6 +25,7 @@ type Engine struct {
 	owner   string
 	poll    time.Duration
 	waiters *waiters
+	events  func()
 }
 
 // New checks cfg and returns an Engine. Start the janitor with RunJanitor.
@@ -41,7 +42,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		store: cfg.Storage, clients: cfg.Clients, clock: cfg.Clock, log: cfg.Logger,
-		metrics: cfg.Metrics, policy: p, owner: cfg.Owner, poll: cfg.WaitPoll, waiters: newWaiters(),
+		metrics: cfg.Metrics, policy: p, owner: cfg.Owner, poll: cfg.WaitPoll, waiters: newWaiters(), events: cfg.EventsCommitted,
 	}
 	if e.clock == nil {
 		e.clock = f2fpay.SystemClock{}
@@ -169,6 +170,7 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 		}
 		err = e.store.UpdateOrder(ctx, &n, calls, events...)
 		if err == nil {
+			e.eventsCommitted(events)
 			if from != n.State {
 				e.metrics.OrderTransition(n.Kind, from, n.State)
 				e.log.Info("order state", "out_trade_no", n.OutTradeNo, "order_id", n.ID, "terminal_id", n.TerminalID,
@@ -225,4 +227,11 @@ func (e *Engine) History(ctx context.Context, outTradeNo string) ([]*f2fpay.Gate
 		return nil, err
 	}
 	return e.store.OrderCalls(ctx, o.ID)
+}
+
+// eventsCommitted tells the outbox's deliverer, if any, that events are waiting.
+func (e *Engine) eventsCommitted(events []*f2fpay.Event) {
+	if len(events) > 0 && e.events != nil {
+		e.events()
+	}
 }

@@ -206,6 +206,7 @@ func (e *Engine) commitRefund(ctx context.Context, r *f2fpay.Refund, calls []*f2
 		}
 		err = e.store.UpdateRefund(ctx, &n, ord, calls, events...)
 		if err == nil {
+			e.eventsCommitted(events)
 			if from != n.State {
 				e.metrics.RefundTransition(from, n.State)
 				e.log.Info("refund state", "out_trade_no", o.OutTradeNo, "order_id", o.ID, "out_request_no", n.OutRequestNo,

@@ -87,9 +87,16 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	policy := payment.DefaultPolicy()
 	policy.QueryInterval, policy.QueryAttempts = cfg.QueryInterval, cfg.QueryCount
 	policy.CancelInterval, policy.CancelRetries = cfg.CancelRetry, cfg.CancelCount
+	hooks, err := webhook.New(webhook.Config{Store: store, Box: box, Owner: cfg.Instance, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+
 	engine, err := payment.New(payment.Config{
 		Storage: store, Clients: clients, Logger: log, Metrics: metrics,
 		Policy: policy, Owner: cfg.Instance,
+		EventsCommitted: hooks.Wake, // webhooks leave right after the commit, not at the next poll
 	})
 	if err != nil {
 		store.Close()
@@ -103,12 +110,6 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		store.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	hooks, err := webhook.New(webhook.Config{Store: store, Box: box, Owner: cfg.Instance, Logger: log})
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("serve: %w", err)
-	}
-
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &service{
 		URL: "http://" + ln.Addr().String(), Storage: store, Engine: engine, Box: box,
