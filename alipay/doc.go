@@ -27,6 +27,10 @@
 //
 // # Use
 //
+// The same typed API also speaks the newer REST protocol (/v3/alipay/..., signed
+// Authorization headers): set Config.Protocol to ProtocolREST (see rest.go for how v3
+// reports waiting and unknown payments).
+//
 // Create one Client per merchant app with New and share it; it is immutable and safe for
 // concurrent use, and holds no global state. Point Config.Gateway at any gateway: Alipay's
 // production (the default), Alipay's online sandbox, or an offline `f2fpay sandbox`.
