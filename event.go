@@ -2,6 +2,8 @@ package f2fpay
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -41,6 +43,14 @@ type Event struct {
 	// only with the token of the lease under which it was attempted, so a worker whose
 	// lease expired (paused, partitioned) cannot overwrite a newer attempt's result.
 	Token int64 `json:"-"`
+}
+
+// NewEventID returns a random event id ("evt_" and 24 hex digits), what stores give an
+// event enqueued without one.
+func NewEventID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "evt_" + hex.EncodeToString(b[:])
 }
 
 // EventFilter selects events for listing and replay.

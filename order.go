@@ -121,6 +121,30 @@ type Order struct {
 	Version int64 `json:"version"`
 }
 
+// Validate reports whether o can be stored: it has an out_trade_no and a known state.
+// Both stores call it, so they refuse the same orders with the same message.
+func (o *Order) Validate() error {
+	if o.OutTradeNo == "" {
+		return Errorf(EINVALID, "order: out_trade_no is empty")
+	}
+	if !o.State.Valid() {
+		return Errorf(EINVALID, "order %s: state %q is not an order state", o.OutTradeNo, o.State)
+	}
+	return nil
+}
+
+// CheckLease validates the arguments of a claim (ClaimDueOrders, ClaimDueRefunds,
+// ClaimEvents): a lease must name its owner and last some time.
+func CheckLease(owner string, lease time.Duration) error {
+	if owner == "" {
+		return Errorf(EINVALID, "claim: owner is empty; name the instance that takes the lease")
+	}
+	if lease <= 0 {
+		return Errorf(EINVALID, "claim: lease %v is not positive", lease)
+	}
+	return nil
+}
+
 // GatewayCall is one call to Alipay made for an order or refund, kept as its history.
 type GatewayCall struct {
 	ID       int64         `json:"id"`

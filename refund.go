@@ -40,3 +40,15 @@ type Refund struct {
 	UpdatedAt    time.Time   `json:"updated_at"`
 	Version      int64       `json:"version"`
 }
+
+// Validate reports whether r can be stored: it has an out_request_no and a known state.
+func (r *Refund) Validate() error {
+	if r.OutRequestNo == "" {
+		return Errorf(EINVALID, "refund of order %d: out_request_no is empty", r.OrderID)
+	}
+	switch r.State {
+	case RefundPending, RefundUnknown, RefundSucceeded, RefundFailed:
+		return nil
+	}
+	return Errorf(EINVALID, "refund %s: state %q is not a refund state", r.OutRequestNo, r.State)
+}

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,13 +17,6 @@ import (
 // eventOwner fills the MerchantID, OrderID and RefundID an event leaves zero: the
 // entity whose state change the event announces.
 type eventOwner struct{ merchantID, orderID, refundID int64 }
-
-// newEventID returns a random, unguessable id; consumers dedupe on it.
-func newEventID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "evt_" + hex.EncodeToString(b[:])
-}
 
 // insertEvents enqueues events in tx. An event without ID gets one; without CreatedAt
 // or NextAttemptAt, now (due at once). Fields are set on the events after the commit.
@@ -46,7 +37,7 @@ func queueEvents(b *pgx.Batch, events []*f2fpay.Event, owner eventOwner, now tim
 		}
 		v := *e
 		if v.ID == "" {
-			v.ID = newEventID()
+			v.ID = f2fpay.NewEventID()
 		}
 		if v.MerchantID == 0 {
 			v.MerchantID = owner.merchantID
@@ -108,7 +99,7 @@ func scanEvent(s scanner) (*f2fpay.Event, error) {
 // SKIP LOCKED: concurrent instances skip each other's rows instead of waiting.
 func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) (_ []*f2fpay.Event, err error) {
 	defer wrap(&err, "claim events")
-	if err := checkClaim(owner, lease); err != nil || limit <= 0 {
+	if err := f2fpay.CheckLease(owner, lease); err != nil || limit <= 0 {
 		return nil, err
 	}
 	var out []*f2fpay.Event

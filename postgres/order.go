@@ -36,7 +36,7 @@ func scanOrder(s scanner) (*f2fpay.Order, error) {
 // CreateOrder inserts o with version 1 and enqueues events in the same transaction.
 func (db *DB) CreateOrder(ctx context.Context, o *f2fpay.Order, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "create order")
-	if err := checkOrder(o); err != nil {
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
@@ -72,16 +72,6 @@ RETURNING id`,
 	o.ID, o.CreatedAt, o.UpdatedAt, o.Version = id, now, now, 1
 	for _, f := range after {
 		f()
-	}
-	return nil
-}
-
-func checkOrder(o *f2fpay.Order) error {
-	if o.OutTradeNo == "" {
-		return f2fpay.Errorf(f2fpay.EINVALID, "order: out_trade_no is empty")
-	}
-	if !o.State.Valid() {
-		return f2fpay.Errorf(f2fpay.EINVALID, "order %s: state %q is not an order state", o.OutTradeNo, o.State)
 	}
 	return nil
 }
@@ -136,7 +126,7 @@ func (db *DB) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpay
 // all in one transaction; it releases any lease on the order.
 func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "update order")
-	if err := checkOrder(o); err != nil {
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
@@ -298,17 +288,6 @@ func (db *DB) OrderCalls(ctx context.Context, orderID int64) (_ []*f2fpay.Gatewa
 	return collect(rows, err, scanCall)
 }
 
-// checkClaim validates the arguments shared by the Claim methods.
-func checkClaim(owner string, lease time.Duration) error {
-	if owner == "" {
-		return f2fpay.Errorf(f2fpay.EINVALID, "claim: owner is empty; name the instance that takes the lease")
-	}
-	if lease <= 0 {
-		return f2fpay.Errorf(f2fpay.EINVALID, "claim: lease %v is not positive", lease)
-	}
-	return nil
-}
-
 // ClaimDueOrders leases up to limit due, unleased, non-final orders, earliest
 // NextCheckAt first. It is one UPDATE ... RETURNING whose subquery locks the chosen
 // rows FOR UPDATE SKIP LOCKED: a concurrent claimer skips rows another holds, and a
@@ -316,7 +295,7 @@ func checkClaim(owner string, lease time.Duration) error {
 // clause (lease_until now in the future) and dropped, so no order is taken twice.
 func (db *DB) ClaimDueOrders(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) (_ []*f2fpay.Order, err error) {
 	defer wrap(&err, "claim due orders")
-	if err := checkClaim(owner, lease); err != nil || limit <= 0 {
+	if err := f2fpay.CheckLease(owner, lease); err != nil || limit <= 0 {
 		return nil, err
 	}
 	var out []*f2fpay.Order

@@ -23,21 +23,10 @@ func scanRefund(s scanner) (*f2fpay.Refund, error) {
 	return r, err
 }
 
-func checkRefund(r *f2fpay.Refund) error {
-	if r.OutRequestNo == "" {
-		return f2fpay.Errorf(f2fpay.EINVALID, "refund of order %d: out_request_no is empty", r.OrderID)
-	}
-	switch r.State {
-	case f2fpay.RefundPending, f2fpay.RefundUnknown, f2fpay.RefundSucceeded, f2fpay.RefundFailed:
-		return nil
-	}
-	return f2fpay.Errorf(f2fpay.EINVALID, "refund %s: state %q is not a refund state", r.OutRequestNo, r.State)
-}
-
 // CreateRefund inserts r with version 1 and enqueues events in the same transaction.
 func (db *DB) CreateRefund(ctx context.Context, r *f2fpay.Refund, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "create refund")
-	if err := checkRefund(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
@@ -107,11 +96,11 @@ func (db *DB) ListRefunds(ctx context.Context, orderID int64) (_ []*f2fpay.Refun
 // calls and enqueues events in one transaction; leases on both are released.
 func (db *DB) UpdateRefund(ctx context.Context, r *f2fpay.Refund, order *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "update refund")
-	if err := checkRefund(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
 	if order != nil {
-		if err := checkOrder(order); err != nil {
+		if err := order.Validate(); err != nil {
 			return err
 		}
 		if order.ID != r.OrderID {
@@ -173,7 +162,7 @@ WHERE id = $8 AND version = $9`,
 // ClaimDueOrders does for orders.
 func (db *DB) ClaimDueRefunds(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) (_ []*f2fpay.Refund, err error) {
 	defer wrap(&err, "claim due refunds")
-	if err := checkClaim(owner, lease); err != nil || limit <= 0 {
+	if err := f2fpay.CheckLease(owner, lease); err != nil || limit <= 0 {
 		return nil, err
 	}
 	var out []*f2fpay.Refund

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -18,13 +16,6 @@ import (
 // entity whose state change the event announces.
 type eventOwner struct{ merchantID, orderID, refundID int64 }
 
-// newEventID returns a random, unguessable id; consumers dedupe on it.
-func newEventID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "evt_" + hex.EncodeToString(b[:])
-}
-
 // insertEvents enqueues events in tx. An event without ID gets one; without CreatedAt
 // or NextAttemptAt, now (due at once). Fields are set on the events after the commit.
 func insertEvents(ctx context.Context, tx *wtx, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
@@ -34,7 +25,7 @@ func insertEvents(ctx context.Context, tx *wtx, events []*f2fpay.Event, owner ev
 		}
 		v := *e
 		if v.ID == "" {
-			v.ID = newEventID()
+			v.ID = f2fpay.NewEventID()
 		}
 		if v.MerchantID == 0 {
 			v.MerchantID = owner.merchantID
@@ -88,7 +79,7 @@ func scanEvent(s scanner) (*f2fpay.Event, error) {
 // tokens, in one UPDATE ... RETURNING under the single writer lock.
 func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) (_ []*f2fpay.Event, err error) {
 	defer wrap(&err, "claim events")
-	if err := checkClaim(owner, lease); err != nil || limit <= 0 {
+	if err := f2fpay.CheckLease(owner, lease); err != nil || limit <= 0 {
 		return nil, err
 	}
 	var out []*f2fpay.Event
