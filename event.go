@@ -72,6 +72,9 @@ type EventStore interface {
 	// ClaimEvents leases up to limit undelivered, not dead events whose NextAttemptAt is
 	// at or before now and that no live lease holds; each claim increments the event's
 	// Token. With PostgreSQL, FOR UPDATE SKIP LOCKED lets instances claim concurrently.
+	// ClaimEvents, CompleteEvent and RetryEvent need not be durable when they return
+	// (see Storage): losing them delivers an event again, which consumers dedupe by
+	// its id.
 	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Event, error)
 	// CompleteEvent marks e delivered if e.Token is still current, else ECONFLICT
 	// (ENOTFOUND for an unknown event). Completing twice under one lease is harmless.
@@ -102,7 +105,10 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// IdempotencyStore backs the Idempotency-Key semantics of the terminal API.
+// IdempotencyStore backs the Idempotency-Key semantics of the terminal API. None of
+// its writes need be durable when the call returns (see Storage): a record lost in a
+// power cut makes a retry run the request again, which the engine makes harmless (a
+// payment's out_trade_no derives from its key and is paid at most once).
 type IdempotencyStore interface {
 	// BeginIdempotent inserts rec (not done) and returns (rec, true) when the key is
 	// new; when it exists it returns the stored record and false, without changing it.
@@ -120,6 +126,14 @@ type IdempotencyStore interface {
 
 // Storage is everything the service persists. Implemented by sqlite.DB and
 // postgres.DB; storetest holds the conformance suite both pass.
+//
+// Durability. A write method returns once its writes are committed and, unless its
+// contract says otherwise, durable: on disk, surviving a power cut. The exceptions
+// (idempotency records, RecordCall, leases and webhook bookkeeping) need only survive
+// the process being killed; a power cut may lose their last writes, never reorder
+// them: once a later durable write has returned, the earlier writes are durable too.
+// Skipping their flush (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off)
+// is what lets a payment wait for two flushes rather than five.
 type Storage interface {
 	MerchantStore
 	OrderStore

@@ -203,7 +203,8 @@ type OrderStore interface {
 	// UpdatedAt set), appends calls, enqueues events.
 	UpdateOrder(ctx context.Context, o *Order, calls []*GatewayCall, events ...*Event) error
 	// RecordCall appends a call to an order's history without changing the order
-	// (ENOTFOUND for an unknown order); ID, and At when zero, are filled.
+	// (ENOTFOUND for an unknown order); ID, and At when zero, are filled. It need not
+	// be durable when it returns (see Storage): it records a call that changed nothing.
 	RecordCall(ctx context.Context, c *GatewayCall) error
 	// OrderCalls returns the calls in the order they were made; none for an unknown order.
 	OrderCalls(ctx context.Context, orderID int64) ([]*GatewayCall, error)
@@ -212,7 +213,8 @@ type OrderStore interface {
 	// instances calling it concurrently never get the same order. A non-final order
 	// with a zero NextCheckAt is due at once: an order nobody scheduled must not be
 	// forgotten. Orders come back with never-scheduled ones first, then by NextCheckAt.
-	// An empty owner or a lease that is not positive is EINVALID.
+	// An empty owner or a lease that is not positive is EINVALID. The lease need not
+	// be durable when it returns (see Storage).
 	ClaimDueOrders(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Order, error)
 	// CountOrdersByState is for metrics and the janitor backlog; states without
 	// orders are absent from the map.

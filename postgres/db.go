@@ -40,7 +40,13 @@ type Options struct {
 
 // DB is the PostgreSQL implementation of f2fpay.Storage.
 type DB struct {
-	pool  *pgxpool.Pool
+	pool *pgxpool.Pool
+	// lazy runs the writes whose contract lets them skip the commit's WAL flush
+	// (f2fpay.Storage, "Durability"): its connections have synchronous_commit=off, so a
+	// commit returns once it is in the server's WAL buffers. The server never loses it
+	// when only f2fpay dies; a crash of the server itself may lose the last ones, but
+	// WAL order holds: the next flush of a normal commit flushes them first.
+	lazy  *pgxpool.Pool
 	clock f2fpay.Clock
 }
 
@@ -71,9 +77,19 @@ func Open(ctx context.Context, dsn string, opts Options) (_ *DB, err error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	lazyCfg := cfg.Copy()
+	lazyCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	// Lazy writes are one short statement or claim each; a quarter of the pool keeps
+	// them flowing without doubling the server's connections.
+	lazyCfg.MaxConns = max(4, cfg.MaxConns/4)
+	if db.lazy, err = pgxpool.NewWithConfig(ctx, lazyCfg); err != nil {
+		db.pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			db.pool.Close()
+			db.lazy.Close()
 		}
 	}()
 	if err := db.pool.Ping(ctx); err != nil {
@@ -99,6 +115,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pool, waiting for connections in use to be returned.
 func (db *DB) Close() error {
 	db.pool.Close()
+	db.lazy.Close()
 	return nil
 }
 
@@ -110,7 +127,16 @@ func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Micros
 // locks make atomic at this level; claims use FOR UPDATE SKIP LOCKED. The BEGIN
 // travels with fn's first statement (tx.go).
 func (db *DB) inTx(ctx context.Context, fn func(tx querier) error) error {
-	conn, err := db.pool.Acquire(ctx)
+	return runTx(ctx, db.pool, fn)
+}
+
+// inLazyTx is inTx for the writes that need not be flushed when it returns (see lazy).
+func (db *DB) inLazyTx(ctx context.Context, fn func(tx querier) error) error {
+	return runTx(ctx, db.lazy, fn)
+}
+
+func runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx querier) error) error {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, leas
 		return nil, err
 	}
 	var out []*f2fpay.Event
-	err = db.inTx(ctx, func(tx querier) error {
+	err = db.inLazyTx(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `UPDATE events SET token = token + 1, lease_owner = $1, lease_until = $2
 WHERE seq IN (
 	SELECT seq FROM events
@@ -147,7 +147,7 @@ func fenced(ctx context.Context, tx querier, e *f2fpay.Event) error {
 func (db *DB) CompleteEvent(ctx context.Context, e *f2fpay.Event, at time.Time) (err error) {
 	defer wrap(&err, "complete event")
 	at = at.UTC().Truncate(time.Microsecond)
-	err = db.inTx(ctx, func(tx querier) error {
+	err = db.inLazyTx(ctx, func(tx querier) error {
 		res, err := tx.Exec(ctx, `UPDATE events SET delivered_at = $1, lease_owner = '', lease_until = NULL
 WHERE id = $2 AND token = $3`, at, e.ID, e.Token)
 		if err != nil {
@@ -174,7 +174,7 @@ func (db *DB) RetryEvent(ctx context.Context, e *f2fpay.Event, next time.Time, l
 		deadAt = next
 	}
 	var attempts int
-	err = db.inTx(ctx, func(tx querier) error {
+	err = db.inLazyTx(ctx, func(tx querier) error {
 		err := tx.QueryRow(ctx, `UPDATE events SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
 	dead_at = $3, lease_owner = '', lease_until = NULL
 WHERE id = $4 AND token = $5 RETURNING attempts`, lastErr, next, timeArg(deadAt), e.ID, e.Token).Scan(&attempts)

@@ -31,7 +31,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord
 	}
 	now := db.now()
 	for range 5 {
-		tag, err := db.pool.Exec(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
+		tag, err := db.lazy.Exec(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
 VALUES ($1, $2, $3, false, 0, NULL, $4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now)
 		if err != nil {
 			return nil, false, constraint(err, "", fmt.Sprintf("idempotency key %q: terminal %d not found", rec.Key, rec.TerminalID))
@@ -40,7 +40,7 @@ VALUES ($1, $2, $3, false, 0, NULL, $4) ON CONFLICT (terminal_id, key) DO NOTHIN
 			rec.Done, rec.Status, rec.Response, rec.CreatedAt = false, 0, nil, now
 			return rec, true, nil
 		}
-		stored, err := scanIdem(db.pool.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`,
+		stored, err := scanIdem(db.lazy.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`,
 			rec.TerminalID, rec.Key))
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue // deleted between our INSERT and SELECT
@@ -64,7 +64,7 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 	// The usual case — begun by this request, same request, not done — is one UPDATE
 	// (its own transaction). Anything else takes the checking path below, which
 	// decides on the row as it then is.
-	tag, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, response = $2
+	tag, err := db.lazy.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, response = $2
 WHERE terminal_id = $3 AND key = $4 AND request_hash = $5 AND NOT done`,
 		rec.Status, response, rec.TerminalID, rec.Key, rec.RequestHash)
 	if err != nil {
@@ -74,7 +74,7 @@ WHERE terminal_id = $3 AND key = $4 AND request_hash = $5 AND NOT done`,
 		rec.Done = true
 		return nil
 	}
-	err = db.inTx(ctx, func(tx querier) error {
+	err = db.inLazyTx(ctx, func(tx querier) error {
 		stored, err := scanIdem(tx.QueryRow(ctx, `SELECT `+idemCols+` FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`,
 			rec.TerminalID, rec.Key))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -105,7 +105,7 @@ WHERE terminal_id = $3 AND key = $4 AND request_hash = $5 AND NOT done`,
 // ECONFLICT when it is done (its answer must be replayed, not recomputed).
 func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string) (err error) {
 	defer wrap(&err, "delete idempotent")
-	return db.inTx(ctx, func(tx querier) error {
+	return db.inLazyTx(ctx, func(tx querier) error {
 		var done bool
 		err := tx.QueryRow(ctx, `SELECT done FROM idempotency_keys WHERE terminal_id = $1 AND key = $2 FOR UPDATE`, terminalID, key).Scan(&done)
 		if errors.Is(err, pgx.ErrNoRows) {

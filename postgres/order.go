@@ -261,7 +261,7 @@ func (db *DB) RecordCall(ctx context.Context, c *f2fpay.GatewayCall) (err error)
 	defer wrap(&err, "record call")
 	var after []func()
 	// One INSERT: its own transaction (tx.go).
-	err = insertCalls(ctx, db.pool, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
+	err = insertCalls(ctx, db.lazy, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (db *DB) ClaimDueOrders(ctx context.Context, owner string, now time.Time, l
 		return nil, err
 	}
 	var out []*f2fpay.Order
-	err = db.inTx(ctx, func(tx querier) error {
+	err = db.inLazyTx(ctx, func(tx querier) error {
 		rows, err := tx.Query(ctx, `UPDATE orders SET lease_owner = $1, lease_until = $2
 WHERE id IN (
 	SELECT id FROM orders

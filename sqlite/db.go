@@ -169,7 +169,15 @@ func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Micros
 // committed. fn must use the ctx and tx it is given; it may share the transaction
 // with other calls (group commit, writer.go), each undone alone when it fails.
 func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	return db.w.do(ctx, fn)
+	return db.w.do(ctx, false, fn)
+}
+
+// inLazyTx is inTx for writes that need not be fsynced when it returns: they are in
+// the WAL (a killed process keeps them) and become durable with the next durable
+// commit, but a power cut may lose them. Only for writes whose loss redoes a step
+// and changes no money (writer.go lists them).
+func (db *DB) inLazyTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return db.w.do(ctx, true, fn)
 }
 
 // wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,

@@ -83,7 +83,7 @@ func (db *DB) ClaimEvents(ctx context.Context, owner string, now time.Time, leas
 		return nil, err
 	}
 	var out []*f2fpay.Event
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE events SET token = token + 1, lease_owner = ?1, lease_until = ?2
 WHERE seq IN (
 	SELECT seq FROM events
@@ -126,7 +126,7 @@ func fenced(ctx context.Context, tx *wtx, e *f2fpay.Event) error {
 func (db *DB) CompleteEvent(ctx context.Context, e *f2fpay.Event, at time.Time) (err error) {
 	defer wrap(&err, "complete event")
 	at = at.UTC().Truncate(time.Microsecond)
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE events SET delivered_at = ?1, lease_owner = '', lease_until = NULL
 WHERE id = ?2 AND token = ?3`, at.UnixMicro(), e.ID, e.Token)
 		if err != nil {
@@ -155,7 +155,7 @@ func (db *DB) RetryEvent(ctx context.Context, e *f2fpay.Event, next time.Time, l
 		deadAt = next
 	}
 	var attempts int
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE events SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2,
 	dead_at = ?3, lease_owner = '', lease_until = NULL
 WHERE id = ?4 AND token = ?5 RETURNING attempts`, lastErr, next.UnixMicro(), timeArg(deadAt), e.ID, e.Token).Scan(&attempts)

@@ -27,7 +27,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord
 	}
 	now := db.now()
 	var stored *f2fpay.IdempotencyRecord
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
 VALUES (?1, ?2, ?3, 0, 0, NULL, ?4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now.UnixMicro())
 		if err != nil {
@@ -58,7 +58,7 @@ func (db *DB) CompleteIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRec
 	if response == nil {
 		response = []byte{}
 	}
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		// The usual case — begun by this request, same request, not done — is this one
 		// UPDATE; anything else is told apart below.
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?1, response = ?2
@@ -98,7 +98,7 @@ WHERE terminal_id = ?3 AND key = ?4 AND request_hash = ?5 AND NOT done`, rec.Sta
 // ECONFLICT when it is done (its answer must be replayed, not recomputed).
 func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string) (err error) {
 	defer wrap(&err, "delete idempotent")
-	return db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	return db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var done bool
 		err := tx.QueryRowContext(ctx, `SELECT done FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`, terminalID, key).Scan(&done)
 		if err == sql.ErrNoRows {

@@ -211,7 +211,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id`,
 func (db *DB) RecordCall(ctx context.Context, c *f2fpay.GatewayCall) (err error) {
 	defer wrap(&err, "record call")
 	var after []func()
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		return insertCalls(ctx, tx, []*f2fpay.GatewayCall{c}, c.OrderID, c.RefundID, db.now(), &after)
 	})
 	if err != nil {
@@ -249,7 +249,7 @@ func (db *DB) ClaimDueOrders(ctx context.Context, owner string, now time.Time, l
 		return nil, err
 	}
 	var out []*f2fpay.Order
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE orders SET lease_owner = ?1, lease_until = ?2
 WHERE id IN (
 	SELECT id FROM orders

@@ -166,7 +166,7 @@ func (db *DB) ClaimDueRefunds(ctx context.Context, owner string, now time.Time, 
 		return nil, err
 	}
 	var out []*f2fpay.Refund
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE refunds SET lease_owner = ?1, lease_until = ?2
 WHERE id IN (
 	SELECT id FROM refunds

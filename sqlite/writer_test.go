@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -169,5 +170,66 @@ func TestStmtCacheBounded(t *testing.T) {
 			t.Errorf("%s cache holds %d statements, more than %d", name, n, maxStmts)
 		}
 		c.mu.Unlock()
+	}
+}
+
+// TestLazyCommit: a batch of lazy calls runs with synchronous=NORMAL (no fsync), a
+// durable call — alone or sharing a batch with lazy ones — with FULL, as read back on
+// the write connection inside each transaction.
+func TestLazyCommit(t *testing.T) {
+	db := openInternal(t)
+	syncOf := func(lazy bool) (mode int) {
+		t.Helper()
+		if err := db.w.do(t.Context(), lazy, func(ctx context.Context, tx *wtx) error {
+			return tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	const normal, full = 1, 2
+	for i, c := range []struct {
+		lazy bool
+		want int
+	}{{true, normal}, {true, normal}, {false, full}, {true, normal}, {false, full}, {false, full}} {
+		if got := syncOf(c.lazy); got != c.want {
+			t.Errorf("call %d (lazy %v): synchronous = %d, want %d", i, c.lazy, got, c.want)
+		}
+	}
+
+	// Mixed batches: hold the lead with a durable call while lazy and durable calls
+	// queue up behind it; every batch that holds a durable call must be FULL.
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go db.w.do(t.Context(), false, func(ctx context.Context, tx *wtx) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	var wg sync.WaitGroup
+	modes := make([]int, 8)
+	for i := range modes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			modes[i] = syncOf(i != 5)
+		}()
+	}
+	for {
+		db.w.mu.Lock()
+		n := len(db.w.queue)
+		db.w.mu.Unlock()
+		if n == len(modes) {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	for i, m := range modes {
+		if m != full {
+			t.Errorf("call %d shared a batch with a durable call but ran with synchronous=%d", i, m)
+		}
 	}
 }
