@@ -15,6 +15,16 @@ type Merchant struct {
 	// WebhookSecret signs webhooks (HMAC-SHA256). Never returned by the admin API.
 	WebhookSecret string    `json:"-"`
 	CreatedAt     time.Time `json:"created_at"`
+	// UpdatedAt is when UpdateMerchant last changed it (CreatedAt until then).
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// MerchantUpdate is a change to a merchant: nil fields are left as they are.
+type MerchantUpdate struct {
+	Name       *string
+	WebhookURL *string
+	// WebhookSecret is the new secret as stored (sealed); "" clears it.
+	WebhookSecret *string
 }
 
 // WebhookSecretPurpose is the secret.Box purpose under which merchants' webhook secrets
@@ -55,7 +65,39 @@ type App struct {
 	// sent as extend_params.sys_service_provider_id on every trade.
 	SysServiceProviderID string    `json:"sys_service_provider_id,omitempty"`
 	CreatedAt            time.Time `json:"created_at"`
+	// UpdatedAt is when UpdateApp last changed it (CreatedAt until then).
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version is 1 at creation and grows by one with every UpdateApp. Whatever is
+	// built from an app and kept (the payment engine's Alipay client) remembers the
+	// version it was built from and is rebuilt when the stored app has another: that
+	// is how a rotated key reaches every instance, even one whose "file:" reference
+	// still names the same path.
+	Version int64 `json:"version"`
 }
+
+// AppUpdate is a change to an app: nil fields are left as they are. The APPID and
+// the merchant never change (secrets are sealed for the APPID, notifications name
+// it); an app under another APPID is a new app. Secrets are given as stored: sealed,
+// or a "file:" reference for PrivateKey.
+type AppUpdate struct {
+	Name            *string
+	Gateway         *string
+	SignType        *string
+	KeyMode         *KeyMode
+	PrivateKey      *string
+	AlipayPublicKey *string
+	AppCert         *string
+	AlipayCert      *string
+	AlipayRootCert  *string
+	SellerID        *string
+	// AppAuthToken: "" clears it (the app then acts for itself, not through an ISV).
+	AppAuthToken *string
+	// SysServiceProviderID: "" clears it.
+	SysServiceProviderID *string
+}
+
+// IsZero reports whether the update changes nothing.
+func (u *AppUpdate) IsZero() bool { return *u == AppUpdate{} }
 
 // Store (门店) is a physical location; its Code is sent to Alipay as store_id.
 type Store struct {
@@ -92,6 +134,12 @@ type Terminal struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// TerminalKey is a terminal's API key as stored, for RotateTerminalKey.
+type TerminalKey struct {
+	KeyID   string
+	KeyHash []byte
+}
+
 // MerchantStore persists merchants, apps, stores and terminals.
 //
 // Create methods fill ID and CreatedAt. Find methods return ENOTFOUND when nothing
@@ -102,16 +150,30 @@ type Terminal struct {
 // an empty KeyID has no API key; any number of them may exist. Creating something
 // that refers to a merchant, store or app that does not exist returns ENOTFOUND.
 // List methods return oldest first.
+//
+// Update methods change only the fields their update names, in one statement (two
+// concurrent updates of different fields both take effect), set UpdatedAt, and return
+// the record as stored afterwards; an unknown id is ENOTFOUND. They check nothing
+// about the values beyond what the schema enforces: validating them (a key that
+// parses, a URL) is the caller's job, as for creation.
 type MerchantStore interface {
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	FindMerchant(ctx context.Context, id int64) (*Merchant, error)
 	ListMerchants(ctx context.Context) ([]*Merchant, error)
+	// UpdateMerchant changes a merchant's name, webhook URL or webhook secret. The
+	// webhook sender reads the merchant on every delivery, so the next webhook uses
+	// the change.
+	UpdateMerchant(ctx context.Context, id int64, upd MerchantUpdate) (*Merchant, error)
 
 	CreateApp(ctx context.Context, a *App) error
 	FindApp(ctx context.Context, id int64) (*App, error)
 	// FindAppByAppID finds an app by Alipay's APPID (notifications name it).
 	FindAppByAppID(ctx context.Context, appID string) (*App, error)
 	ListApps(ctx context.Context, merchantID int64) ([]*App, error)
+	// UpdateApp changes an app's configuration and increments its Version, even when
+	// the values given equal the stored ones (a key file replaced behind the same
+	// "file:" reference is a change the store cannot see).
+	UpdateApp(ctx context.Context, id int64, upd AppUpdate) (*App, error)
 
 	CreateStore(ctx context.Context, s *Store) error
 	FindStore(ctx context.Context, id int64) (*Store, error)
@@ -124,4 +186,11 @@ type MerchantStore interface {
 	ListTerminals(ctx context.Context, merchantID int64) ([]*Terminal, error)
 	// SetTerminalDisabled enables or disables a terminal's credentials.
 	SetTerminalDisabled(ctx context.Context, id int64, disabled bool) error
+	// RotateTerminalKey replaces a terminal's API key: once it returns, the old key
+	// id finds nothing (FindTerminalByKeyID is ENOTFOUND) and the new one finds the
+	// terminal. A key id another terminal holds is ECONFLICT and changes nothing; an
+	// empty KeyID or KeyHash is EINVALID (a terminal is switched off with
+	// SetTerminalDisabled, not by taking its key away). Disabled is left as it is:
+	// rotating a disabled terminal's key does not enable it.
+	RotateTerminalKey(ctx context.Context, id int64, key TerminalKey) (*Terminal, error)
 }

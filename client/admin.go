@@ -41,6 +41,10 @@ type Merchant struct {
 	WebhookURL       string    `json:"webhook_url,omitempty"`
 	WebhookSecretSet bool      `json:"webhook_secret_set"`
 	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	// WebhookSecret is filled only in the answer of an UpdateMerchant with
+	// RotateWebhookSecret: the secret the service made, shown this once.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
 
 // MerchantRequest creates a merchant; WebhookSecret is write-only.
@@ -54,6 +58,23 @@ type MerchantRequest struct {
 func (a *AdminClient) CreateMerchant(ctx context.Context, req MerchantRequest) (*Merchant, error) {
 	var m Merchant
 	return &m, a.call(ctx, http.MethodPost, "/admin/merchants", req, &m)
+}
+
+// MerchantUpdate changes a merchant: nil fields stay as they are (Go 1.26:
+// Name: new("Corner Coffee")). An empty WebhookURL removes the webhook and its secret.
+type MerchantUpdate struct {
+	Name          *string `json:"name,omitempty"`
+	WebhookURL    *string `json:"webhook_url,omitempty"`
+	WebhookSecret *string `json:"webhook_secret,omitempty"` // one you chose, at least 16 characters
+	// RotateWebhookSecret has the service make a new secret, returned once in
+	// Merchant.WebhookSecret.
+	RotateWebhookSecret bool `json:"rotate_webhook_secret,omitempty"`
+}
+
+// UpdateMerchant changes a merchant's name or webhook.
+func (a *AdminClient) UpdateMerchant(ctx context.Context, id int64, upd MerchantUpdate) (*Merchant, error) {
+	var m Merchant
+	return &m, a.call(ctx, http.MethodPatch, "/admin/merchants/"+strconv.FormatInt(id, 10), upd, &m)
 }
 
 // App is an app as the admin API shows it: never its private key or token.
@@ -72,6 +93,9 @@ type App struct {
 	PrivateKeySource     string    `json:"private_key_source"`
 	AppAuthTokenSet      bool      `json:"app_auth_token_set"`
 	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
+	// Version grows by one with every change of the app.
+	Version int64 `json:"version"`
 }
 
 // AppRequest registers an Alipay app. PrivateKey is PEM, base64 or "file:/path".
@@ -97,6 +121,32 @@ func (a *AdminClient) CreateApp(ctx context.Context, merchantID int64, req AppRe
 	return &app, a.call(ctx, http.MethodPost, "/admin/merchants/"+strconv.FormatInt(merchantID, 10)+"/apps", req, &app)
 }
 
+// AppUpdate changes an app: nil fields stay as they are. The result is checked as a
+// new app is (the keys must parse and fit together). PrivateKey rotates the app key
+// (PEM, base64 or "file:/path"; the same reference again re-reads a replaced file); an
+// empty AppAuthToken or SysServiceProviderID removes it. The APPID never changes.
+type AppUpdate struct {
+	Name                 *string `json:"name,omitempty"`
+	Gateway              *string `json:"gateway,omitempty"`
+	SignType             *string `json:"sign_type,omitempty"`
+	KeyMode              *string `json:"key_mode,omitempty"`
+	PrivateKey           *string `json:"private_key,omitempty"`
+	AlipayPublicKey      *string `json:"alipay_public_key,omitempty"`
+	AppCert              *string `json:"app_cert,omitempty"`
+	AlipayCert           *string `json:"alipay_cert,omitempty"`
+	AlipayRootCert       *string `json:"alipay_root_cert,omitempty"`
+	SellerID             *string `json:"seller_id,omitempty"`
+	AppAuthToken         *string `json:"app_auth_token,omitempty"`
+	SysServiceProviderID *string `json:"sys_service_provider_id,omitempty"`
+}
+
+// UpdateApp changes an app; the payment engine uses the change from its next call to
+// Alipay on.
+func (a *AdminClient) UpdateApp(ctx context.Context, id int64, upd AppUpdate) (*App, error) {
+	var app App
+	return &app, a.call(ctx, http.MethodPatch, "/admin/apps/"+strconv.FormatInt(id, 10), upd, &app)
+}
+
 // Store is a merchant's store.
 type Store struct {
 	ID         int64  `json:"id"`
@@ -112,7 +162,8 @@ func (a *AdminClient) CreateStore(ctx context.Context, merchantID int64, code, n
 		map[string]string{"code": code, "name": name}, &s)
 }
 
-// Terminal is a terminal; APIKey is filled only in CreateTerminal's answer.
+// Terminal is a terminal; APIKey is filled only in the answers of CreateTerminal and
+// RotateTerminalKey.
 type Terminal struct {
 	ID         int64  `json:"id"`
 	MerchantID int64  `json:"merchant_id"`
@@ -153,6 +204,13 @@ func (a *AdminClient) SetTerminalDisabled(ctx context.Context, id int64, disable
 	}
 	var t Terminal
 	return &t, a.call(ctx, http.MethodPost, "/admin/terminals/"+strconv.FormatInt(id, 10)+"/"+op, nil, &t)
+}
+
+// RotateTerminalKey gives a terminal a new API key, returned once in APIKey; the old
+// key stops working at once.
+func (a *AdminClient) RotateTerminalKey(ctx context.Context, id int64) (*Terminal, error) {
+	var t Terminal
+	return &t, a.call(ctx, http.MethodPost, "/admin/terminals/"+strconv.FormatInt(id, 10)+"/rotate-key", nil, &t)
 }
 
 // GatewayCall is one call to Alipay in an order's history.

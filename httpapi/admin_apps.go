@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
@@ -81,97 +83,181 @@ func (s *Server) buildApp(m *f2fpay.Merchant, req *appRequest) (*f2fpay.App, err
 		return nil, err
 	}
 	a := &f2fpay.App{
-		MerchantID: m.ID, AppID: req.AppID, Name: req.Name, Gateway: req.Gateway, SignType: req.SignType,
-		KeyMode: f2fpay.KeyMode(req.KeyMode), SellerID: req.SellerID, SysServiceProviderID: req.SysServiceProviderID,
+		MerchantID: m.ID, AppID: req.AppID, Name: req.Name, KeyMode: f2fpay.KeyMode(req.KeyMode),
+		AlipayPublicKey: req.AlipayPublicKey, AppCert: req.AppCert, AlipayCert: req.AlipayCert, AlipayRootCert: req.AlipayRootCert,
 	}
-	if a.Gateway == "" {
-		a.Gateway = alipay.ProductionGateway
-	} else if err := checkHTTPURL("gateway", a.Gateway); err != nil {
+	var err error
+	if a.Gateway, err = checkGateway(req.Gateway); err != nil {
 		return nil, err
 	}
-	switch a.SignType {
-	case "":
-		a.SignType = string(alipay.RSA2)
-	case string(alipay.RSA2), string(alipay.RSA):
-	default:
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "sign_type %q is not supported; use RSA2 (or RSA for old apps)", a.SignType)
+	if a.SignType, err = checkSignType(req.SignType); err != nil {
+		return nil, err
 	}
-	if !isPID(a.SellerID) {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "seller_id %q is not an Alipay account id; send the merchant's PID, 16 digits starting with 2088 (every notification is checked against it)", a.SellerID)
+	if a.SellerID, err = checkSellerID(req.SellerID); err != nil {
+		return nil, err
 	}
-	if a.SysServiceProviderID != "" && !isPID(a.SysServiceProviderID) {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "sys_service_provider_id %q is not an Alipay PID; send 16 digits starting with 2088, or leave it out", a.SysServiceProviderID)
+	if a.SysServiceProviderID, err = checkServiceProvider(req.SysServiceProviderID); err != nil {
+		return nil, err
 	}
-
-	// The private key: parse it (from the file for a reference) so a wrong key is
-	// refused now, not at the first payment; then seal it or keep the reference.
 	if req.PrivateKey == "" {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "private_key is required: the app private key as PEM or base64, or \"file:/path/to/key.pem\"")
 	}
-	keyText := req.PrivateKey
-	if secret.IsReference(req.PrivateKey) {
-		path := strings.TrimPrefix(req.PrivateKey, "file:")
+	key, err := readPrivateKey(req.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	if a.PrivateKey, err = s.storePrivateKey(req.PrivateKey, a.AppID); err != nil {
+		return nil, err
+	}
+	if a.AppAuthToken, err = s.sealAppAuthToken(req.AppAuthToken, a.AppID); err != nil {
+		return nil, err
+	}
+	if a.KeyMode, err = checkKeyMode(req.KeyMode); err != nil {
+		return nil, err
+	}
+	if err := checkAlipayKeys(a); err != nil {
+		return nil, err
+	}
+	if err := checkKeysTogether(a, key); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// The checks below are shared by creation (POST) and change (PATCH), so an app can
+// never be changed into something creation would have refused.
+
+func checkGateway(v string) (string, error) {
+	if v == "" {
+		return alipay.ProductionGateway, nil
+	}
+	if err := checkHTTPURL("gateway", v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+func checkSignType(v string) (string, error) {
+	switch v {
+	case "":
+		return string(alipay.RSA2), nil
+	case string(alipay.RSA2), string(alipay.RSA):
+		return v, nil
+	}
+	return "", f2fpay.Errorf(f2fpay.EINVALID, "sign_type %q is not supported; use RSA2 (or RSA for old apps)", v)
+}
+
+func checkSellerID(v string) (string, error) {
+	if !isPID(v) {
+		return "", f2fpay.Errorf(f2fpay.EINVALID, "seller_id %q is not an Alipay account id; send the merchant's PID, 16 digits starting with 2088 (every notification is checked against it)", v)
+	}
+	return v, nil
+}
+
+func checkServiceProvider(v string) (string, error) {
+	if v != "" && !isPID(v) {
+		return "", f2fpay.Errorf(f2fpay.EINVALID, "sys_service_provider_id %q is not an Alipay PID; send 16 digits starting with 2088, or leave it out", v)
+	}
+	return v, nil
+}
+
+func checkKeyMode(v string) (f2fpay.KeyMode, error) {
+	switch f2fpay.KeyMode(v) {
+	case "", f2fpay.KeyModePublicKey:
+		return f2fpay.KeyModePublicKey, nil
+	case f2fpay.KeyModeCert:
+		return f2fpay.KeyModeCert, nil
+	}
+	return "", f2fpay.Errorf(f2fpay.EINVALID, "key_mode %q is not known; use \"public_key\" (Alipay public key) or \"cert\" (certificates)", v)
+}
+
+// readPrivateKey returns the app private key behind v (PEM, base64, or a "file:"
+// reference, read now) after checking that it parses, so that a wrong key is refused
+// now, not at the first payment. The result is for checks only: never stored, logged
+// or quoted.
+func readPrivateKey(v string) (string, error) {
+	keyText := v
+	if secret.IsReference(v) {
+		path := strings.TrimPrefix(v, "file:")
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, f2fpay.Errorf(f2fpay.EINVALID, "private_key: the file %q cannot be read by the service; check the path and its permissions", path)
+			return "", f2fpay.Errorf(f2fpay.EINVALID, "private_key: the file %q cannot be read by the service; check the path and its permissions", path)
 		}
 		keyText = string(b)
 	}
 	if _, err := alipay.ParsePrivateKey(keyText); err != nil {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "private_key: %v", err)
+		return "", f2fpay.Errorf(f2fpay.EINVALID, "private_key: %v", err)
 	}
-	if secret.IsReference(req.PrivateKey) {
-		a.PrivateKey = req.PrivateKey
-	} else {
-		sealed, err := s.seal(req.PrivateKey, payment.PrivateKeyPurpose(a.AppID))
-		if err != nil {
-			return nil, err
-		}
-		a.PrivateKey = sealed
-	}
-	if req.AppAuthToken != "" {
-		if err := checkText("app_auth_token", req.AppAuthToken, false, 128); err != nil {
-			return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_auth_token is not a token: at most 128 printable characters, as the authorisation returned it")
-		}
-		sealed, err := s.seal(req.AppAuthToken, payment.AppAuthTokenPurpose(a.AppID))
-		if err != nil {
-			return nil, err
-		}
-		a.AppAuthToken = sealed
-	}
+	return keyText, nil
+}
 
+// storePrivateKey is what the store keeps for a private key: the "file:" reference as
+// it is, anything else sealed for the app.
+func (s *Server) storePrivateKey(v, appID string) (string, error) {
+	if secret.IsReference(v) {
+		return v, nil
+	}
+	return s.seal(v, payment.PrivateKeyPurpose(appID))
+}
+
+// sealAppAuthToken checks and seals an app_auth_token; "" stays "" (no token).
+func (s *Server) sealAppAuthToken(v, appID string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if err := checkText("app_auth_token", v, false, 128); err != nil {
+		return "", f2fpay.Errorf(f2fpay.EINVALID, "app_auth_token is not a token: at most 128 printable characters, as the authorisation returned it")
+	}
+	return s.seal(v, payment.AppAuthTokenPurpose(appID))
+}
+
+// checkAlipayKeys checks the fields of the app's key mode: the Alipay public key in
+// public-key mode, the three certificates in certificate mode.
+func checkAlipayKeys(a *f2fpay.App) error {
 	switch a.KeyMode {
-	case "", f2fpay.KeyModePublicKey:
-		a.KeyMode = f2fpay.KeyModePublicKey
-		if req.AlipayPublicKey == "" {
-			return nil, f2fpay.Errorf(f2fpay.EINVALID, "alipay_public_key is required in key_mode public_key: the Alipay public key (支付宝公钥) from the app's console page")
+	case f2fpay.KeyModePublicKey:
+		if a.AlipayPublicKey == "" {
+			return f2fpay.Errorf(f2fpay.EINVALID, "alipay_public_key is required in key_mode public_key: the Alipay public key (支付宝公钥) from the app's console page")
 		}
-		if _, err := alipay.ParsePublicKey(req.AlipayPublicKey); err != nil {
-			return nil, f2fpay.Errorf(f2fpay.EINVALID, "alipay_public_key: %v", err)
+		if _, err := alipay.ParsePublicKey(a.AlipayPublicKey); err != nil {
+			return f2fpay.Errorf(f2fpay.EINVALID, "alipay_public_key: %v", err)
 		}
-		if req.AppCert != "" || req.AlipayCert != "" || req.AlipayRootCert != "" {
-			return nil, f2fpay.Errorf(f2fpay.EINVALID, "certificates given in key_mode public_key; set key_mode to \"cert\" to use them, or leave them out")
+		if a.AppCert != "" || a.AlipayCert != "" || a.AlipayRootCert != "" {
+			return f2fpay.Errorf(f2fpay.EINVALID, "certificates given in key_mode public_key; set key_mode to \"cert\" to use them, or leave them out")
 		}
-		a.AlipayPublicKey = req.AlipayPublicKey
 	case f2fpay.KeyModeCert:
 		for _, c := range []struct{ field, v, what string }{
-			{"app_cert", req.AppCert, "the app public key certificate (appCertPublicKey_<appid>.crt)"},
-			{"alipay_cert", req.AlipayCert, "Alipay's public key certificate (alipayCertPublicKey_RSA2.crt)"},
-			{"alipay_root_cert", req.AlipayRootCert, "Alipay's root certificate bundle (alipayRootCert.crt)"},
+			{"app_cert", a.AppCert, "the app public key certificate (appCertPublicKey_<appid>.crt)"},
+			{"alipay_cert", a.AlipayCert, "Alipay's public key certificate (alipayCertPublicKey_RSA2.crt)"},
+			{"alipay_root_cert", a.AlipayRootCert, "Alipay's root certificate bundle (alipayRootCert.crt)"},
 		} {
 			if c.v == "" {
-				return nil, f2fpay.Errorf(f2fpay.EINVALID, "%s is required in key_mode cert: %s, as PEM", c.field, c.what)
+				return f2fpay.Errorf(f2fpay.EINVALID, "%s is required in key_mode cert: %s, as PEM", c.field, c.what)
 			}
 			if _, err := alipay.ParseCertificates([]byte(c.v)); err != nil {
-				return nil, f2fpay.Errorf(f2fpay.EINVALID, "%s: %v", c.field, err)
+				return f2fpay.Errorf(f2fpay.EINVALID, "%s: %v", c.field, err)
 			}
 		}
-		a.AppCert, a.AlipayCert, a.AlipayRootCert = req.AppCert, req.AlipayCert, req.AlipayRootCert
-		a.AlipayPublicKey = req.AlipayPublicKey
-	default:
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "key_mode %q is not known; use \"public_key\" (Alipay public key) or \"cert\" (certificates)", req.KeyMode)
 	}
-	return a, nil
+	return nil
+}
+
+// checkKeysTogether builds the Alipay client the payment engine would build from a
+// and the private key in the clear, and refuses the app when that fails: it catches
+// what each field alone cannot show — the app's own public key given as the Alipay
+// public key (every answer would fail verification), an app certificate that is not
+// the private key's. alipay.New's messages never contain key material.
+func checkKeysTogether(a *f2fpay.App, privateKey string) error {
+	cfg := alipay.Config{AppID: a.AppID, PrivateKey: privateKey, Gateway: a.Gateway, SignType: alipay.SignType(a.SignType), DisableCertDownload: true}
+	if a.KeyMode == f2fpay.KeyModeCert {
+		cfg.AppCert, cfg.AlipayCert, cfg.AlipayRootCert = []byte(a.AppCert), []byte(a.AlipayCert), []byte(a.AlipayRootCert)
+	} else {
+		cfg.AlipayPublicKey = a.AlipayPublicKey
+	}
+	if _, err := alipay.New(cfg); err != nil {
+		return f2fpay.Errorf(f2fpay.EINVALID, "the keys do not fit together: %s", strings.TrimPrefix(err.Error(), "alipay: "))
+	}
+	return nil
 }
 
 func isPID(v string) bool {
@@ -216,4 +302,203 @@ func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, showApp(a))
+}
+
+// appPatch is the body of PATCH /admin/apps/{id}: absent (or null) fields stay as
+// they are. app_id is there only to refuse it with a clear message.
+type appPatch struct {
+	AppID                *string `json:"app_id"`
+	Name                 *string `json:"name"`
+	Gateway              *string `json:"gateway"`
+	SignType             *string `json:"sign_type"`
+	KeyMode              *string `json:"key_mode"`
+	PrivateKey           *string `json:"private_key"`
+	AlipayPublicKey      *string `json:"alipay_public_key"`
+	AppCert              *string `json:"app_cert"`
+	AlipayCert           *string `json:"alipay_cert"`
+	AlipayRootCert       *string `json:"alipay_root_cert"`
+	SellerID             *string `json:"seller_id"`
+	AppAuthToken         *string `json:"app_auth_token"`
+	SysServiceProviderID *string `json:"sys_service_provider_id"`
+}
+
+// adminUpdateApp changes an app. The merged result is checked as creation checks a new
+// app (keys that parse and fit together), so a change can never leave the app
+// unusable; a key change that fails leaves the stored app as it was. The engine of
+// every instance picks the change up at its next call to Alipay (see
+// payment.AppClients). Sending private_key with the same "file:" reference makes the
+// service read the (replaced) file again.
+func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "app id")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req appPatch
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	cur, err := s.store.FindApp(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	upd, changed, err := s.appUpdate(cur, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	a, err := s.store.UpdateApp(r.Context(), cur.ID, upd)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "app updated", "merchant_id", a.MerchantID, "app_id", a.AppID, "version", a.Version, "fields", strings.Join(changed, ","))
+	writeJSON(w, http.StatusOK, showApp(a))
+}
+
+// appUpdate checks a patch against the app as stored and returns the update that
+// names the fields whose stored value changes, and the names of the fields the patch
+// gave (for the log).
+func (s *Server) appUpdate(cur *f2fpay.App, req *appPatch) (f2fpay.AppUpdate, []string, error) {
+	var upd f2fpay.AppUpdate
+	if req.AppID != nil && *req.AppID != cur.AppID {
+		return upd, nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id cannot be changed: it is the app's identity at Alipay, its secrets are sealed for it and notifications name it; register the other APPID as a new app (POST /admin/merchants/%d/apps) and move the terminals", cur.MerchantID)
+	}
+	var given []string
+	for name, v := range map[string]*string{
+		"name": req.Name, "gateway": req.Gateway, "sign_type": req.SignType, "key_mode": req.KeyMode, "private_key": req.PrivateKey,
+		"alipay_public_key": req.AlipayPublicKey, "app_cert": req.AppCert, "alipay_cert": req.AlipayCert,
+		"alipay_root_cert": req.AlipayRootCert, "seller_id": req.SellerID, "app_auth_token": req.AppAuthToken,
+		"sys_service_provider_id": req.SysServiceProviderID,
+	} {
+		if v != nil {
+			given = append(given, name)
+		}
+	}
+	if len(given) == 0 {
+		return upd, nil, f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send at least one of name, gateway, sign_type, key_mode, private_key, alipay_public_key, app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token, sys_service_provider_id")
+	}
+	sort.Strings(given)
+
+	next := *cur // the app as it will be, checked as a whole
+	var err error
+	if req.Name != nil {
+		if err := checkText("name", *req.Name, false, 128); err != nil {
+			return upd, nil, err
+		}
+		next.Name = *req.Name
+	}
+	if req.Gateway != nil {
+		if next.Gateway, err = checkGateway(*req.Gateway); err != nil {
+			return upd, nil, err
+		}
+	}
+	if req.SignType != nil {
+		if next.SignType, err = checkSignType(*req.SignType); err != nil {
+			return upd, nil, err
+		}
+	}
+	if req.SellerID != nil {
+		if next.SellerID, err = checkSellerID(*req.SellerID); err != nil {
+			return upd, nil, err
+		}
+	}
+	if req.SysServiceProviderID != nil {
+		if next.SysServiceProviderID, err = checkServiceProvider(*req.SysServiceProviderID); err != nil {
+			return upd, nil, err
+		}
+	}
+	if req.AppAuthToken != nil {
+		if next.AppAuthToken, err = s.sealAppAuthToken(*req.AppAuthToken, cur.AppID); err != nil {
+			return upd, nil, err
+		}
+	}
+
+	// The keys. A changed mode drops the other mode's fields unless the patch gives them
+	// (and then checkAlipayKeys refuses certificates in public-key mode, as creation does).
+	keysChanged := req.KeyMode != nil || req.PrivateKey != nil || req.AlipayPublicKey != nil || req.AppCert != nil ||
+		req.AlipayCert != nil || req.AlipayRootCert != nil || req.SignType != nil
+	if req.KeyMode != nil {
+		if next.KeyMode, err = checkKeyMode(*req.KeyMode); err != nil {
+			return upd, nil, err
+		}
+		if next.KeyMode != cur.KeyMode {
+			next.AlipayPublicKey, next.AppCert, next.AlipayCert, next.AlipayRootCert = "", "", "", ""
+		}
+	}
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{
+		{req.AlipayPublicKey, &next.AlipayPublicKey}, {req.AppCert, &next.AppCert},
+		{req.AlipayCert, &next.AlipayCert}, {req.AlipayRootCert, &next.AlipayRootCert},
+	} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	var key string
+	if req.PrivateKey != nil {
+		if *req.PrivateKey == "" {
+			return upd, nil, f2fpay.Errorf(f2fpay.EINVALID, "private_key cannot be removed: an app signs every request with it; send the new key as PEM or base64, or \"file:/path/to/key.pem\"")
+		}
+		if key, err = readPrivateKey(*req.PrivateKey); err != nil {
+			return upd, nil, err
+		}
+		if next.PrivateKey, err = s.storePrivateKey(*req.PrivateKey, cur.AppID); err != nil {
+			return upd, nil, err
+		}
+	}
+	if keysChanged {
+		if err := checkAlipayKeys(&next); err != nil {
+			return upd, nil, err
+		}
+		if key == "" {
+			// The stored key, to check the new Alipay keys against it.
+			if s.box == nil {
+				return upd, nil, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "the service has no master key configured, so it cannot read the app's private key to check the change; start it with a master key")
+			}
+			if key, err = s.box.Open(cur.PrivateKey, payment.PrivateKeyPurpose(cur.AppID)); err != nil {
+				return upd, nil, f2fpay.Errorf(f2fpay.EINVALID, "the app's stored private key cannot be read (%s), so the change cannot be checked against it; send private_key too", cleanSecretError(err))
+			}
+		}
+		if err := checkKeysTogether(&next, key); err != nil {
+			return upd, nil, err
+		}
+	}
+
+	// Name only what changes, so that a concurrent change of other fields is kept.
+	for _, f := range []struct {
+		dst      **string
+		old, new string
+	}{
+		{&upd.Name, cur.Name, next.Name}, {&upd.Gateway, cur.Gateway, next.Gateway}, {&upd.SignType, cur.SignType, next.SignType},
+		{&upd.PrivateKey, cur.PrivateKey, next.PrivateKey}, {&upd.AlipayPublicKey, cur.AlipayPublicKey, next.AlipayPublicKey},
+		{&upd.AppCert, cur.AppCert, next.AppCert}, {&upd.AlipayCert, cur.AlipayCert, next.AlipayCert},
+		{&upd.AlipayRootCert, cur.AlipayRootCert, next.AlipayRootCert}, {&upd.SellerID, cur.SellerID, next.SellerID},
+		{&upd.AppAuthToken, cur.AppAuthToken, next.AppAuthToken}, {&upd.SysServiceProviderID, cur.SysServiceProviderID, next.SysServiceProviderID},
+	} {
+		if f.old != f.new {
+			v := f.new
+			*f.dst = &v
+		}
+	}
+	if next.KeyMode != cur.KeyMode {
+		upd.KeyMode = &next.KeyMode
+	}
+	return upd, given, nil
+}
+
+// cleanSecretError says why a stored secret did not open without repeating the stored
+// value or the key file's content.
+func cleanSecretError(err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return "its key file is missing"
+	}
+	if errors.Is(err, os.ErrPermission) {
+		return "its key file is not readable by the service"
+	}
+	return strings.TrimPrefix(err.Error(), "secret: ")
 }

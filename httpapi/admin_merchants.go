@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -128,4 +130,126 @@ func (s *Server) seal(plain, purpose string) (string, error) {
 		return "", f2fpay.Errorf(f2fpay.EUNAVAILABLE, "the service has no master key configured, so it cannot store secrets; start it with a master key")
 	}
 	return s.box.Seal(plain, purpose)
+}
+
+// merchantPatch is the body of PATCH /admin/merchants/{id}: absent (or null) fields
+// stay as they are.
+type merchantPatch struct {
+	Name       *string `json:"name"`
+	WebhookURL *string `json:"webhook_url"`
+	// WebhookSecret is a new secret the operator chose; RotateWebhookSecret asks the
+	// service to make one and show it once. At most one of the two.
+	WebhookSecret       *string `json:"webhook_secret"`
+	RotateWebhookSecret bool    `json:"rotate_webhook_secret"`
+}
+
+// updatedMerchant is the answer of a change: with a secret the service made, that
+// secret, shown this once (it is stored sealed and never shown again).
+type updatedMerchant struct {
+	merchantJSON
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// adminUpdateMerchant changes a merchant's name or webhook. The rules of creation hold
+// for the result: a webhook URL needs a secret (at least 16 characters), a secret needs
+// a URL; clearing the URL ("") clears the secret. The webhook sender reads the
+// merchant at every delivery, so the next webhook (retries of older events included)
+// goes to the new URL, signed with the new secret.
+func (s *Server) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "merchant id")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req merchantPatch
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	cur, err := s.store.FindMerchant(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	upd, made, err := s.merchantUpdate(cur, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	m, err := s.store.UpdateMerchant(r.Context(), cur.ID, upd)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "merchant updated", "merchant_id", m.ID, "name_changed", upd.Name != nil,
+		"webhook_url_changed", upd.WebhookURL != nil, "webhook_secret_changed", upd.WebhookSecret != nil)
+	writeJSON(w, http.StatusOK, updatedMerchant{merchantJSON{m, m.WebhookSecret != ""}, made})
+}
+
+// merchantUpdate checks a patch against the merchant as stored. made is the webhook
+// secret the service generated, if it was asked to.
+func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f2fpay.MerchantUpdate, made string, err error) {
+	if req.Name == nil && req.WebhookURL == nil && req.WebhookSecret == nil && !req.RotateWebhookSecret {
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send at least one of name, webhook_url, webhook_secret or \"rotate_webhook_secret\": true")
+	}
+	if req.WebhookSecret != nil && req.RotateWebhookSecret {
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "send either webhook_secret (a secret you chose) or \"rotate_webhook_secret\": true (the service makes one and shows it once), not both")
+	}
+	if req.Name != nil {
+		if err := checkText("name", *req.Name, true, 128); err != nil {
+			return upd, "", err
+		}
+		upd.Name = req.Name
+	}
+	hook := cur.WebhookURL
+	if req.WebhookURL != nil {
+		hook = *req.WebhookURL
+		if hook != "" {
+			if err := checkHTTPURL("webhook_url", hook); err != nil {
+				return upd, "", err
+			}
+		}
+		upd.WebhookURL = &hook
+	}
+	if hook == "" {
+		if (req.WebhookSecret != nil && *req.WebhookSecret != "") || req.RotateWebhookSecret {
+			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook secret given but the merchant has no webhook_url; set webhook_url in the same request")
+		}
+		if cur.WebhookSecret != "" {
+			cleared := ""
+			upd.WebhookSecret = &cleared // no URL, no secret: as creation requires
+		}
+		return upd, "", nil
+	}
+	plain := ""
+	switch {
+	case req.RotateWebhookSecret:
+		made = newWebhookSecret()
+		plain = made
+	case req.WebhookSecret != nil:
+		if len(*req.WebhookSecret) < 16 {
+			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least 16 characters: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`, or send \"rotate_webhook_secret\": true to have the service make one)")
+		}
+		plain = *req.WebhookSecret
+	case cur.WebhookSecret == "" && req.WebhookURL != nil:
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "the merchant has no webhook secret yet: send webhook_secret (at least 16 characters) or \"rotate_webhook_secret\": true with webhook_url, so that your endpoint can check the signatures")
+	default:
+		return upd, "", nil // the URL changes, the secret stays
+	}
+	sealed, err := s.seal(plain, WebhookSecretPurpose)
+	if err != nil {
+		return upd, "", err
+	}
+	upd.WebhookSecret = &sealed
+	return upd, made, nil
+}
+
+// newWebhookSecret returns 256 random bits, base64url: what the service hands out
+// when asked to rotate a merchant's webhook secret.
+func newWebhookSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("httpapi: crypto/rand failed: " + err.Error())
+	}
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 }

@@ -161,3 +161,33 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 	s.log.InfoContext(r.Context(), "terminal disabled changed", "terminal_id", t.ID, "disabled", disabled)
 	writeJSON(w, http.StatusOK, t)
 }
+
+// adminRotateTerminalKey gives a terminal a new API key, shown once in the answer as
+// at creation. The old key stops working at once, on every instance: authentication
+// looks the key id up in the store on every request and nothing caches it. The
+// terminal stays disabled if it was (rotate, hand over the key, then enable).
+func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) {
+	if err := s.decodeEmpty(w, r); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t, err := s.terminalParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	key := NewAPIKey()
+	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, f2fpay.TerminalKey{KeyID: key.KeyID, KeyHash: HashSecret(key.Secret)})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "terminal key rotated", "merchant_id", n.MerchantID, "terminal_id", n.ID, "old_key_id", t.KeyID, "key_id", n.KeyID)
+	writeJSON(w, http.StatusOK, createdTerminal{Terminal: n, APIKey: key})
+}
+
+// decodeEmpty accepts an empty body or {} for POST actions that take no fields.
+func (s *Server) decodeEmpty(w http.ResponseWriter, r *http.Request) error {
+	var empty struct{}
+	return s.decode(w, r, &empty)
+}

@@ -1,11 +1,15 @@
 package httpapi_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 )
@@ -115,6 +119,338 @@ func TestAdminOrderHistoryAndEvents(t *testing.T) {
 		status, _, out = b.raw(http.MethodGet, "/admin/orders?state=LOST", "Bearer "+adminToken, "", nil)
 		if status != 400 || !strings.Contains(string(out), "not an order state") {
 			t.Fatalf("bad state filter: %d %s", status, out)
+		}
+	})
+}
+
+func TestAdminUpdateMerchant(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		bare, err := b.admin.CreateMerchant(b.ctx, client.MerchantRequest{Name: "No Hooks"})
+		b.must(err)
+		mid, bareID := itoa(b.merchID), itoa(bare.ID)
+
+		// Refusals first: each leaves the merchant as it was.
+		tests := []struct {
+			name, path, body string
+			status           int
+			msg              string
+		}{
+			{"nothing to change", mid, `{}`, 400, "nothing to change"},
+			{"empty name", mid, `{"name":""}`, 400, "name is required"},
+			{"not a URL", mid, `{"webhook_url":"ftp://x"}`, 400, "http(s) URL"},
+			{"short secret", mid, `{"webhook_secret":"short"}`, 400, "at least 16"},
+			{"secret and rotate", mid, `{"webhook_secret":"0123456789abcdef0","rotate_webhook_secret":true}`, 400, "not both"},
+			{"secret without URL", bareID, `{"webhook_secret":"0123456789abcdef0"}`, 400, "no webhook_url"},
+			{"rotate without URL", bareID, `{"rotate_webhook_secret":true}`, 400, "no webhook_url"},
+			{"URL without secret", bareID, `{"webhook_url":"https://n.example/h"}`, 400, "no webhook secret yet"},
+			{"unknown field", mid, `{"nmae":"x"}`, 400, "unknown field"},
+			{"unknown merchant", "999", `{"name":"x"}`, 404, "not found"},
+			{"bad id", "x", `{"name":"x"}`, 400, "not a positive whole number"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				status, _, out := b.raw(http.MethodPatch, "/admin/merchants/"+tt.path, "Bearer "+adminToken, "", []byte(tt.body))
+				if status != tt.status {
+					t.Fatalf("status = %d, want %d: %s", status, tt.status, out)
+				}
+				if _, msg := errorOf(t, out); !strings.Contains(msg, tt.msg) {
+					t.Fatalf("message %q lacks %q", msg, tt.msg)
+				}
+			})
+		}
+
+		// A new name: the webhook is untouched.
+		m, err := b.admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{Name: new("Test Coffee 2")})
+		b.must(err)
+		if m.Name != "Test Coffee 2" || m.WebhookURL != "https://merchant.example/hooks" || !m.WebhookSecretSet || m.WebhookSecret != "" {
+			t.Fatalf("after renaming: %+v", m)
+		}
+		if !m.UpdatedAt.After(m.CreatedAt) && !m.UpdatedAt.Equal(m.CreatedAt) {
+			t.Errorf("updated_at %v before created_at %v", m.UpdatedAt, m.CreatedAt)
+		}
+		// A rotated secret is shown once, sealed in the store, never shown again.
+		m, err = b.admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{RotateWebhookSecret: true})
+		b.must(err)
+		if !strings.HasPrefix(m.WebhookSecret, "whsec_") || len(m.WebhookSecret) < 40 {
+			t.Fatalf("rotated secret %q", m.WebhookSecret)
+		}
+		stored, err := b.db.FindMerchant(b.ctx, b.merchID)
+		b.must(err)
+		if !strings.HasPrefix(stored.WebhookSecret, "sealed:v1:") || strings.Contains(stored.WebhookSecret, m.WebhookSecret) {
+			t.Fatalf("stored webhook secret is not sealed")
+		}
+		status, _, out := b.raw(http.MethodGet, "/admin/merchants/"+mid, "Bearer "+adminToken, "", nil)
+		if status != 200 || strings.Contains(string(out), m.WebhookSecret) || strings.Contains(string(out), `"webhook_secret"`) {
+			t.Fatalf("GET after rotation shows the secret: %s", out)
+		}
+		// A new URL with a secret the operator chose; then no webhook at all.
+		m, err = b.admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{WebhookURL: new("https://new.example/h"), WebhookSecret: new("chosen-secret-0123456789")})
+		b.must(err)
+		if m.WebhookURL != "https://new.example/h" || !m.WebhookSecretSet || m.WebhookSecret != "" {
+			t.Fatalf("after the new URL: %+v", m)
+		}
+		m, err = b.admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{WebhookURL: new("")})
+		b.must(err)
+		if m.WebhookURL != "" || m.WebhookSecretSet || m.Name != "Test Coffee 2" {
+			t.Fatalf("after removing the webhook: %+v", m)
+		}
+		// The merchant without a webhook gets one, with a secret the service makes.
+		m, err = b.admin.UpdateMerchant(b.ctx, bare.ID, client.MerchantUpdate{WebhookURL: new("https://n.example/h"), RotateWebhookSecret: true})
+		b.must(err)
+		if m.WebhookURL != "https://n.example/h" || !m.WebhookSecretSet || m.WebhookSecret == "" {
+			t.Fatalf("first webhook: %+v", m)
+		}
+	})
+}
+
+func TestAdminUpdateApp(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		ak, _ := keys()
+		aid := itoa(b.app.ID)
+		ownPublic := alipay.PublicKeyBase64(&ak.PublicKey)
+		tests := []struct {
+			name, path, body string
+			status           int
+			msg              string
+		}{
+			{"nothing to change", aid, `{}`, 400, "nothing to change"},
+			{"another APPID", aid, `{"app_id":"2021000000000999"}`, 400, "app_id cannot be changed"},
+			{"key removed", aid, `{"private_key":""}`, 400, "cannot be removed"},
+			{"public key as private key", aid, mustJSON(map[string]string{"private_key": b.sim.AlipayPublicKey()}), 400, "public key, not a private key"},
+			{"missing key file", aid, `{"private_key":"file:/nonexistent/key.pem"}`, 400, "cannot be read"},
+			{"own key as Alipay's", aid, mustJSON(map[string]string{"alipay_public_key": ownPublic}), 400, "public half of your own app private key"},
+			{"Alipay key garbage", aid, `{"alipay_public_key":"bm90IGEga2V5"}`, 400, "alipay_public_key"},
+			{"cert mode without certs", aid, `{"key_mode":"cert"}`, 400, "app_cert is required"},
+			{"certs in public-key mode", aid, `{"app_cert":"-----BEGIN CERTIFICATE-----"}`, 400, "certificates given in key_mode public_key"},
+			{"unknown key mode", aid, `{"key_mode":"magic"}`, 400, "key_mode"},
+			{"bad seller", aid, `{"seller_id":"12"}`, 400, "seller_id"},
+			{"bad service provider", aid, `{"sys_service_provider_id":"x"}`, 400, "sys_service_provider_id"},
+			{"bad gateway", aid, `{"gateway":"gopher://x"}`, 400, "http(s) URL"},
+			{"bad sign type", aid, `{"sign_type":"MD5"}`, 400, "sign_type"},
+			{"token with a control character", aid, `{"app_auth_token":"a\u0001b"}`, 400, "app_auth_token"},
+			{"unknown app", "999", `{"name":"x"}`, 404, "not found"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				status, _, out := b.raw(http.MethodPatch, "/admin/apps/"+tt.path, "Bearer "+adminToken, "", []byte(tt.body))
+				if status != tt.status {
+					t.Fatalf("status = %d, want %d: %s", status, tt.status, out)
+				}
+				if _, msg := errorOf(t, out); !strings.Contains(msg, tt.msg) {
+					t.Fatalf("message %q lacks %q", msg, tt.msg)
+				}
+			})
+		}
+		if a, err := b.db.FindApp(b.ctx, b.app.ID); err != nil || a.Version != 1 {
+			t.Fatalf("refused changes moved the app to version %d (%v)", a.Version, err)
+		}
+
+		// Plain fields, then a token set and cleared: each change is one version.
+		app, err := b.admin.UpdateApp(b.ctx, b.app.ID, client.AppUpdate{Name: new("renamed"), SysServiceProviderID: new("2088000000000001")})
+		b.must(err)
+		if app.Name != "renamed" || app.SysServiceProviderID != "2088000000000001" || app.Version != 2 || app.SellerID != b.app.SellerID {
+			t.Fatalf("after renaming: %+v", app)
+		}
+		app, err = b.admin.UpdateApp(b.ctx, b.app.ID, client.AppUpdate{AppAuthToken: new("202611BB0123456789")})
+		b.must(err)
+		stored, err := b.db.FindApp(b.ctx, b.app.ID)
+		b.must(err)
+		if !app.AppAuthTokenSet || !strings.HasPrefix(stored.AppAuthToken, "sealed:v1:") {
+			t.Fatalf("token not set, or not sealed: %+v", app)
+		}
+		app, err = b.admin.UpdateApp(b.ctx, b.app.ID, client.AppUpdate{AppAuthToken: new(""), SysServiceProviderID: new("")})
+		b.must(err)
+		if app.AppAuthTokenSet || app.SysServiceProviderID != "" || app.Version != 4 || app.Name != "renamed" {
+			t.Fatalf("after clearing the token: %+v", app)
+		}
+		// Payments still go through with the app as changed.
+		buyer := b.buyer("10.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "x"})
+		b.must(err)
+		if p.State != client.StatePaid {
+			t.Fatalf("payment after the changes: %+v", p)
+		}
+	})
+}
+
+// TestAppKeyRotation: the operator rotates an app's private key through the admin API
+// and the next payment is signed with the new key, on a server whose engine had built
+// (and cached) a client with the old one. The sandbox judges the signature: its app
+// knows only the new key's public half (the console step of a rotation comes first),
+// so the payment before the rotation is refused and the one after it goes through.
+func TestAppKeyRotation(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		oldKey, _ := keys()
+		newKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		b.must(err)
+		simApp, err := b.sim.RegisterApp(b.ctx, alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&newKey.PublicKey)), Balance: amt("100.00")})
+		b.must(err)
+		app, err := b.admin.CreateApp(b.ctx, b.merchID, client.AppRequest{AppID: simApp.AppID, Gateway: b.simSrv.URL + "/gateway.do",
+			PrivateKey: pemPKCS8(oldKey), AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: simApp.SellerID})
+		b.must(err)
+		term, err := b.admin.CreateTerminal(b.ctx, b.merchID, client.TerminalRequest{StoreID: b.store.ID, AppID: app.ID, Code: "POS-R"})
+		b.must(err)
+		c := client.NewClient(b.srv.URL, term.APIKey.KeyID, term.APIKey.Secret, nil)
+		buyer := b.buyer("50.00")
+
+		before, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("2.00"), Subject: "old key"})
+		b.must(err)
+		if before.State == client.StatePaid {
+			t.Fatalf("a payment signed with the old key went through: %+v", before)
+		}
+
+		app, err = b.admin.UpdateApp(b.ctx, app.ID, client.AppUpdate{PrivateKey: new(pemPKCS8(newKey))})
+		b.must(err)
+		if app.Version != 2 || app.PrivateKeySource != "sealed" {
+			t.Fatalf("after the rotation: %+v", app)
+		}
+		after, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("3.00"), Subject: "new key"})
+		b.must(err)
+		if after.State != client.StatePaid {
+			t.Fatalf("payment after the rotation: %+v; want PAID (signed with the new key)", after)
+		}
+		if got := b.balance(buyer.UserID); got != amt("47.00") {
+			t.Fatalf("buyer balance %s, want 47.00: only the payment after the rotation is charged", got)
+		}
+	})
+}
+
+func TestAdminRotateTerminalKey(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		oldAuth := b.termAuth()
+		if status, _, out := b.raw(http.MethodGet, "/v1/payments/nope", oldAuth, "", nil); status != http.StatusNotFound {
+			t.Fatalf("old key before rotation: %d %s", status, out)
+		}
+		term, err := b.admin.RotateTerminalKey(b.ctx, b.term.ID)
+		b.must(err)
+		if term.APIKey == nil || term.APIKey.KeyID == b.term.KeyID || term.KeyID != term.APIKey.KeyID || term.APIKey.Secret == "" ||
+			term.APIKey.Authorization != "Bearer "+term.APIKey.KeyID+"."+term.APIKey.Secret {
+			t.Fatalf("rotation answer: %+v %+v", term, term.APIKey)
+		}
+		// The old key is refused at once; the new one works.
+		status, _, out := b.raw(http.MethodGet, "/v1/payments/nope", oldAuth, "", nil)
+		if code, msg := errorOf(t, out); status != http.StatusUnauthorized || code != client.EUNAUTHORIZED || !strings.Contains(msg, "not recognised") {
+			t.Fatalf("old key after rotation: %d %s", status, out)
+		}
+		if status, _, out := b.raw(http.MethodGet, "/v1/payments/nope", term.APIKey.Authorization, "", nil); status != http.StatusNotFound {
+			t.Fatalf("new key: %d %s", status, out)
+		}
+		status, _, out = b.raw(http.MethodGet, "/admin/terminals/"+itoa(b.term.ID), "Bearer "+adminToken, "", nil)
+		if status != 200 || !strings.Contains(string(out), term.APIKey.KeyID) || strings.Contains(string(out), term.APIKey.Secret) {
+			t.Fatalf("GET terminal after rotation: %d %s", status, out)
+		}
+		// A disabled terminal stays disabled with its new key.
+		_, err = b.admin.SetTerminalDisabled(b.ctx, b.term.ID, true)
+		b.must(err)
+		term, err = b.admin.RotateTerminalKey(b.ctx, b.term.ID)
+		b.must(err)
+		if !term.Disabled {
+			t.Fatal("rotation enabled a disabled terminal")
+		}
+		if status, _, out := b.raw(http.MethodGet, "/v1/payments/nope", term.APIKey.Authorization, "", nil); status != http.StatusUnauthorized || !strings.Contains(string(out), "disabled") {
+			t.Fatalf("new key of a disabled terminal: %d %s", status, out)
+		}
+		for _, tt := range []struct {
+			path, body string
+			status     int
+		}{
+			{"/admin/terminals/999/rotate-key", "", 404},
+			{"/admin/terminals/x/rotate-key", "", 400},
+			{"/admin/terminals/" + itoa(b.term.ID) + "/rotate-key", `{"key_id":"tk_mine"}`, 400},
+		} {
+			if status, _, out := b.raw(http.MethodPost, tt.path, "Bearer "+adminToken, "", []byte(tt.body)); status != tt.status {
+				t.Errorf("POST %s %s: %d, want %d: %s", tt.path, tt.body, status, tt.status, out)
+			}
+		}
+		if status, _, _ := b.raw(http.MethodPost, "/admin/terminals/"+itoa(b.term.ID)+"/rotate-key", b.termAuth(), "", nil); status != http.StatusUnauthorized {
+			t.Errorf("rotation with a terminal's key: %d, want 401", status)
+		}
+	})
+}
+
+// TestNoSecretInUpdates: changing merchants, apps and terminal keys shows no secret in
+// any answer or log line, except the two made by the service to be shown once (the
+// rotated webhook secret, the rotated terminal key), each in exactly one answer.
+func TestNoSecretInUpdates(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		rec := &recorder{}
+		admin := client.NewAdminClient(b.srv.URL, adminToken, &http.Client{Transport: rec})
+		newKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		b.must(err)
+		keyPEM := pemPKCS8(newKey)
+		const chosen = "the-operators-own-webhook-secret-42"
+		const token = "202611BB-rotated-app-auth-token-77"
+
+		_, err = admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{WebhookSecret: new(chosen)})
+		b.must(err)
+		m, err := admin.UpdateMerchant(b.ctx, b.merchID, client.MerchantUpdate{RotateWebhookSecret: true})
+		b.must(err)
+		_, err = admin.UpdateApp(b.ctx, b.app.ID, client.AppUpdate{PrivateKey: new(keyPEM), AppAuthToken: new(token)})
+		b.must(err)
+		_, err = admin.UpdateApp(b.ctx, b.app.ID, client.AppUpdate{PrivateKey: new(keyPEM[:300] + "garbage")})
+		if client.ErrorCode(err) != client.EINVALID {
+			t.Fatalf("broken key: %v", err)
+		}
+		term, err := admin.RotateTerminalKey(b.ctx, b.term.ID)
+		b.must(err)
+		for _, path := range []string{"/admin/merchants/" + itoa(b.merchID), "/admin/apps/" + itoa(b.app.ID), "/admin/terminals/" + itoa(b.term.ID)} {
+			req, _ := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			res, err := (&http.Client{Transport: rec}).Do(req)
+			b.must(err)
+			res.Body.Close()
+		}
+
+		never := map[string]string{
+			"private key": strings.Split(keyPEM, "\n")[2], "chosen webhook secret": chosen, "app_auth_token": token, "admin token": adminToken,
+		}
+		once := map[string]string{"rotated webhook secret": m.WebhookSecret, "rotated terminal secret": term.APIKey.Secret}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for name, s := range once {
+			n := 0
+			for _, body := range rec.bodies {
+				if strings.Contains(body, s) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("the %s appeared in %d answers, want exactly 1", name, n)
+			}
+		}
+		for _, body := range rec.bodies {
+			for name, s := range never {
+				if strings.Contains(body, s) {
+					t.Errorf("an answer contains the %s:\n%.300s", name, body)
+				}
+			}
+			if strings.Contains(body, "sealed:v1:") || strings.Contains(body, "key_hash") {
+				t.Errorf("an answer contains stored secret material:\n%.300s", body)
+			}
+		}
+		logs := b.logs.String()
+		for name, s := range never {
+			if strings.Contains(logs, s) {
+				t.Errorf("the logs contain the %s", name)
+			}
+		}
+		for name, s := range once {
+			if strings.Contains(logs, s) {
+				t.Errorf("the logs contain the %s", name)
+			}
+		}
+		if strings.Contains(logs, "sealed:v1:") || strings.Contains(logs, "PRIVATE KEY") {
+			t.Error("the logs contain key material")
 		}
 	})
 }

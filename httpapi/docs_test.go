@@ -33,7 +33,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			cur = ""
 		}
 	}
-	routes := regexp.MustCompile(`"(GET|POST|PUT|DELETE) (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	routes := regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
 	if len(routes) < 20 {
 		t.Fatalf("found only %d routes in server.go", len(routes))
 	}

@@ -60,7 +60,17 @@ type AppClientsOptions struct {
 // AppClients opens apps' sealed secrets with a secret.Box and caches one immutable
 // client per app. An app whose stored configuration changes (a rotated key, a new
 // gateway) gets a new client on its next use: the cache is keyed by a digest of
-// everything the client is built from.
+// everything the client is built from, the app's Version included.
+//
+// Why this is enough with several instances: the engine reads the app from the store
+// at every step that calls Alipay (pay, each query, each cancel, refunds,
+// notifications), so an update committed by any instance's admin API is seen by every
+// instance at its next step, without a message between them. The version is in the
+// digest for the one change the row's content cannot show: a key file replaced behind
+// the same "file:" reference, which is read only when a client is built — updating
+// the app (PATCH /admin/apps/{id}, even with the same reference) bumps the version and
+// makes every instance read the file again. A step already under way finishes with
+// the client it started with.
 type AppClients struct {
 	box  *secret.Box
 	opts AppClientsOptions
@@ -135,7 +145,7 @@ func (c *AppClients) build(app *f2fpay.App, notify string) (*AppClient, error) {
 
 func appDigest(app *f2fpay.App, notify string) string {
 	h := sha256.New()
-	for _, s := range []string{strconv.FormatInt(app.ID, 10), app.AppID, app.Gateway, app.SignType, string(app.KeyMode),
+	for _, s := range []string{strconv.FormatInt(app.ID, 10), strconv.FormatInt(app.Version, 10), app.AppID, app.Gateway, app.SignType, string(app.KeyMode),
 		app.PrivateKey, app.AlipayPublicKey, app.AppCert, app.AlipayCert, app.AlipayRootCert, app.AppAuthToken, notify} {
 		fmt.Fprintf(h, "%d:%s;", len(s), s)
 	}

@@ -41,21 +41,41 @@ func findOne[T any](row *sql.Row, scan func(scanner) (T, error), what string, ar
 func (db *DB) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err error) {
 	defer wrap(&err, "create merchant")
 	now := db.now()
-	err = db.write.QueryRowContext(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at)
-VALUES (?1, ?2, ?3, ?4) RETURNING id`, m.Name, m.WebhookURL, m.WebhookSecret, now.UnixMicro()).Scan(&m.ID)
+	err = db.write.QueryRowContext(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id`, m.Name, m.WebhookURL, m.WebhookSecret, now.UnixMicro()).Scan(&m.ID)
 	if err != nil {
 		return err
 	}
-	m.CreatedAt = now
+	m.CreatedAt, m.UpdatedAt = now, now
 	return nil
 }
 
-const merchantCols = `id, name, webhook_url, webhook_secret, created_at`
+const merchantCols = `id, name, webhook_url, webhook_secret, created_at, updated_at`
 
 func scanMerchant(s scanner) (*f2fpay.Merchant, error) {
 	m := new(f2fpay.Merchant)
-	err := s.Scan(&m.ID, &m.Name, &m.WebhookURL, &m.WebhookSecret, nullTime{&m.CreatedAt})
+	err := s.Scan(&m.ID, &m.Name, &m.WebhookURL, &m.WebhookSecret, nullTime{&m.CreatedAt}, nullTime{&m.UpdatedAt})
 	return m, err
+}
+
+// UpdateMerchant sets the fields upd names in one UPDATE (coalesce keeps the others);
+// ENOTFOUND for an unknown id.
+func (db *DB) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
+	defer wrap(&err, "update merchant")
+	return findOne(db.write.QueryRowContext(ctx, `UPDATE merchants SET name = coalesce(?1, name),
+	webhook_url = coalesce(?2, webhook_url), webhook_secret = coalesce(?3, webhook_secret), updated_at = ?4
+WHERE id = ?5 RETURNING `+merchantCols,
+		optArg(upd.Name), optArg(upd.WebhookURL), optArg(upd.WebhookSecret), db.now().UnixMicro(), id),
+		scanMerchant, "merchant %d not found", id)
+}
+
+// optArg is an update's optional value as a query argument: NULL (coalesce keeps the
+// stored value) when it is not given.
+func optArg[T ~string](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return string(*p)
 }
 
 // FindMerchant returns ENOTFOUND for an unknown id.
@@ -73,13 +93,14 @@ func (db *DB) ListMerchants(ctx context.Context) (_ []*f2fpay.Merchant, err erro
 }
 
 const appCols = `id, merchant_id, app_id, name, gateway, sign_type, key_mode, private_key, alipay_public_key,
-	app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token, sys_service_provider_id, created_at`
+	app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token, sys_service_provider_id, created_at,
+	updated_at, version`
 
 func scanApp(s scanner) (*f2fpay.App, error) {
 	a := new(f2fpay.App)
 	err := s.Scan(&a.ID, &a.MerchantID, &a.AppID, &a.Name, &a.Gateway, &a.SignType, (*string)(&a.KeyMode),
 		&a.PrivateKey, &a.AlipayPublicKey, &a.AppCert, &a.AlipayCert, &a.AlipayRootCert, &a.SellerID,
-		&a.AppAuthToken, &a.SysServiceProviderID, nullTime{&a.CreatedAt})
+		&a.AppAuthToken, &a.SysServiceProviderID, nullTime{&a.CreatedAt}, nullTime{&a.UpdatedAt}, &a.Version)
 	return a, err
 }
 
@@ -92,8 +113,8 @@ func (db *DB) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO apps (merchant_id, app_id, name, gateway, sign_type, key_mode,
 	private_key, alipay_public_key, app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token,
-	sys_service_provider_id, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id`,
+	sys_service_provider_id, created_at, updated_at, version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, 1) RETURNING id`,
 		a.MerchantID, a.AppID, a.Name, a.Gateway, a.SignType, string(a.KeyMode), a.PrivateKey, a.AlipayPublicKey,
 		a.AppCert, a.AlipayCert, a.AlipayRootCert, a.SellerID, a.AppAuthToken, a.SysServiceProviderID,
 		now.UnixMicro()).Scan(&a.ID)
@@ -101,8 +122,26 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURN
 		return constraint(err, fmt.Sprintf("an app with APPID %s exists already", a.AppID),
 			fmt.Sprintf("app %s: merchant %d not found", a.AppID, a.MerchantID))
 	}
-	a.CreatedAt = now
+	a.CreatedAt, a.UpdatedAt, a.Version = now, now, 1
 	return nil
+}
+
+// UpdateApp sets the fields upd names and increments the version in one UPDATE;
+// ENOTFOUND for an unknown id.
+func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
+	defer wrap(&err, "update app")
+	return findOne(db.write.QueryRowContext(ctx, `UPDATE apps SET name = coalesce(?1, name),
+	gateway = coalesce(?2, gateway), sign_type = coalesce(?3, sign_type), key_mode = coalesce(?4, key_mode),
+	private_key = coalesce(?5, private_key), alipay_public_key = coalesce(?6, alipay_public_key),
+	app_cert = coalesce(?7, app_cert), alipay_cert = coalesce(?8, alipay_cert),
+	alipay_root_cert = coalesce(?9, alipay_root_cert), seller_id = coalesce(?10, seller_id),
+	app_auth_token = coalesce(?11, app_auth_token), sys_service_provider_id = coalesce(?12, sys_service_provider_id),
+	updated_at = ?13, version = version + 1
+WHERE id = ?14 RETURNING `+appCols,
+		optArg(upd.Name), optArg(upd.Gateway), optArg(upd.SignType), optArg(upd.KeyMode), optArg(upd.PrivateKey),
+		optArg(upd.AlipayPublicKey), optArg(upd.AppCert), optArg(upd.AlipayCert), optArg(upd.AlipayRootCert),
+		optArg(upd.SellerID), optArg(upd.AppAuthToken), optArg(upd.SysServiceProviderID), db.now().UnixMicro(), id),
+		scanApp, "app %d not found", id)
 }
 
 // FindApp returns ENOTFOUND for an unknown id.
@@ -231,4 +270,20 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "terminal %d not found", id)
 	}
 	return nil
+}
+
+// RotateTerminalKey replaces the key in one UPDATE; ENOTFOUND for an unknown id,
+// ECONFLICT for a key id in use.
+func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.TerminalKey) (_ *f2fpay.Terminal, err error) {
+	defer wrap(&err, "rotate terminal key")
+	if key.KeyID == "" || len(key.KeyHash) == 0 {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
+	}
+	t, err := findOne(db.write.QueryRowContext(ctx, `UPDATE terminals SET key_id = ?1, key_hash = ?2
+WHERE id = ?3 RETURNING `+terminalCols, key.KeyID, key.KeyHash, id),
+		scanTerminal, "terminal %d not found", id)
+	if err != nil {
+		return nil, constraint(err, fmt.Sprintf("terminal %d: key id %q is taken", id, key.KeyID), "")
+	}
+	return t, nil
 }

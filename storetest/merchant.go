@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +189,204 @@ func testTerminals(t *testing.T, s f2fpay.Storage) {
 			term := tc.term
 			wantCode(t, s.CreateTerminal(ctx, &term), tc.code)
 		})
+	}
+}
+
+// ptr returns a pointer to v, for the fields of an update.
+func ptr[T any](v T) *T { return &v }
+
+func testMerchantUpdates(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	other := newFixture(t, s)
+	m := fx.merchant
+	if !m.UpdatedAt.Equal(m.CreatedAt) {
+		t.Fatalf("new merchant: UpdatedAt %v, want CreatedAt %v", m.UpdatedAt, m.CreatedAt)
+	}
+
+	// Only the named field changes.
+	got, err := s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{Name: new("Fixture Mart 2")})
+	must(t, err)
+	want := *m
+	want.Name, want.UpdatedAt = "Fixture Mart 2", got.UpdatedAt
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("UpdateMerchant(name) = %+v\nwant %+v", got, &want)
+	}
+	if got.UpdatedAt.Before(m.CreatedAt) || got.UpdatedAt.Location() != time.UTC {
+		t.Errorf("UpdatedAt %v, want a UTC time not before CreatedAt %v", got.UpdatedAt, m.CreatedAt)
+	}
+	if found, err := s.FindMerchant(ctx, m.ID); err != nil || !reflect.DeepEqual(found, got) {
+		t.Errorf("FindMerchant after the update = %+v, %v\nwant %+v", found, err, got)
+	}
+
+	// A new secret and URL together; then both cleared with "".
+	got, err = s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{WebhookURL: new("https://b.example/hook"), WebhookSecret: new("sealed:new")})
+	must(t, err)
+	if got.Name != "Fixture Mart 2" || got.WebhookURL != "https://b.example/hook" || got.WebhookSecret != "sealed:new" {
+		t.Errorf("after the webhook update: %+v", got)
+	}
+	got, err = s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{WebhookURL: new(""), WebhookSecret: new("")})
+	must(t, err)
+	if got.WebhookURL != "" || got.WebhookSecret != "" || got.Name != "Fixture Mart 2" {
+		t.Errorf("after clearing the webhook: %+v", got)
+	}
+
+	// Other merchants are untouched.
+	if found, err := s.FindMerchant(ctx, other.merchant.ID); err != nil || !reflect.DeepEqual(found, other.merchant) {
+		t.Errorf("the other merchant changed: %+v, %v", found, err)
+	}
+	_, err = s.UpdateMerchant(ctx, 99999, f2fpay.MerchantUpdate{Name: new("x")})
+	wantCode(t, err, f2fpay.ENOTFOUND)
+}
+
+func testAppUpdates(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	other := newFixture(t, s)
+	a := fx.app
+	if a.Version != 1 || !a.UpdatedAt.Equal(a.CreatedAt) {
+		t.Fatalf("new app: version %d, UpdatedAt %v; want 1 and CreatedAt %v", a.Version, a.UpdatedAt, a.CreatedAt)
+	}
+
+	// A key rotation: only the key and the version change.
+	got, err := s.UpdateApp(ctx, a.ID, f2fpay.AppUpdate{PrivateKey: new("sealed:rotated")})
+	must(t, err)
+	want := *a
+	want.PrivateKey, want.Version, want.UpdatedAt = "sealed:rotated", 2, got.UpdatedAt
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("UpdateApp(private key) = %+v\nwant %+v", got, &want)
+	}
+	if got.UpdatedAt.Before(a.CreatedAt) || got.UpdatedAt.Location() != time.UTC {
+		t.Errorf("UpdatedAt %v, want a UTC time not before CreatedAt %v", got.UpdatedAt, a.CreatedAt)
+	}
+	for name, find := range map[string]func() (*f2fpay.App, error){
+		"FindApp":        func() (*f2fpay.App, error) { return s.FindApp(ctx, a.ID) },
+		"FindAppByAppID": func() (*f2fpay.App, error) { return s.FindAppByAppID(ctx, a.AppID) },
+	} {
+		if found, err := find(); err != nil || !reflect.DeepEqual(found, got) {
+			t.Errorf("%s after the update = %+v, %v\nwant %+v", name, found, err, got)
+		}
+	}
+
+	// Every field at once: to certificate mode, with a token that is then cleared.
+	all := f2fpay.AppUpdate{
+		Name: new("renamed"), Gateway: new("http://127.0.0.1:2/gateway.do"), SignType: new("RSA"), KeyMode: new(f2fpay.KeyModeCert),
+		PrivateKey: new("file:/etc/f2fpay/new.key"), AlipayPublicKey: new(""), AppCert: new("-----BEGIN CERTIFICATE-----x"),
+		AlipayCert: new("-----BEGIN CERTIFICATE-----y"), AlipayRootCert: new("-----BEGIN CERTIFICATE-----z"),
+		SellerID: new("2088000000000002"), AppAuthToken: new("sealed:token"), SysServiceProviderID: new("2088000000000003"),
+	}
+	got, err = s.UpdateApp(ctx, a.ID, all)
+	must(t, err)
+	want = f2fpay.App{ID: a.ID, MerchantID: a.MerchantID, AppID: a.AppID, Name: "renamed", Gateway: "http://127.0.0.1:2/gateway.do",
+		SignType: "RSA", KeyMode: f2fpay.KeyModeCert, PrivateKey: "file:/etc/f2fpay/new.key", AppCert: "-----BEGIN CERTIFICATE-----x",
+		AlipayCert: "-----BEGIN CERTIFICATE-----y", AlipayRootCert: "-----BEGIN CERTIFICATE-----z", SellerID: "2088000000000002",
+		AppAuthToken: "sealed:token", SysServiceProviderID: "2088000000000003", CreatedAt: a.CreatedAt, UpdatedAt: got.UpdatedAt, Version: 3}
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("UpdateApp(everything) = %+v\nwant %+v", got, &want)
+	}
+	got, err = s.UpdateApp(ctx, a.ID, f2fpay.AppUpdate{AppAuthToken: new(""), SysServiceProviderID: new("")})
+	must(t, err)
+	if got.AppAuthToken != "" || got.SysServiceProviderID != "" || got.Name != "renamed" || got.Version != 4 {
+		t.Errorf("after clearing the token: %+v", got)
+	}
+	// Nothing named still counts as a change: the version moves.
+	got, err = s.UpdateApp(ctx, a.ID, f2fpay.AppUpdate{})
+	must(t, err)
+	if got.Version != 5 {
+		t.Errorf("empty update: version %d, want 5", got.Version)
+	}
+
+	if found, err := s.FindApp(ctx, other.app.ID); err != nil || !reflect.DeepEqual(found, other.app) {
+		t.Errorf("the other merchant's app changed: %+v, %v", found, err)
+	}
+	_, err = s.UpdateApp(ctx, 99999, f2fpay.AppUpdate{Name: new("x")})
+	wantCode(t, err, f2fpay.ENOTFOUND)
+}
+
+// testAppUpdatesConcurrent: updates of different fields racing each other all take
+// effect, and every one counts in the version.
+func testAppUpdatesConcurrent(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	const rounds = 10
+	errs := make(chan error, 2*rounds)
+	var wg sync.WaitGroup
+	for i := range rounds {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateApp(ctx, fx.app.ID, f2fpay.AppUpdate{Name: new(fmt.Sprintf("name %d", i))})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateApp(ctx, fx.app.ID, f2fpay.AppUpdate{PrivateKey: new(fmt.Sprintf("sealed:%d", i))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	got, err := s.FindApp(ctx, fx.app.ID)
+	must(t, err)
+	if got.Version != 1+2*rounds {
+		t.Errorf("version %d after %d updates, want %d", got.Version, 2*rounds, 1+2*rounds)
+	}
+	if !strings.HasPrefix(got.Name, "name ") || !strings.HasPrefix(got.PrivateKey, "sealed:") || got.PrivateKey == fx.app.PrivateKey {
+		t.Errorf("after concurrent updates: name %q, key %q; want both changed", got.Name, got.PrivateKey)
+	}
+}
+
+func testTerminalKeyRotation(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	other := newFixture(t, s)
+	old := fx.terminal
+	must(t, s.SetTerminalDisabled(ctx, old.ID, true))
+
+	got, err := s.RotateTerminalKey(ctx, old.ID, f2fpay.TerminalKey{KeyID: "tk_rotated", KeyHash: []byte{9, 9}})
+	must(t, err)
+	want := *old
+	want.KeyID, want.KeyHash, want.Disabled = "tk_rotated", []byte{9, 9}, true
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("RotateTerminalKey = %+v\nwant %+v (still disabled)", got, &want)
+	}
+	_, err = s.FindTerminalByKeyID(ctx, old.KeyID)
+	wantCode(t, err, f2fpay.ENOTFOUND)
+	if found, err := s.FindTerminalByKeyID(ctx, "tk_rotated"); err != nil || !reflect.DeepEqual(found, got) {
+		t.Errorf("FindTerminalByKeyID(new key) = %+v, %v", found, err)
+	}
+
+	// A terminal made without a key gets one.
+	keyless := &f2fpay.Terminal{MerchantID: fx.merchant.ID, AppID: fx.app.ID, Code: "VM-1", Kind: f2fpay.TerminalVending}
+	must(t, s.CreateTerminal(ctx, keyless))
+	if got, err := s.RotateTerminalKey(ctx, keyless.ID, f2fpay.TerminalKey{KeyID: "tk_first", KeyHash: []byte{1}}); err != nil || got.KeyID != "tk_first" {
+		t.Errorf("first key of a keyless terminal: %+v, %v", got, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		id   int64
+		key  f2fpay.TerminalKey
+		code string
+	}{
+		{"key id of another terminal", fx.terminal.ID, f2fpay.TerminalKey{KeyID: other.terminal.KeyID, KeyHash: []byte{7}}, f2fpay.ECONFLICT},
+		{"unknown terminal", 99999, f2fpay.TerminalKey{KeyID: "tk_x", KeyHash: []byte{7}}, f2fpay.ENOTFOUND},
+		{"no key id", fx.terminal.ID, f2fpay.TerminalKey{KeyHash: []byte{7}}, f2fpay.EINVALID},
+		{"no hash", fx.terminal.ID, f2fpay.TerminalKey{KeyID: "tk_y"}, f2fpay.EINVALID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.RotateTerminalKey(ctx, tc.id, tc.key)
+			wantCode(t, err, tc.code)
+		})
+	}
+	// The refused rotations changed nothing.
+	if found, err := s.FindTerminal(ctx, fx.terminal.ID); err != nil || !reflect.DeepEqual(found, got) {
+		t.Errorf("after refused rotations: %+v, %v; want %+v", found, err, got)
+	}
+	if found, err := s.FindTerminalByKeyID(ctx, other.terminal.KeyID); err != nil || found.ID != other.terminal.ID {
+		t.Errorf("the other terminal's key: %+v, %v", found, err)
 	}
 }

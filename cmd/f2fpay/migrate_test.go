@@ -16,11 +16,11 @@ import (
 func TestMigrateSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f2fpay.db")
 	r := runF2fpay(t, "", "migrate", "-db", "sqlite:"+path)
-	if r.err != nil || !strings.Contains(r.stdout, "applied migration 1\n") || !strings.Contains(r.stdout, "schema version 1 (was 0)") {
+	if r.err != nil || !strings.Contains(r.stdout, "applied migration 1\n") || !strings.Contains(r.stdout, "applied migration 2\n") || !strings.Contains(r.stdout, "schema version 2 (was 0)") {
 		t.Fatalf("first migrate: %s", r.all())
 	}
 	r = runF2fpay(t, "", "migrate", "-db", "sqlite:"+path)
-	if r.err != nil || strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, "up to date at version 1") {
+	if r.err != nil || strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, "up to date at version 2") {
 		t.Fatalf("second migrate: %s", r.all())
 	}
 	t.Setenv("F2FPAY_DB", "sqlite:"+path)
@@ -89,10 +89,10 @@ func TestMigratePostgres(t *testing.T) {
 	}
 	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
 	r := runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema)
-	if r.err != nil || !strings.Contains(r.stdout, "schema version 1 (was 0)") || !strings.Contains(r.stdout, "(schema "+schema+")") {
+	if r.err != nil || !strings.Contains(r.stdout, "schema version 2 (was 0)") || !strings.Contains(r.stdout, "(schema "+schema+")") {
 		t.Fatalf("migrate: %s", r.all())
 	}
-	if r = runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema); r.err != nil || !strings.Contains(r.stdout, "up to date at version 1") {
+	if r = runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema); r.err != nil || !strings.Contains(r.stdout, "up to date at version 2") {
 		t.Fatalf("second migrate: %s", r.all())
 	}
 }
