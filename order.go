@@ -202,6 +202,12 @@ type OrderStore interface {
 	// UpdateOrder writes o if its Version is current (then o.Version is incremented and
 	// UpdatedAt set), appends calls, enqueues events.
 	UpdateOrder(ctx context.Context, o *Order, calls []*GatewayCall, events ...*Event) error
+	// UpdateOrderLazy is UpdateOrder, committed but not necessarily durable when it
+	// returns (see Storage, "Durability"). The engine uses it only for changes that a
+	// query of Alipay reproduces — an order paid, or moved between states that are not
+	// final — because if a power cut loses one, the order is back in its earlier
+	// durable state, not final and due, and the janitor asks Alipay again.
+	UpdateOrderLazy(ctx context.Context, o *Order, calls []*GatewayCall, events ...*Event) error
 	// RecordCall appends a call to an order's history without changing the order
 	// (ENOTFOUND for an unknown order); ID, and At when zero, are filled. It need not
 	// be durable when it returns (see Storage): it records a call that changed nothing.

@@ -2,6 +2,7 @@ package payment_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,10 +17,14 @@ import (
 // crashingStore is the store as a process sees it when it dies: from the moment
 // killAt matches a write, that write and every later one fails (nothing of them
 // reaches the database). What was committed before stays, exactly as after SIGKILL.
+//
+// With loseLazy, the crash is a power cut instead: the first UpdateOrderLazy returns
+// success to the engine but never reaches the disk, and the machine dies there.
 type crashingStore struct {
 	f2fpay.Storage
-	dead   atomic.Bool
-	killAt func(calls []*f2fpay.GatewayCall) bool
+	dead     atomic.Bool
+	killAt   func(calls []*f2fpay.GatewayCall) bool
+	loseLazy bool
 }
 
 func (s *crashingStore) check(calls []*f2fpay.GatewayCall) error {
@@ -42,6 +47,18 @@ func (s *crashingStore) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls 
 		return err
 	}
 	return s.Storage.UpdateOrder(ctx, o, calls, events...)
+}
+
+func (s *crashingStore) UpdateOrderLazy(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) error {
+	if err := s.check(calls); err != nil {
+		return err
+	}
+	if s.loseLazy {
+		s.dead.Store(true)
+		o.Version++
+		return nil
+	}
+	return s.Storage.UpdateOrderLazy(ctx, o, calls, events...)
 }
 
 func (s *crashingStore) RecordCall(ctx context.Context, c *f2fpay.GatewayCall) error {
@@ -111,6 +128,7 @@ func TestCrashRecovery(t *testing.T) {
 			after  func(out string, buyer *alipaysim.Buyer) // what happens at Alipay while the service is down
 			want   f2fpay.OrderState
 			stuck  f2fpay.OrderState // the state the crash leaves in the store
+			lose   bool              // a power cut: the last lazy commit is lost
 			charge string            // what the buyer finally paid
 			refund string            // the order's refunded amount at the end
 		}
@@ -122,6 +140,15 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		scenarios := []scenario{
+			{name: "paid, answer committed lazily and lost in a power cut", lose: true, stuck: f2fpay.OrderPaying,
+				run: payWith(b.buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
+			{name: "waiting, answer committed lazily and lost in a power cut", lose: true, stuck: f2fpay.OrderPaying,
+				run: payWith(b.buyer("100.00", needsPassword), "20.00", time.Minute),
+				after: func(out string, _ *alipaysim.Buyer) {
+					if _, err := b.sim.Confirm(ctx, b.simTrade(out).TradeNo, "1234"); err != nil {
+						t.Error(err)
+					}
+				}, want: f2fpay.OrderPaid, charge: "20.00"},
 			{name: "paid, answer not recorded", kill: hasCall(alipay.MethodTradePay), stuck: f2fpay.OrderPaying,
 				run: payWith(b.buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
 			{name: "refused, answer not recorded", kill: hasCall(alipay.MethodTradePay), stuck: f2fpay.OrderPaying,
@@ -160,7 +187,7 @@ func TestCrashRecovery(t *testing.T) {
 		before := make([]f2fpay.Amount, len(scenarios))
 		outs := make([]string, len(scenarios))
 		for i, s := range scenarios {
-			cs := &crashingStore{Storage: b.db, killAt: s.kill}
+			cs := &crashingStore{Storage: b.db, killAt: s.kill, loseLazy: s.lose}
 			dying := b.newEngine(cs, deadClients{Clients: b.clients, store: cs}, nil)
 			outs[i] = "crash-" + string(rune('a'+i))
 			by, err := s.run(dying, outs[i])
@@ -203,6 +230,20 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			if n := b.countCalls(o, alipay.MethodTradePay, ""); n > 1 {
 				t.Errorf("%s: trade.pay sent %d times", s.name, n)
+			}
+			// One event for the outcome, however many times the engine learnt it.
+			evs, err := b.db.ListEvents(ctx, f2fpay.EventFilter{OrderID: &o.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var payEvents []string
+			for _, ev := range evs {
+				if strings.HasPrefix(string(ev.Type), "payment.") {
+					payEvents = append(payEvents, ev.ID+" "+string(ev.Type))
+				}
+			}
+			if o.State.Final() && len(payEvents) != 1 {
+				t.Errorf("%s: payment events %v, want one", s.name, payEvents)
 			}
 		}
 	})

@@ -3,11 +3,13 @@ package payment
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -105,9 +107,19 @@ func (e *Engine) orderEvent(o *f2fpay.Order) *f2fpay.Event {
 	payload, _ := json.Marshal(&snap)
 	now := e.now()
 	return &f2fpay.Event{
-		ID: "evt_" + randomHex(12), Type: t, MerchantID: o.MerchantID, OrderID: o.ID,
+		ID: eventID("order", o.ID, t), Type: t, MerchantID: o.MerchantID, OrderID: o.ID,
 		Payload: payload, CreatedAt: now, NextAttemptAt: now,
 	}
+}
+
+// eventID names the event of an order's or a refund's final state. An order or refund
+// reaches a final state once, so the name is the event's identity: if a power cut
+// loses a lazily committed PAID and the janitor learns it again from Alipay, the event
+// it writes again is the same event for webhook consumers, who dedupe by id — even if
+// the first one was delivered before the cut.
+func eventID(kind string, id int64, t f2fpay.EventType) string {
+	h := sha256.Sum256([]byte(kind + "/" + strconv.FormatInt(id, 10) + "/" + string(t)))
+	return "evt_" + hex.EncodeToString(h[:12])
 }
 
 func (e *Engine) refundEvent(o *f2fpay.Order, r *f2fpay.Refund) *f2fpay.Event {
@@ -125,7 +137,7 @@ func (e *Engine) refundEvent(o *f2fpay.Order, r *f2fpay.Refund) *f2fpay.Event {
 	payload, _ := json.Marshal(&snap)
 	now := e.now()
 	return &f2fpay.Event{
-		ID: "evt_" + randomHex(12), Type: t, MerchantID: o.MerchantID, OrderID: o.ID, RefundID: r.ID,
+		ID: eventID("refund", r.ID, t), Type: t, MerchantID: o.MerchantID, OrderID: o.ID, RefundID: r.ID,
 		Payload: payload, CreatedAt: now, NextAttemptAt: now,
 	}
 }
@@ -168,7 +180,18 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 				events = append(events, ev)
 			}
 		}
-		err = e.store.UpdateOrder(ctx, &n, calls, events...)
+		// Only the intent (CreateOrder) and the words of Alipay that a query cannot
+		// give back need to be on disk before anyone hears of them. An order paid, or
+		// moved between states that are not final, is committed without waiting for
+		// the flush: if a power cut loses it, the order is back in its earlier durable
+		// state, not final and due, and the janitor asks Alipay again — which answers
+		// the same (a paid trade stays paid; its event keeps its id, eventID). A
+		// failure, cancel or close is flushed, so no query is needed to learn it again.
+		if n.State == f2fpay.OrderPaid || !n.State.Final() {
+			err = e.store.UpdateOrderLazy(ctx, &n, calls, events...)
+		} else {
+			err = e.store.UpdateOrder(ctx, &n, calls, events...)
+		}
 		if err == nil {
 			e.eventsCommitted(events)
 			if from != n.State {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/f2fpay/f2fpay"
 )
@@ -126,6 +127,17 @@ func (db *DB) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpay
 // all in one transaction; it releases any lease on the order.
 func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "update order")
+	return db.updateOrder(ctx, db.pool, o, calls, events)
+}
+
+// UpdateOrderLazy is UpdateOrder on the lazy pool: its commit does not wait for the
+// WAL flush (DB.lazy).
+func (db *DB) UpdateOrderLazy(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
+	defer wrap(&err, "update order")
+	return db.updateOrder(ctx, db.lazy, o, calls, events)
+}
+
+func (db *DB) updateOrder(ctx context.Context, pool *pgxpool.Pool, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events []*f2fpay.Event) (err error) {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -135,7 +147,7 @@ func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.
 	// When the compare-and-set matched nothing, the transaction is rolled back and
 	// the reason found afterwards, on a connection of its own.
 	var updated int64 = -1
-	err = db.inTx(ctx, func(tx querier) error {
+	err = runTx(ctx, pool, func(tx querier) error {
 		b := &pgx.Batch{}
 		queueUpdateOrder(b, o, now, &updated)
 		queueCalls(b, calls, o.ID, 0, now, &after)

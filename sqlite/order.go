@@ -120,12 +120,22 @@ func (db *DB) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpay
 // all in one transaction; it releases any lease on the order.
 func (db *DB) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
 	defer wrap(&err, "update order")
+	return db.updateOrder(ctx, false, o, calls, events)
+}
+
+// UpdateOrderLazy is UpdateOrder without waiting for the fsync (writer.go).
+func (db *DB) UpdateOrderLazy(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) (err error) {
+	defer wrap(&err, "update order")
+	return db.updateOrder(ctx, true, o, calls, events)
+}
+
+func (db *DB) updateOrder(ctx context.Context, lazy bool, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events []*f2fpay.Event) (err error) {
 	if err := o.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
 	var after []func()
-	err = db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
+	err = db.w.do(ctx, lazy, func(ctx context.Context, tx *wtx) error {
 		if err := updateOrder(ctx, tx, o, now); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"math"
 	"reflect"
 	"sync"
@@ -168,7 +169,23 @@ func testTimes(t *testing.T, s f2fpay.Storage) {
 	}
 }
 
-func testUpdateOrder(t *testing.T, s f2fpay.Storage) {
+// updateFunc picks UpdateOrder or UpdateOrderLazy: both keep one contract, the lazy
+// one only skipping the wait for durability, which no test short of a power cut sees.
+type updateFunc func(s f2fpay.Storage) func(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) error
+
+func durableUpdate(s f2fpay.Storage) func(context.Context, *f2fpay.Order, []*f2fpay.GatewayCall, ...*f2fpay.Event) error {
+	return s.UpdateOrder
+}
+
+func lazyUpdate(s f2fpay.Storage) func(context.Context, *f2fpay.Order, []*f2fpay.GatewayCall, ...*f2fpay.Event) error {
+	return s.UpdateOrderLazy
+}
+
+func testUpdateOrder(pick updateFunc) func(t *testing.T, s f2fpay.Storage) {
+	return func(t *testing.T, s f2fpay.Storage) { testUpdateOrderWith(t, s, pick(s)) }
+}
+
+func testUpdateOrderWith(t *testing.T, s f2fpay.Storage, update func(context.Context, *f2fpay.Order, []*f2fpay.GatewayCall, ...*f2fpay.Event) error) {
 	ctx := t.Context()
 	fx := newFixture(t, s)
 	o := fx.createOrder(t, f2fpay.OrderPaying)
@@ -180,7 +197,7 @@ func testUpdateOrder(t *testing.T, s f2fpay.Storage) {
 	o.PaidAt, o.NextCheckAt = base, time.Time{}
 	call := &f2fpay.GatewayCall{Method: "alipay.trade.pay", Code: "10000", Outcome: "PAID", Latency: 83 * time.Millisecond, At: base}
 	ev := event(f2fpay.EventPaymentSucceeded)
-	must(t, s.UpdateOrder(ctx, o, []*f2fpay.GatewayCall{call}, ev))
+	must(t, update(ctx, o, []*f2fpay.GatewayCall{call}, ev))
 	if o.Version != 2 || o.UpdatedAt.Before(created) {
 		t.Errorf("after update: Version %d, UpdatedAt %v (created %v)", o.Version, o.UpdatedAt, created)
 	}
@@ -199,7 +216,7 @@ func testUpdateOrder(t *testing.T, s f2fpay.Storage) {
 	// The stale copy loses: ECONFLICT, and neither state nor calls nor events are written.
 	stale.State, stale.FailCode = f2fpay.OrderFailed, "ACQ.PAYMENT_AUTH_CODE_INVALID"
 	staleVersion := stale.Version
-	err = s.UpdateOrder(ctx, &stale, []*f2fpay.GatewayCall{{Method: "alipay.trade.pay", Code: "40004", Outcome: "FAILED"}}, event(f2fpay.EventPaymentFailed))
+	err = update(ctx, &stale, []*f2fpay.GatewayCall{{Method: "alipay.trade.pay", Code: "40004", Outcome: "FAILED"}}, event(f2fpay.EventPaymentFailed))
 	wantCode(t, err, f2fpay.ECONFLICT)
 	if stale.Version != staleVersion {
 		t.Errorf("a failed update changed the caller's Version to %d", stale.Version)
@@ -223,7 +240,7 @@ func testUpdateOrder(t *testing.T, s f2fpay.Storage) {
 	// Identity, ownership and the total are not changed by an update.
 	moved := *o
 	moved.TotalAmount, moved.Subject, moved.MerchantID = 1, "changed", fx.merchant.ID+1
-	must(t, s.UpdateOrder(ctx, &moved, nil))
+	must(t, update(ctx, &moved, nil))
 	got, err = s.FindOrderByID(ctx, o.ID)
 	must(t, err)
 	if got.TotalAmount != o.TotalAmount || got.Subject != o.Subject || got.MerchantID != o.MerchantID || got.Version != 3 {
@@ -232,14 +249,18 @@ func testUpdateOrder(t *testing.T, s f2fpay.Storage) {
 
 	missing := *o
 	missing.ID = 99999
-	wantCode(t, s.UpdateOrder(ctx, &missing, nil), f2fpay.ENOTFOUND)
+	wantCode(t, update(ctx, &missing, nil), f2fpay.ENOTFOUND)
 	invalid := *got
 	invalid.State = "SETTLED"
-	wantCode(t, s.UpdateOrder(ctx, &invalid, nil), f2fpay.EINVALID)
+	wantCode(t, update(ctx, &invalid, nil), f2fpay.EINVALID)
 }
 
 // testUpdateOrderAtomic: when any part of an update fails, no part is written.
-func testUpdateOrderAtomic(t *testing.T, s f2fpay.Storage) {
+func testUpdateOrderAtomic(pick updateFunc) func(t *testing.T, s f2fpay.Storage) {
+	return func(t *testing.T, s f2fpay.Storage) { testUpdateOrderAtomicWith(t, s, pick(s)) }
+}
+
+func testUpdateOrderAtomicWith(t *testing.T, s f2fpay.Storage, update func(context.Context, *f2fpay.Order, []*f2fpay.GatewayCall, ...*f2fpay.Event) error) {
 	ctx := t.Context()
 	fx := newFixture(t, s)
 	o := fx.createOrder(t, f2fpay.OrderPaying, event(f2fpay.EventPaymentSucceeded))
@@ -261,7 +282,7 @@ func testUpdateOrderAtomic(t *testing.T, s f2fpay.Storage) {
 		t.Run(tc.name, func(t *testing.T) {
 			x := *o
 			x.State, x.TradeNo, x.PaidAt = f2fpay.OrderPaid, "2025031422001400002", base
-			wantCode(t, s.UpdateOrder(ctx, &x, tc.calls, tc.evs...), tc.code)
+			wantCode(t, update(ctx, &x, tc.calls, tc.evs...), tc.code)
 			got, err := s.FindOrderByID(ctx, o.ID)
 			must(t, err)
 			if !reflect.DeepEqual(got, o) {

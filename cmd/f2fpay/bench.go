@@ -1,23 +1,28 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +30,6 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
-	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
 )
@@ -33,9 +37,13 @@ import (
 const benchUsage = `Usage: f2fpay bench [flags]
 
 Load test: concurrent simulated cashier terminals doing barcode payments through the
-payment service (terminal API → engine → database) against an in-process sandbox, all on
-this machine. Reports payments per second, latency percentiles, the service's own added
-latency (end-to-end minus the time spent in Alipay calls), memory, and the machine's
+payment service (terminal API → engine → database) against the sandbox, all on this
+machine. The sandbox stands in for Alipay's servers, so it runs in a process of its own
+(this binary's "sandbox" command), as Alipay would on machines of its own — but on the
+same cores, so its signatures count against the same CPU.
+
+Reports payments per second, latency percentiles, the service's own added latency
+(end-to-end minus the time spent in Alipay calls), CPU and memory, and the machine's
 RSA-2048 signing rate measured in the same run — every payment costs private-key
 operations on both sides (request signature, answer signature, notification signature),
 which bounds what any implementation can reach here.
@@ -47,19 +55,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	terminals := fs.Int("terminals", 2*runtime.GOMAXPROCS(0)+2, "concurrent terminals")
+	terminals := fs.Int("terminals", 16, "concurrent terminals")
 	duration := fs.Duration("duration", 15*time.Second, "length of the full-load phase (and of the half-load phase)")
 	db := fs.String("db", "", "database: sqlite:PATH or postgres://… (default: SQLite in a temporary directory)")
 	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file` (go tool pprof)")
-	memprofile := fs.String("memprofile", "", "write a heap profile to `file` after both phases, the sandbox dropped (go tool pprof -sample_index=inuse_space shows what the service kept)")
+	memprofile := fs.String("memprofile", "", "write a heap profile of the service to `file` after both phases (go tool pprof -sample_index=inuse_space)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	// Sample the heap finely enough to split it between the sandbox and the rest (the
-	// default, one sample per 512 KiB, cannot tell a slow leak from noise); finer still
-	// for a profile to read.
-	runtime.MemProfileRate = 64 << 10
 	if *memprofile != "" {
 		runtime.MemProfileRate = 4096
 	}
@@ -78,35 +82,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signRate := measureSigning(2 * time.Second)
 	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, measured now)\n", runtime.NumCPU(), signRate)
 
-	// The sandbox, in memory so that only its RSA work and HTTP handling count.
-	sim, err := alipaysim.New(ctx, alipaysim.Config{Seed: 1})
+	// The sandbox, in memory, in its own process.
+	sandbox, err := startBenchSandbox(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	simOpen := true
-	defer func() {
-		if simOpen {
-			sim.Close()
-		}
-	}()
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	// The server reaches the sandbox through simRef, so that dropping it at the end
-	// leaves nothing holding its records.
-	var simRef atomic.Pointer[alipaysim.Sim]
-	simRef.Store(sim)
-	simSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := simRef.Load(); s != nil {
-			s.Handler().ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "the sandbox is closed", http.StatusServiceUnavailable)
-	})}
-	go simSrv.Serve(simLn)
-	defer simSrv.Close()
-	simURL := "http://" + simLn.Addr().String()
+	defer sandbox.stop()
 
 	// The service.
 	svcLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -135,13 +116,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *terminals * 2}, Timeout: 60 * time.Second}
-	p, err := provision(ctx, simclient.New(simURL, hc), client.NewAdminClient(svc.URL, "bench", hc), key, client.MerchantRequest{Name: "bench"}, *terminals)
+	sim := simclient.New(sandbox.url, hc)
+	p, err := provision(ctx, sim, client.NewAdminClient(svc.URL, "bench", hc), key, client.MerchantRequest{Name: "bench"}, *terminals)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	buyers := make([]string, *terminals)
 	for i := range buyers {
-		b, err := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: f2fpay.MaxAmount})
+		b, err := sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: f2fpay.MaxAmount})
 		if err != nil {
 			return err
 		}
@@ -154,36 +136,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ceiling := signRate / float64(ops)
 	fmt.Fprintf(stdout, "service: %s, %d terminals; each payment costs %d RSA private-key operations → ceiling %.0f payments/s\n\n", redactDB(*db), *terminals, ops, ceiling)
 
+	cores := min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	paidTotal := 0
 	run := func(name string, d time.Duration, rate float64) (*benchResult, error) {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		heapBefore := ms.HeapInuse
-		simBefore, restBefore := heapSplit()
-		cpuBefore := cpuTime()
+		heapBefore := liveHeap()
+		cpuBefore, simBefore := cpuTime(), sandbox.cpuTime()
 		res, err := benchPhase(ctx, svc, sim, p, buyers, hc, d, rate)
 		if err != nil {
 			return nil, err
 		}
-		res.cpu = cpuTime() - cpuBefore
+		res.cpu, res.simCPU = cpuTime()-cpuBefore, sandbox.cpuTime()-simBefore
 		paidTotal += res.paid
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		res.print(stdout, name, ceiling, heapBefore, ms.HeapInuse)
+		res.print(stdout, name, ceiling, heapBefore, liveHeap())
 		if res.paid > 0 {
 			// CPU per payment holds still on a shared machine where payments/s do not:
 			// the RSA part is what the ceiling counts, the rest is everything else.
-			rsa := time.Duration(float64(ops) * float64(runtime.GOMAXPROCS(0)) / signRate * float64(time.Second))
-			fmt.Fprintf(stdout, "  CPU (whole process: terminals, service, sandbox) %s per payment, of which RSA ≈ %s\n",
-				(res.cpu / time.Duration(res.paid)).Round(10*time.Microsecond), rsa.Round(10*time.Microsecond))
-			// The in-memory sandbox keeps every trade, code and notification, as Alipay
-			// keeps its records: its heap grows with the payments by design. What must
-			// stay flat is the rest.
-			simAfter, restAfter := heapSplit()
-			fmt.Fprintf(stdout, "  live heap (sampled): sandbox %d → %d KiB (%+d B per payment); service and terminals %d → %d KiB (%+d B per payment)\n",
-				simBefore>>10, simAfter>>10, (simAfter-simBefore)/int64(res.paid),
-				restBefore>>10, restAfter>>10, (restAfter-restBefore)/int64(res.paid))
+			rsa := time.Duration(float64(ops) * float64(cores) / signRate * float64(time.Second))
+			per := func(d time.Duration) time.Duration { return (d / time.Duration(res.paid)).Round(10 * time.Microsecond) }
+			fmt.Fprintf(stdout, "  CPU per payment: %s = service and terminals %s + sandbox %s, of which RSA ≈ %s\n",
+				per(res.cpu+res.simCPU), per(res.cpu), per(res.simCPU), rsa.Round(10*time.Microsecond))
 		}
 		fmt.Fprintln(stdout)
 		return res, nil
@@ -198,7 +169,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	_, restStart := heapSplit()
+	heapStart := liveHeap()
 	full, err := run("full load", *duration, 0)
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
@@ -209,22 +180,103 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := run("half load", *duration, full.rate()/2); err != nil {
 		return err
 	}
-	// Whether the service's memory is flat, without the sandbox's records in the way:
-	// drop the sandbox and weigh what is left (the service, its connections, and the
-	// terminals' results) against the same before the first phase.
-	simSrv.Close()
-	sim.Close()
-	simRef.Store(nil)
-	simOpen, sim = false, nil
-	_, restAfter := heapSplit()
-	fmt.Fprintf(stdout, "without the sandbox: live heap %d KiB before the phases, %d KiB after %d payments\n",
-		restStart>>10, restAfter>>10, paidTotal)
+	// The in-memory sandbox keeps every trade, code and notification, as Alipay keeps
+	// its records; it is another process. What must stay flat is this one: the
+	// service, its connections and the terminals.
+	fmt.Fprintf(stdout, "service and terminals: live heap %d KiB before the phases, %d KiB after %d payments\n",
+		heapStart>>10, liveHeap()>>10, paidTotal)
 	if *memprofile != "" {
 		if err := writeHeapProfile(*memprofile); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// liveHeap is the heap in use after a collection: what the process keeps, not what it
+// churns.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// benchSandbox is the sandbox process of a bench run.
+type benchSandbox struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startBenchSandbox runs this binary's sandbox command on a free port, in memory, and
+// waits for it to print its address.
+func startBenchSandbox(ctx context.Context, stderr io.Writer) (*benchSandbox, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: finding this binary to run the sandbox: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "sandbox", "--listen", "127.0.0.1:0", "--seed", "1")
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: starting the sandbox: %w", err)
+	}
+	s := &benchSandbox{cmd: cmd}
+	found := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`gateway:\s+(http://\S+)/gateway\.do`)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		close(found)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case u, ok := <-found:
+		if !ok {
+			s.stop()
+			return nil, errors.New("bench: the sandbox exited before printing its address")
+		}
+		s.url = u
+		return s, nil
+	case <-time.After(30 * time.Second):
+		s.stop()
+		return nil, errors.New("bench: the sandbox did not print its address within 30 s")
+	}
+}
+
+func (s *benchSandbox) stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+// cpuTime is the user + system CPU time the sandbox process has used so far, from
+// /proc (0 where there is none).
+func (s *benchSandbox) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // writeHeapProfile writes the live heap after a collection, so what it shows is what
@@ -268,7 +320,8 @@ func measureSigning(d time.Duration) float64 {
 
 type benchResult struct {
 	elapsed  time.Duration
-	cpu      time.Duration // user + system time of the process during the phase
+	cpu      time.Duration // user + system time of this process during the phase
+	simCPU   time.Duration // the same of the sandbox process
 	paid     int
 	other    map[string]int
 	errors   int
@@ -296,55 +349,6 @@ func (r *benchResult) print(w io.Writer, name string, ceiling float64, heapBefor
 		heapBefore>>10, heapAfter>>10)
 }
 
-// heapSplit estimates the live heap allocated under the in-process sandbox's code and
-// the live heap allocated by everything else, from the heap profile's samples scaled
-// as pprof scales them.
-func heapSplit() (sandbox, rest int64) {
-	// The profile is as of the last completed collection; two make sure it is now.
-	runtime.GC()
-	runtime.GC()
-	var recs []runtime.MemProfileRecord
-	n, _ := runtime.MemProfile(nil, false)
-	for {
-		recs = make([]runtime.MemProfileRecord, n+64)
-		var ok bool
-		if n, ok = runtime.MemProfile(recs, false); ok {
-			recs = recs[:n]
-			break
-		}
-	}
-	rate := float64(runtime.MemProfileRate)
-	for _, r := range recs {
-		count, size := r.InUseObjects(), r.InUseBytes()
-		if count <= 0 || size <= 0 {
-			continue
-		}
-		bytes := float64(size)
-		if rate > 1 {
-			avg := bytes / float64(count)
-			bytes /= 1 - math.Exp(-avg/rate)
-		}
-		frames := runtime.CallersFrames(r.Stack())
-		inSim := false
-		for {
-			f, more := frames.Next()
-			if strings.HasPrefix(f.Function, "github.com/f2fpay/f2fpay/alipaysim.") {
-				inSim = true
-				break
-			}
-			if !more {
-				break
-			}
-		}
-		if inSim {
-			sandbox += int64(bytes)
-		} else {
-			rest += int64(bytes)
-		}
-	}
-	return sandbox, rest
-}
-
 // cpuTime is the user + system CPU time this process has used so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -356,7 +360,7 @@ func cpuTime() time.Duration {
 
 // benchPhase runs the terminals for d; rate > 0 paces the total to that many payments
 // per second.
-func benchPhase(ctx context.Context, svc *service, sim *alipaysim.Sim, p *provisioned, buyers []string, hc *http.Client, d time.Duration, rate float64) (*benchResult, error) {
+func benchPhase(ctx context.Context, svc *service, sim *simclient.Client, p *provisioned, buyers []string, hc *http.Client, d time.Duration, rate float64) (*benchResult, error) {
 	res := &benchResult{other: map[string]int{}}
 	var mu sync.Mutex
 	type sample struct {
@@ -386,7 +390,7 @@ func benchPhase(ctx context.Context, svc *service, sim *alipaysim.Sim, p *provis
 						return
 					}
 				}
-				code, err := sim.IssuePaymentCode(ctx, buyers[i])
+				code, err := sim.PaymentCode(ctx, buyers[i])
 				if err != nil {
 					mu.Lock()
 					res.errors++
@@ -394,7 +398,7 @@ func benchPhase(ctx context.Context, svc *service, sim *alipaysim.Sim, p *provis
 					continue
 				}
 				t0 := time.Now()
-				pay, err := c.PayBarcode(ctx, client.BarcodeRequest{AuthCode: code.Code, Amount: 1234, Subject: "bench"})
+				pay, err := c.PayBarcode(ctx, client.BarcodeRequest{AuthCode: code, Amount: 1234, Subject: "bench"})
 				lat := time.Since(t0)
 				mu.Lock()
 				switch {
