@@ -81,7 +81,12 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 		cfg.NotifyTimeout = 10 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: cfg.NotifyTimeout}
+		// Notifications go to a few merchant hosts, many at once: keep their
+		// connections (http.DefaultTransport keeps two per host, so under load most
+		// notifications would open a new TCP connection and leave one in TIME_WAIT).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Timeout: cfg.NotifyTimeout, Transport: tr}
 	}
 	st, err := cfg.Store.Load(ctx)
 	if err != nil {

@@ -95,7 +95,11 @@ func New(cfg Config) (*Deliverer, error) {
 		return nil, errors.New("webhook: Owner is required (it names this instance in leases)")
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// Webhooks go to a few merchant hosts, several at once (Concurrency): keep
+		// their connections rather than http.DefaultTransport's two per host.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = f2fpay.SystemClock{}
