@@ -122,6 +122,11 @@ type IdempotencyStore interface {
 	// effect), so the terminal can retry with the same key. ENOTFOUND when there is
 	// none, ECONFLICT when it is done: a done answer is kept for replays.
 	DeleteIdempotent(ctx context.Context, terminalID int64, key string) error
+	// PurgeIdempotent deletes up to limit records created before before, done or not,
+	// oldest first, and returns how many it deleted. The service keeps records for a
+	// retention period (a day by default), after which a retry with the same key is a
+	// new request — harmless for a payment, whose out_trade_no derives from its key.
+	PurgeIdempotent(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Storage is everything the service persists. Implemented by sqlite.DB and

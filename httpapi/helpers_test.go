@@ -171,6 +171,7 @@ type options struct {
 	noJanit  bool
 	engine   func(httpapi.Engine) httpapi.Engine
 	idemWait time.Duration
+	idemKeep time.Duration
 }
 
 type option func(*options)
@@ -231,6 +232,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if b.server, err = httpapi.New(httpapi.Config{
 		Storage: b.db, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
+		IdempotencyRetention: o.idemKeep,
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -245,3 +245,42 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	}
 	return b.body.Write(p)
 }
+
+// purgeBatch bounds one delete, so a sweep never holds the database's write lock for
+// long however many records expired.
+const purgeBatch = 1000
+
+// PurgeIdempotency deletes the idempotency records older than the retention, at once
+// and then every interval, until ctx ends. Several instances may run it together:
+// deleting is idempotent.
+func (s *Server) PurgeIdempotency(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.PurgeIdempotencyOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "purging idempotency records", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PurgeIdempotencyOnce deletes every record older than the retention, a batch at a
+// time, and returns how many.
+func (s *Server) PurgeIdempotencyOnce(ctx context.Context) (int, error) {
+	cut := s.clock.Now().Add(-s.idemKeep)
+	total := 0
+	for {
+		n, err := s.store.PurgeIdempotent(ctx, cut, purgeBatch)
+		total += n
+		if err != nil || n < purgeBatch {
+			if total > 0 {
+				s.log.InfoContext(ctx, "idempotency records purged", "count", total, "older_than", cut)
+			}
+			return total, err
+		}
+	}
+}

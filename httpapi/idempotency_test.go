@@ -184,3 +184,43 @@ func TestIdempotencyStorm(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyPurge: records older than the retention are deleted; a retry of a
+// payment after that is not a replay, yet it finds the same order (its out_trade_no
+// derives from the key), and Alipay is asked to pay only once.
+func TestIdempotencyPurge(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), func(o *options) { o.idemKeep = time.Second })
+		buyer := b.buyer("100.00")
+		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"5.00","subject":"tea"}`, b.code(buyer.UserID)))
+		s1, _, out1 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "purge-1", body)
+		if s1 != http.StatusOK {
+			t.Fatalf("first: %d %s", s1, out1)
+		}
+		if n, err := b.server.PurgeIdempotencyOnce(b.ctx); err != nil || n != 0 {
+			t.Fatalf("purge within the retention deleted %d (%v), want 0", n, err)
+		}
+		_, h, _ := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "purge-1", body)
+		if h.Get("Idempotent-Replayed") != "true" {
+			t.Fatal("a retry within the retention was not a replay")
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if n, err := b.server.PurgeIdempotencyOnce(b.ctx); err != nil || n != 1 {
+			t.Fatalf("purge after the retention deleted %d (%v), want 1", n, err)
+		}
+		s2, h2, out2 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "purge-1", body)
+		if s2 != http.StatusOK || h2.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("retry after the purge: %d, replayed %q: %s", s2, h2.Get("Idempotent-Replayed"), out2)
+		}
+		var p1, p2 client.Payment
+		json.Unmarshal(out1, &p1)
+		json.Unmarshal(out2, &p2)
+		if p1.OutTradeNo == "" || p2.OutTradeNo != p1.OutTradeNo || p2.State != client.StatePaid {
+			t.Errorf("after the purge the retry answered %+v, want the first order %s PAID", p2, p1.OutTradeNo)
+		}
+		if n := b.gw.count("alipay.trade.pay", p1.OutTradeNo); n != 1 {
+			t.Errorf("trade.pay sent %d times for %s", n, p1.OutTradeNo)
+		}
+	})
+}

@@ -58,6 +58,10 @@ type Config struct {
 	// could run at once — which would still not charge twice, since the out_trade_no of
 	// a retried payment is derived from the key (see outTradeNoFor), but would waste calls.
 	IdempotencyStale time.Duration
+	// IdempotencyRetention is how long an Idempotency-Key and its answer are kept
+	// (PurgeIdempotency deletes older ones); 24 h when zero. A retry after that runs
+	// as a new request, which for a payment finds the order its key named.
+	IdempotencyRetention time.Duration
 	// MerchantWideTerminals lets every terminal of a merchant see and act on the
 	// merchant's orders (a cashier refunding at another desk). By default a terminal
 	// sees only the orders it created.
@@ -77,6 +81,7 @@ type Server struct {
 	maxWait   time.Duration
 	idemWait  time.Duration
 	idemStale time.Duration
+	idemKeep  time.Duration
 	wide      bool
 	inflight  *inflight
 	handler   http.Handler
@@ -90,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Storage, engine: cfg.Engine, box: cfg.Box, admin: []byte(cfg.AdminToken),
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
-		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, wide: cfg.MerchantWideTerminals,
+		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(),
 	}
 	if s.log == nil {
@@ -107,6 +112,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.idemWait <= 0 {
 		s.idemWait = 10 * time.Second
+	}
+	if s.idemKeep <= 0 {
+		s.idemKeep = 24 * time.Hour
 	}
 	if s.idemStale <= 0 {
 		s.idemStale = 5 * time.Minute

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -119,4 +120,20 @@ func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string
 		_, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`, terminalID, key)
 		return err
 	})
+}
+
+// PurgeIdempotent deletes up to limit records created before before. There is no index
+// on created_at (it would cost every request a write); a sweep is a sequential scan,
+// which meets the old records first in a table that is mostly appended to.
+func (db *DB) PurgeIdempotent(ctx context.Context, before time.Time, limit int) (n int, err error) {
+	defer wrap(&err, "purge idempotent")
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := db.lazy.Exec(ctx, `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+	SELECT ctid FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2))`, before.UTC(), limit)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
 }

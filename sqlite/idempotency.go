@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/f2fpay/f2fpay"
 )
@@ -112,4 +113,26 @@ func (db *DB) DeleteIdempotent(ctx context.Context, terminalID int64, key string
 		_, err = tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`, terminalID, key)
 		return err
 	})
+}
+
+// PurgeIdempotent deletes up to limit records created before before. There is no index
+// on created_at (it would cost every request a write): the rowids grow with time, so
+// the scan meets the expired records first and stops at limit; only a sweep that
+// finds fewer than limit reads the whole table.
+func (db *DB) PurgeIdempotent(ctx context.Context, before time.Time, limit int) (n int, err error) {
+	defer wrap(&err, "purge idempotent")
+	if limit <= 0 {
+		return 0, nil
+	}
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE rowid IN (
+	SELECT rowid FROM idempotency_keys WHERE created_at < ?1 ORDER BY rowid LIMIT ?2)`, before.UTC().UnixMicro(), limit)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		n = int(m)
+		return err
+	})
+	return n, err
 }

@@ -112,3 +112,60 @@ func testIdempotencyConcurrent(t *testing.T, s f2fpay.Storage) {
 		}
 	}
 }
+
+// testPurgeIdempotent: records created before the cut are deleted, oldest first and
+// at most limit per call, done or not; later ones stay.
+func testPurgeIdempotent(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	tid := fx.terminal.ID
+	keys := []string{"p1", "p2", "p3", "p4"}
+	for i, k := range keys {
+		rec := &f2fpay.IdempotencyRecord{TerminalID: tid, Key: k, RequestHash: "h"}
+		if _, _, err := s.BeginIdempotent(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			rec.Status, rec.Response = 200, []byte(`{}`)
+			must(t, s.CompleteIdempotent(ctx, rec))
+		}
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	cut := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	late := &f2fpay.IdempotencyRecord{TerminalID: tid, Key: "late", RequestHash: "h"}
+	if _, _, err := s.BeginIdempotent(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(k string) bool {
+		t.Helper()
+		_, fresh, err := s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: tid, Key: k, RequestHash: "h"})
+		must(t, err)
+		if fresh { // it was gone: undo the probe's insert
+			must(t, s.DeleteIdempotent(ctx, tid, k))
+		}
+		return !fresh
+	}
+
+	n, err := s.PurgeIdempotent(ctx, cut, 3)
+	must(t, err)
+	if n != 3 {
+		t.Errorf("first purge deleted %d, want 3 (the limit)", n)
+	}
+	for k, want := range map[string]bool{"p1": false, "p2": false, "p3": false, "p4": true, "late": true} {
+		if got := exists(k); got != want {
+			t.Errorf("after the first purge, %s exists = %v, want %v (oldest first)", k, got, want)
+		}
+	}
+	n, err = s.PurgeIdempotent(ctx, cut, 10)
+	must(t, err)
+	if n != 1 || exists("p4") || !exists("late") {
+		t.Errorf("second purge deleted %d (want 1: p4), late kept = %v", n, exists("late"))
+	}
+	if n, err := s.PurgeIdempotent(ctx, cut, 10); err != nil || n != 0 {
+		t.Errorf("third purge: %d, %v; want nothing left to delete", n, err)
+	}
+	if n, err := s.PurgeIdempotent(ctx, time.Now().Add(time.Hour), 0); err != nil || n != 0 {
+		t.Errorf("purge with limit 0: %d, %v; want a no-op", n, err)
+	}
+}

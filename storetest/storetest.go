@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ReplayEvents", testReplayEvents},
 		{"ClaimEventsConcurrent", testClaimEventsConcurrent},
 		{"Idempotency", testIdempotency},
+		{"PurgeIdempotent", testPurgeIdempotent},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

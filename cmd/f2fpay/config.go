@@ -30,6 +30,7 @@ type serveConfig struct {
 	CancelRetry   time.Duration `json:"cancel-interval"`
 	CancelCount   int           `json:"cancel-count"`
 	JanitorEvery  time.Duration `json:"janitor-interval"`
+	IdemRetention time.Duration `json:"idempotency-retention"`
 	LogFormat     string        `json:"log-format"`
 	LogLevel      string        `json:"log-level"`
 	ShutdownGrace time.Duration `json:"shutdown-grace"`
@@ -49,6 +50,7 @@ func defaultServeConfig() serveConfig {
 		CancelRetry:   2 * time.Second,
 		CancelCount:   3,
 		JanitorEvery:  2 * time.Second,
+		IdemRetention: 24 * time.Hour,
 		LogFormat:     "text",
 		LogLevel:      "info",
 		ShutdownGrace: 30 * time.Second,
@@ -69,6 +71,7 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.CancelRetry, "cancel-interval", cfg.CancelRetry, "wait between trade.cancel retries (retry_flag=Y)")
 	fs.IntVar(&cfg.CancelCount, "cancel-count", cfg.CancelCount, "fast cancel retries before the slower schedule")
 	fs.DurationVar(&cfg.JanitorEvery, "janitor-interval", cfg.JanitorEvery, "how often the janitor looks for unresolved orders")
+	fs.DurationVar(&cfg.IdemRetention, "idempotency-retention", cfg.IdemRetention, "how long a terminal's Idempotency-Key and its answer are kept (a retry after that is a new request)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for in-flight requests")

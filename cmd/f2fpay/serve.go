@@ -104,7 +104,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
-		Logger: log, Metrics: metrics,
+		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention,
 	})
 	if err != nil {
 		store.Close()
@@ -121,7 +121,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		},
 		cancel: cancel, grace: cfg.ShutdownGrace, log: log, stdout: stdout,
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -137,6 +137,10 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	go func() {
 		defer s.wg.Done()
 		hooks.Run(bg)
+	}()
+	go func() {
+		defer s.wg.Done()
+		api.PurgeIdempotency(bg, 10*time.Minute)
 	}()
 	fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
 	return s, nil
