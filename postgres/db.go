@@ -79,9 +79,10 @@ func Open(ctx context.Context, dsn string, opts Options) (_ *DB, err error) {
 	}
 	lazyCfg := cfg.Copy()
 	lazyCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	// Lazy writes are one short statement or claim each; a quarter of the pool keeps
-	// them flowing without doubling the server's connections.
-	lazyCfg.MaxConns = max(4, cfg.MaxConns/4)
+	// A payment makes about as many lazy writes as durable ones (idempotency records,
+	// the pay answer, call history), but they hold a connection for less time: half the
+	// pool keeps them from queueing without doubling the server's connections.
+	lazyCfg.MaxConns = max(4, cfg.MaxConns/2)
 	if db.lazy, err = pgxpool.NewWithConfig(ctx, lazyCfg); err != nil {
 		db.pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
