@@ -127,17 +127,30 @@ type Terminal struct {
 	Kind       TerminalKind `json:"kind"`
 	Name       string       `json:"name"`
 	// KeyID is the public half of the terminal's API key; KeyHash the SHA-256 of the
-	// secret half. The secret itself is shown once, at creation, and never stored.
-	KeyID     string    `json:"key_id"`
-	KeyHash   []byte    `json:"-"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+	// secret half, what a bearer token is checked against. The secret is shown once,
+	// at creation or rotation.
+	KeyID   string `json:"key_id"`
+	KeyHash []byte `json:"-"`
+	// SigningSecret is the same secret sealed with the master key (purpose
+	// TerminalSigningPurpose(KeyID)), for requests signed with HMAC-SHA256: checking
+	// an HMAC needs the secret itself, which a hash cannot give back. Empty when the
+	// key was made without a master key (or before signed requests existed): the
+	// terminal can then only send its key as a bearer token. Never returned or logged.
+	SigningSecret string    `json:"-"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
 }
+
+// TerminalSigningPurpose is the secret.Box purpose under which a terminal's signing
+// secret is sealed. It names the key id, so a sealed secret copied to another
+// terminal (or left behind by a rotation) does not open.
+func TerminalSigningPurpose(keyID string) string { return "terminal:" + keyID + ":signing_secret" }
 
 // TerminalKey is a terminal's API key as stored, for RotateTerminalKey.
 type TerminalKey struct {
-	KeyID   string
-	KeyHash []byte
+	KeyID         string
+	KeyHash       []byte
+	SigningSecret string // sealed; "" when there is no master key
 }
 
 // MerchantStore persists merchants, apps, stores and terminals.
@@ -191,6 +204,7 @@ type MerchantStore interface {
 	// terminal. A key id another terminal holds is ECONFLICT and changes nothing; an
 	// empty KeyID or KeyHash is EINVALID (a terminal is switched off with
 	// SetTerminalDisabled, not by taking its key away). Disabled is left as it is:
-	// rotating a disabled terminal's key does not enable it.
+	// rotating a disabled terminal's key does not enable it. The signing secret is
+	// replaced with the key, "" included (the new key then cannot sign).
 	RotateTerminalKey(ctx context.Context, id int64, key TerminalKey) (*Terminal, error)
 }

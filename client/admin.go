@@ -15,7 +15,7 @@ import (
 // AdminClient calls the admin API with the service's admin token.
 type AdminClient struct {
 	base string
-	auth string
+	auth authorize
 	hc   *http.Client
 }
 
@@ -24,7 +24,7 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &AdminClient{base: strings.TrimRight(baseURL, "/"), auth: "Bearer " + token, hc: hc}
+	return &AdminClient{base: strings.TrimRight(baseURL, "/"), auth: bearer(token), hc: hc}
 }
 
 func (a *AdminClient) call(ctx context.Context, method, path string, in, out any) error {
@@ -174,7 +174,10 @@ type Terminal struct {
 	Name       string `json:"name"`
 	KeyID      string `json:"key_id"`
 	Disabled   bool   `json:"disabled"`
-	APIKey     *struct {
+	// SignedRequests says whether the key can sign requests (Client.SignRequests):
+	// false for a key made without a master key, or before signed requests existed.
+	SignedRequests bool `json:"signed_requests"`
+	APIKey         *struct {
 		KeyID         string `json:"key_id"`
 		Secret        string `json:"secret"`
 		Authorization string `json:"authorization"`

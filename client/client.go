@@ -8,6 +8,10 @@
 // without ever charging the buyer twice. Errors from the service are *Error values
 // with the service's code and a message a cashier can read.
 //
+// The client authenticates with the terminal's API key, sent as a bearer token or,
+// with SignRequests, used to sign every request (HMAC-SHA256 with a timestamp and a
+// nonce) so that the secret never travels.
+//
 // A second, small type, AdminClient, covers the admin API (/admin).
 package client
 
@@ -58,16 +62,23 @@ func ErrorCode(err error) string {
 }
 
 // Client calls the terminal API with one terminal's API key. It is safe for
-// concurrent use.
+// concurrent use; set its fields before the first call.
 type Client struct {
-	base string
-	auth string
-	hc   *http.Client
+	base   string
+	keyID  string
+	secret string
+	hc     *http.Client
 	// Retries is how many times a request is resent after a transport error, a 5xx
 	// or a 409 "in progress" answer, with the same Idempotency-Key; default 2.
 	Retries int
 	// RetryDelay is the first pause between attempts, doubled each time; default 300 ms.
 	RetryDelay time.Duration
+	// SignRequests signs every request with the secret (F2FPAY-HMAC-SHA256: a
+	// timestamp, a fresh nonce, the method, path, Idempotency-Key and body) instead of
+	// sending the secret as a bearer token, so that the secret never travels and a
+	// captured request cannot be replayed. Each attempt, retries included, is signed
+	// anew. The terminal's clock must be within 5 minutes of the service's.
+	SignRequests bool
 }
 
 // NewClient returns a client for the service at baseURL (e.g. "http://127.0.0.1:8080")
@@ -78,9 +89,25 @@ func NewClient(baseURL, keyID, secret string, hc *http.Client) *Client {
 		hc = http.DefaultClient
 	}
 	return &Client{
-		base: strings.TrimRight(baseURL, "/"), auth: "Bearer " + keyID + "." + secret, hc: hc,
+		base: strings.TrimRight(baseURL, "/"), keyID: keyID, secret: secret, hc: hc,
 		Retries: 2, RetryDelay: 300 * time.Millisecond,
 	}
+}
+
+// authorize sets the Authorization header of one attempt.
+type authorize func(req *http.Request, body []byte)
+
+func bearer(token string) authorize {
+	return func(req *http.Request, _ []byte) { req.Header.Set("Authorization", "Bearer "+token) }
+}
+
+func (c *Client) authorize() authorize {
+	if c.SignRequests {
+		return func(req *http.Request, body []byte) {
+			SignRequest(req, body, c.keyID, c.secret, time.Now(), NewNonce())
+		}
+	}
+	return bearer(c.keyID + "." + c.secret)
 }
 
 // NewIdempotencyKey returns a fresh random key (128 bits, hex).
@@ -97,7 +124,7 @@ func NewIdempotencyKey() string {
 type meta struct{ replayed bool }
 
 // do sends one logical request, retrying it with the same Idempotency-Key.
-func do(ctx context.Context, hc *http.Client, auth, method, u, key string, in, out any, retries int, delay time.Duration) (meta, error) {
+func do(ctx context.Context, hc *http.Client, auth authorize, method, u, key string, in, out any, retries int, delay time.Duration) (meta, error) {
 	var body []byte
 	if in != nil {
 		var err error
@@ -122,7 +149,7 @@ func do(ctx context.Context, hc *http.Client, auth, method, u, key string, in, o
 	}
 }
 
-func once(ctx context.Context, hc *http.Client, auth, method, u, key string, body []byte, out any) (meta, error, bool) {
+func once(ctx context.Context, hc *http.Client, auth authorize, method, u, key string, body []byte, out any) (meta, error, bool) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -131,7 +158,6 @@ func once(ctx context.Context, hc *http.Client, auth, method, u, key string, bod
 	if err != nil {
 		return meta{}, err, false
 	}
-	req.Header.Set("Authorization", auth)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -139,6 +165,7 @@ func once(ctx context.Context, hc *http.Client, auth, method, u, key string, bod
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
+	auth(req, body) // last: a signature covers the Idempotency-Key
 	res, err := hc.Do(req)
 	if err != nil {
 		// The request may or may not have reached the service: retrying with the same
@@ -179,12 +206,12 @@ func (c *Client) post(ctx context.Context, path, key string, in, out any) error 
 	if key == "" {
 		key = NewIdempotencyKey()
 	}
-	_, err := do(ctx, c.hc, c.auth, http.MethodPost, c.base+path, key, in, out, c.Retries, c.RetryDelay)
+	_, err := do(ctx, c.hc, c.authorize(), http.MethodPost, c.base+path, key, in, out, c.Retries, c.RetryDelay)
 	return err
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {
-	_, err := do(ctx, c.hc, c.auth, http.MethodGet, c.base+path, "", nil, out, c.Retries, c.RetryDelay)
+	_, err := do(ctx, c.hc, c.authorize(), http.MethodGet, c.base+path, "", nil, out, c.Retries, c.RetryDelay)
 	return err
 }
 

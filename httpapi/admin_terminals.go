@@ -17,17 +17,45 @@ type terminalRequest struct {
 	Name    string `json:"name"`
 }
 
-// APIKey is a terminal's credential, shown once at creation: only the SHA-256 of
-// Secret is stored, so a lost secret means a new terminal key, not a lookup.
+// APIKey is a terminal's credential, shown once at creation or rotation. The secret
+// is sent as a bearer token (checked against its SHA-256) or signs requests (checked
+// with the secret sealed under the master key, see signature.go); either way it cannot
+// be shown again, so a lost secret means a rotated key, not a lookup.
 type APIKey struct {
 	KeyID         string `json:"key_id"`
 	Secret        string `json:"secret"`
 	Authorization string `json:"authorization"` // the header value to send
 }
 
-type createdTerminal struct {
+// terminalJSON is a terminal as the admin API shows it: never its key's hash or its
+// sealed signing secret, only whether it can sign requests.
+type terminalJSON struct {
 	*f2fpay.Terminal
+	SignedRequests bool `json:"signed_requests"`
+}
+
+func showTerminal(t *f2fpay.Terminal) terminalJSON {
+	return terminalJSON{Terminal: t, SignedRequests: t.SigningSecret != ""}
+}
+
+type createdTerminal struct {
+	terminalJSON
 	APIKey APIKey `json:"api_key"`
+}
+
+// storedKey is what the store keeps of a new key: the hash of the secret and, when the
+// service has a master key, the secret sealed for signed requests. Without a master
+// key the terminal gets a working key that can only be sent as a bearer token.
+func (s *Server) storedKey(key APIKey) (f2fpay.TerminalKey, error) {
+	k := f2fpay.TerminalKey{KeyID: key.KeyID, KeyHash: HashSecret(key.Secret)}
+	if s.box != nil {
+		sealed, err := s.box.Seal(key.Secret, f2fpay.TerminalSigningPurpose(key.KeyID))
+		if err != nil {
+			return k, err
+		}
+		k.SigningSecret = sealed
+	}
+	return k, nil
 }
 
 // NewAPIKey returns a fresh terminal key: a public id and a 256-bit secret. The id
@@ -61,13 +89,18 @@ func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := NewAPIKey()
-	t.KeyID, t.KeyHash = key.KeyID, HashSecret(key.Secret)
+	stored, err := s.storedKey(key)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t.KeyID, t.KeyHash, t.SigningSecret = stored.KeyID, stored.KeyHash, stored.SigningSecret
 	if err := s.store.CreateTerminal(r.Context(), t); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID)
-	writeJSON(w, http.StatusCreated, createdTerminal{Terminal: t, APIKey: key})
+	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID, "signed_requests", t.SigningSecret != "")
+	writeJSON(w, http.StatusCreated, createdTerminal{showTerminal(t), key})
 }
 
 func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *terminalRequest) (*f2fpay.Terminal, error) {
@@ -117,10 +150,11 @@ func (s *Server) adminListTerminals(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if ts == nil {
-		ts = []*f2fpay.Terminal{}
+	out := make([]terminalJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, showTerminal(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"terminals": ts})
+	writeJSON(w, http.StatusOK, map[string]any{"terminals": out})
 }
 
 func (s *Server) terminalParam(r *http.Request) (*f2fpay.Terminal, error) {
@@ -137,7 +171,7 @@ func (s *Server) adminGetTerminal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, showTerminal(t))
 }
 
 func (s *Server) adminDisableTerminal(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +193,7 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 	}
 	t.Disabled = disabled
 	s.log.InfoContext(r.Context(), "terminal disabled changed", "terminal_id", t.ID, "disabled", disabled)
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, showTerminal(t))
 }
 
 // adminRotateTerminalKey gives a terminal a new API key, shown once in the answer as
@@ -177,13 +211,19 @@ func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	key := NewAPIKey()
-	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, f2fpay.TerminalKey{KeyID: key.KeyID, KeyHash: HashSecret(key.Secret)})
+	stored, err := s.storedKey(key)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "terminal key rotated", "merchant_id", n.MerchantID, "terminal_id", n.ID, "old_key_id", t.KeyID, "key_id", n.KeyID)
-	writeJSON(w, http.StatusOK, createdTerminal{Terminal: n, APIKey: key})
+	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, stored)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "terminal key rotated", "merchant_id", n.MerchantID, "terminal_id", n.ID, "old_key_id", t.KeyID,
+		"key_id", n.KeyID, "signed_requests", n.SigningSecret != "")
+	writeJSON(w, http.StatusOK, createdTerminal{showTerminal(n), key})
 }
 
 // decodeEmpty accepts an empty body or {} for POST actions that take no fields.

@@ -51,9 +51,10 @@ func logAttrs(r *http.Request) []any {
 	return a
 }
 
-// HashSecret is how a terminal's API secret is stored: its SHA-256. The secret is 32
-// random bytes, so a plain hash is enough (no password stretching is needed for a
-// value that cannot be guessed).
+// HashSecret is how a terminal's API secret is stored for bearer tokens: its SHA-256.
+// The secret is 32 random bytes, so a plain hash is enough (no password stretching is
+// needed for a value that cannot be guessed). Signed requests need the secret itself,
+// which is kept sealed beside the hash (f2fpay.Terminal.SigningSecret).
 func HashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]
@@ -63,11 +64,12 @@ func HashSecret(secret string) []byte {
 // wrong secret take the same time.
 var dummyHash = HashSecret("f2fpay: no such terminal key")
 
-// terminalAuth authenticates "Authorization: Bearer <key_id>.<secret>" against the
-// terminal's stored hash and refuses disabled terminals.
+// terminalAuth authenticates a terminal by either scheme — "Authorization: Bearer
+// <key_id>.<secret>" against the terminal's stored hash, or a request signed with the
+// secret (signature.go) — and refuses disabled terminals.
 func (s *Server) terminalAuth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.authenticateTerminal(r)
+		t, err := s.authenticateTerminal(w, r)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -77,10 +79,13 @@ func (s *Server) terminalAuth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) authenticateTerminal(r *http.Request) (*f2fpay.Terminal, error) {
+func (s *Server) authenticateTerminal(w http.ResponseWriter, r *http.Request) (*f2fpay.Terminal, error) {
+	if scheme, params, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, SignatureScheme) {
+		return s.authenticateSigned(w, r, params)
+	}
 	token, ok := bearer(r)
 	if !ok {
-		return nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "missing credentials; send the header Authorization: Bearer <key_id>.<secret> with the terminal's API key")
+		return nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "missing credentials; send the header Authorization: Bearer <key_id>.<secret> with the terminal's API key, or sign the request (Authorization: %s ..., see docs/api.md)", SignatureScheme)
 	}
 	keyID, sec, ok := strings.Cut(token, ".")
 	if !ok || keyID == "" || sec == "" {

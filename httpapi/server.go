@@ -66,6 +66,11 @@ type Config struct {
 	// merchant's orders (a cashier refunding at another desk). By default a terminal
 	// sees only the orders it created.
 	MerchantWideTerminals bool
+	// SignedNonces bounds how many nonces of signed terminal requests this instance
+	// remembers (those less than SignatureWindow old; about 100 bytes each). When
+	// that many arrive within the window, further signed requests are refused with
+	// 503 until older nonces expire, rather than risk a replay. 1<<18 when zero.
+	SignedNonces int
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -83,6 +88,7 @@ type Server struct {
 	idemStale time.Duration
 	idemKeep  time.Duration
 	wide      bool
+	nonces    *nonceCache
 	inflight  *inflight
 	handler   http.Handler
 }
@@ -119,6 +125,10 @@ func New(cfg Config) (*Server, error) {
 	if s.idemStale <= 0 {
 		s.idemStale = 5 * time.Minute
 	}
+	if cfg.SignedNonces <= 0 {
+		cfg.SignedNonces = 1 << 18
+	}
+	s.nonces = newNonceCache(cfg.SignedNonces)
 	s.metrics = cfg.Metrics
 	if s.metrics == nil {
 		s.metrics = NewMetrics(prometheus.NewRegistry(), cfg.Storage)

@@ -203,12 +203,13 @@ func (db *DB) ListStores(ctx context.Context, merchantID int64) (_ []*f2fpay.Sto
 	return collect(rows, err, scanStore)
 }
 
-const terminalCols = `id, merchant_id, store_id, app_id, code, kind, name, coalesce(key_id, ''), key_hash, disabled, created_at`
+const terminalCols = `id, merchant_id, store_id, app_id, code, kind, name, coalesce(key_id, ''), key_hash, signing_secret,
+	disabled, created_at`
 
 func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 	t := new(f2fpay.Terminal)
 	err := s.Scan(&t.ID, &t.MerchantID, nullID{&t.StoreID}, nullID{&t.AppID}, &t.Code, (*string)(&t.Kind), &t.Name,
-		&t.KeyID, &t.KeyHash, &t.Disabled, nullTime{&t.CreatedAt})
+		&t.KeyID, &t.KeyHash, &t.SigningSecret, &t.Disabled, nullTime{&t.CreatedAt})
 	return t, err
 }
 
@@ -225,10 +226,10 @@ func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error
 		keyHash = t.KeyHash
 	}
 	err = db.pool.QueryRow(ctx, `INSERT INTO terminals (merchant_id, store_id, app_id, code, kind, name,
-	key_id, key_hash, disabled, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+	key_id, key_hash, signing_secret, disabled, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		t.MerchantID, idArg(t.StoreID), idArg(t.AppID), t.Code, string(t.Kind), t.Name, keyID, keyHash,
-		t.Disabled, now).Scan(&t.ID)
+		t.SigningSecret, t.Disabled, now).Scan(&t.ID)
 	if err != nil {
 		return constraint(err,
 			fmt.Sprintf("terminal %q: merchant %d has a terminal with that code already, or key id %q is taken", t.Code, t.MerchantID, t.KeyID),
@@ -279,8 +280,8 @@ func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.Termin
 	if key.KeyID == "" || len(key.KeyHash) == 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
 	}
-	t, err := findOne(db.pool.QueryRow(ctx, `UPDATE terminals SET key_id = $1, key_hash = $2
-WHERE id = $3 RETURNING `+terminalCols, key.KeyID, key.KeyHash, id),
+	t, err := findOne(db.pool.QueryRow(ctx, `UPDATE terminals SET key_id = $1, key_hash = $2, signing_secret = $3
+WHERE id = $4 RETURNING `+terminalCols, key.KeyID, key.KeyHash, key.SigningSecret, id),
 		scanTerminal, "terminal %d not found", id)
 	if err != nil {
 		return nil, constraint(err, fmt.Sprintf("terminal %d: key id %q is taken", id, key.KeyID), "")

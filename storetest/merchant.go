@@ -346,10 +346,10 @@ func testTerminalKeyRotation(t *testing.T, s f2fpay.Storage) {
 	old := fx.terminal
 	must(t, s.SetTerminalDisabled(ctx, old.ID, true))
 
-	got, err := s.RotateTerminalKey(ctx, old.ID, f2fpay.TerminalKey{KeyID: "tk_rotated", KeyHash: []byte{9, 9}})
+	got, err := s.RotateTerminalKey(ctx, old.ID, f2fpay.TerminalKey{KeyID: "tk_rotated", KeyHash: []byte{9, 9}, SigningSecret: "sealed:rotated"})
 	must(t, err)
 	want := *old
-	want.KeyID, want.KeyHash, want.Disabled = "tk_rotated", []byte{9, 9}, true
+	want.KeyID, want.KeyHash, want.SigningSecret, want.Disabled = "tk_rotated", []byte{9, 9}, "sealed:rotated", true
 	if !reflect.DeepEqual(got, &want) {
 		t.Fatalf("RotateTerminalKey = %+v\nwant %+v (still disabled)", got, &want)
 	}
@@ -362,8 +362,8 @@ func testTerminalKeyRotation(t *testing.T, s f2fpay.Storage) {
 	// A terminal made without a key gets one.
 	keyless := &f2fpay.Terminal{MerchantID: fx.merchant.ID, AppID: fx.app.ID, Code: "VM-1", Kind: f2fpay.TerminalVending}
 	must(t, s.CreateTerminal(ctx, keyless))
-	if got, err := s.RotateTerminalKey(ctx, keyless.ID, f2fpay.TerminalKey{KeyID: "tk_first", KeyHash: []byte{1}}); err != nil || got.KeyID != "tk_first" {
-		t.Errorf("first key of a keyless terminal: %+v, %v", got, err)
+	if got, err := s.RotateTerminalKey(ctx, keyless.ID, f2fpay.TerminalKey{KeyID: "tk_first", KeyHash: []byte{1}}); err != nil || got.KeyID != "tk_first" || got.SigningSecret != "" {
+		t.Errorf("first key of a keyless terminal, without a signing secret: %+v, %v", got, err)
 	}
 
 	for _, tc := range []struct {

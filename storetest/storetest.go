@@ -104,7 +104,8 @@ func newFixture(t testing.TB, s f2fpay.Storage) *fixture {
 	fx.store = &f2fpay.Store{MerchantID: fx.merchant.ID, Code: "S001", Name: "Main street"}
 	must(t, s.CreateStore(ctx, fx.store))
 	fx.terminal = &f2fpay.Terminal{MerchantID: fx.merchant.ID, StoreID: fx.store.ID, AppID: fx.app.ID, Code: "POS-1",
-		Kind: f2fpay.TerminalCashier, Name: "till 1", KeyID: fmt.Sprintf("tk_%d", fx.merchant.ID), KeyHash: []byte{1, 2, 3}}
+		Kind: f2fpay.TerminalCashier, Name: "till 1", KeyID: fmt.Sprintf("tk_%d", fx.merchant.ID), KeyHash: []byte{1, 2, 3},
+		SigningSecret: "sealed:signing"}
 	must(t, s.CreateTerminal(ctx, fx.terminal))
 	return fx
 }
