@@ -61,7 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 15*time.Second, "length of the full-load phase (and of the half-load phase)")
 	db := fs.String("db", "", "database: sqlite:PATH or postgres://… (default: SQLite in a temporary directory)")
 	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file` (go tool pprof)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file`, and one of the sandbox's whole run to file.sandbox (go tool pprof)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the service to `file` after both phases (go tool pprof -sample_index=inuse_space)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,7 +94,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, measured now)\n", runtime.NumCPU(), signRate)
 
 	// The sandbox, in memory, in its own process.
-	sandbox, err := startBenchSandbox(ctx, stderr)
+	var simArgs []string
+	if *cpuprofile != "" {
+		simArgs = append(simArgs, "--cpuprofile", *cpuprofile+".sandbox")
+	}
+	sandbox, err := startBenchSandbox(ctx, stderr, simArgs...)
 	if err != nil {
 		return err
 	}
@@ -247,12 +251,12 @@ type benchSandbox struct {
 
 // startBenchSandbox runs this binary's sandbox command on a free port, in memory, and
 // waits for it to print its address.
-func startBenchSandbox(ctx context.Context, stderr io.Writer) (*benchSandbox, error) {
+func startBenchSandbox(ctx context.Context, stderr io.Writer, args ...string) (*benchSandbox, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("bench: finding this binary to run the sandbox: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, exe, "sandbox", "--listen", "127.0.0.1:0", "--seed", "1")
+	cmd := exec.CommandContext(ctx, exe, append([]string{"sandbox", "--listen", "127.0.0.1:0", "--seed", "1"}, args...)...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -289,9 +293,18 @@ func startBenchSandbox(ctx context.Context, stderr io.Writer) (*benchSandbox, er
 	}
 }
 
+// stop ends the sandbox with SIGTERM, so that it writes its profile, and kills it if
+// it has not exited within 5 s.
 func (s *benchSandbox) stop() {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
 }
 
 // cpuTime is the user + system CPU time the sandbox process has used so far, from

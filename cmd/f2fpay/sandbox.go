@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/f2fpay/f2fpay/alipaysim"
@@ -33,6 +35,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	manual := fs.Bool("manual-clock", false, "stop the clock; move it with POST /sandbox/clock/advance")
 	seed := fs.Uint64("seed", 0, "seed for identifiers and probabilistic faults (0: random)")
 	publicURL := fs.String("public-url", "", "`URL` clients use to reach the sandbox, for qr_code links (default: the request's Host)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (go tool pprof); f2fpay bench uses it")
 	skew := fs.Duration("timestamp-skew", 0, "refuse requests whose timestamp (Beijing time) is further than this from the sandbox clock; 0 checks only the format, because most SDKs send host-local time")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,6 +48,18 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *manual && *scale != 1 {
 		return &usageError{"sandbox: --manual-clock and --time-scale exclude each other"}
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	cfg := alipaysim.Config{Seed: *seed, PublicURL: *publicURL, TimestampSkew: *skew,
