@@ -72,6 +72,10 @@ type Config struct {
 	Schedule []time.Duration
 	// Poll is how often to look for due events; default 1 s.
 	Poll time.Duration
+	// Gather is how long a Wake waits before claiming, so that the events committed
+	// meanwhile leave in one claim rather than one claim (and its writes) each; 20 ms
+	// by default, negative for none.
+	Gather time.Duration
 	// Lease is how long a claimed event belongs to this instance; default 1 min.
 	Lease time.Duration
 	// Batch is how many events one claim takes; default 32.
@@ -116,6 +120,9 @@ func New(cfg Config) (*Deliverer, error) {
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute
 	}
+	if cfg.Gather == 0 {
+		cfg.Gather = 20 * time.Millisecond
+	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 32
 	}
@@ -125,8 +132,8 @@ func New(cfg Config) (*Deliverer, error) {
 	return &Deliverer{cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
-// Wake makes Run look for due events now rather than at the next poll; call it after
-// committing a state change, so webhooks leave within milliseconds.
+// Wake makes Run look for due events within Gather rather than at the next poll; call
+// it after committing a state change, so webhooks leave within milliseconds.
 func (d *Deliverer) Wake() {
 	select {
 	case d.wake <- struct{}{}:
@@ -158,6 +165,15 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-d.wake:
+			if d.cfg.Gather > 0 {
+				g := time.NewTimer(d.cfg.Gather)
+				select {
+				case <-ctx.Done():
+					g.Stop()
+					return nil
+				case <-g.C:
+				}
+			}
 		}
 	}
 }
