@@ -40,6 +40,7 @@ func findOne[T any](row *sql.Row, scan func(scanner) (T, error), what string, ar
 // CreateMerchant inserts m and fills its ID and CreatedAt.
 func (db *DB) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err error) {
 	defer wrap(&err, "create merchant")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id`, m.Name, m.WebhookURL, m.WebhookSecret, now.UnixMicro()).Scan(&m.ID)
@@ -62,6 +63,7 @@ func scanMerchant(s scanner) (*f2fpay.Merchant, error) {
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "update merchant")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE merchants SET name = coalesce(?1, name),
 	webhook_url = coalesce(?2, webhook_url), webhook_secret = coalesce(?3, webhook_secret), updated_at = ?4
 WHERE id = ?5 RETURNING `+merchantCols,
@@ -107,6 +109,7 @@ func scanApp(s scanner) (*f2fpay.App, error) {
 // CreateApp inserts a; a duplicate APPID is ECONFLICT, an unknown merchant ENOTFOUND.
 func (db *DB) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	defer wrap(&err, "create app")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	if a.AppID == "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "app: the Alipay APPID is empty")
 	}
@@ -130,6 +133,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, 1
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "update app")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE apps SET name = coalesce(?1, name),
 	gateway = coalesce(?2, gateway), sign_type = coalesce(?3, sign_type), key_mode = coalesce(?4, key_mode),
 	private_key = coalesce(?5, private_key), alipay_public_key = coalesce(?6, alipay_public_key),
@@ -176,6 +180,7 @@ func scanStore(s scanner) (*f2fpay.Store, error) {
 // CreateStore inserts s; a store code used twice within a merchant is ECONFLICT.
 func (db *DB) CreateStore(ctx context.Context, s *f2fpay.Store) (err error) {
 	defer wrap(&err, "create store")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO stores (merchant_id, code, name, created_at)
 VALUES (?1, ?2, ?3, ?4) RETURNING id`, s.MerchantID, s.Code, s.Name, now.UnixMicro()).Scan(&s.ID)
@@ -215,6 +220,7 @@ func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 // used twice anywhere, is ECONFLICT; an unknown merchant, store or app ENOTFOUND.
 func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error) {
 	defer wrap(&err, "create terminal")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	var keyID, keyHash any
 	if t.KeyID != "" {
@@ -261,6 +267,7 @@ func (db *DB) ListTerminals(ctx context.Context, merchantID int64) (_ []*f2fpay.
 // SetTerminalDisabled returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (err error) {
 	defer wrap(&err, "set terminal disabled")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	res, err := db.write.ExecContext(ctx, `UPDATE terminals SET disabled = ?1 WHERE id = ?2`, disabled, id)
 	if err != nil {
 		return err
@@ -277,6 +284,7 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 // ECONFLICT for a key id in use.
 func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.TerminalKey) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "rotate terminal key")
+	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
 	if key.KeyID == "" || len(key.KeyHash) == 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
 	}

@@ -54,6 +54,11 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 			return applied, err
 		}
 	}
+	if len(applied) > 0 {
+		if err := db.w.flush(); err != nil {
+			return applied, err
+		}
+	}
 	return applied, nil
 }
 

@@ -38,15 +38,18 @@ import (
 // two such hand-overs per call plus one after each fsync — the largest part of the
 // service's own latency under load (measured with `go tool trace -pprof=sched`).
 //
-// Lazy calls. Some writes need not be on disk when their call returns, because losing
-// them in a power cut costs nothing but a redone step: an idempotency record (a retry
-// reruns the request, and the engine pays one out_trade_no once), the history line of
-// a call that changed nothing, a webhook's delivery bookkeeping (delivered again; the
-// consumers dedupe by event id), a lease (a restarted process has none to honour). A
-// batch made only of such calls commits with synchronous=NORMAL — written to the WAL,
-// so a killed process loses nothing, but not fsynced; the next durable commit's fsync
-// covers it, since the WAL is one file written in order. A batch with any durable
-// call commits with synchronous=FULL as before.
+// Durable and lazy calls. Every batch commits with synchronous=NORMAL: its WAL frames
+// are written, so a killed process loses nothing, but not flushed. The durable calls
+// of a batch then wait for a flush of the WAL file that started after the COMMIT
+// (syncer.go) — outside the write lock, so the next batch runs meanwhile, and one
+// flush serves every durable commit before it. Some writes need not wait even for
+// that, because losing them in a power cut costs nothing but a redone step: an
+// idempotency record (a retry reruns the request, and the engine pays one out_trade_no
+// once), an outcome Alipay can be asked again (see f2fpay.Storage), the history line
+// of a call that changed nothing, a webhook's delivery bookkeeping (delivered again;
+// the consumers dedupe by event id), a lease (a restarted process has none to
+// honour). They return at COMMIT; the next flush covers them, since the WAL is one
+// file written in order.
 //
 // The functions run under their caller's values but not its cancellation: SQLite
 // answers an interrupted write inside an explicit transaction by rolling the whole
@@ -66,8 +69,9 @@ type txRequest struct {
 
 // txResult is what a queued call learns: its outcome, or that it leads the next batch.
 type txResult struct {
-	err  error
-	lead bool
+	err    error
+	lead   bool
+	commit uint64 // for a durable call that committed: the commit to wait for (syncer)
 }
 
 // writer runs the write connection's transactions.
@@ -75,19 +79,18 @@ type writer struct {
 	db      *sql.DB
 	stmts   *stmtCache   // the write pool's prepared statements (deferred preparation)
 	largest atomic.Int64 // the largest batch so far (tests check that calls do share)
-	fsyncs  atomic.Int64 // durable commits so far (tests check lazy batches skip them)
+	sync    *syncer      // makes durable commits durable
 
 	mu      sync.Mutex
 	idle    sync.Cond // signalled when leading turns false
 	queue   []*txRequest
-	leading bool   // a caller is running a batch; calls queue up behind it
-	closed  bool   // no new calls
-	sync    string // the connection's synchronous setting, "" when not known
+	leading bool // a caller is running a batch; calls queue up behind it
+	closed  bool // no new calls
 	batch   []*txRequest
 }
 
-func newWriter(db *sql.DB) *writer {
-	w := &writer{db: db, stmts: newStmtCache(db, true)}
+func newWriter(db *sql.DB, path string) *writer {
+	w := &writer{db: db, stmts: newStmtCache(db, true), sync: newSyncer(path)}
 	w.idle.L = &w.mu
 	return w
 }
@@ -111,17 +114,25 @@ func (w *writer) do(ctx context.Context, lazy bool, fn func(ctx context.Context,
 	lead := !w.leading
 	w.leading = true
 	w.mu.Unlock()
+	res := txResult{lead: true}
 	if !lead {
 		// Once queued, fn may be running: wait for its outcome whatever ctx says, so
 		// that nothing fn touches is used after the caller has moved on.
-		res := <-r.done
-		if !res.lead {
-			return res.err
-		}
+		res = <-r.done
 	}
-	w.lead()
-	return (<-r.done).err
+	if res.lead {
+		w.lead()
+		res = <-r.done
+	}
+	if res.err == nil && res.commit != 0 {
+		return w.sync.wait(res.commit)
+	}
+	return res.err
 }
+
+// flush makes every commit so far durable: for writes made outside the writer (on the
+// write connection in autocommit).
+func (w *writer) flush() error { return w.sync.wait(w.sync.committed()) }
 
 // lead runs the batch at the head of the queue (the leader's own call is its first),
 // then hands the lead to the next queued call or, when none is left, gives it up.
@@ -175,21 +186,8 @@ func (w *writer) close() {
 	w.mu.Unlock()
 	if first {
 		w.stmts.close()
+		w.sync.close()
 	}
-}
-
-// setSync sets the connection's synchronous pragma before a transaction, if it is not
-// already what the batch needs.
-func (w *writer) setSync(mode string) error {
-	if w.sync == mode {
-		return nil
-	}
-	w.sync = ""
-	if _, err := w.db.ExecContext(context.Background(), "PRAGMA synchronous = "+mode); err != nil {
-		return fmt.Errorf("setting synchronous=%s: %w", mode, err)
-	}
-	w.sync = mode
-	return nil
 }
 
 // run executes one batch in one transaction and reports to every caller.
@@ -209,14 +207,6 @@ func (w *writer) run(batch []*txRequest) {
 	}
 	if live == 0 {
 		finish(batch, errs, nil)
-		return
-	}
-	mode := "NORMAL"
-	if durable {
-		mode = "FULL"
-	}
-	if err := w.setSync(mode); err != nil {
-		finish(batch, errs, err)
 		return
 	}
 	sqlTx, err := w.db.BeginTx(context.Background(), nil)
@@ -261,10 +251,22 @@ func (w *writer) run(batch []*txRequest) {
 		}
 	}
 	err = sqlTx.Commit()
+	var commit uint64
 	if err == nil && durable {
-		w.fsyncs.Add(1)
+		commit = w.sync.committed()
 	}
-	finish(batch, errs, err)
+	for i, r := range batch {
+		switch {
+		case errs[i] != nil:
+			r.done <- txResult{err: errs[i]}
+		case err != nil:
+			r.done <- txResult{err: err}
+		case r.lazy:
+			r.done <- txResult{}
+		default:
+			r.done <- txResult{commit: commit}
+		}
+	}
 }
 
 // safeCall runs fn, turning a panic into an error so that one broken call cannot

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -173,63 +173,76 @@ func TestStmtCacheBounded(t *testing.T) {
 	}
 }
 
-// TestLazyCommit: a batch of lazy calls runs with synchronous=NORMAL (no fsync), a
-// durable call — alone or sharing a batch with lazy ones — with FULL, as read back on
-// the write connection inside each transaction.
-func TestLazyCommit(t *testing.T) {
+// TestDurableCommit: every batch commits with synchronous=NORMAL; a durable call
+// returns only after a flush of the WAL that covers its commit, a lazy call without
+// one, and concurrent durable calls share flushes.
+func TestDurableCommit(t *testing.T) {
 	db := openInternal(t)
-	syncOf := func(lazy bool) (mode int) {
+	var mode int
+	if err := db.w.do(t.Context(), true, func(ctx context.Context, tx *wtx) error {
+		return tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
+	}); err != nil || mode != 1 {
+		t.Fatalf("synchronous = %d (%v), want 1 (NORMAL): the store flushes itself", mode, err)
+	}
+	state := func() (commits, synced, flushes uint64) {
+		s := db.w.sync
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.commits, s.synced, s.flushes
+	}
+	insert := func(lazy bool, k int) {
 		t.Helper()
 		if err := db.w.do(t.Context(), lazy, func(ctx context.Context, tx *wtx) error {
-			return tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode)
+			_, err := tx.ExecContext(ctx, `INSERT INTO scratch (k) VALUES (?1)`, k)
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		return mode
 	}
-	const normal, full = 1, 2
-	for i, c := range []struct {
-		lazy bool
-		want int
-	}{{true, normal}, {true, normal}, {false, full}, {true, normal}, {false, full}, {false, full}} {
-		if got := syncOf(c.lazy); got != c.want {
-			t.Errorf("call %d (lazy %v): synchronous = %d, want %d", i, c.lazy, got, c.want)
-		}
+	_, _, f0 := state()
+	insert(true, 1)
+	insert(true, 2)
+	if _, _, f := state(); f != f0 {
+		t.Errorf("lazy calls flushed %d times, want none", f-f0)
+	}
+	insert(false, 3)
+	c, synced, f := state()
+	if f != f0+1 || synced < c {
+		t.Errorf("after a durable call: %d flushes (want 1), synced %d of %d commits", f-f0, synced, c)
 	}
 
-	// Mixed batches: hold the lead with a durable call while lazy and durable calls
-	// queue up behind it; every batch that holds a durable call must be FULL.
-	release := make(chan struct{})
-	started := make(chan struct{})
-	go db.w.do(t.Context(), false, func(ctx context.Context, tx *wtx) error {
-		close(started)
-		<-release
-		return nil
-	})
-	<-started
+	const n = 64
 	var wg sync.WaitGroup
-	modes := make([]int, 8)
-	for i := range modes {
+	for i := range n {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			modes[i] = syncOf(i != 5)
-		}()
+		go func() { defer wg.Done(); insert(false, 100+i) }()
 	}
-	for {
-		db.w.mu.Lock()
-		n := len(db.w.queue)
-		db.w.mu.Unlock()
-		if n == len(modes) {
-			break
-		}
-		runtime.Gosched()
-	}
-	close(release)
 	wg.Wait()
-	for i, m := range modes {
-		if m != full {
-			t.Errorf("call %d shared a batch with a durable call but ran with synchronous=%d", i, m)
+	c, synced, f2 := state()
+	if synced < c {
+		t.Errorf("synced %d of %d commits after every durable call returned", synced, c)
+	}
+	if f2-f >= n {
+		t.Errorf("%d concurrent durable calls made %d flushes: none shared", n, f2-f)
+	}
+	if got := len(scratchKeys(t, db)); got != n+3 {
+		t.Errorf("%d rows, want %d", got, n+3)
+	}
+}
+
+// TestFlushFailure: a flush that fails breaks durability for good — the durable call
+// that waited and every later one get the error (their commits may not be on disk),
+// while the data committed stays readable.
+func TestFlushFailure(t *testing.T) {
+	db := openInternal(t)
+	db.w.sync.path = filepath.Join(t.TempDir(), "missing", "wal") // open fails
+	for i := range 2 {
+		err := db.inTx(t.Context(), func(ctx context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO scratch (k) VALUES (?1)`, i)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "flushing the database's write-ahead log failed") {
+			t.Fatalf("durable call %d after a failed flush: %v", i, err)
 		}
 	}
 }
