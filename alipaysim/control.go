@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,16 +164,36 @@ func (s *Sim) getBuyer(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) postCode(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.issue(r.Context(), r.PathValue("user_id"), kind)
-		if err != nil {
-			writeError(w, err)
-			return
+		// ?count=N (up to 100) issues several at once, for load generators whose
+		// terminals would otherwise spend a request per payment on fetching a code.
+		n := 1
+		if q := r.URL.Query().Get("count"); q != "" {
+			v, err := strconv.Atoi(q)
+			if err != nil || v < 1 || v > 100 {
+				writeError(w, f2fpay.Errorf(f2fpay.EINVALID, "count must be a number from 1 to 100"))
+				return
+			}
+			n = v
 		}
 		key := "auth_code"
 		if kind == "face" {
 			key = "face_token"
 		}
-		writeJSON(w, http.StatusCreated, map[string]string{key: c.Code, "expires_at": fmtTime(c.ExpiresAt)})
+		out := map[string]any{}
+		var codes []string
+		for range n {
+			c, err := s.issue(r.Context(), r.PathValue("user_id"), kind)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			codes = append(codes, c.Code)
+			out[key], out["expires_at"] = codes[0], fmtTime(c.ExpiresAt)
+		}
+		if r.URL.Query().Has("count") {
+			out[key+"s"] = codes
+		}
+		writeJSON(w, http.StatusCreated, out)
 	}
 }
 

@@ -47,6 +47,17 @@ func TestControlAPI(t *testing.T) {
 	if c, _ := code["auth_code"].(string); st != 201 || len(c) != 18 || c[:2] < "25" || c[:2] > "30" || code["expires_at"] == nil {
 		t.Fatalf("payment code: %d %v", st, code)
 	}
+	// Several at once: distinct codes, each single-use; a bad count is refused.
+	st, many := b.ctl("POST", "/sandbox/buyers/"+uid+"/payment-codes?count=3", "")
+	codes, _ := many["auth_codes"].([]any)
+	if st != 201 || len(codes) != 3 || codes[0] == codes[1] || codes[1] == codes[2] || many["auth_code"] != codes[0] {
+		t.Fatalf("three payment codes: %d %v", st, many)
+	}
+	for _, bad := range []string{"0", "101", "x"} {
+		if st, e := b.ctl("POST", "/sandbox/buyers/"+uid+"/payment-codes?count="+bad, ""); st != 400 || e["error"] == "" {
+			t.Errorf("count=%s: %d %v", bad, st, e)
+		}
+	}
 	m := b.call("alipay.trade.pay", pay("ct1", code["auth_code"].(string), "9.00"))
 	tradeNo := m["trade_no"].(string)
 	if st, e := b.ctl("POST", "/sandbox/trades/"+tradeNo+"/confirm", `{"pay_password":"bad"}`); st != 403 || e["error"] == "" {

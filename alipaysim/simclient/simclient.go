@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,6 +138,15 @@ func (c *Client) PaymentCode(ctx context.Context, userID string) (string, error)
 	}
 	err := c.call(ctx, http.MethodPost, "/sandbox/buyers/"+url.PathEscape(userID)+"/payment-codes", nil, &out)
 	return out.AuthCode, err
+}
+
+// PaymentCodes issues n payment codes (1–100) for a buyer in one request.
+func (c *Client) PaymentCodes(ctx context.Context, userID string, n int) ([]string, error) {
+	var out struct {
+		AuthCodes []string `json:"auth_codes"`
+	}
+	err := c.call(ctx, http.MethodPost, "/sandbox/buyers/"+url.PathEscape(userID)+"/payment-codes?count="+strconv.Itoa(n), nil, &out)
+	return out.AuthCodes, err
 }
 
 // Trade is the sandbox's record of a trade.
