@@ -47,6 +47,7 @@ type DB struct {
 	read  *pool   // query_only connections, prepared statements; WAL lets them read while the writer writes
 	lock  *lockFile
 	clock f2fpay.Clock
+	cache *merchantCache // merchants, apps, stores, terminals (cache.go)
 }
 
 var _ f2fpay.Storage = (*DB)(nil)
@@ -81,7 +82,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	db := &DB{path: abs, clock: opts.Clock}
+	db := &DB{path: abs, clock: opts.Clock, cache: newMerchantCache()}
 	if db.clock == nil {
 		db.clock = f2fpay.SystemClock{}
 	}

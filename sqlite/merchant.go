@@ -40,7 +40,8 @@ func findOne[T any](row *sql.Row, scan func(scanner) (T, error), what string, ar
 // CreateMerchant inserts m and fills its ID and CreatedAt.
 func (db *DB) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err error) {
 	defer wrap(&err, "create merchant")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id`, m.Name, m.WebhookURL, m.WebhookSecret, now.UnixMicro()).Scan(&m.ID)
@@ -63,7 +64,8 @@ func scanMerchant(s scanner) (*f2fpay.Merchant, error) {
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "update merchant")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE merchants SET name = coalesce(?1, name),
 	webhook_url = coalesce(?2, webhook_url), webhook_secret = coalesce(?3, webhook_secret), updated_at = ?4
 WHERE id = ?5 RETURNING `+merchantCols,
@@ -83,8 +85,16 @@ func optArg[T ~string](p *T) any {
 // FindMerchant returns ENOTFOUND for an unknown id.
 func (db *DB) FindMerchant(ctx context.Context, id int64) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "find merchant")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+merchantCols+` FROM merchants WHERE id = ?1`, id),
+	if m, ok := db.cache.merchant(id); ok {
+		return m, nil
+	}
+	gen := db.cache.generation()
+	m, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+merchantCols+` FROM merchants WHERE id = ?1`, id),
 		scanMerchant, "merchant %d not found", id)
+	if err == nil {
+		db.cache.storeMerchant(gen, m)
+	}
+	return m, err
 }
 
 // ListMerchants returns every merchant, oldest first.
@@ -109,7 +119,8 @@ func scanApp(s scanner) (*f2fpay.App, error) {
 // CreateApp inserts a; a duplicate APPID is ECONFLICT, an unknown merchant ENOTFOUND.
 func (db *DB) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	defer wrap(&err, "create app")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	if a.AppID == "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "app: the Alipay APPID is empty")
 	}
@@ -133,7 +144,8 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, 1
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "update app")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE apps SET name = coalesce(?1, name),
 	gateway = coalesce(?2, gateway), sign_type = coalesce(?3, sign_type), key_mode = coalesce(?4, key_mode),
 	private_key = coalesce(?5, private_key), alipay_public_key = coalesce(?6, alipay_public_key),
@@ -151,15 +163,31 @@ WHERE id = ?14 RETURNING `+appCols,
 // FindApp returns ENOTFOUND for an unknown id.
 func (db *DB) FindApp(ctx context.Context, id int64) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?1`, id),
+	if a, ok := db.cache.app(id); ok {
+		return a, nil
+	}
+	gen := db.cache.generation()
+	a, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?1`, id),
 		scanApp, "app %d not found", id)
+	if err == nil {
+		db.cache.storeApp(gen, a)
+	}
+	return a, err
 }
 
 // FindAppByAppID returns ENOTFOUND for an unknown APPID.
 func (db *DB) FindAppByAppID(ctx context.Context, appID string) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE app_id = ?1`, appID),
+	if a, ok := db.cache.appByAppID(appID); ok {
+		return a, nil
+	}
+	gen := db.cache.generation()
+	a, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE app_id = ?1`, appID),
 		scanApp, "no app with APPID %q", appID)
+	if err == nil {
+		db.cache.storeApp(gen, a)
+	}
+	return a, err
 }
 
 // ListApps returns a merchant's apps, oldest first.
@@ -180,7 +208,8 @@ func scanStore(s scanner) (*f2fpay.Store, error) {
 // CreateStore inserts s; a store code used twice within a merchant is ECONFLICT.
 func (db *DB) CreateStore(ctx context.Context, s *f2fpay.Store) (err error) {
 	defer wrap(&err, "create store")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO stores (merchant_id, code, name, created_at)
 VALUES (?1, ?2, ?3, ?4) RETURNING id`, s.MerchantID, s.Code, s.Name, now.UnixMicro()).Scan(&s.ID)
@@ -195,8 +224,16 @@ VALUES (?1, ?2, ?3, ?4) RETURNING id`, s.MerchantID, s.Code, s.Name, now.UnixMic
 // FindStore returns ENOTFOUND for an unknown id.
 func (db *DB) FindStore(ctx context.Context, id int64) (_ *f2fpay.Store, err error) {
 	defer wrap(&err, "find store")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+storeCols+` FROM stores WHERE id = ?1`, id),
+	if s, ok := db.cache.store(id); ok {
+		return s, nil
+	}
+	gen := db.cache.generation()
+	s, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+storeCols+` FROM stores WHERE id = ?1`, id),
 		scanStore, "store %d not found", id)
+	if err == nil {
+		db.cache.storeStore(gen, s)
+	}
+	return s, err
 }
 
 // ListStores returns a merchant's stores, oldest first.
@@ -220,7 +257,8 @@ func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 // used twice anywhere, is ECONFLICT; an unknown merchant, store or app ENOTFOUND.
 func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error) {
 	defer wrap(&err, "create terminal")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	var keyID, keyHash any
 	if t.KeyID != "" {
@@ -246,15 +284,31 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id`,
 // FindTerminal returns ENOTFOUND for an unknown id.
 func (db *DB) FindTerminal(ctx context.Context, id int64) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "find terminal")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = ?1`, id),
+	if t, ok := db.cache.terminal(id); ok {
+		return t, nil
+	}
+	gen := db.cache.generation()
+	t, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = ?1`, id),
 		scanTerminal, "terminal %d not found", id)
+	if err == nil {
+		db.cache.storeTerminal(gen, t)
+	}
+	return t, err
 }
 
 // FindTerminalByKeyID returns ENOTFOUND for an unknown (or empty) key id.
 func (db *DB) FindTerminalByKeyID(ctx context.Context, keyID string) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "find terminal")
-	return findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE key_id = ?1`, keyID),
+	if t, ok := db.cache.terminalByKeyID(keyID); ok {
+		return t, nil
+	}
+	gen := db.cache.generation()
+	t, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE key_id = ?1`, keyID),
 		scanTerminal, "no terminal has key id %q", keyID)
+	if err == nil {
+		db.cache.storeTerminal(gen, t)
+	}
+	return t, err
 }
 
 // ListTerminals returns a merchant's terminals, oldest first.
@@ -267,7 +321,8 @@ func (db *DB) ListTerminals(ctx context.Context, merchantID int64) (_ []*f2fpay.
 // SetTerminalDisabled returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (err error) {
 	defer wrap(&err, "set terminal disabled")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	res, err := db.write.ExecContext(ctx, `UPDATE terminals SET disabled = ?1 WHERE id = ?2`, disabled, id)
 	if err != nil {
 		return err
@@ -284,7 +339,8 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 // ECONFLICT for a key id in use.
 func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.TerminalKey) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "rotate terminal key")
-	defer db.flushed(&err) // autocommitted on the write connection: flush it (syncer.go)
+	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	if key.KeyID == "" || len(key.KeyHash) == 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
 	}

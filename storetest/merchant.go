@@ -390,3 +390,75 @@ func testTerminalKeyRotation(t *testing.T, s f2fpay.Storage) {
 		t.Errorf("the other terminal's key: %+v, %v", found, err)
 	}
 }
+
+// testMerchantReadsAfterWrites: what a Find returns is the caller's own copy, and a
+// Find after a committed change sees the change (a store may keep merchant data in
+// memory — the SQLite one does — but never serves it stale or shared).
+func testMerchantReadsAfterWrites(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	readAll := func() (*f2fpay.Merchant, *f2fpay.App, *f2fpay.App, *f2fpay.Store, *f2fpay.Terminal, *f2fpay.Terminal) {
+		t.Helper()
+		m, err := s.FindMerchant(ctx, fx.merchant.ID)
+		must(t, err)
+		a, err := s.FindApp(ctx, fx.app.ID)
+		must(t, err)
+		a2, err := s.FindAppByAppID(ctx, fx.app.AppID)
+		must(t, err)
+		st, err := s.FindStore(ctx, fx.store.ID)
+		must(t, err)
+		tm, err := s.FindTerminal(ctx, fx.terminal.ID)
+		must(t, err)
+		tk, err := s.FindTerminalByKeyID(ctx, fx.terminal.KeyID)
+		must(t, err)
+		return m, a, a2, st, tm, tk
+	}
+	for range 2 { // twice: the second time from memory, if the store keeps any
+		m, a, a2, st, tm, tk := readAll()
+		m.Name, a.Gateway, a2.SellerID, st.Name, tm.Name = "x", "x", "x", "x", "x"
+		tm.KeyHash[0], tk.KeyHash[0] = 99, 99
+	}
+	m, a, a2, st, tm, tk := readAll()
+	if m.Name != fx.merchant.Name || a.Gateway != fx.app.Gateway || a2.SellerID != fx.app.SellerID || st.Name != fx.store.Name ||
+		tm.Name != fx.terminal.Name || tm.KeyHash[0] != 1 || tk.KeyHash[0] != 1 {
+		t.Fatalf("a caller's change to a found value reached the next Find: %+v %+v %+v %+v %+v %+v", m, a, a2, st, tm, tk)
+	}
+
+	// Each change is checked right after it, with everything read (and possibly kept)
+	// just before: a change must not be hidden by what an earlier read left behind.
+	name, gw := "Renamed Mart", "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+	readAll()
+	_, err := s.UpdateMerchant(ctx, fx.merchant.ID, f2fpay.MerchantUpdate{Name: &name})
+	must(t, err)
+	if m, _ := s.FindMerchant(ctx, fx.merchant.ID); m == nil || m.Name != name {
+		t.Errorf("FindMerchant after UpdateMerchant: %+v", m)
+	}
+	readAll()
+	_, err = s.UpdateApp(ctx, fx.app.ID, f2fpay.AppUpdate{Gateway: &gw})
+	must(t, err)
+	if a, _ := s.FindApp(ctx, fx.app.ID); a == nil || a.Gateway != gw || a.Version != 2 {
+		t.Errorf("FindApp after UpdateApp: %+v", a)
+	}
+	if a, _ := s.FindAppByAppID(ctx, fx.app.AppID); a == nil || a.Gateway != gw {
+		t.Errorf("FindAppByAppID after UpdateApp: %+v", a)
+	}
+	readAll()
+	_, err = s.RotateTerminalKey(ctx, fx.terminal.ID, f2fpay.TerminalKey{KeyID: fx.terminal.KeyID + "_new", KeyHash: []byte{7}})
+	must(t, err)
+	if _, err := s.FindTerminalByKeyID(ctx, fx.terminal.KeyID); f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+		t.Errorf("the old key id still finds the terminal: %v", err)
+	}
+	if tm, _ := s.FindTerminal(ctx, fx.terminal.ID); tm == nil || tm.KeyID != fx.terminal.KeyID+"_new" {
+		t.Errorf("FindTerminal after rotation: %+v", tm)
+	}
+	if tk, _ := s.FindTerminalByKeyID(ctx, fx.terminal.KeyID+"_new"); tk == nil || tk.KeyHash[0] != 7 {
+		t.Errorf("FindTerminalByKeyID after rotation: %+v", tk)
+	}
+	must(t, s.SetTerminalDisabled(ctx, fx.terminal.ID, true))
+	if tk, _ := s.FindTerminalByKeyID(ctx, fx.terminal.KeyID+"_new"); tk == nil || !tk.Disabled {
+		t.Errorf("FindTerminalByKeyID after disabling: %+v", tk)
+	}
+	if tm, _ := s.FindTerminal(ctx, fx.terminal.ID); tm == nil || !tm.Disabled {
+		t.Errorf("FindTerminal after disabling: %+v", tm)
+	}
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"AppUpdates", testAppUpdates},
 		{"AppUpdatesConcurrent", testAppUpdatesConcurrent},
 		{"TerminalKeyRotation", testTerminalKeyRotation},
+		{"MerchantReadsAfterWrites", testMerchantReadsAfterWrites},
 		{"CreateOrder", testCreateOrder},
 		{"Amounts", testAmounts},
 		{"Times", testTimes},
