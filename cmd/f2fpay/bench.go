@@ -90,8 +90,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*db = dsn
 	}
 
-	signRate := measureSigning(2 * time.Second)
-	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, measured now)\n", runtime.NumCPU(), signRate)
+	// The best of three rounds: on a shared or virtual machine a round can lose time
+	// to others, and a low rate would flatter every figure measured against it.
+	signRate := 0.0
+	for range 3 {
+		signRate = max(signRate, measureSigning(time.Second))
+	}
+	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, best of three 1 s rounds, measured now)\n", runtime.NumCPU(), signRate)
 
 	// The sandbox, in memory, in its own process.
 	var simArgs []string
