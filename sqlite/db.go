@@ -48,6 +48,7 @@ type DB struct {
 	lock  *lockFile
 	clock f2fpay.Clock
 	cache *merchantCache // merchants, apps, stores, terminals (cache.go)
+	ckpt  *checkpointer  // WAL checkpoints beside the writer (checkpoint.go)
 }
 
 var _ f2fpay.Storage = (*DB)(nil)
@@ -97,7 +98,9 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 
 	// The path goes before '?' verbatim: modernc.org/sqlite splits the DSN there and
 	// does not URL-decode the name (so '?' and '#' are refused above).
-	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_txlock=immediate"); err != nil {
+	// wal_autocheckpoint=0: checkpoints run beside the writer, not inside its commits
+	// (checkpoint.go).
+	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	// One writer connection: SQLite admits one writer at a time anyway, and queueing
@@ -133,6 +136,12 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 			return nil, err
 		}
 	}
+	ckpt, err := sql.Open("sqlite", abs+"?"+pragmas)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	db.ckpt = startCheckpointer(ckpt)
 	return db, nil
 }
 
@@ -151,6 +160,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pools and releases the lock file.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		db.ckpt.close()
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openInternal(t *testing.T) *DB {
@@ -244,5 +245,41 @@ func TestFlushFailure(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "flushing the database's write-ahead log failed") {
 			t.Fatalf("durable call %d after a failed flush: %v", i, err)
 		}
+	}
+}
+
+// TestCheckpointBesideWriter: the writer never checkpoints inside a commit
+// (wal_autocheckpoint=0); the checkpointer copies the WAL into the database on its own
+// connection, all of it once nothing reads an older snapshot.
+func TestCheckpointBesideWriter(t *testing.T) {
+	db := openInternal(t)
+	var auto int
+	if err := db.write.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	for i := range 300 {
+		if err := db.inLazyTx(t.Context(), func(ctx context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO scratch (k) VALUES (?1)`, 1000+i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := db.ckpt
+	c.mu.Lock()
+	start := c.runs
+	c.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		runs, pages, copied := c.runs, c.pages, c.copied
+		c.mu.Unlock()
+		if runs > start && pages > 0 && copied == pages {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no complete checkpoint within 10 s: %d runs, last saw %d pages and copied %d", runs-start, pages, copied)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
