@@ -65,7 +65,9 @@ type AppClientsOptions struct {
 // Why this is enough with several instances: the engine reads the app from the store
 // at every step that calls Alipay (pay, each query, each cancel, refunds,
 // notifications), so an update committed by any instance's admin API is seen by every
-// instance at its next step, without a message between them. The version is in the
+// instance at its next step — with PostgreSQL, within the store's one-second cache of
+// merchant data (postgres.cacheTTL) on instances other than the one that wrote it —
+// without a message between them. The version is in the
 // digest for the one change the row's content cannot show: a key file replaced behind
 // the same "file:" reference, which is read only when a client is built — updating
 // the app (PATCH /admin/apps/{id}, even with the same reference) bumps the version and

@@ -41,6 +41,7 @@ func findOne[T any](row pgx.Row, scan func(scanner) (T, error), what string, arg
 // CreateMerchant inserts m and fills its ID and CreatedAt.
 func (db *DB) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err error) {
 	defer wrap(&err, "create merchant")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	now := db.now()
 	err = db.pool.QueryRow(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $4) RETURNING id`, m.Name, m.WebhookURL, m.WebhookSecret, now).Scan(&m.ID)
@@ -63,6 +64,7 @@ func scanMerchant(s scanner) (*f2fpay.Merchant, error) {
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "update merchant")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	return findOne(db.pool.QueryRow(ctx, `UPDATE merchants SET name = coalesce($1, name),
 	webhook_url = coalesce($2, webhook_url), webhook_secret = coalesce($3, webhook_secret), updated_at = $4
 WHERE id = $5 RETURNING `+merchantCols,
@@ -83,8 +85,16 @@ func optArg[T ~string](p *T) *string {
 // FindMerchant returns ENOTFOUND for an unknown id.
 func (db *DB) FindMerchant(ctx context.Context, id int64) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "find merchant")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+merchantCols+` FROM merchants WHERE id = $1`, id),
+	if v, ok := db.cache.Merchant(id); ok {
+		return v, nil
+	}
+	gen := db.cache.Generation()
+	v, err := findOne(db.pool.QueryRow(ctx, `SELECT `+merchantCols+` FROM merchants WHERE id = $1`, id),
 		scanMerchant, "merchant %d not found", id)
+	if err == nil {
+		db.cache.PutMerchant(gen, v)
+	}
+	return v, err
 }
 
 // ListMerchants returns every merchant, oldest first.
@@ -109,6 +119,7 @@ func scanApp(s scanner) (*f2fpay.App, error) {
 // CreateApp inserts a; a duplicate APPID is ECONFLICT, an unknown merchant ENOTFOUND.
 func (db *DB) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	defer wrap(&err, "create app")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	if a.AppID == "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "app: the Alipay APPID is empty")
 	}
@@ -132,6 +143,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "update app")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	return findOne(db.pool.QueryRow(ctx, `UPDATE apps SET name = coalesce($1, name),
 	gateway = coalesce($2, gateway), sign_type = coalesce($3, sign_type), key_mode = coalesce($4, key_mode),
 	private_key = coalesce($5, private_key), alipay_public_key = coalesce($6, alipay_public_key),
@@ -149,15 +161,31 @@ WHERE id = $14 RETURNING `+appCols,
 // FindApp returns ENOTFOUND for an unknown id.
 func (db *DB) FindApp(ctx context.Context, id int64) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE id = $1`, id),
+	if v, ok := db.cache.App(id); ok {
+		return v, nil
+	}
+	gen := db.cache.Generation()
+	v, err := findOne(db.pool.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE id = $1`, id),
 		scanApp, "app %d not found", id)
+	if err == nil {
+		db.cache.PutApp(gen, v)
+	}
+	return v, err
 }
 
 // FindAppByAppID returns ENOTFOUND for an unknown APPID.
 func (db *DB) FindAppByAppID(ctx context.Context, appID string) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE app_id = $1`, appID),
+	if v, ok := db.cache.AppByAppID(appID); ok {
+		return v, nil
+	}
+	gen := db.cache.Generation()
+	v, err := findOne(db.pool.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE app_id = $1`, appID),
 		scanApp, "no app with APPID %q", appID)
+	if err == nil {
+		db.cache.PutApp(gen, v)
+	}
+	return v, err
 }
 
 // ListApps returns a merchant's apps, oldest first.
@@ -178,6 +206,7 @@ func scanStore(s scanner) (*f2fpay.Store, error) {
 // CreateStore inserts s; a store code used twice within a merchant is ECONFLICT.
 func (db *DB) CreateStore(ctx context.Context, s *f2fpay.Store) (err error) {
 	defer wrap(&err, "create store")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	now := db.now()
 	err = db.pool.QueryRow(ctx, `INSERT INTO stores (merchant_id, code, name, created_at)
 VALUES ($1, $2, $3, $4) RETURNING id`, s.MerchantID, s.Code, s.Name, now).Scan(&s.ID)
@@ -192,8 +221,16 @@ VALUES ($1, $2, $3, $4) RETURNING id`, s.MerchantID, s.Code, s.Name, now).Scan(&
 // FindStore returns ENOTFOUND for an unknown id.
 func (db *DB) FindStore(ctx context.Context, id int64) (_ *f2fpay.Store, err error) {
 	defer wrap(&err, "find store")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+storeCols+` FROM stores WHERE id = $1`, id),
+	if v, ok := db.cache.Store(id); ok {
+		return v, nil
+	}
+	gen := db.cache.Generation()
+	v, err := findOne(db.pool.QueryRow(ctx, `SELECT `+storeCols+` FROM stores WHERE id = $1`, id),
 		scanStore, "store %d not found", id)
+	if err == nil {
+		db.cache.PutStore(gen, v)
+	}
+	return v, err
 }
 
 // ListStores returns a merchant's stores, oldest first.
@@ -217,6 +254,7 @@ func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 // used twice anywhere, is ECONFLICT; an unknown merchant, store or app ENOTFOUND.
 func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error) {
 	defer wrap(&err, "create terminal")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	now := db.now()
 	var keyID, keyHash any
 	if t.KeyID != "" {
@@ -242,8 +280,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 // FindTerminal returns ENOTFOUND for an unknown id.
 func (db *DB) FindTerminal(ctx context.Context, id int64) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "find terminal")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = $1`, id),
+	if v, ok := db.cache.Terminal(id); ok {
+		return v, nil
+	}
+	gen := db.cache.Generation()
+	v, err := findOne(db.pool.QueryRow(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = $1`, id),
 		scanTerminal, "terminal %d not found", id)
+	if err == nil {
+		db.cache.PutTerminal(gen, v)
+	}
+	return v, err
 }
 
 // FindTerminalByKeyID returns ENOTFOUND for an unknown (or empty) key id.
@@ -263,6 +309,7 @@ func (db *DB) ListTerminals(ctx context.Context, merchantID int64) (_ []*f2fpay.
 // SetTerminalDisabled returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (err error) {
 	defer wrap(&err, "set terminal disabled")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	res, err := db.pool.Exec(ctx, `UPDATE terminals SET disabled = $1 WHERE id = $2`, disabled, id)
 	if err != nil {
 		return err
@@ -277,6 +324,7 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 // ECONFLICT for a key id in use.
 func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.TerminalKey) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "rotate terminal key")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	if key.KeyID == "" || len(key.KeyHash) == 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
 	}

@@ -26,6 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/merchcache"
 )
 
 // Options tune Open. The zero value is what the service uses.
@@ -47,8 +48,8 @@ type DB struct {
 	read  *pool   // query_only connections, prepared statements; WAL lets them read while the writer writes
 	lock  *lockFile
 	clock f2fpay.Clock
-	cache *merchantCache // merchants, apps, stores, terminals (cache.go)
-	ckpt  *checkpointer  // WAL checkpoints beside the writer (checkpoint.go)
+	cache *merchcache.Cache // merchants, apps, stores, terminals: exact, this process is the only writer
+	ckpt  *checkpointer     // WAL checkpoints beside the writer (checkpoint.go)
 }
 
 var _ f2fpay.Storage = (*DB)(nil)
@@ -83,7 +84,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	db := &DB{path: abs, clock: opts.Clock, cache: newMerchantCache()}
+	db := &DB{path: abs, clock: opts.Clock, cache: merchcache.New(0)}
 	if db.clock == nil {
 		db.clock = f2fpay.SystemClock{}
 	}

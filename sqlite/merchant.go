@@ -40,7 +40,7 @@ func findOne[T any](row *sql.Row, scan func(scanner) (T, error), what string, ar
 // CreateMerchant inserts m and fills its ID and CreatedAt.
 func (db *DB) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err error) {
 	defer wrap(&err, "create merchant")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
@@ -64,7 +64,7 @@ func scanMerchant(s scanner) (*f2fpay.Merchant, error) {
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "update merchant")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE merchants SET name = coalesce(?1, name),
 	webhook_url = coalesce(?2, webhook_url), webhook_secret = coalesce(?3, webhook_secret), updated_at = ?4
@@ -85,14 +85,14 @@ func optArg[T ~string](p *T) any {
 // FindMerchant returns ENOTFOUND for an unknown id.
 func (db *DB) FindMerchant(ctx context.Context, id int64) (_ *f2fpay.Merchant, err error) {
 	defer wrap(&err, "find merchant")
-	if m, ok := db.cache.merchant(id); ok {
+	if m, ok := db.cache.Merchant(id); ok {
 		return m, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	m, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+merchantCols+` FROM merchants WHERE id = ?1`, id),
 		scanMerchant, "merchant %d not found", id)
 	if err == nil {
-		db.cache.storeMerchant(gen, m)
+		db.cache.PutMerchant(gen, m)
 	}
 	return m, err
 }
@@ -119,7 +119,7 @@ func scanApp(s scanner) (*f2fpay.App, error) {
 // CreateApp inserts a; a duplicate APPID is ECONFLICT, an unknown merchant ENOTFOUND.
 func (db *DB) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	defer wrap(&err, "create app")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	if a.AppID == "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "app: the Alipay APPID is empty")
@@ -144,7 +144,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, 1
 // ENOTFOUND for an unknown id.
 func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "update app")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	return findOne(db.write.QueryRowContext(ctx, `UPDATE apps SET name = coalesce(?1, name),
 	gateway = coalesce(?2, gateway), sign_type = coalesce(?3, sign_type), key_mode = coalesce(?4, key_mode),
@@ -163,14 +163,14 @@ WHERE id = ?14 RETURNING `+appCols,
 // FindApp returns ENOTFOUND for an unknown id.
 func (db *DB) FindApp(ctx context.Context, id int64) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	if a, ok := db.cache.app(id); ok {
+	if a, ok := db.cache.App(id); ok {
 		return a, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	a, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?1`, id),
 		scanApp, "app %d not found", id)
 	if err == nil {
-		db.cache.storeApp(gen, a)
+		db.cache.PutApp(gen, a)
 	}
 	return a, err
 }
@@ -178,14 +178,14 @@ func (db *DB) FindApp(ctx context.Context, id int64) (_ *f2fpay.App, err error) 
 // FindAppByAppID returns ENOTFOUND for an unknown APPID.
 func (db *DB) FindAppByAppID(ctx context.Context, appID string) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "find app")
-	if a, ok := db.cache.appByAppID(appID); ok {
+	if a, ok := db.cache.AppByAppID(appID); ok {
 		return a, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	a, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE app_id = ?1`, appID),
 		scanApp, "no app with APPID %q", appID)
 	if err == nil {
-		db.cache.storeApp(gen, a)
+		db.cache.PutApp(gen, a)
 	}
 	return a, err
 }
@@ -208,7 +208,7 @@ func scanStore(s scanner) (*f2fpay.Store, error) {
 // CreateStore inserts s; a store code used twice within a merchant is ECONFLICT.
 func (db *DB) CreateStore(ctx context.Context, s *f2fpay.Store) (err error) {
 	defer wrap(&err, "create store")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	err = db.write.QueryRowContext(ctx, `INSERT INTO stores (merchant_id, code, name, created_at)
@@ -224,14 +224,14 @@ VALUES (?1, ?2, ?3, ?4) RETURNING id`, s.MerchantID, s.Code, s.Name, now.UnixMic
 // FindStore returns ENOTFOUND for an unknown id.
 func (db *DB) FindStore(ctx context.Context, id int64) (_ *f2fpay.Store, err error) {
 	defer wrap(&err, "find store")
-	if s, ok := db.cache.store(id); ok {
+	if s, ok := db.cache.Store(id); ok {
 		return s, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	s, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+storeCols+` FROM stores WHERE id = ?1`, id),
 		scanStore, "store %d not found", id)
 	if err == nil {
-		db.cache.storeStore(gen, s)
+		db.cache.PutStore(gen, s)
 	}
 	return s, err
 }
@@ -257,7 +257,7 @@ func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 // used twice anywhere, is ECONFLICT; an unknown merchant, store or app ENOTFOUND.
 func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error) {
 	defer wrap(&err, "create terminal")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	now := db.now()
 	var keyID, keyHash any
@@ -284,14 +284,14 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id`,
 // FindTerminal returns ENOTFOUND for an unknown id.
 func (db *DB) FindTerminal(ctx context.Context, id int64) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "find terminal")
-	if t, ok := db.cache.terminal(id); ok {
+	if t, ok := db.cache.Terminal(id); ok {
 		return t, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	t, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = ?1`, id),
 		scanTerminal, "terminal %d not found", id)
 	if err == nil {
-		db.cache.storeTerminal(gen, t)
+		db.cache.PutTerminal(gen, t)
 	}
 	return t, err
 }
@@ -299,14 +299,14 @@ func (db *DB) FindTerminal(ctx context.Context, id int64) (_ *f2fpay.Terminal, e
 // FindTerminalByKeyID returns ENOTFOUND for an unknown (or empty) key id.
 func (db *DB) FindTerminalByKeyID(ctx context.Context, keyID string) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "find terminal")
-	if t, ok := db.cache.terminalByKeyID(keyID); ok {
+	if t, ok := db.cache.TerminalByKeyID(keyID); ok {
 		return t, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	t, err := findOne(db.read.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE key_id = ?1`, keyID),
 		scanTerminal, "no terminal has key id %q", keyID)
 	if err == nil {
-		db.cache.storeTerminal(gen, t)
+		db.cache.PutTerminal(gen, t)
 	}
 	return t, err
 }
@@ -321,7 +321,7 @@ func (db *DB) ListTerminals(ctx context.Context, merchantID int64) (_ []*f2fpay.
 // SetTerminalDisabled returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (err error) {
 	defer wrap(&err, "set terminal disabled")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	res, err := db.write.ExecContext(ctx, `UPDATE terminals SET disabled = ?1 WHERE id = ?2`, disabled, id)
 	if err != nil {
@@ -339,7 +339,7 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 // ECONFLICT for a key id in use.
 func (db *DB) RotateTerminalKey(ctx context.Context, id int64, key f2fpay.TerminalKey) (_ *f2fpay.Terminal, err error) {
 	defer wrap(&err, "rotate terminal key")
-	defer db.cache.invalidate() // after the write: merchant data changed (cache.go)
+	defer db.cache.Invalidate() // after the write: merchant data changed (internal/merchcache)
 	defer db.flushed(&err)      // autocommitted on the write connection: flush it (syncer.go)
 	if key.KeyID == "" || len(key.KeyHash) == 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "terminal %d: a new key needs a key id and a hash", id)
