@@ -9,23 +9,22 @@ import (
 	"sync/atomic"
 )
 
-// Group commit. With synchronous=FULL every COMMIT waits for an fsync of the WAL
-// (a millisecond or more on real disks), and SQLite admits one writer at a time, so
-// one commit per store call would cap the whole service at a few hundred write
-// transactions per second however many cores it has — a barcode payment alone makes
-// half a dozen. The store calls that queue up while a commit is under way therefore
-// run together, in one BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT, and
-// commit with one fsync:
+// Group commit. SQLite admits one writer at a time, and every transaction pays for
+// BEGIN (file locks), COMMIT (the WAL frames of every page it touched) and, when it
+// must be durable, a flush of the WAL — a barcode payment makes half a dozen write
+// calls. The store calls that queue up while a transaction is under way therefore run
+// together, in one BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT, and
+// commit once:
 //
 //   - each call still sees the effects of the calls before it (they run one after the
 //     other on the single write connection), so compare-and-set, claims and leases keep
 //     exactly the meaning they have under the single-writer lock;
 //   - a call whose function fails is rolled back to its savepoint alone, and gets its
 //     own error; the others are unaffected;
-//   - no call returns before the COMMIT that holds its writes has returned: an order
-//     recorded PAYING is on disk before trade.pay is sent, as before. If the COMMIT (or
-//     the transaction) fails, every call of the batch gets the error — none of them took
-//     effect.
+//   - no call returns before the COMMIT that holds its writes has returned, and a
+//     durable one not before the flush that covers it: an order recorded PAYING is on
+//     disk before trade.pay is sent. If the COMMIT (or the transaction) fails, every
+//     call of the batch gets the error — none of them took effect.
 //
 // Leader and followers. There is no writer goroutine: the caller that finds nobody
 // writing runs the transaction itself (the leader), and the calls that arrive
@@ -98,8 +97,8 @@ func newWriter(db *sql.DB, path string) *writer {
 var errClosed = errors.New("the database is closed")
 
 // do runs fn in a write transaction, possibly together with other calls, and returns
-// once the transaction holding fn's writes has committed (nil) or failed. lazy says
-// the writes need not be fsynced before do returns (see above).
+// once the transaction holding fn's writes has committed and, unless lazy, is on disk
+// (nil), or failed.
 func (w *writer) do(ctx context.Context, lazy bool, fn func(ctx context.Context, tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
