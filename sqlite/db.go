@@ -181,8 +181,9 @@ func (db *DB) Close() error {
 func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and returns once it has
-// committed and is on disk. fn must use the ctx and tx it is given; it may share the transaction
-// with other calls (group commit, writer.go), each undone alone when it fails.
+// committed and is on disk. fn must use the ctx and tx it is given; it may share the
+// transaction with other calls (group commit, writer.go), each undone alone when it
+// fails.
 func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return db.w.do(ctx, false, fn)
 }
