@@ -16,6 +16,10 @@ const (
 	PaymentCodeTTL = time.Minute
 	// FaceTokenTTL is how long a face token from a (simulated) face scan works.
 	FaceTokenTTL = 2 * time.Minute
+	// CodeRetention is how long a payment code or face token is kept after it expired:
+	// long enough for a cashier's late retry to be told the code is used or expired,
+	// short enough that a sandbox issuing codes for hours does not keep them all.
+	CodeRetention = 10 * time.Minute
 )
 
 // AppSpec registers an app.
@@ -153,6 +157,7 @@ func (s *Sim) issue(ctx context.Context, userID, kind string) (*Code, error) {
 		if t.buyer(userID) == nil {
 			return f2fpay.Errorf(f2fpay.ENOTFOUND, "no buyer %q; create one with POST /sandbox/buyers", userID)
 		}
+		t.purgeCodes()
 		var code string
 		for code == "" || t.code(code) != nil {
 			if kind == "face" {
@@ -318,4 +323,21 @@ func (t *txn) waitingTrade(no string) (*Trade, error) {
 		return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "trade %s is %s, not waiting for the buyer", no, tr.Status)
 	}
 	return tr, nil
+}
+
+// purgeCodes drops the codes that expired more than CodeRetention ago, at most once a
+// minute: issuing codes is what makes them pile up, so issuing is where they go. A
+// purged code paid with later is unknown, which Alipay answers as it answers an
+// expired one (ACQ.PAYMENT_AUTH_CODE_INVALID).
+func (t *txn) purgeCodes() {
+	if t.now.Sub(t.e.codesPurged) < time.Minute {
+		return
+	}
+	t.e.codesPurged = t.now
+	cut := t.now.Add(-CodeRetention)
+	for code, c := range t.e.codes {
+		if c.ExpiresAt.Before(cut) {
+			t.dropCodes = append(t.dropCodes, code)
+		}
+	}
 }

@@ -3,7 +3,8 @@
 // gopay, smartwalle, f2fpay's own alipay.Client) talk to it at /gateway.do exactly as they
 // talk to openapi.alipay.com: signed form requests in, signed JSON envelopes out. Behind
 // the gateway sits a trade engine with real state — buyers with balances and payment
-// passwords, payment codes that expire after a minute, merchants whose balances refunds
+// passwords, payment codes that expire after a minute (and are forgotten ten minutes
+// later, CodeRetention), merchants whose balances refunds
 // draw on, asynchronous notifications retried on Alipay's schedule — and a control API
 // to play the buyer, move time and script failures.
 //

@@ -26,11 +26,13 @@ type engine struct {
 	byLogon  map[string]string
 	codes    map[string]*Code
 	trades   map[string]*Trade
-	byOut    map[string]string // app_id + "\x00" + out_trade_no → trade_no
-	byQR     map[string]string // QR token → trade_no
-	notifs   map[string]*Notification
-	notifSeq uint64
-	recs     recordSet // OAuth, accounts, ISV grants, bill links, heartbeats, certificate PKI (records.go)
+	// codesPurged is when purgeCodes last ran (not stored: a restart purges at once).
+	codesPurged time.Time
+	byOut       map[string]string // app_id + "\x00" + out_trade_no → trade_no
+	byQR        map[string]string // QR token → trade_no
+	notifs      map[string]*Notification
+	notifSeq    uint64
+	recs        recordSet // OAuth, accounts, ISV grants, bill links, heartbeats, certificate PKI (records.go)
 
 	faults *faultSet
 
@@ -106,6 +108,9 @@ func (e *engine) install(c *Changes) {
 	}
 	for _, x := range c.Codes {
 		e.codes[x.Code] = x
+	}
+	for _, code := range c.DeletedCodes {
+		delete(e.codes, code)
 	}
 	for _, t := range c.Trades {
 		e.trades[t.TradeNo] = t

@@ -50,13 +50,14 @@ type Changes struct {
 	Apps          []*App
 	Buyers        []*Buyer
 	Codes         []*Code
+	DeletedCodes  []string // codes purged after their retention
 	Trades        []*Trade
 	Notifications []*Notification
 	Records       []Record
 }
 
 func (c *Changes) empty() bool {
-	return c.Meta == nil && len(c.Apps) == 0 && len(c.Buyers) == 0 && len(c.Codes) == 0 &&
+	return c.Meta == nil && len(c.Apps) == 0 && len(c.Buyers) == 0 && len(c.Codes) == 0 && len(c.DeletedCodes) == 0 &&
 		len(c.Trades) == 0 && len(c.Notifications) == 0 && len(c.Records) == 0
 }
 
@@ -136,6 +137,9 @@ func (m *MemoryStore) Commit(_ context.Context, c *Changes) error {
 	}
 	for _, x := range c.Codes {
 		m.codes[x.Code] = x
+	}
+	for _, code := range c.DeletedCodes {
+		delete(m.codes, code)
 	}
 	for _, t := range c.Trades {
 		m.trades[t.TradeNo] = t

@@ -151,6 +151,11 @@ func (s *SQLiteStore) Commit(ctx context.Context, c *Changes) (err error) {
 			return err
 		}
 	}
+	for _, code := range c.DeletedCodes {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE kind = 'code' AND id = ?`, code); err != nil {
+			return fmt.Errorf("sandbox: deleting code %s: %w", code, err)
+		}
+	}
 	for _, t := range c.Trades {
 		if err := put("trade", t.TradeNo, t); err != nil {
 			return err

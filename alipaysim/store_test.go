@@ -3,6 +3,7 @@ package alipaysim
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -81,5 +82,64 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	if b2.UserID == by.UserID || b2.UserID == slow.UserID {
 		t.Errorf("restarted sandbox reissued user id %s", b2.UserID)
+	}
+}
+
+// TestCodesPurged: codes expired longer than CodeRetention are dropped when codes are
+// next issued — from memory and from the SQLite store, so a restart does not bring
+// them back — and paying with one then is refused as with an expired code.
+func TestCodesPurged(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := OpenSQLiteStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, func(c *Config) { c.Store = st; c.AlipayKey = nil })
+	by := b.buyer("100.00")
+	old := b.code(by.UserID)
+	used := b.code(by.UserID)
+	b.call("alipay.trade.pay", pay("p1", used, "1.00"))
+	has := func(code string) bool {
+		t.Helper()
+		snap, err := b.sim.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(snap, []byte(code))
+	}
+	b.advance(PaymentCodeTTL + CodeRetention - time.Second)
+	fresh := b.code(by.UserID)
+	if !has(old) || !has(used) {
+		t.Fatal("codes were purged before their retention")
+	}
+	b.advance(2 * time.Minute)
+	newer := b.code(by.UserID)
+	if has(old) || has(used) || !has(fresh) || !has(newer) {
+		t.Fatalf("after the retention: old %v, used %v (want purged); fresh %v, newer %v (want kept)", has(old), has(used), has(fresh), has(newer))
+	}
+	got := b.call("alipay.trade.pay", pay("p2", old, "1.00"))
+	if got["code"] != "40004" || got["sub_code"] != "ACQ.PAYMENT_AUTH_CODE_INVALID" {
+		t.Errorf("paying with a purged code: %v", got)
+	}
+
+	// A restart on the same store does not bring them back.
+	b.sim.Close()
+	st.Close()
+	st2, err := OpenSQLiteStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	state, err := st2.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, c := range state.Codes {
+		kept = append(kept, c.Code)
+	}
+	if slices.Contains(kept, old) || slices.Contains(kept, used) || !slices.Contains(kept, newer) {
+		t.Errorf("codes in the store after a restart: %v (old %s and used %s must be gone, %s kept)", kept, old, used, newer)
 	}
 }

@@ -16,8 +16,10 @@ type txn struct {
 	buyers map[string]*Buyer
 	codes  map[string]*Code
 	trades map[string]*Trade
-	notifs map[string]*Notification
-	order  []string // trades and notifications in write order, for a stable commit
+	// dropCodes are codes to delete (purgeCodes).
+	dropCodes []string
+	notifs    map[string]*Notification
+	order     []string // trades and notifications in write order, for a stable commit
 
 	recs     map[string]record // kind + "\x00" + id → written generic record (records.go)
 	recOrder []string
@@ -45,6 +47,7 @@ func (t *txn) changes() *Changes {
 	for _, x := range t.codes {
 		c.Codes = append(c.Codes, x)
 	}
+	c.DeletedCodes = t.dropCodes
 	for _, k := range t.order {
 		if tr, ok := t.trades[k]; ok {
 			c.Trades = append(c.Trades, tr)
