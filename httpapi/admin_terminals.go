@@ -198,7 +198,9 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 
 // adminRotateTerminalKey gives a terminal a new API key, shown once in the answer as
 // at creation. The old key stops working at once, on every instance: authentication
-// looks the key id up in the store on every request and nothing caches it. The
+// looks the key id up in the store on every request, and that lookup is never stale
+// (SQLite's in-memory copy is cleared by the rotation; PostgreSQL's store does not
+// cache lookups by key id). The
 // terminal stays disabled if it was (rotate, hand over the key, then enable).
 func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) {
 	if err := s.decodeEmpty(w, r); err != nil {

@@ -392,8 +392,9 @@ func testTerminalKeyRotation(t *testing.T, s f2fpay.Storage) {
 }
 
 // testMerchantReadsAfterWrites: what a Find returns is the caller's own copy, and a
-// Find after a committed change sees the change (a store may keep merchant data in
-// memory — the SQLite one does — but never serves it stale or shared).
+// Find after a committed change sees the change (the stores keep merchant data in
+// memory, internal/merchcache, but never serve this store's own writes stale, nor a
+// value another caller can change).
 func testMerchantReadsAfterWrites(t *testing.T, s f2fpay.Storage) {
 	ctx := t.Context()
 	fx := newFixture(t, s)
