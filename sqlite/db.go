@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +70,12 @@ var _ f2fpay.Storage = (*DB)(nil)
 // _txlock=immediate makes BEGIN take the write lock at once: a transaction that reads
 // then writes would otherwise fail with SQLITE_BUSY when another writer got there
 // first, since a deferred transaction cannot wait to upgrade its read snapshot.
-const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+const pragmas = "_pragma=busy_timeout(" + busyTimeoutMS + ")&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+
+const (
+	busyTimeout   = 5 * time.Second
+	busyTimeoutMS = "5000" // busyTimeout in the DSN
+)
 
 // Open opens (creating if needed) the database file at path, takes the lock file
 // "<path>.lock", and applies the embedded migrations unless opts.NoMigrate.
@@ -101,7 +107,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	// does not URL-decode the name (so '?' and '#' are refused above).
 	// wal_autocheckpoint=0: checkpoints run beside the writer, not inside its commits
 	// (checkpoint.go).
-	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
+	if db.write, err = sql.Open("sqlite", abs+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit("+strconv.Itoa(journalLimit)+")&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	// One writer connection: SQLite admits one writer at a time anyway, and queueing
@@ -142,7 +148,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	db.ckpt = startCheckpointer(ckpt)
+	db.ckpt = startCheckpointer(ckpt, db.w)
 	return db, nil
 }
 

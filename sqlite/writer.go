@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -80,6 +81,11 @@ type writer struct {
 	largest atomic.Int64 // the largest batch so far (tests check that calls do share)
 	sync    *syncer      // makes durable commits durable
 
+	// restartWanted is set by the checkpointer when the WAL is large and copied: the
+	// leader then restarts it after its batch (checkpoint.go).
+	restartWanted atomic.Bool
+	restarts      atomic.Int64 // WAL restarts so far (tests)
+
 	mu      sync.Mutex
 	idle    sync.Cond // signalled when leading turns false
 	queue   []*txRequest
@@ -153,8 +159,12 @@ func (w *writer) lead() {
 	w.mu.Unlock()
 
 	w.run(batch)
-	// The connection is free now: prepare what the batch ran unprepared.
+	// The connection is free now: prepare what the batch ran unprepared, and restart
+	// the WAL if the checkpointer asked for it.
 	w.stmts.prepareDeferred(context.Background())
+	if w.restartWanted.Load() {
+		w.restartWAL()
+	}
 	clear(batch)
 	w.mu.Lock()
 	w.batch = batch
@@ -172,6 +182,37 @@ func (w *writer) handOver() {
 	}
 	w.leading = false
 	w.idle.Broadcast()
+}
+
+// restartWAL runs a RESTART checkpoint on the write connection, between two batches
+// (checkpoint.go): it copies what the WAL holds beyond the last checkpoint, waits up
+// to restartWait for the readers still on the WAL, and lets the next write start the
+// WAL from its beginning. Failing to (readers stayed) is not an error: the
+// checkpointer asks again.
+func (w *writer) restartWAL() {
+	w.restartWanted.Store(false)
+	ctx := context.Background()
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	// SQLite's busy handler sleeps in steps (1, 2, 5 ms...): a short timeout, so that the
+	// writes queued meanwhile wait little even when a long query holds the WAL.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
+		return
+	}
+	var busy, log, done int
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &log, &done)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+		// The connection would keep the short timeout: drop it; the pool opens a
+		// new one with the DSN's settings.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		return
+	}
+	if err == nil && busy == 0 {
+		w.restarts.Add(1)
+	}
 }
 
 // close refuses new calls and returns once the calls already queued are done.

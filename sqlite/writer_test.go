@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -282,4 +284,82 @@ func TestCheckpointBesideWriter(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestWALRestarts: under steady writes, with readers always under way (which keep
+// SQLite from ever restarting the WAL on its own), the checkpointer has the writer
+// restart the WAL once it is large, and every write survives the restarts.
+func TestWALRestarts(t *testing.T) {
+	db := openInternal(t)
+	db.ckpt.restartAt.Store(64)
+	if _, err := db.write.ExecContext(t.Context(), `CREATE TABLE blobs (k INTEGER PRIMARY KEY, v BLOB NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	var written atomic.Int64
+	ctx, stop := context.WithCancel(t.Context())
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			// Point lookups, as the service's reads are.
+			for i := 0; ctx.Err() == nil; i++ {
+				var n int
+				err := db.read.QueryRowContext(ctx, `SELECT length(v) FROM blobs WHERE k = ?1`, i%int(written.Load()+1)).Scan(&n)
+				if err != nil && err != sql.ErrNoRows && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	// Write until the WAL has been restarted twice (or 30 s passed): a slow machine
+	// takes longer, and the assertions below do not depend on its speed.
+	blob := make([]byte, 3000) // a page per row
+	deadline := time.Now().Add(30 * time.Second)
+	var maxPages, lastPages int
+	shrank := false
+	var writers sync.WaitGroup
+	var mu sync.Mutex
+	for range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for db.w.restarts.Load() < 2 && time.Now().Before(deadline) {
+				k := written.Add(1)
+				if err := db.inLazyTx(t.Context(), func(ctx context.Context, tx *wtx) error {
+					_, err := tx.ExecContext(ctx, `INSERT INTO blobs (k, v) VALUES (?1, ?2)`, k, blob)
+					return err
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				db.ckpt.mu.Lock()
+				pages := db.ckpt.pages
+				db.ckpt.mu.Unlock()
+				mu.Lock()
+				maxPages = max(maxPages, pages)
+				shrank = shrank || pages < lastPages
+				lastPages = pages
+				mu.Unlock()
+				if k%50 == 0 {
+					time.Sleep(5 * time.Millisecond) // leave the checkpointer some room
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	stop()
+	readers.Wait()
+	if n := db.w.restarts.Load(); n < 2 {
+		t.Fatalf("%d WAL restarts in 30 s (%d rows written, the WAL reached %d pages)", n, written.Load(), maxPages)
+	}
+	if !shrank {
+		t.Errorf("the checkpointer never saw the WAL shrink (largest %d pages)", maxPages)
+	}
+	var n int64
+	if err := db.read.QueryRowContext(t.Context(), `SELECT count(*) FROM blobs`).Scan(&n); err != nil || n != written.Load() {
+		t.Fatalf("%d rows (%v), want %d", n, err, written.Load())
+	}
+	t.Logf("%d restarts after %d rows; the WAL reached %d pages", db.w.restarts.Load(), n, maxPages)
 }

@@ -19,6 +19,7 @@ import (
 func Benchmark(b *testing.B, open func(tb testing.TB) f2fpay.Storage) {
 	b.Run("Payment", func(b *testing.B) { benchPayment(b, open(b), false) })
 	b.Run("PaymentParallel", func(b *testing.B) { benchPayment(b, open(b), true) })
+	b.Run("ServicePayment", func(b *testing.B) { benchService(b, open(b), 16) })
 	b.Run("ClaimDueOrders", func(b *testing.B) { benchClaim(b, open(b)) })
 	b.Run("FindOrder", func(b *testing.B) { benchFind(b, open(b)) })
 }
