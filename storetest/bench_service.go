@@ -28,8 +28,9 @@ import (
 // Besides time it reports the CPU the process spent per payment (user+system,
 // getrusage) and, on Linux, the bytes it wrote to storage per payment: the two costs
 // that group commit, page layout and index choice move, measured without the RSA
-// work that dominates — and adds noise to — the end-to-end bench. (With PostgreSQL
-// both are the client's only: the server's work is in another process.)
+// work that dominates — and adds noise to — the end-to-end bench. With PostgreSQL
+// these are the client's only; the CPU the whole machine spent per payment (Linux,
+// /proc/stat) includes a local server's.
 func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 	ctx := context.Background()
 	fx := newFixture(b, s)
@@ -84,7 +85,7 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	b.ReportAllocs()
-	cpu0, w0 := cpuTime(), writeBytes()
+	cpu0, w0, m0 := cpuTime(), writeBytes(), machineBusy()
 	b.ResetTimer()
 	var next atomic.Int64
 	for range workers {
@@ -105,6 +106,9 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 	payments := float64(n.Load())
 	b.ReportMetric(payments/b.Elapsed().Seconds(), "payments/s")
 	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/payments, "cpu-µs/payment")
+	if m := machineBusy(); m >= 0 && m0 >= 0 {
+		b.ReportMetric(float64(m-m0)/1e3/payments, "machine-cpu-µs/payment")
+	}
 	if w := writeBytes(); w >= 0 && w0 >= 0 {
 		b.ReportMetric(float64(w-w0)/1024/payments, "KiB-written/payment")
 	}
@@ -146,4 +150,30 @@ func writeBytes() int64 {
 		}
 	}
 	return -1
+}
+
+// machineBusy is the CPU time all cores have spent not idle so far (Linux), in
+// nanoseconds, or -1.
+func machineBusy() int64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return -1
+	}
+	var busy int64
+	for i, v := range f[1:8] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return -1
+		}
+		busy += n
+	}
+	return busy * int64(time.Second) / 100 // USER_HZ
 }
