@@ -94,10 +94,16 @@ type AppUpdate struct {
 	AppAuthToken *string
 	// SysServiceProviderID: "" clears it.
 	SysServiceProviderID *string
+
+	// IfVersion, when not zero, makes the update compare-and-set: it applies only if
+	// the stored Version is IfVersion, and fails with ECONFLICT otherwise. An update
+	// checked against one version of the app (keys that must fit together) must not
+	// land on another that changed meanwhile.
+	IfVersion int64
 }
 
 // IsZero reports whether the update changes nothing.
-func (u *AppUpdate) IsZero() bool { return *u == AppUpdate{} }
+func (u *AppUpdate) IsZero() bool { return *u == AppUpdate{IfVersion: u.IfVersion} }
 
 // Store (门店) is a physical location; its Code is sent to Alipay as store_id.
 type Store struct {
@@ -185,7 +191,9 @@ type MerchantStore interface {
 	ListApps(ctx context.Context, merchantID int64) ([]*App, error)
 	// UpdateApp changes an app's configuration and increments its Version, even when
 	// the values given equal the stored ones (a key file replaced behind the same
-	// "file:" reference is a change the store cannot see).
+	// "file:" reference is a change the store cannot see). With upd.IfVersion it is
+	// a compare-and-set (ECONFLICT when the version moved), after which a FindApp of
+	// the same instance reads the app as stored, not a cached copy.
 	UpdateApp(ctx context.Context, id int64, upd AppUpdate) (*App, error)
 
 	CreateStore(ctx context.Context, s *Store) error

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
@@ -301,6 +302,7 @@ func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	w.Header().Set("ETag", appETag(a))
 	writeJSON(w, http.StatusOK, showApp(a))
 }
 
@@ -328,8 +330,22 @@ type appPatch struct {
 // every instance picks the change up at its next call to Alipay (see
 // payment.AppClients). Sending private_key with the same "file:" reference makes the
 // service read the (replaced) file again.
+//
+// Concurrent changes. The patch is checked against the app as read, then written as a
+// compare-and-set on that version: a change that landed in between (another
+// administrator, another instance) makes the write fail rather than combine, say, a
+// new private key checked against the old certificate with a new certificate checked
+// against the old key. The check then runs again on the app as it now is, up to
+// three times. An administrator who wants their own read-modify-write cycle protected
+// sends If-Match with the ETag of the app they read ("<version>", as GET and PATCH
+// answer it): a patch of any other version is refused with 412, never retried.
 func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id", "app id")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ifMatch, err := ifMatchVersion(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -339,23 +355,64 @@ func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	cur, err := s.store.FindApp(r.Context(), id)
-	if err != nil {
-		writeError(w, r, s.log, err)
+	for attempt := 1; ; attempt++ {
+		cur, err := s.store.FindApp(r.Context(), id)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		if ifMatch != 0 && cur.Version != ifMatch {
+			writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
+			return
+		}
+		upd, changed, err := s.appUpdate(cur, &req)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		upd.IfVersion = cur.Version
+		a, err := s.store.UpdateApp(r.Context(), cur.ID, upd)
+		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
+			if ifMatch != 0 {
+				writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
+				return
+			}
+			if attempt < 3 {
+				continue // check the patch again against the app as it now is
+			}
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		s.log.InfoContext(r.Context(), "app updated", "merchant_id", a.MerchantID, "app_id", a.AppID, "version", a.Version, "fields", strings.Join(changed, ","))
+		w.Header().Set("ETag", appETag(a))
+		writeJSON(w, http.StatusOK, showApp(a))
 		return
 	}
-	upd, changed, err := s.appUpdate(cur, &req)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+}
+
+// appETag is an app's entity tag: its version, which every change moves.
+func appETag(a *f2fpay.App) string { return `"` + strconv.FormatInt(a.Version, 10) + `"` }
+
+// ifMatchVersion reads If-Match as an app version ("7", as appETag makes it); 0 when
+// the header is absent or "*".
+func ifMatchVersion(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, nil
 	}
-	a, err := s.store.UpdateApp(r.Context(), cur.ID, upd)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+	v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
+	if err != nil || v < 1 || !strings.HasPrefix(h, `"`) || !strings.HasSuffix(h, `"`) || len(h) < 3 {
+		return 0, f2fpay.Errorf(f2fpay.EINVALID, "If-Match %q is not an app's ETag: send the ETag header of GET /admin/apps/{id} as it came (a quoted version, such as \"3\"), or no If-Match", h)
 	}
-	s.log.InfoContext(r.Context(), "app updated", "merchant_id", a.MerchantID, "app_id", a.AppID, "version", a.Version, "fields", strings.Join(changed, ","))
-	writeJSON(w, http.StatusOK, showApp(a))
+	return v, nil
+}
+
+func appPreconditionFailed(cur *f2fpay.App, ifMatch int64) error {
+	return withStatus(http.StatusPreconditionFailed, f2fpay.ECONFLICT,
+		"app %d is at version %d, not %d (If-Match): it changed since you read it; read it again, check your change against it, and send it with the new ETag",
+		cur.ID, cur.Version, ifMatch)
 }
 
 // appUpdate checks a patch against the app as stored and returns the update that

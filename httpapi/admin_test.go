@@ -1,13 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
@@ -451,6 +455,109 @@ func TestNoSecretInUpdates(t *testing.T) {
 		}
 		if strings.Contains(logs, "sealed:v1:") || strings.Contains(logs, "PRIVATE KEY") {
 			t.Error("the logs contain key material")
+		}
+	})
+}
+
+// interferingStore changes the app (as another administrator or instance would)
+// right before each of the API server's first `times` app updates.
+type interferingStore struct {
+	f2fpay.Storage
+	mu    sync.Mutex
+	times int
+}
+
+func (s *interferingStore) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (*f2fpay.App, error) {
+	s.mu.Lock()
+	interfere := s.times > 0
+	s.times--
+	s.mu.Unlock()
+	if interfere {
+		if _, err := s.Storage.UpdateApp(ctx, id, f2fpay.AppUpdate{Name: new("renamed meanwhile")}); err != nil {
+			return nil, err
+		}
+	}
+	return s.Storage.UpdateApp(ctx, id, upd)
+}
+
+// TestAdminUpdateAppConcurrent: an app update is checked and written against one
+// version of the app. A change that lands in between makes the service check the
+// patch again on the new version (or, with If-Match, refuse it with 412), never
+// combine the two unchecked.
+func TestAdminUpdateAppConcurrent(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		var meddler *interferingStore
+		b := setup(t, onDB(kind), noJanitor(), func(o *options) {
+			o.storage = func(s f2fpay.Storage) f2fpay.Storage {
+				meddler = &interferingStore{Storage: s}
+				return meddler
+			}
+		})
+		path := b.srv.URL + "/admin/apps/" + itoa(b.app.ID)
+		send := func(method, ifMatch, body string) (int, string, []byte) {
+			t.Helper()
+			req, err := http.NewRequestWithContext(b.ctx, method, path, strings.NewReader(body))
+			b.must(err)
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			if ifMatch != "" {
+				req.Header.Set("If-Match", ifMatch)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			b.must(err)
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, resp.Header.Get("ETag"), out
+		}
+		stored := func() *f2fpay.App {
+			t.Helper()
+			a, err := b.db.FindApp(b.ctx, b.app.ID)
+			b.must(err)
+			return a
+		}
+
+		if status, etag, out := send(http.MethodGet, "", ""); status != 200 || etag != `"1"` {
+			t.Fatalf("GET: %d, ETag %s: %s", status, etag, out)
+		}
+		if status, etag, out := send(http.MethodPatch, `"1"`, `{"name":"first"}`); status != 200 || etag != `"2"` {
+			t.Fatalf("PATCH with the current ETag: %d, ETag %s: %s", status, etag, out)
+		}
+		status, _, out := send(http.MethodPatch, `"1"`, `{"name":"stale"}`)
+		if code, msg := errorOf(t, out); status != http.StatusPreconditionFailed || code != f2fpay.ECONFLICT || !strings.Contains(msg, "at version 2, not 1") {
+			t.Fatalf("PATCH with a stale ETag: %d %s %q", status, code, msg)
+		}
+		if a := stored(); a.Name != "first" || a.Version != 2 {
+			t.Fatalf("after the refused patch: name %q, version %d", a.Name, a.Version)
+		}
+		status, _, out = send(http.MethodPatch, `v2`, `{"name":"x"}`)
+		if code, msg := errorOf(t, out); status != 400 || !strings.Contains(msg, "If-Match") {
+			t.Fatalf("PATCH with a malformed If-Match: %d %s %q", status, code, msg)
+		}
+
+		// A change lands between the check and the write: checked again, then written;
+		// both changes hold, each counted once in the version.
+		meddler.times = 1
+		if status, etag, out := send(http.MethodPatch, "", `{"seller_id":"2088000000000777"}`); status != 200 || etag != `"4"` {
+			t.Fatalf("PATCH raced once: %d, ETag %s: %s", status, etag, out)
+		}
+		if a := stored(); a.Name != "renamed meanwhile" || a.SellerID != "2088000000000777" || a.Version != 4 {
+			t.Fatalf("after the raced patch: name %q, seller %q, version %d", a.Name, a.SellerID, a.Version)
+		}
+		// With If-Match the same race is a 412: the administrator decides again.
+		meddler.times = 1
+		status, _, out = send(http.MethodPatch, `"4"`, `{"seller_id":"2088000000000888"}`)
+		if code, _ := errorOf(t, out); status != http.StatusPreconditionFailed || code != f2fpay.ECONFLICT {
+			t.Fatalf("PATCH with If-Match, raced: %d %s", status, out)
+		}
+		// Changes landing before every attempt: after three, a 409 says to send it again.
+		meddler.times = 3
+		status, _, out = send(http.MethodPatch, "", `{"seller_id":"2088000000000999"}`)
+		if code, msg := errorOf(t, out); status != http.StatusConflict || code != f2fpay.ECONFLICT || !strings.Contains(msg, "changed meanwhile") {
+			t.Fatalf("PATCH raced three times: %d %s %q", status, code, msg)
+		}
+		if a := stored(); a.SellerID != "2088000000000777" {
+			t.Fatalf("a refused patch changed the seller: %q", a.SellerID)
 		}
 	})
 }

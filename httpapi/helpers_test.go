@@ -172,6 +172,7 @@ type options struct {
 	engine   func(httpapi.Engine) httpapi.Engine
 	idemWait time.Duration
 	idemKeep time.Duration
+	storage  func(f2fpay.Storage) f2fpay.Storage // what the API server sees of the store
 }
 
 type option func(*options)
@@ -229,8 +230,12 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.engine != nil {
 		eng = o.engine(eng)
 	}
+	var srvStore = b.db
+	if o.storage != nil {
+		srvStore = o.storage(b.db)
+	}
 	if b.server, err = httpapi.New(httpapi.Config{
-		Storage: b.db, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics,
+		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep,
 	}); err != nil {

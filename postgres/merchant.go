@@ -139,23 +139,32 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1
 	return nil
 }
 
-// UpdateApp sets the fields upd names and increments the version in one UPDATE;
-// ENOTFOUND for an unknown id.
+// UpdateApp sets the fields upd names and increments the version in one UPDATE
+// (compare-and-set on upd.IfVersion); ENOTFOUND for an unknown id, ECONFLICT for a
+// version that moved. Either way this instance's cached merchant data is dropped, so
+// a caller that retries after ECONFLICT reads the app as stored.
 func (db *DB) UpdateApp(ctx context.Context, id int64, upd f2fpay.AppUpdate) (_ *f2fpay.App, err error) {
 	defer wrap(&err, "update app")
-	defer db.cache.Invalidate() // after the write (internal/merchcache)
-	return findOne(db.pool.QueryRow(ctx, `UPDATE apps SET name = coalesce($1, name),
+	defer db.cache.Invalidate() // after the write, or a failed compare-and-set (internal/merchcache)
+	a, err := findOne(db.pool.QueryRow(ctx, `UPDATE apps SET name = coalesce($1, name),
 	gateway = coalesce($2, gateway), sign_type = coalesce($3, sign_type), key_mode = coalesce($4, key_mode),
 	private_key = coalesce($5, private_key), alipay_public_key = coalesce($6, alipay_public_key),
 	app_cert = coalesce($7, app_cert), alipay_cert = coalesce($8, alipay_cert),
 	alipay_root_cert = coalesce($9, alipay_root_cert), seller_id = coalesce($10, seller_id),
 	app_auth_token = coalesce($11, app_auth_token), sys_service_provider_id = coalesce($12, sys_service_provider_id),
 	updated_at = $13, version = version + 1
-WHERE id = $14 RETURNING `+appCols,
+WHERE id = $14 AND ($15 = 0 OR version = $15) RETURNING `+appCols,
 		optArg(upd.Name), optArg(upd.Gateway), optArg(upd.SignType), optArg(upd.KeyMode), optArg(upd.PrivateKey),
 		optArg(upd.AlipayPublicKey), optArg(upd.AppCert), optArg(upd.AlipayCert), optArg(upd.AlipayRootCert),
-		optArg(upd.SellerID), optArg(upd.AppAuthToken), optArg(upd.SysServiceProviderID), db.now(), id),
-		scanApp, "app %d not found", id)
+		optArg(upd.SellerID), optArg(upd.AppAuthToken), optArg(upd.SysServiceProviderID), db.now(), id,
+		upd.IfVersion), scanApp, "app %d not found", id)
+	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND && upd.IfVersion != 0 {
+		var v int64
+		if db.pool.QueryRow(ctx, `SELECT version FROM apps WHERE id = $1`, id).Scan(&v) == nil {
+			return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "app %d changed meanwhile (version %d is stored, the update was checked against version %d); read it again and send the update again", id, v, upd.IfVersion)
+		}
+	}
+	return a, err
 }
 
 // FindApp returns ENOTFOUND for an unknown id.

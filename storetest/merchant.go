@@ -301,6 +301,25 @@ func testAppUpdates(t *testing.T, s f2fpay.Storage) {
 	}
 	_, err = s.UpdateApp(ctx, 99999, f2fpay.AppUpdate{Name: new("x")})
 	wantCode(t, err, f2fpay.ENOTFOUND)
+
+	// Compare-and-set: checked against version 5, it applies; against 5 again, it is
+	// refused and changes nothing; and the app read after the refusal is the stored
+	// one, not a cached copy (the caller retries with it).
+	got, err = s.UpdateApp(ctx, a.ID, f2fpay.AppUpdate{Name: new("checked"), IfVersion: 5})
+	must(t, err)
+	if got.Name != "checked" || got.Version != 6 {
+		t.Errorf("compare-and-set on the stored version: %+v", got)
+	}
+	if _, err := s.FindApp(ctx, a.ID); err != nil { // cache it, where the store caches
+		t.Fatal(err)
+	}
+	_, err = s.UpdateApp(ctx, a.ID, f2fpay.AppUpdate{Name: new("stale"), IfVersion: 5})
+	wantCode(t, err, f2fpay.ECONFLICT)
+	if found, err := s.FindApp(ctx, a.ID); err != nil || found.Name != "checked" || found.Version != 6 {
+		t.Errorf("after a refused compare-and-set: %+v, %v; want the app at version 6, named %q", found, err, "checked")
+	}
+	_, err = s.UpdateApp(ctx, 99999, f2fpay.AppUpdate{Name: new("x"), IfVersion: 1})
+	wantCode(t, err, f2fpay.ENOTFOUND)
 }
 
 // testAppUpdatesConcurrent: updates of different fields racing each other all take
