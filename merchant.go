@@ -142,9 +142,13 @@ type Terminal struct {
 	// an HMAC needs the secret itself, which a hash cannot give back. Empty when the
 	// key was made without a master key (or before signed requests existed): the
 	// terminal can then only send its key as a bearer token. Never returned or logged.
-	SigningSecret string    `json:"-"`
-	Disabled      bool      `json:"disabled"`
-	CreatedAt     time.Time `json:"created_at"`
+	SigningSecret string `json:"-"`
+	Disabled      bool   `json:"disabled"`
+	// SignedOnly refuses the API key as a bearer token: the terminal must sign every
+	// request, so a key copied off the wire or out of a log is of no use on its own.
+	// It needs a SigningSecret.
+	SignedOnly bool      `json:"signed_only"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // TerminalSigningPurpose is the secret.Box purpose under which a terminal's signing
@@ -207,6 +211,8 @@ type MerchantStore interface {
 	ListTerminals(ctx context.Context, merchantID int64) ([]*Terminal, error)
 	// SetTerminalDisabled enables or disables a terminal's credentials.
 	SetTerminalDisabled(ctx context.Context, id int64, disabled bool) error
+	// SetTerminalSignedOnly restricts a terminal to signed requests, or lifts that.
+	SetTerminalSignedOnly(ctx context.Context, id int64, signedOnly bool) error
 	// RotateTerminalKey replaces a terminal's API key: once it returns, the old key
 	// id finds nothing (FindTerminalByKeyID is ENOTFOUND) and the new one finds the
 	// terminal. A key id another terminal holds is ECONFLICT and changes nothing; an

@@ -177,9 +177,12 @@ type Terminal struct {
 	// SignedRequests says whether the key can sign requests (Client.SignRequests):
 	// false for a key made without a master key, or before signed requests existed.
 	SignedRequests bool `json:"signed_requests"`
-	APIKey         *struct {
-		KeyID         string `json:"key_id"`
-		Secret        string `json:"secret"`
+	// SignedOnly: the key is refused as a bearer token.
+	SignedOnly bool `json:"signed_only"`
+	APIKey     *struct {
+		KeyID  string `json:"key_id"`
+		Secret string `json:"secret"`
+		// Authorization is the bearer header value; empty for a signed-only terminal.
 		Authorization string `json:"authorization"`
 	} `json:"api_key,omitempty"`
 }
@@ -191,6 +194,9 @@ type TerminalRequest struct {
 	Code    string `json:"code"`
 	Kind    string `json:"kind,omitempty"` // cashier (default) or vending
 	Name    string `json:"name,omitempty"`
+	// SignedOnly makes the terminal's key good only for signing requests
+	// (Client.SignRequests), never as a bearer token.
+	SignedOnly bool `json:"signed_only,omitempty"`
 }
 
 // CreateTerminal creates a terminal; the answer holds its API key, shown only here.
@@ -207,6 +213,13 @@ func (a *AdminClient) SetTerminalDisabled(ctx context.Context, id int64, disable
 	}
 	var t Terminal
 	return &t, a.call(ctx, http.MethodPost, "/admin/terminals/"+strconv.FormatInt(id, 10)+"/"+op, nil, &t)
+}
+
+// SetTerminalSignedOnly restricts a terminal to signed requests (its key refused as a
+// bearer token), or lifts that.
+func (a *AdminClient) SetTerminalSignedOnly(ctx context.Context, id int64, signedOnly bool) (*Terminal, error) {
+	var t Terminal
+	return &t, a.call(ctx, http.MethodPatch, "/admin/terminals/"+strconv.FormatInt(id, 10), map[string]bool{"signed_only": signedOnly}, &t)
 }
 
 // RotateTerminalKey gives a terminal a new API key, returned once in APIKey; the old

@@ -10,11 +10,12 @@ import (
 )
 
 type terminalRequest struct {
-	StoreID int64  `json:"store_id"`
-	AppID   int64  `json:"app_id"`
-	Code    string `json:"code"`
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
+	StoreID    int64  `json:"store_id"`
+	AppID      int64  `json:"app_id"`
+	Code       string `json:"code"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	SignedOnly bool   `json:"signed_only"`
 }
 
 // APIKey is a terminal's credential, shown once at creation or rotation. The secret
@@ -22,9 +23,11 @@ type terminalRequest struct {
 // with the secret sealed under the master key, see signature.go); either way it cannot
 // be shown again, so a lost secret means a rotated key, not a lookup.
 type APIKey struct {
-	KeyID         string `json:"key_id"`
-	Secret        string `json:"secret"`
-	Authorization string `json:"authorization"` // the header value to send
+	KeyID  string `json:"key_id"`
+	Secret string `json:"secret"`
+	// Authorization is the header value to send as a bearer token; absent for a
+	// terminal restricted to signed requests.
+	Authorization string `json:"authorization,omitempty"`
 }
 
 // terminalJSON is a terminal as the admin API shows it: never its key's hash or its
@@ -95,11 +98,20 @@ func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.KeyID, t.KeyHash, t.SigningSecret = stored.KeyID, stored.KeyHash, stored.SigningSecret
+	t.SignedOnly = req.SignedOnly
+	if t.SignedOnly {
+		if t.SigningSecret == "" {
+			writeError(w, r, s.log, errNoSigningSecret)
+			return
+		}
+		key.Authorization = ""
+	}
 	if err := s.store.CreateTerminal(r.Context(), t); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID, "signed_requests", t.SigningSecret != "")
+	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID,
+		"signed_requests", t.SigningSecret != "", "signed_only", t.SignedOnly)
 	writeJSON(w, http.StatusCreated, createdTerminal{showTerminal(t), key})
 }
 
@@ -218,6 +230,14 @@ func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, s.log, err)
 		return
 	}
+	if t.SignedOnly {
+		if stored.SigningSecret == "" {
+			// The new key could not sign, and a signed-only terminal takes nothing else.
+			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q accepts only signed requests, and this service has no master key to seal a new key's signing secret with; start it with a master key, or lift the restriction first (PATCH /admin/terminals/%d {\"signed_only\":false})", t.Code, t.ID))
+			return
+		}
+		key.Authorization = ""
+	}
 	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, stored)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -226,6 +246,45 @@ func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) 
 	s.log.InfoContext(r.Context(), "terminal key rotated", "merchant_id", n.MerchantID, "terminal_id", n.ID, "old_key_id", t.KeyID,
 		"key_id", n.KeyID, "signed_requests", n.SigningSecret != "")
 	writeJSON(w, http.StatusOK, createdTerminal{showTerminal(n), key})
+}
+
+// terminalPatch is the body of PATCH /admin/terminals/{id}.
+type terminalPatch struct {
+	SignedOnly *bool `json:"signed_only"`
+}
+
+var errNoSigningSecret = f2fpay.Errorf(f2fpay.EINVALID, "signed_only needs a key that can sign requests, and this service has no master key to seal its signing secret with; start the service with a master key (-master-key or F2FPAY_MASTER_KEY)")
+
+// adminUpdateTerminal changes what can be changed of a terminal in place: whether it
+// accepts its API key as a bearer token (signed_only). Restricting a terminal whose
+// key cannot sign (made without a master key) is refused: it would lock the terminal
+// out; rotate its key first.
+func (s *Server) adminUpdateTerminal(w http.ResponseWriter, r *http.Request) {
+	t, err := s.terminalParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req terminalPatch
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.SignedOnly == nil {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send {\"signed_only\": true} to accept only signed requests from this terminal, or false to accept its key as a bearer token again"))
+		return
+	}
+	if *req.SignedOnly && t.SigningSecret == "" {
+		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q has a key that cannot sign requests (it was made without a master key); rotate its key (POST /admin/terminals/%d/rotate-key) on a service with a master key, then restrict it", t.Code, t.ID))
+		return
+	}
+	if err := s.store.SetTerminalSignedOnly(r.Context(), t.ID, *req.SignedOnly); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	t.SignedOnly = *req.SignedOnly
+	s.log.InfoContext(r.Context(), "terminal signed_only changed", "terminal_id", t.ID, "signed_only", t.SignedOnly)
+	writeJSON(w, http.StatusOK, showTerminal(t))
 }
 
 // decodeEmpty accepts an empty body or {} for POST actions that take no fields.

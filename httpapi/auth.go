@@ -107,6 +107,12 @@ func (s *Server) authenticateTerminal(w http.ResponseWriter, r *http.Request) (*
 	if t.Disabled {
 		return nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "terminal %q is disabled; ask the operator to enable it", t.Code)
 	}
+	if t.SignedOnly {
+		// Checked after the secret, so only the key's holder learns the terminal's
+		// settings.
+		s.log.WarnContext(r.Context(), "bearer token refused: the terminal accepts only signed requests", "terminal_id", t.ID, "key_id", keyID)
+		return nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "terminal %q accepts only signed requests: sign each request with the key (Authorization: %s key_id=...,ts=...,nonce=...,sig=..., see docs/api.md; the Go client does with SignRequests) instead of sending it as a bearer token", t.Code, SignatureScheme)
+	}
 	return t, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/f2fpay/f2fpay"
 )
@@ -70,6 +71,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="f2fpay"`)
+		if strings.HasPrefix(r.URL.Path, "/v1/") { // terminals may also sign (signature.go)
+			w.Header().Add("WWW-Authenticate", SignatureScheme+` realm="f2fpay"`)
+		}
 	}
 	if status == http.StatusServiceUnavailable || (status == http.StatusConflict && isInProgress(err)) {
 		w.Header().Set("Retry-After", "1")

@@ -182,6 +182,7 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/merchants/{id}/terminals", s.adminCreateTerminal)
 	admin("GET /admin/merchants/{id}/terminals", s.adminListTerminals)
 	admin("GET /admin/terminals/{id}", s.adminGetTerminal)
+	admin("PATCH /admin/terminals/{id}", s.adminUpdateTerminal)
 	admin("POST /admin/terminals/{id}/disable", s.adminDisableTerminal)
 	admin("POST /admin/terminals/{id}/enable", s.adminEnableTerminal)
 	admin("POST /admin/terminals/{id}/rotate-key", s.adminRotateTerminalKey)

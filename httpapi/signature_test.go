@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,8 +142,8 @@ func TestSignedRequests(t *testing.T) {
 				if code != client.EUNAUTHORIZED || !strings.Contains(msg, tt.msg) {
 					t.Fatalf("error = %s %q, want unauthorized mentioning %q", code, msg, tt.msg)
 				}
-				if h.Get("WWW-Authenticate") == "" {
-					t.Fatal("no WWW-Authenticate header")
+				if got := strings.Join(h.Values("WWW-Authenticate"), ", "); !strings.Contains(got, "Bearer") || !strings.Contains(got, httpapi.SignatureScheme) {
+					t.Fatalf("WWW-Authenticate %q, want both schemes named", got)
 				}
 				if strings.Contains(msg, sec) {
 					t.Fatal("the message shows the secret")
@@ -222,4 +223,93 @@ func TestSignatureVector(t *testing.T) {
 	if got := httpapi.Sign("Qm9vZ3VzLXNlY3JldC1mb3ItdGhlLWRvY3MtMDEyMw", sts); got != want {
 		t.Fatalf("sig = %s, want %s (docs/api.md)", got, want)
 	}
+}
+
+// TestSignedOnlyTerminals: a terminal restricted to signed requests refuses its own
+// key sent as a bearer token — set at creation or later, kept across a key rotation,
+// lifted again — and a terminal whose key cannot sign cannot be restricted.
+func TestSignedOnlyTerminals(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		buyer := b.buyer("50.00")
+		pay := func(c *client.Client) error {
+			_, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "signed only"})
+			return err
+		}
+		signer := func(keyID, sec string) *client.Client {
+			c := client.NewClient(b.srv.URL, keyID, sec, nil)
+			c.SignRequests = true
+			return c
+		}
+		refusedAsBearer := func(what string, c *client.Client) {
+			t.Helper()
+			err := pay(c)
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Code != client.EUNAUTHORIZED || !strings.Contains(ce.Message, "accepts only signed requests") {
+				t.Fatalf("%s as a bearer token: %v, want unauthorized: accepts only signed requests", what, err)
+			}
+		}
+
+		// Restricted later: the bearer key is refused, the same key signing is not.
+		term, err := b.admin.SetTerminalSignedOnly(b.ctx, b.term.ID, true)
+		b.must(err)
+		if !term.SignedOnly {
+			t.Fatalf("after PATCH signed_only: %+v", term)
+		}
+		refusedAsBearer("the key", b.client)
+		if status, h, _ := b.raw(http.MethodGet, "/v1/payments/nope", b.termAuth(), "", nil); status != 401 ||
+			!strings.Contains(strings.Join(h.Values("WWW-Authenticate"), ","), httpapi.SignatureScheme) {
+			t.Fatalf("bearer GET: %d, WWW-Authenticate %q", status, h.Values("WWW-Authenticate"))
+		}
+		b.must(pay(signer(b.term.KeyID, b.secret)))
+
+		// A rotation keeps the restriction; the new key comes without a bearer header.
+		rotated, err := b.admin.RotateTerminalKey(b.ctx, b.term.ID)
+		b.must(err)
+		if !rotated.SignedOnly || rotated.APIKey.Authorization != "" {
+			t.Fatalf("rotated signed-only terminal: %+v, authorization %q", rotated, rotated.APIKey.Authorization)
+		}
+		refusedAsBearer("the rotated key", client.NewClient(b.srv.URL, rotated.APIKey.KeyID, rotated.APIKey.Secret, nil))
+		b.must(pay(signer(rotated.APIKey.KeyID, rotated.APIKey.Secret)))
+
+		// Lifted: the bearer key works again.
+		term, err = b.admin.SetTerminalSignedOnly(b.ctx, b.term.ID, false)
+		b.must(err)
+		if term.SignedOnly {
+			t.Fatalf("after lifting: %+v", term)
+		}
+		b.must(pay(client.NewClient(b.srv.URL, rotated.APIKey.KeyID, rotated.APIKey.Secret, nil)))
+
+		// Restricted at creation.
+		created, err := b.admin.CreateTerminal(b.ctx, b.merchID, client.TerminalRequest{StoreID: b.store.ID, AppID: b.app.ID, Code: "VM-SIGNED", Kind: "vending", SignedOnly: true})
+		b.must(err)
+		if !created.SignedOnly || created.APIKey.Authorization != "" {
+			t.Fatalf("created signed only: %+v, authorization %q", created, created.APIKey.Authorization)
+		}
+		refusedAsBearer("a new signed-only key", client.NewClient(b.srv.URL, created.APIKey.KeyID, created.APIKey.Secret, nil))
+		b.must(pay(signer(created.APIKey.KeyID, created.APIKey.Secret)))
+
+		// A key that cannot sign (made without a master key) cannot be restricted; an
+		// empty patch says what it takes.
+		unsigned := &f2fpay.Terminal{MerchantID: b.merchID, StoreID: b.store.ID, AppID: b.app.ID, Code: "POS-OLD",
+			Kind: f2fpay.TerminalCashier, KeyID: "tk_00000000000000bb", KeyHash: httpapi.HashSecret("old-secret")}
+		b.must(b.db.CreateTerminal(b.ctx, unsigned))
+		for _, tc := range []struct {
+			id        int64
+			body, msg string
+		}{
+			{unsigned.ID, `{"signed_only":true}`, "cannot sign requests"},
+			{b.term.ID, `{}`, "nothing to change"},
+			{b.term.ID, `{"signed_only":"yes"}`, "signed_only"},
+		} {
+			status, _, out := b.raw(http.MethodPatch, "/admin/terminals/"+itoa(tc.id), "Bearer "+adminToken, "", []byte(tc.body))
+			if code, msg := errorOf(t, out); status != 400 || !strings.Contains(msg, tc.msg) {
+				t.Errorf("PATCH %s: %d %s %q, want 400 mentioning %q", tc.body, status, code, msg, tc.msg)
+			}
+		}
+		if got, err := b.db.FindTerminal(b.ctx, unsigned.ID); err != nil || got.SignedOnly {
+			t.Fatalf("the refused restriction was stored: %+v, %v", got, err)
+		}
+	})
 }

@@ -250,12 +250,12 @@ func (db *DB) ListStores(ctx context.Context, merchantID int64) (_ []*f2fpay.Sto
 }
 
 const terminalCols = `id, merchant_id, store_id, app_id, code, kind, name, coalesce(key_id, ''), key_hash, signing_secret,
-	disabled, created_at`
+	disabled, signed_only, created_at`
 
 func scanTerminal(s scanner) (*f2fpay.Terminal, error) {
 	t := new(f2fpay.Terminal)
 	err := s.Scan(&t.ID, &t.MerchantID, nullID{&t.StoreID}, nullID{&t.AppID}, &t.Code, (*string)(&t.Kind), &t.Name,
-		&t.KeyID, &t.KeyHash, &t.SigningSecret, &t.Disabled, nullTime{&t.CreatedAt})
+		&t.KeyID, &t.KeyHash, &t.SigningSecret, &t.Disabled, &t.SignedOnly, nullTime{&t.CreatedAt})
 	return t, err
 }
 
@@ -273,10 +273,10 @@ func (db *DB) CreateTerminal(ctx context.Context, t *f2fpay.Terminal) (err error
 		keyHash = t.KeyHash
 	}
 	err = db.pool.QueryRow(ctx, `INSERT INTO terminals (merchant_id, store_id, app_id, code, kind, name,
-	key_id, key_hash, signing_secret, disabled, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+	key_id, key_hash, signing_secret, disabled, signed_only, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		t.MerchantID, idArg(t.StoreID), idArg(t.AppID), t.Code, string(t.Kind), t.Name, keyID, keyHash,
-		t.SigningSecret, t.Disabled, now).Scan(&t.ID)
+		t.SigningSecret, t.Disabled, t.SignedOnly, now).Scan(&t.ID)
 	if err != nil {
 		return constraint(err,
 			fmt.Sprintf("terminal %q: merchant %d has a terminal with that code already, or key id %q is taken", t.Code, t.MerchantID, t.KeyID),
@@ -320,6 +320,20 @@ func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) 
 	defer wrap(&err, "set terminal disabled")
 	defer db.cache.Invalidate() // after the write (internal/merchcache)
 	res, err := db.pool.Exec(ctx, `UPDATE terminals SET disabled = $1 WHERE id = $2`, disabled, id)
+	if err != nil {
+		return err
+	}
+	if n := res.RowsAffected(); n == 0 {
+		return f2fpay.Errorf(f2fpay.ENOTFOUND, "terminal %d not found", id)
+	}
+	return nil
+}
+
+// SetTerminalSignedOnly returns ENOTFOUND for an unknown id.
+func (db *DB) SetTerminalSignedOnly(ctx context.Context, id int64, signedOnly bool) (err error) {
+	defer wrap(&err, "set terminal signed only")
+	defer db.cache.Invalidate() // after the write (internal/merchcache)
+	res, err := db.pool.Exec(ctx, `UPDATE terminals SET signed_only = $1 WHERE id = $2`, signedOnly, id)
 	if err != nil {
 		return err
 	}

@@ -168,6 +168,28 @@ func testTerminals(t *testing.T, s f2fpay.Storage) {
 		t.Errorf("after enabling: %+v, %v", got, err)
 	}
 	wantCode(t, s.SetTerminalDisabled(ctx, 99999, true), f2fpay.ENOTFOUND)
+
+	// Signed only: set, seen by both lookups (authentication uses the key id), lifted.
+	must(t, s.SetTerminalSignedOnly(ctx, fx.terminal.ID, true))
+	for name, find := range map[string]func() (*f2fpay.Terminal, error){
+		"FindTerminal":        func() (*f2fpay.Terminal, error) { return s.FindTerminal(ctx, fx.terminal.ID) },
+		"FindTerminalByKeyID": func() (*f2fpay.Terminal, error) { return s.FindTerminalByKeyID(ctx, fx.terminal.KeyID) },
+	} {
+		if got, err := find(); err != nil || !got.SignedOnly || got.Disabled {
+			t.Errorf("%s after SetTerminalSignedOnly(true): %+v, %v", name, got, err)
+		}
+	}
+	must(t, s.SetTerminalSignedOnly(ctx, fx.terminal.ID, false))
+	if got, err := s.FindTerminalByKeyID(ctx, fx.terminal.KeyID); err != nil || got.SignedOnly {
+		t.Errorf("after SetTerminalSignedOnly(false): %+v, %v", got, err)
+	}
+	wantCode(t, s.SetTerminalSignedOnly(ctx, 99999, true), f2fpay.ENOTFOUND)
+	signed := &f2fpay.Terminal{MerchantID: fx.merchant.ID, AppID: fx.app.ID, Code: "POS-9", Kind: f2fpay.TerminalCashier,
+		KeyID: fmt.Sprintf("tk_signed_%d", fx.merchant.ID), KeyHash: []byte{9}, SigningSecret: "sealed:s", SignedOnly: true}
+	must(t, s.CreateTerminal(ctx, signed))
+	if got, err := s.FindTerminal(ctx, signed.ID); err != nil || !got.SignedOnly {
+		t.Errorf("a terminal created signed only: %+v, %v", got, err)
+	}
 	_, err = s.FindTerminal(ctx, 99999)
 	wantCode(t, err, f2fpay.ENOTFOUND)
 	_, err = s.FindTerminalByKeyID(ctx, "tk_nope")
