@@ -194,3 +194,60 @@ func TestTwoInstancesDeliverOnce(t *testing.T) {
 		t.Fatalf("claimed %d, delivered %d, want 1", claimed.Load(), len(b.got))
 	}
 }
+
+// TestRetryAfterSecretRotation: the sender reads the merchant at every delivery, so a
+// retry of an event made before the merchant changed its webhook goes to the new URL,
+// signed with the new secret (which the old one no longer verifies), under the same
+// event id.
+func TestRetryAfterSecretRotation(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	d := b.deliverer(t, "instance-a")
+	b.status.Store(503)
+	if n, err := d.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("first attempt: claimed %d, %v", n, err)
+	}
+	first := <-b.got
+	if err := webhook.Verify([]byte("whsec_hook"), first.sig, first.body, b.clock.Now(), 5*time.Minute); err != nil {
+		t.Fatalf("first attempt's signature: %v", err)
+	}
+
+	// The merchant moves its endpoint and rotates its secret.
+	moved := make(chan received, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		moved <- received{r.Header.Get(webhook.HeaderEventID), r.Header.Get(webhook.HeaderEventType), r.Header.Get(webhook.HeaderSignature), body}
+	}))
+	defer srv.Close()
+	sealed, err := b.box.Seal("whsec_rotated", f2fpay.WebhookSecretPurpose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.UpdateMerchant(ctx, b.merchant.ID, f2fpay.MerchantUpdate{WebhookURL: &srv.URL, WebhookSecret: &sealed}); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(webhook.DefaultSchedule[0])
+	if n, err := d.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("retry: claimed %d, %v", n, err)
+	}
+	var retry received
+	select {
+	case retry = <-moved:
+	case r := <-b.got:
+		t.Fatalf("the retry went to the old endpoint: %s", r.id)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retry was not delivered")
+	}
+	if retry.id != first.id || string(retry.body) != string(first.body) {
+		t.Fatalf("retry %s %s, first %s %s", retry.id, retry.body, first.id, first.body)
+	}
+	if err := webhook.Verify([]byte("whsec_rotated"), retry.sig, retry.body, b.clock.Now(), 5*time.Minute); err != nil {
+		t.Fatalf("the retry is not signed with the new secret: %v", err)
+	}
+	if err := webhook.Verify([]byte("whsec_hook"), retry.sig, retry.body, b.clock.Now(), 5*time.Minute); err == nil {
+		t.Fatal("the retry still verifies with the old secret")
+	}
+	if evs, err := b.store.ListEvents(ctx, f2fpay.EventFilter{}); err != nil || len(evs) != 1 || evs[0].DeliveredAt.IsZero() || evs[0].Attempts != 1 { // one failed attempt
+		t.Fatalf("after the retry: %+v, %v", *evs[0], err)
+	}
+}
