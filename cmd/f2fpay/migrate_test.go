@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,14 +14,31 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// latestMigration is the number of the newest migration of a store ("sqlite" or
+// "postgres"), from the files the binary embeds.
+func latestMigration(t *testing.T, store string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", store, "migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations of %s found: %v", store, err)
+	}
+	return len(files)
+}
+
 func TestMigrateSQLite(t *testing.T) {
+	latest := latestMigration(t, "sqlite")
 	path := filepath.Join(t.TempDir(), "f2fpay.db")
 	r := runF2fpay(t, "", "migrate", "-db", "sqlite:"+path)
-	if r.err != nil || !strings.Contains(r.stdout, "applied migration 1\n") || !strings.Contains(r.stdout, "applied migration 2\n") || !strings.Contains(r.stdout, "schema version 2 (was 0)") {
+	if r.err != nil || !strings.Contains(r.stdout, fmt.Sprintf("schema version %d (was 0)", latest)) {
 		t.Fatalf("first migrate: %s", r.all())
 	}
+	for v := 1; v <= latest; v++ {
+		if !strings.Contains(r.stdout, fmt.Sprintf("applied migration %d\n", v)) {
+			t.Fatalf("first migrate did not apply migration %d: %s", v, r.all())
+		}
+	}
 	r = runF2fpay(t, "", "migrate", "-db", "sqlite:"+path)
-	if r.err != nil || strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, "up to date at version 2") {
+	if r.err != nil || strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, fmt.Sprintf("up to date at version %d", latest)) {
 		t.Fatalf("second migrate: %s", r.all())
 	}
 	t.Setenv("F2FPAY_DB", "sqlite:"+path)
@@ -88,11 +106,12 @@ func TestMigratePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	latest := latestMigration(t, "postgres")
 	r := runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema)
-	if r.err != nil || !strings.Contains(r.stdout, "schema version 2 (was 0)") || !strings.Contains(r.stdout, "(schema "+schema+")") {
+	if r.err != nil || !strings.Contains(r.stdout, fmt.Sprintf("schema version %d (was 0)", latest)) || !strings.Contains(r.stdout, "(schema "+schema+")") {
 		t.Fatalf("migrate: %s", r.all())
 	}
-	if r = runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema); r.err != nil || !strings.Contains(r.stdout, "up to date at version 2") {
+	if r = runF2fpay(t, "", "migrate", "-db", dsn, "-schema", schema); r.err != nil || !strings.Contains(r.stdout, fmt.Sprintf("up to date at version %d", latest)) {
 		t.Fatalf("second migrate: %s", r.all())
 	}
 }
