@@ -73,9 +73,15 @@
 // Refunds give the buyer back real money first and take from the merchant at most what
 // it received.
 //
+// Refund window: Config.RefundWindow (--refund-window, default 90 days) after payment
+// a trade still TRADE_SUCCESS — partly refunded or not — becomes TRADE_FINISHED; from
+// then on refunds answer ACQ.TRADE_HAS_FINISHED and cancels ACQ.TRADE_STATUS_ERROR. The
+// window is a term of the merchant's contract on Alipay (three months is usual for
+// face-to-face payment, twelve can be signed), so the sandbox makes it a setting.
+//
 // Notifications: trade_status_sync form POSTs to the request's notify_url or the app's,
-// on TRADE_SUCCESS, TRADE_CLOSED (timeouts, close, cancel, full refund) and partial
-// refunds (TRADE_SUCCESS with refund_fee, gmt_refund, out_biz_no), signed over every
+// on TRADE_SUCCESS, TRADE_CLOSED (timeouts, close, cancel, full refund), TRADE_FINISHED
+// and partial refunds (TRADE_SUCCESS with refund_fee, gmt_refund, out_biz_no), signed over every
 // field except sign and sign_type, never with empty values. Retried until the body is
 // exactly "success": 4m, 10m, 10m, 1h, 2h, 6h, 15h after the first attempt, on the
 // sandbox clock, with the same notify_id.

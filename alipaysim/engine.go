@@ -35,6 +35,9 @@ type engine struct {
 	recs        recordSet // OAuth, accounts, ISV grants, bill links, heartbeats, certificate PKI (records.go)
 
 	faults *faultSet
+	// refundWindow: a paid trade finishes this long after payment (Config.RefundWindow;
+	// not positive: never).
+	refundWindow time.Duration
 
 	deadlines deadlineHeap
 	timer     Timer
@@ -131,12 +134,16 @@ func (e *engine) install(c *Changes) {
 }
 
 func (e *engine) trackTrade(t *Trade) {
-	if t.Status != WaitBuyerPay {
-		return
-	}
-	heap.Push(&e.deadlines, deadline{at: t.ExpiresAt, kind: "trade", id: t.TradeNo})
-	if t.ResolveAt != nil {
-		heap.Push(&e.deadlines, deadline{at: *t.ResolveAt, kind: "trade", id: t.TradeNo})
+	switch {
+	case t.Status == WaitBuyerPay:
+		heap.Push(&e.deadlines, deadline{at: t.ExpiresAt, kind: "trade", id: t.TradeNo})
+		if t.ResolveAt != nil {
+			heap.Push(&e.deadlines, deadline{at: *t.ResolveAt, kind: "trade", id: t.TradeNo})
+		}
+	case t.Status == TradeSuccess && t.PaidAt != nil && e.refundWindow > 0:
+		// Pushed again by each change of a paid trade (a partial refund): the extra
+		// deadlines find it finished, or not yet due, and do nothing.
+		heap.Push(&e.deadlines, deadline{at: t.PaidAt.Add(e.refundWindow), kind: "finish", id: t.TradeNo})
 	}
 }
 
@@ -214,8 +221,8 @@ func (e *engine) busyAdd(n int) {
 	e.busyMu.Unlock()
 }
 
-// sweep handles every deadline that has passed: expiring trades, resolving faults, and
-// starting notification attempts.
+// sweep handles every deadline that has passed: expiring trades, resolving faults,
+// finishing trades whose refund window is over, and starting notification attempts.
 func (e *engine) sweep() {
 	e.mu.Lock()
 	if e.closed {
@@ -232,6 +239,8 @@ func (e *engine) sweep() {
 			t.expireOrResolve(d.id)
 		case "notify":
 			t.startAttempt(d.id)
+		case "finish":
+			t.finishTrade(d.id)
 		}
 	}
 	err := e.commitLocked(context.Background(), t)

@@ -45,7 +45,17 @@ type Config struct {
 	NotifyTimeout time.Duration
 	// Logf receives operational messages; default discards them.
 	Logf func(format string, args ...any)
+	// RefundWindow is how long after payment a trade can be refunded: then a
+	// TRADE_SUCCESS trade becomes TRADE_FINISHED, with a notification, and refunds are
+	// refused with ACQ.TRADE_HAS_FINISHED. Default DefaultRefundWindow; negative never.
+	RefundWindow time.Duration
 }
+
+// DefaultRefundWindow is the sandbox's refund window: three months (90 days), what a
+// face-to-face contract usually allows (a merchant can sign for twelve). Alipay's
+// window is a term of the merchant's contract, not an API parameter, so the sandbox
+// makes it a setting.
+const DefaultRefundWindow = 90 * 24 * time.Hour
 
 // Sim is a running sandbox: the gateway, its state, the notifier and the control API.
 type Sim struct {
@@ -94,6 +104,10 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, clock: cfg.Clock, httpClient: cfg.HTTPClient}
 	s.e = newEngine(cfg.Store, cfg.Clock, cfg.Seed)
+	s.e.refundWindow = cfg.RefundWindow
+	if s.e.refundWindow == 0 {
+		s.e.refundWindow = DefaultRefundWindow
+	}
 	s.e.deliver = s.deliver
 
 	key := cfg.AlipayKey

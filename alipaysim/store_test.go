@@ -143,3 +143,80 @@ func TestCodesPurged(t *testing.T) {
 		t.Errorf("codes in the store after a restart: %v (old %s and used %s must be gone, %s kept)", kept, old, used, newer)
 	}
 }
+
+// TestRefundWindow: a paid trade becomes TRADE_FINISHED when its refund window is over
+// — partially refunded or not, and after a restart on the same store — with a
+// notification; from then on refunds and cancels are refused. A trade closed by a full
+// refund stays closed and says nothing more.
+func TestRefundWindow(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := OpenSQLiteStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const window = 24 * time.Hour
+	b := setup(t, func(c *Config) { c.Store = st; c.AlipayKey = nil; c.RefundWindow = window })
+	rcv := newReceiver(t)
+	by := b.buyer("100.00")
+	b.call("alipay.trade.pay", pay("w1", b.code(by.UserID), "10.00"), "notify_url", rcv.srv.URL)
+	b.call("alipay.trade.pay", pay("w2", b.code(by.UserID), "5.00"), "notify_url", rcv.srv.URL)
+	b.call("alipay.trade.refund", map[string]string{"out_trade_no": "w1", "refund_amount": "4.00", "out_request_no": "r1"})
+	b.call("alipay.trade.refund", map[string]string{"out_trade_no": "w2", "refund_amount": "5.00", "out_request_no": "r2"})
+	b.settle()
+	before := len(rcv.received()) // the payments and the refunds
+	status := func(sim *Sim, no string) string {
+		t.Helper()
+		tr, err := sim.TradeByOutTradeNo(b.app.AppID, no)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.Status
+	}
+	b.advance(window/2 - time.Second)
+
+	// Half way, the sandbox restarts on its store; the deadline survives.
+	clock := b.clock
+	b.sim.Close()
+	st.Close()
+	st2, err := OpenSQLiteStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	sim, err := New(ctx, Config{Store: st2, Clock: clock, Seed: 42, RefundWindow: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	b.sim = sim
+	b.srv.Config.Handler = sim.Handler()
+
+	b.advance(window / 2)
+	if s := status(sim, "w1"); s != TradeSuccess {
+		t.Fatalf("a second before the window ends: %s", s)
+	}
+	b.advance(time.Second)
+	if s1, s2 := status(sim, "w1"), status(sim, "w2"); s1 != TradeFinished || s2 != TradeClosed {
+		t.Fatalf("after the window: w1 %s (want %s), w2 %s (want %s)", s1, TradeFinished, s2, TradeClosed)
+	}
+	got := rcv.received()[before:]
+	if len(got) != 1 || got[0].Get("out_trade_no") != "w1" || got[0].Get("trade_status") != TradeFinished || got[0].Get("total_amount") != "10.00" {
+		t.Fatalf("notifications after the window: %v, want one TRADE_FINISHED for w1", got)
+	}
+	for _, tc := range []struct {
+		method string
+		biz    map[string]string
+		sub    string
+	}{
+		{"alipay.trade.refund", map[string]string{"out_trade_no": "w1", "refund_amount": "1.00", "out_request_no": "r3"}, "ACQ.TRADE_HAS_FINISHED"},
+		{"alipay.trade.cancel", map[string]string{"out_trade_no": "w1"}, "ACQ.TRADE_STATUS_ERROR"},
+	} {
+		if m := b.call(tc.method, tc.biz); m["code"] != "40004" || m["sub_code"] != tc.sub {
+			t.Errorf("%s of a finished trade: %v, want 40004 %s", tc.method, m, tc.sub)
+		}
+	}
+	if m := b.call("alipay.trade.query", map[string]string{"out_trade_no": "w1"}); m["trade_status"] != TradeFinished {
+		t.Errorf("query of the finished trade: %v", m)
+	}
+}

@@ -262,6 +262,21 @@ func (t *txn) refundQuery(c *call) *node {
 		set("gmt_refund_pay", fmtTime(rf.At)).set("send_back_fee", rf.Amount)
 }
 
+// finishTrade handles a finish deadline: a paid trade whose refund window is over
+// becomes TRADE_FINISHED (refunds are refused from then on) and its notify_url hears
+// of it. A trade closed meanwhile (fully refunded), or not yet due, is left alone.
+func (t *txn) finishTrade(no string) {
+	tr := t.trade(no)
+	if tr == nil || tr.Status != TradeSuccess || tr.PaidAt == nil || t.e.refundWindow <= 0 ||
+		tr.PaidAt.Add(t.e.refundWindow).After(t.now) {
+		return
+	}
+	tr = t.tradeW(no)
+	tr.Status = TradeFinished
+	t.putTrade(tr)
+	t.notify(tr, nil)
+}
+
 // expireOrResolve handles a trade deadline: a pay_pending fault resolving, or an unpaid
 // trade reaching its expiry.
 func (t *txn) expireOrResolve(no string) {

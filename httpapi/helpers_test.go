@@ -173,6 +173,7 @@ type options struct {
 	idemWait time.Duration
 	idemKeep time.Duration
 	storage  func(f2fpay.Storage) f2fpay.Storage // what the API server sees of the store
+	window   time.Duration                       // the sandbox's refund window (default its own)
 }
 
 type option func(*options)
@@ -195,7 +196,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	b := &bundle{t: t, ctx: ctx, gw: &gatewayCounter{n: map[string]int{}}, logs: &logBuffer{}}
 
 	var err error
-	if b.sim, err = alipaysim.New(ctx, alipaysim.Config{Seed: 11, AlipayKey: sk}); err != nil {
+	if b.sim, err = alipaysim.New(ctx, alipaysim.Config{Seed: 11, AlipayKey: sk, RefundWindow: o.window}); err != nil {
 		t.Fatal(err)
 	}
 	b.simSrv = httptest.NewServer(b.gw.wrap(b.sim.Handler()))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/internal/testdb"
@@ -366,6 +367,65 @@ func TestQRUnanswered(t *testing.T) {
 		b.must(err)
 		if p.QRCode == "" {
 			t.Fatal("no QR code")
+		}
+	})
+}
+
+// TestTradeFinished: when the refund window is over, Alipay notifies TRADE_FINISHED for
+// a trade already partly refunded. That is no new payment: the order stays PAID with
+// its refunded amount, and no event is added. A refund asked for afterwards fails with
+// Alipay's reason, and the order is unchanged.
+func TestTradeFinished(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		const window = 3 * time.Second
+		b := setup(t, onDB(kind), func(o *options) { o.window = window })
+		buyer := b.buyer("20.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("10.00"), Subject: "kettle"})
+		b.must(err)
+		if p.State != client.StatePaid {
+			t.Fatalf("payment: %+v", p)
+		}
+		r, err := b.client.Refund(b.ctx, p.OutTradeNo, client.RefundRequest{RefundID: "early", Amount: amt("4.00")})
+		b.must(err)
+		if r.State != "SUCCEEDED" {
+			t.Fatalf("refund within the window: %+v", r)
+		}
+		eventually(t, "the sandbox's TRADE_FINISHED notification delivered", func() bool {
+			for _, n := range b.sim.Notifications(alipaysim.NotificationFilter{OutTradeNo: p.OutTradeNo}) {
+				if n.Status == alipaysim.TradeFinished && n.Delivered {
+					return true
+				}
+			}
+			return false
+		})
+		o, err := b.db.FindOrder(b.ctx, p.OutTradeNo)
+		b.must(err)
+		if o.State != f2fpay.OrderPaid || o.RefundedAmount != amt("4.00") {
+			t.Fatalf("after TRADE_FINISHED: state %s, refunded %s; want PAID, 4.00", o.State, o.RefundedAmount)
+		}
+		evs, err := b.db.ListEvents(b.ctx, f2fpay.EventFilter{OrderID: &o.ID})
+		b.must(err)
+		var types []string
+		for _, e := range evs {
+			types = append(types, string(e.Type))
+		}
+		if len(evs) != 2 || evs[0].Type != f2fpay.EventPaymentSucceeded || evs[1].Type != f2fpay.EventRefundSucceeded {
+			t.Fatalf("events %v, want one payment.succeeded and one refund.succeeded", types)
+		}
+
+		late, err := b.client.Refund(b.ctx, p.OutTradeNo, client.RefundRequest{RefundID: "late", Amount: amt("1.00")})
+		b.must(err)
+		if late.State != "FAILED" || !late.Final || late.FailCode != "ACQ.TRADE_HAS_FINISHED" || late.FailReason == "" {
+			t.Fatalf("refund after the window: %+v", late)
+		}
+		got, err := b.client.Payment(b.ctx, p.OutTradeNo, 0)
+		b.must(err)
+		if got.State != client.StatePaid || got.RefundedAmount != amt("4.00") {
+			t.Fatalf("after the refused refund: %+v", got)
+		}
+		if bal := b.balance(buyer.UserID); bal != amt("14.00") {
+			t.Fatalf("buyer balance %s, want 14.00", bal)
 		}
 	})
 }

@@ -36,6 +36,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Uint64("seed", 0, "seed for identifiers and probabilistic faults (0: random)")
 	publicURL := fs.String("public-url", "", "`URL` clients use to reach the sandbox, for qr_code links (default: the request's Host)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (go tool pprof); f2fpay bench uses it")
+	window := fs.Duration("refund-window", alipaysim.DefaultRefundWindow, "how long after payment a trade can be refunded; then it becomes TRADE_FINISHED (with a notification) and refunds are refused; negative: never")
 	skew := fs.Duration("timestamp-skew", 0, "refuse requests whose timestamp (Beijing time) is further than this from the sandbox clock; 0 checks only the format, because most SDKs send host-local time")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,7 +63,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer pprof.StopCPUProfile()
 	}
 
-	cfg := alipaysim.Config{Seed: *seed, PublicURL: *publicURL, TimestampSkew: *skew,
+	cfg := alipaysim.Config{Seed: *seed, PublicURL: *publicURL, TimestampSkew: *skew, RefundWindow: *window,
 		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
 	switch {
 	case *manual:
