@@ -124,13 +124,7 @@ func TestCodesPurged(t *testing.T) {
 	}
 
 	// A restart on the same store does not bring them back.
-	b.sim.Close()
-	st.Close()
-	st2, err := OpenSQLiteStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := b.stopAndReopen(st, dir)
 	state, err := st2.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -176,15 +170,8 @@ func TestRefundWindow(t *testing.T) {
 	b.advance(window/2 - time.Second)
 
 	// Half way, the sandbox restarts on its store; the deadline survives.
-	clock := b.clock
-	b.sim.Close()
-	st.Close()
-	st2, err := OpenSQLiteStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
-	sim, err := New(ctx, Config{Store: st2, Clock: clock, Seed: 42, RefundWindow: window})
+	st2 := b.stopAndReopen(st, dir)
+	sim, err := New(ctx, Config{Store: st2, Clock: b.clock, Seed: 42, RefundWindow: window})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,4 +206,18 @@ func TestRefundWindow(t *testing.T) {
 	if m := b.call("alipay.trade.query", map[string]string{"out_trade_no": "w1"}); m["trade_status"] != TradeFinished {
 		t.Errorf("query of the finished trade: %v", m)
 	}
+}
+
+// stopAndReopen closes the bundle's sandbox and its store st, and opens the store in
+// dir again (closed at the end of the test).
+func (b *bundle) stopAndReopen(st *SQLiteStore, dir string) *SQLiteStore {
+	b.t.Helper()
+	b.sim.Close()
+	st.Close()
+	st2, err := OpenSQLiteStore(context.Background(), dir)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { st2.Close() })
+	return st2
 }

@@ -318,26 +318,23 @@ func (db *DB) ListTerminals(ctx context.Context, merchantID int64) (_ []*f2fpay.
 // SetTerminalDisabled returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalDisabled(ctx context.Context, id int64, disabled bool) (err error) {
 	defer wrap(&err, "set terminal disabled")
-	defer db.cache.Invalidate() // after the write (internal/merchcache)
-	res, err := db.pool.Exec(ctx, `UPDATE terminals SET disabled = $1 WHERE id = $2`, disabled, id)
-	if err != nil {
-		return err
-	}
-	if n := res.RowsAffected(); n == 0 {
-		return f2fpay.Errorf(f2fpay.ENOTFOUND, "terminal %d not found", id)
-	}
-	return nil
+	return db.setTerminalFlag(ctx, `UPDATE terminals SET disabled = $1 WHERE id = $2`, id, disabled)
 }
 
 // SetTerminalSignedOnly returns ENOTFOUND for an unknown id.
 func (db *DB) SetTerminalSignedOnly(ctx context.Context, id int64, signedOnly bool) (err error) {
 	defer wrap(&err, "set terminal signed only")
+	return db.setTerminalFlag(ctx, `UPDATE terminals SET signed_only = $1 WHERE id = $2`, id, signedOnly)
+}
+
+// setTerminalFlag runs update ($1 the value, $2 the terminal's id).
+func (db *DB) setTerminalFlag(ctx context.Context, update string, id int64, v bool) error {
 	defer db.cache.Invalidate() // after the write (internal/merchcache)
-	res, err := db.pool.Exec(ctx, `UPDATE terminals SET signed_only = $1 WHERE id = $2`, signedOnly, id)
+	res, err := db.pool.Exec(ctx, update, v, id)
 	if err != nil {
 		return err
 	}
-	if n := res.RowsAffected(); n == 0 {
+	if res.RowsAffected() == 0 {
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "terminal %d not found", id)
 	}
 	return nil
