@@ -133,14 +133,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *once {
 		return nil
 	}
-	auth := state.TerminalKey + "." + state.TerminalSec
-	fmt.Fprintf(stdout, `
+	demoNextSteps(stdout, simURL, state.BuyerID, svc.URL, state.TerminalKey+"."+state.TerminalSec)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "f2fpay demo: stopped")
+	return nil
+}
+
+// demoNextSteps prints what a newcomer can do next, as shell commands to copy and
+// paste (TestDemoNextSteps runs them). The sandbox's control API answers indented
+// JSON, so the payment code is picked out after the spaces and newlines are gone.
+func demoNextSteps(w io.Writer, simURL, buyerID, svcURL, auth string) {
+	fmt.Fprintf(w, `
 Now you (the sandbox and the service keep running; Ctrl-C stops both):
 
   # 1. the buyer opens the wallet: a live payment code, balance and history
   open %[1]s/wallet/%[2]s
   # 2. or take a payment code and pay with it at the cashier, in one copy-paste:
-  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
+  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | tr -d ' \n' | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
   curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' \
        -H "Idempotency-Key: $(date +%%s%%N)" -d "{\"auth_code\":\"$CODE\",\"amount\":\"9.99\",\"subject\":\"coffee\"}"
   # 3. make Alipay lose its next answer, pay again, and watch the service resolve it:
@@ -148,10 +157,7 @@ Now you (the sandbox and the service keep running; Ctrl-C stops both):
   # 4. kill this demo (kill -9) in the middle of a payment and run it again:
   #    the janitor resolves every unfinished order against the sandbox.
   curl -s %[3]s/v1/payments/<out_trade_no> -H 'Authorization: Bearer %[4]s'
-`, simURL, state.BuyerID, svc.URL, auth)
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "f2fpay demo: stopped")
-	return nil
+`, simURL, buyerID, svcURL, auth)
 }
 
 func shutdown(ctx context.Context, srv *http.Server) {
