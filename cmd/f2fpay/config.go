@@ -31,6 +31,7 @@ type serveConfig struct {
 	CancelCount   int           `json:"cancel-count"`
 	JanitorEvery  time.Duration `json:"janitor-interval"`
 	IdemRetention time.Duration `json:"idempotency-retention"`
+	SignedNonces  int           `json:"signed-nonces"`
 	LogFormat     string        `json:"log-format"`
 	LogLevel      string        `json:"log-level"`
 	ShutdownGrace time.Duration `json:"shutdown-grace"`
@@ -51,6 +52,7 @@ func defaultServeConfig() serveConfig {
 		CancelCount:   3,
 		JanitorEvery:  2 * time.Second,
 		IdemRetention: 24 * time.Hour,
+		SignedNonces:  1 << 18,
 		LogFormat:     "text",
 		LogLevel:      "info",
 		ShutdownGrace: 30 * time.Second,
@@ -72,6 +74,7 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.IntVar(&cfg.CancelCount, "cancel-count", cfg.CancelCount, "fast cancel retries before the slower schedule")
 	fs.DurationVar(&cfg.JanitorEvery, "janitor-interval", cfg.JanitorEvery, "how often the janitor looks for unresolved orders")
 	fs.DurationVar(&cfg.IdemRetention, "idempotency-retention", cfg.IdemRetention, "how long a terminal's Idempotency-Key and its answer are kept (a retry after that is a new request)")
+	fs.IntVar(&cfg.SignedNonces, "signed-nonces", cfg.SignedNonces, "nonces of signed terminal requests this instance remembers (5 minutes each, ~100 bytes); when full, signed requests get 503 until older ones expire")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for in-flight requests")
@@ -164,6 +167,9 @@ func (c *serveConfig) check() error {
 	}
 	if c.QueryCount < 0 || c.CancelCount < 0 || c.QueryInterval <= 0 || c.CancelRetry <= 0 {
 		return &usageError{"serve: query/cancel counts must be ≥ 0 and intervals > 0"}
+	}
+	if c.SignedNonces < 1 {
+		return &usageError{fmt.Sprintf("serve: -signed-nonces must be at least 1 (it is %d): without room for nonces no signed request could pass", c.SignedNonces)}
 	}
 	if _, _, err := parseDB(c.DB); err != nil {
 		return &usageError{"serve: " + err.Error()}

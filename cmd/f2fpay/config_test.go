@@ -57,6 +57,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"no master key", nil, func(string) string { return "" }, "no master key"},
 		{"unknown file setting", []string{"-config", file}, key, `unknown setting "lisen"`},
 		{"bad db", []string{"-db", "mysql://x"}, key, "sqlite:"},
+		{"no room for nonces", []string{"-signed-nonces", "0"}, key, "-signed-nonces must be at least 1"},
 		{"bad env value", nil, func(k string) string {
 			if k == "F2FPAY_QUERY_COUNT" {
 				return "many"

@@ -104,7 +104,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
-		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention,
+		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,
 	})
 	if err != nil {
 		store.Close()
