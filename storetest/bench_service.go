@@ -6,16 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/cpustat"
 )
 
 // benchService is the store work of one barcode payment as the service does it, call
@@ -85,7 +83,8 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	b.ReportAllocs()
-	cpu0, w0, m0 := cpuTime(), writeBytes(), machineBusy()
+	cpu0, w0 := cpustat.Process(), cpustat.WrittenBytes()
+	m0, machineOK := cpustat.Machine()
 	b.ResetTimer()
 	var next atomic.Int64
 	for range workers {
@@ -105,11 +104,11 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 	b.StopTimer()
 	payments := float64(n.Load())
 	b.ReportMetric(payments/b.Elapsed().Seconds(), "payments/s")
-	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/payments, "cpu-µs/payment")
-	if m := machineBusy(); m >= 0 && m0 >= 0 {
+	b.ReportMetric(float64(cpustat.Process()-cpu0)/1e3/payments, "cpu-µs/payment")
+	if m, ok := cpustat.Machine(); ok && machineOK {
 		b.ReportMetric(float64(m-m0)/1e3/payments, "machine-cpu-µs/payment")
 	}
-	if w := writeBytes(); w >= 0 && w0 >= 0 {
+	if w := cpustat.WrittenBytes(); w >= 0 && w0 >= 0 {
 		b.ReportMetric(float64(w-w0)/1024/payments, "KiB-written/payment")
 	}
 }
@@ -123,57 +122,4 @@ func uuid() string {
 func hashHex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
-}
-
-// cpuTime is the process's user and system CPU time so far, in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// writeBytes is what the process has written to storage so far (Linux), or -1.
-func writeBytes() int64 {
-	data, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return n
-		}
-	}
-	return -1
-}
-
-// machineBusy is the CPU time all cores have spent not idle so far (Linux), in
-// nanoseconds, or -1.
-func machineBusy() int64 {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return -1
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return -1
-	}
-	var busy int64
-	for i, v := range f[1:8] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return -1
-		}
-		busy += n
-	}
-	return busy * int64(time.Second) / 100 // USER_HZ
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -22,7 +21,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +32,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/internal/cpustat"
 )
 
 const benchUsage = `Usage: f2fpay bench [flags]
@@ -315,23 +314,8 @@ func (s *benchSandbox) stop() {
 // cpuTime is the user + system CPU time the sandbox process has used so far, from
 // /proc (0 where there is none).
 func (s *benchSandbox) cpuTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	// USER_HZ is 100 on every Linux architecture Go supports.
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	d, _ := cpustat.Pid(s.cmd.Process.Pid)
+	return d
 }
 
 // writeHeapProfile writes the live heap after a collection, so what it shows is what
@@ -409,32 +393,8 @@ func (r *benchResult) print(w io.Writer, name string, ceiling float64, heapBefor
 // /proc/stat (0 where there is none): with a local database server it counts the
 // server's work too, and anything else the machine was doing.
 func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for i, v := range f[1:] {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
-}
-
-// cpuTime is the user + system CPU time this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cpustat.Machine()
+	return d
 }
 
 // benchPhase runs the terminals for d; rate > 0 paces the total to that many payments
@@ -454,7 +414,7 @@ func benchPhase(ctx context.Context, svc *service, sim *simclient.Client, sandbo
 		pace = t.C
 	}
 	deadline := time.Now().Add(d)
-	cpuBefore, simBefore, busyBefore := cpuTime(), sandbox.cpuTime(), machineBusy()
+	cpuBefore, simBefore, busyBefore := cpustat.Process(), sandbox.cpuTime(), machineBusy()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, term := range p.Terminals {
@@ -507,7 +467,7 @@ func benchPhase(ctx context.Context, svc *service, sim *simclient.Client, sandbo
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	// The CPU of the load, not of the bookkeeping below.
-	res.cpu, res.simCPU, res.busy = cpuTime()-cpuBefore, sandbox.cpuTime()-simBefore, machineBusy()-busyBefore
+	res.cpu, res.simCPU, res.busy = cpustat.Process()-cpuBefore, sandbox.cpuTime()-simBefore, machineBusy()-busyBefore
 	for _, s := range samples {
 		res.latency = append(res.latency, s.latency)
 		o, err := svc.Storage.FindOrder(ctx, s.outTradeNo)
