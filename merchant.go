@@ -102,6 +102,12 @@ type AppUpdate struct {
 	IfVersion int64
 }
 
+// AppChanged is the ECONFLICT of an UpdateApp whose IfVersion (checked) is not the
+// stored version; both stores answer with it.
+func AppChanged(id, stored, checked int64) error {
+	return Errorf(ECONFLICT, "app %d changed meanwhile (version %d is stored, the update was checked against version %d); read it again and send the update again", id, stored, checked)
+}
+
 // IsZero reports whether the update changes nothing.
 func (u *AppUpdate) IsZero() bool { return *u == AppUpdate{IfVersion: u.IfVersion} }
 

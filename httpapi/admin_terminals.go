@@ -61,6 +61,24 @@ func (s *Server) storedKey(key APIKey) (f2fpay.TerminalKey, error) {
 	return k, nil
 }
 
+// newKey makes a terminal a new key and what the store keeps of it. For a
+// signed-only terminal the key must be able to sign (unsignable is the error if this
+// service cannot seal its secret) and comes without a bearer header to paste.
+func (s *Server) newKey(signedOnly bool, unsignable error) (APIKey, f2fpay.TerminalKey, error) {
+	key := NewAPIKey()
+	stored, err := s.storedKey(key)
+	if err != nil {
+		return key, stored, err
+	}
+	if signedOnly {
+		if stored.SigningSecret == "" {
+			return key, stored, unsignable
+		}
+		key.Authorization = ""
+	}
+	return key, stored, nil
+}
+
 // NewAPIKey returns a fresh terminal key: a public id and a 256-bit secret. The id
 // has no '.', which separates the two halves in the Authorization header.
 func NewAPIKey() APIKey {
@@ -91,21 +109,13 @@ func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	key := NewAPIKey()
-	stored, err := s.storedKey(key)
+	key, stored, err := s.newKey(req.SignedOnly, f2fpay.Errorf(f2fpay.EINVALID, "signed_only needs a key that can sign requests, and this service has no master key to seal its signing secret with; start the service with a master key (-master-key or F2FPAY_MASTER_KEY)"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	t.KeyID, t.KeyHash, t.SigningSecret = stored.KeyID, stored.KeyHash, stored.SigningSecret
 	t.SignedOnly = req.SignedOnly
-	if t.SignedOnly {
-		if t.SigningSecret == "" {
-			writeError(w, r, s.log, errNoSigningSecret)
-			return
-		}
-		key.Authorization = ""
-	}
 	if err := s.store.CreateTerminal(r.Context(), t); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -224,19 +234,11 @@ func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, s.log, err)
 		return
 	}
-	key := NewAPIKey()
-	stored, err := s.storedKey(key)
+	// A new key that could not sign would lock a signed-only terminal out.
+	key, stored, err := s.newKey(t.SignedOnly, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q accepts only signed requests, and this service has no master key to seal a new key's signing secret with; start it with a master key, or lift the restriction first (PATCH /admin/terminals/%d {\"signed_only\":false})", t.Code, t.ID))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
-	}
-	if t.SignedOnly {
-		if stored.SigningSecret == "" {
-			// The new key could not sign, and a signed-only terminal takes nothing else.
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q accepts only signed requests, and this service has no master key to seal a new key's signing secret with; start it with a master key, or lift the restriction first (PATCH /admin/terminals/%d {\"signed_only\":false})", t.Code, t.ID))
-			return
-		}
-		key.Authorization = ""
 	}
 	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, stored)
 	if err != nil {
@@ -252,8 +254,6 @@ func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) 
 type terminalPatch struct {
 	SignedOnly *bool `json:"signed_only"`
 }
-
-var errNoSigningSecret = f2fpay.Errorf(f2fpay.EINVALID, "signed_only needs a key that can sign requests, and this service has no master key to seal its signing secret with; start the service with a master key (-master-key or F2FPAY_MASTER_KEY)")
 
 // adminUpdateTerminal changes what can be changed of a terminal in place: whether it
 // accepts its API key as a bearer token (signed_only). Restricting a terminal whose

@@ -161,7 +161,7 @@ WHERE id = $14 AND ($15 = 0 OR version = $15) RETURNING `+appCols,
 	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND && upd.IfVersion != 0 {
 		var v int64
 		if db.pool.QueryRow(ctx, `SELECT version FROM apps WHERE id = $1`, id).Scan(&v) == nil {
-			return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "app %d changed meanwhile (version %d is stored, the update was checked against version %d); read it again and send the update again", id, v, upd.IfVersion)
+			return nil, f2fpay.AppChanged(id, v, upd.IfVersion)
 		}
 	}
 	return a, err

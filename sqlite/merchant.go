@@ -162,15 +162,10 @@ WHERE id = ?14 AND (?15 = 0 OR version = ?15) RETURNING `+appCols,
 	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND && upd.IfVersion != 0 {
 		var v int64
 		if db.read.QueryRowContext(ctx, `SELECT version FROM apps WHERE id = ?1`, id).Scan(&v) == nil {
-			return nil, appChanged(id, v, upd.IfVersion)
+			return nil, f2fpay.AppChanged(id, v, upd.IfVersion)
 		}
 	}
 	return a, err
-}
-
-// appChanged is UpdateApp's compare-and-set failure.
-func appChanged(id, stored, checked int64) error {
-	return f2fpay.Errorf(f2fpay.ECONFLICT, "app %d changed meanwhile (version %d is stored, the update was checked against version %d); read it again and send the update again", id, stored, checked)
 }
 
 // FindApp returns ENOTFOUND for an unknown id.
