@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -494,21 +493,15 @@ func TestAdminUpdateAppConcurrent(t *testing.T) {
 				return meddler
 			}
 		})
-		path := b.srv.URL + "/admin/apps/" + itoa(b.app.ID)
+		path := "/admin/apps/" + itoa(b.app.ID)
 		send := func(method, ifMatch, body string) (int, string, []byte) {
 			t.Helper()
-			req, err := http.NewRequestWithContext(b.ctx, method, path, strings.NewReader(body))
-			b.must(err)
-			req.Header.Set("Authorization", "Bearer "+adminToken)
-			req.Header.Set("Content-Type", "application/json")
+			var header []string
 			if ifMatch != "" {
-				req.Header.Set("If-Match", ifMatch)
+				header = []string{"If-Match", ifMatch}
 			}
-			resp, err := http.DefaultClient.Do(req)
-			b.must(err)
-			defer resp.Body.Close()
-			out, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, resp.Header.Get("ETag"), out
+			status, h, out := b.rawAt(b.srv.URL, method, path, "Bearer "+adminToken, "", []byte(body), header...)
+			return status, h.Get("ETag"), out
 		}
 		stored := func() *f2fpay.App {
 			t.Helper()

@@ -334,11 +334,17 @@ func (b *bundle) fault(f alipaysim.Fault) {
 // and returns status, headers and body.
 func (b *bundle) raw(method, path, auth, key string, body []byte) (int, http.Header, []byte) {
 	b.t.Helper()
+	return b.rawAt(b.srv.URL, method, path, auth, key, body)
+}
+
+// rawAt is raw against the server at base, with more headers as name, value pairs.
+func (b *bundle) rawAt(base, method, path, auth, key string, body []byte, header ...string) (int, http.Header, []byte) {
+	b.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(b.ctx, method, b.srv.URL+path, rd)
+	req, err := http.NewRequestWithContext(b.ctx, method, base+path, rd)
 	b.must(err)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
@@ -347,6 +353,9 @@ func (b *bundle) raw(method, path, auth, key string, body []byte) (int, http.Hea
 		req.Header.Set("Idempotency-Key", key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	b.must(err)
 	defer res.Body.Close()

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,23 +40,7 @@ func sign(t testing.TB, keyID, secret, method, path, idemKey string, body []byte
 // send sends s to the server at base and returns status, headers and body.
 func (b *bundle) send(base string, s signed) (int, http.Header, []byte) {
 	b.t.Helper()
-	var rd io.Reader
-	if s.body != nil {
-		rd = bytes.NewReader(s.body)
-	}
-	req, err := http.NewRequestWithContext(b.ctx, s.method, base+s.path, rd)
-	b.must(err)
-	req.Header.Set("Authorization", s.auth)
-	if s.idemKey != "" {
-		req.Header.Set("Idempotency-Key", s.idemKey)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	b.must(err)
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	b.must(err)
-	return res.StatusCode, res.Header, out
+	return b.rawAt(base, s.method, s.path, s.auth, s.idemKey, s.body)
 }
 
 // TestSignedRequests: a terminal signing its requests with HMAC-SHA256 instead of
