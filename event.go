@@ -103,6 +103,10 @@ type IdempotencyRecord struct {
 	Status      int       `json:"status,omitempty"`
 	Response    []byte    `json:"response,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Owner names the instance (process) running the request while it is not done,
+	// so that a retry can tell a request still running from one whose process died
+	// (InstanceStore), and take the key over at once instead of after a timeout.
+	Owner string `json:"owner,omitempty"`
 }
 
 // IdempotencyStore backs the Idempotency-Key semantics of the terminal API. None of
@@ -118,6 +122,11 @@ type IdempotencyStore interface {
 	// is none, ECONFLICT when RequestHash differs or it is done with another answer
 	// (completing again with the same answer is harmless).
 	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
+	// TakeOverIdempotent gives a begun, not done record to rec.Owner (and restarts its
+	// CreatedAt) if its owner is still from — the instance a caller found dead — and
+	// reports whether it did. Of concurrent callers taking over one key, one succeeds.
+	// ENOTFOUND when there is no record; false when it is done or another owns it.
+	TakeOverIdempotent(ctx context.Context, rec *IdempotencyRecord, from string) (bool, error)
 	// DeleteIdempotent forgets a begun, not done record (the request failed before any
 	// effect), so the terminal can retry with the same key. ENOTFOUND when there is
 	// none, ECONFLICT when it is done: a done answer is kept for replays.
@@ -127,6 +136,20 @@ type IdempotencyStore interface {
 	// retention period (a day by default), after which a retry with the same key is a
 	// new request — harmless for a payment, whose out_trade_no derives from its key.
 	PurgeIdempotent(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// InstanceStore tells which instances (processes) of the service are alive: each
+// records a heartbeat while it runs. Work an instance left unfinished — an idempotency
+// key it held — can be taken over as soon as its heartbeat stops, rather than after a
+// timeout long enough for the slowest request. Heartbeats need not be durable (see
+// Storage): an instance whose last beat a power cut lost is dead anyway.
+type InstanceStore interface {
+	// BeatInstance records that owner is alive at now, and forgets instances that
+	// have not beaten for a day.
+	BeatInstance(ctx context.Context, owner string, now time.Time) error
+	// InstanceSeen returns owner's last heartbeat; the zero time (and no error) for an
+	// instance never seen or long forgotten.
+	InstanceSeen(ctx context.Context, owner string) (time.Time, error)
 }
 
 // Storage is everything the service persists. Implemented by sqlite.DB and
@@ -144,6 +167,7 @@ type Storage interface {
 	OrderStore
 	EventStore
 	IdempotencyStore
+	InstanceStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

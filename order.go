@@ -67,7 +67,9 @@ func (s OrderState) Valid() bool {
 	return false
 }
 
-// Order is one payment attempt, identified towards Alipay by OutTradeNo.
+// Order is one payment attempt, identified towards Alipay by OutTradeNo within its app:
+// Alipay keeps out_trade_no unique per app, and so does the service (docs/orders.md),
+// so merchants never collide on their numbering schemes nor learn each other's.
 type Order struct {
 	ID         int64     `json:"id"`
 	OutTradeNo string    `json:"out_trade_no"`
@@ -119,6 +121,12 @@ type Order struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version increases on every update; stores compare-and-set on it.
 	Version int64 `json:"version"`
+	// RequestKey identifies the terminal request that created the order (a digest of
+	// its Idempotency-Key and body; empty for orders made otherwise). A retry of that
+	// exact request — after a crash lost its answer, or its idempotency record —
+	// reaches CreateOrder again with the same out_trade_no, and is answered with this
+	// order instead of being refused as a reuse of the number. Fixed at creation.
+	RequestKey string `json:"-"`
 }
 
 // Validate reports whether o can be stored: it has an out_trade_no and a known state.
@@ -159,12 +167,19 @@ type GatewayCall struct {
 	At       time.Time     `json:"at"`
 }
 
-// OrderFilter selects orders; nil fields do not filter.
+// OrderFilter selects orders; nil and zero fields do not filter.
 type OrderFilter struct {
 	MerchantID *int64
+	AppID      *int64
 	TerminalID *int64
+	// OutTradeNo selects the orders with this number (one per app at most).
+	OutTradeNo string
 	States     []OrderState
-	Limit      int
+	// BeforeID pages through a listing (keyset pagination): only orders whose ID is
+	// below it, so a page starts where the previous one ended even while new orders
+	// arrive. Zero starts at the newest.
+	BeforeID int64
+	Limit    int
 }
 
 // OrderStore persists orders, their gateway history and refunds.
@@ -192,12 +207,15 @@ type OrderFilter struct {
 // protection against a successor that took over an expired lease is the Version.
 type OrderStore interface {
 	// CreateOrder inserts o (ID, CreatedAt, UpdatedAt filled, Version 1) with its
-	// events. A duplicate OutTradeNo returns ECONFLICT.
+	// events. An OutTradeNo the app (AppID) already has returns ECONFLICT; other apps'
+	// numbers do not matter.
 	CreateOrder(ctx context.Context, o *Order, events ...*Event) error
-	// FindOrder returns ENOTFOUND for an unknown out_trade_no.
-	FindOrder(ctx context.Context, outTradeNo string) (*Order, error)
+	// FindOrder returns the app's order with out_trade_no (appID is App.ID, the
+	// service's id of the app); ENOTFOUND when the app has none.
+	FindOrder(ctx context.Context, appID int64, outTradeNo string) (*Order, error)
 	FindOrderByID(ctx context.Context, id int64) (*Order, error)
-	// ListOrders returns the matching orders newest first; Limit 0 means no limit.
+	// ListOrders returns the matching orders newest first (by ID, descending); Limit 0
+	// means no limit.
 	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, error)
 	// UpdateOrder writes o if its Version is current (then o.Version is incremented and
 	// UpdatedAt set), appends calls, enqueues events.

@@ -20,7 +20,12 @@ func (s *Server) adminListEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := q.Get("out_trade_no"); v != "" {
-		o, err := s.store.FindOrder(r.Context(), v)
+		appID, err := queryID(q, "app_id")
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		o, err := s.adminFindOrder(r.Context(), appID, v)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -62,6 +67,9 @@ type replayRequest struct {
 	MerchantID  int64  `json:"merchant_id"`
 	OrderID     int64  `json:"order_id"`
 	OutTradeNo  string `json:"out_trade_no"`
+	// AppID (the service's app id) says whose out_trade_no it is, when several apps
+	// have an order with that number.
+	AppID       int64  `json:"app_id"`
 	Since       string `json:"since"`
 	Undelivered bool   `json:"undelivered"`
 	// All must be set to replay every event: a replay without any filter resends the
@@ -83,7 +91,11 @@ func (s *Server) adminReplayEvents(w http.ResponseWriter, r *http.Request) {
 		f.OrderID = &req.OrderID
 	}
 	if req.OutTradeNo != "" {
-		o, err := s.store.FindOrder(r.Context(), req.OutTradeNo)
+		var appID *int64
+		if req.AppID > 0 {
+			appID = &req.AppID
+		}
+		o, err := s.adminFindOrder(r.Context(), appID, req.OutTradeNo)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

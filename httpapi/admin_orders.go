@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,10 +20,39 @@ type adminOrder struct {
 	Refunds []*f2fpay.Refund      `json:"refunds"`
 }
 
+// adminFindOrder finds an order by its number for support, who often know nothing
+// else: numbers are unique per app (docs/orders.md), so without appID the number must
+// be unambiguous across apps, or the answer lists the apps that have it.
+func (s *Server) adminFindOrder(ctx context.Context, appID *int64, no string) (*f2fpay.Order, error) {
+	if appID != nil {
+		return s.store.FindOrder(ctx, *appID, no)
+	}
+	os, err := s.store.ListOrders(ctx, f2fpay.OrderFilter{OutTradeNo: no, Limit: 10})
+	if err != nil {
+		return nil, err
+	}
+	switch len(os) {
+	case 0:
+		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no order with out_trade_no %q", no)
+	case 1:
+		return os[0], nil
+	}
+	apps := make([]string, len(os))
+	for i, o := range os {
+		apps[i] = strconv.FormatInt(o.AppID, 10)
+	}
+	return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "out_trade_no %q is used by orders of several apps (app ids %s); add app_id=<id> to say which", no, strings.Join(apps, ", "))
+}
+
 func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
-	o, err := s.store.FindOrder(r.Context(), no)
+	appID, err := queryID(r.URL.Query(), "app_id")
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	o, err := s.adminFindOrder(r.Context(), appID, no)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -58,6 +88,20 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if f.AppID, err = queryID(q, "app_id"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	f.OutTradeNo = q.Get("out_trade_no")
+	// Keyset pagination: before=<id> continues after the page that ended at that id
+	// (orders come newest first), so pages neither skip nor repeat orders while new
+	// ones arrive.
+	if before, err := queryID(q, "before"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	} else if before != nil {
+		f.BeforeID = *before
+	}
 	if v := q.Get("state"); v != "" {
 		for _, st := range strings.Split(v, ",") {
 			st := f2fpay.OrderState(strings.ToUpper(strings.TrimSpace(st)))
@@ -80,7 +124,18 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 	if os == nil {
 		os = []*f2fpay.Order{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": os})
+	page := map[string]any{"orders": os}
+	if len(os) == f.Limit {
+		// There may be more: the next page starts below the last id of this one.
+		last := os[len(os)-1].ID
+		page["next_before"] = last
+		next := *r.URL
+		nq := next.Query()
+		nq.Set("before", strconv.FormatInt(last, 10))
+		next.RawQuery = nq.Encode()
+		page["next"] = next.RequestURI()
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func queryID(q url.Values, name string) (*int64, error) {

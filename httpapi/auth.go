@@ -18,6 +18,9 @@ type reqInfo struct {
 	outTradeNo string
 	refundID   string
 	admin      bool
+	// requestKey identifies the terminal's request (its Idempotency-Key and body); the
+	// engine stores it with the order it creates (f2fpay.Order.RequestKey).
+	requestKey string
 }
 
 type reqInfoKey struct{}

@@ -15,10 +15,11 @@ type Engine interface {
 	PayBarcode(ctx context.Context, req payment.PayRequest) (*f2fpay.Order, error)
 	PrecreateQR(ctx context.Context, req payment.QRRequest) (*f2fpay.Order, error)
 	CreateJSAPI(ctx context.Context, req payment.JSAPIRequest) (*f2fpay.Order, error)
-	Order(ctx context.Context, outTradeNo string) (*f2fpay.Order, error)
-	WaitOrder(ctx context.Context, outTradeNo string, wait time.Duration) (*f2fpay.Order, error)
-	Cancel(ctx context.Context, outTradeNo string) (*f2fpay.Order, error)
-	Close(ctx context.Context, outTradeNo string) (*f2fpay.Order, error)
+	// Orders are named by the service's app id and out_trade_no (unique per app).
+	Order(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error)
+	WaitOrder(ctx context.Context, appID int64, outTradeNo string, wait time.Duration) (*f2fpay.Order, error)
+	Cancel(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error)
+	Close(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error)
 	RefundEngine
 	NotificationHandler
 }

@@ -19,6 +19,11 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// OutTradeNo and StatusURL name the payment a terminal's 409 is about (in
+	// progress, number already used), so the terminal asks for its state instead of
+	// charging the buyer again.
+	OutTradeNo string `json:"out_trade_no,omitempty"`
+	StatusURL  string `json:"status_url,omitempty"`
 }
 
 // statusError carries an explicit status for the few answers whose status the code
@@ -78,7 +83,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusServiceUnavailable || (status == http.StatusConflict && isInProgress(err)) {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+	detail := errorDetail{Code: code, Message: msg}
+	if ri := infoOf(r.Context()); status == http.StatusConflict && ri.terminal != nil && ri.outTradeNo != "" {
+		detail.OutTradeNo, detail.StatusURL = ri.outTradeNo, statusPath(ri.outTradeNo)
+	}
+	writeJSON(w, status, errorBody{Error: detail})
 }
 
 // writeJSON answers v with status.

@@ -214,6 +214,7 @@ func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) {
 	o, err := s.engine.PayBarcode(ctx, payment.PayRequest{
 		TerminalID: t.ID, AuthCode: req.AuthCode, Amount: amount, Subject: req.Subject, Body: req.Body,
 		Scene: scene, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		RequestKey: infoOf(r.Context()).requestKey,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
@@ -238,6 +239,7 @@ func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
 	o, err := s.engine.PrecreateQR(ctx, payment.QRRequest{
 		TerminalID: terminalOf(r.Context()).ID, Amount: amount, Subject: req.Subject, Body: req.Body,
 		OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		RequestKey: infoOf(r.Context()).requestKey,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
@@ -266,6 +268,7 @@ func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
 	o, err := s.engine.CreateJSAPI(ctx, payment.JSAPIRequest{
 		TerminalID: terminalOf(r.Context()).ID, BuyerID: req.BuyerID, Amount: amount, Subject: req.Subject,
 		Body: req.Body, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		RequestKey: infoOf(r.Context()).requestKey,
 	})
 	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
 }
@@ -276,10 +279,12 @@ func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
 // to ask about.
 func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived bool, no string, amount f2fpay.Amount, o *f2fpay.Order, err error) {
 	if err != nil && derived && f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
-		// The key-derived number is taken: this is a retry of a request whose answer
-		// was not stored. Answer with that order if it is this terminal's.
+		// The key-derived number is taken by an order made before orders kept the
+		// request that made them (RequestKey, which the engine matches itself): this is
+		// a retry of a request whose answer was not stored. Answer with that order if it
+		// is this terminal's.
 		t := terminalOf(r.Context())
-		if prev, ferr := s.store.FindOrder(r.Context(), no); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == amount {
+		if prev, ferr := s.store.FindOrder(r.Context(), t.AppID, no); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == amount && prev.RequestKey == "" {
 			o, err = prev, nil
 		}
 	}
@@ -314,18 +319,37 @@ func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 	if err := checkID("out_trade_no", no, true, 64); err != nil {
 		return nil, err
 	}
-	o, err := s.store.FindOrder(r.Context(), no)
+	t := terminalOf(r.Context())
+	o, err := s.findForTerminal(r.Context(), t, no)
 	if err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no payment %q for this terminal", no)
 		}
 		return nil, err
 	}
-	t := terminalOf(r.Context())
 	if o.MerchantID != t.MerchantID || (!s.wide && o.TerminalID != t.ID) {
 		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no payment %q for this terminal", no)
 	}
 	return o, nil
+}
+
+// findForTerminal looks an order number up where the terminal's numbers live: its
+// app (numbers are unique per app, docs/orders.md). A merchant-wide terminal also sees
+// the orders of its merchant's other apps, when the number is unambiguous there.
+func (s *Server) findForTerminal(ctx context.Context, t *f2fpay.Terminal, no string) (*f2fpay.Order, error) {
+	o, err := s.store.FindOrder(ctx, t.AppID, no)
+	if err == nil || !s.wide || f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+		return o, err
+	}
+	m := t.MerchantID
+	os, lerr := s.store.ListOrders(ctx, f2fpay.OrderFilter{MerchantID: &m, OutTradeNo: no, Limit: 2})
+	if lerr != nil {
+		return nil, lerr
+	}
+	if len(os) == 1 {
+		return os[0], nil
+	}
+	return nil, err
 }
 
 // parseWait reads ?wait=30s (or 30): how long a long-poll may hold the request.
@@ -365,7 +389,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wait > 0 && !o.State.Final() {
-		n, err := s.engine.WaitOrder(r.Context(), o.OutTradeNo, wait)
+		n, err := s.engine.WaitOrder(r.Context(), o.AppID, o.OutTradeNo, wait)
 		if err != nil && r.Context().Err() == nil {
 			writeError(w, r, s.log, err)
 			return
@@ -384,7 +408,7 @@ const actionWait = 15 * time.Second
 func (s *Server) postCancel(w http.ResponseWriter, r *http.Request) { s.abandon(w, r, s.engine.Cancel) }
 func (s *Server) postClose(w http.ResponseWriter, r *http.Request)  { s.abandon(w, r, s.engine.Close) }
 
-func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context.Context, string) (*f2fpay.Order, error)) {
+func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context.Context, int64, string) (*f2fpay.Order, error)) {
 	body, err := s.readBody(w, r)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -404,7 +428,7 @@ func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
 	defer cancel()
-	n, err := op(ctx, o.OutTradeNo)
+	n, err := op(ctx, o.AppID, o.OutTradeNo)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -399,7 +399,7 @@ func TestTradeFinished(t *testing.T) {
 			}
 			return false
 		})
-		o, err := b.db.FindOrder(b.ctx, p.OutTradeNo)
+		o, err := b.db.FindOrder(b.ctx, b.app.ID, p.OutTradeNo)
 		b.must(err)
 		if o.State != f2fpay.OrderPaid || o.RefundedAmount != amt("4.00") {
 			t.Fatalf("after TRADE_FINISHED: state %s, refunded %s; want PAID, 4.00", o.State, o.RefundedAmount)

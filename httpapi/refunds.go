@@ -12,7 +12,7 @@ import (
 // RefundEngine is the refund half of Engine.
 type RefundEngine interface {
 	Refund(ctx context.Context, req payment.RefundRequest) (*f2fpay.Refund, error)
-	RefundStatus(ctx context.Context, outTradeNo, refundID string) (*f2fpay.Refund, error)
+	RefundStatus(ctx context.Context, appID int64, outTradeNo, refundID string) (*f2fpay.Refund, error)
 }
 
 type refundRequest struct {
@@ -73,7 +73,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
 	defer cancel()
-	rf, err := s.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: req.RefundID, Amount: amount, Reason: req.Reason})
+	rf, err := s.engine.Refund(ctx, payment.RefundRequest{AppID: o.AppID, OutTradeNo: o.OutTradeNo, RefundID: req.RefundID, Amount: amount, Reason: req.Reason})
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -93,7 +93,7 @@ func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	rf, err := s.engine.RefundStatus(r.Context(), o.OutTradeNo, id)
+	rf, err := s.engine.RefundStatus(r.Context(), o.AppID, o.OutTradeNo, id)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -52,12 +52,22 @@ type Config struct {
 	// waits for the first one's answer before getting 409 "in progress, retry"; 10 s
 	// when zero.
 	IdempotencyWait time.Duration
-	// IdempotencyStale is the age after which an Idempotency-Key left in progress (its
-	// process died mid-request) may be taken over by a retry; 5 min when zero. It must
-	// exceed the longest request (a barcode payment with its wait), or two requests
-	// could run at once — which would still not charge twice, since the out_trade_no of
-	// a retried payment is derived from the key (see outTradeNoFor), but would waste calls.
+	// IdempotencyStale is the age after which an Idempotency-Key left in progress by
+	// a request that named no instance (records written before instances did) may be
+	// taken over by a retry; 5 min when zero. Keys of known instances are taken over
+	// as soon as their instance stops beating (InstanceLease).
 	IdempotencyStale time.Duration
+	// Instance names this process among the service's instances: the owner of the
+	// Idempotency-Keys its requests hold, and of its heartbeats (RunHeartbeat). It must
+	// be unique per process start; serve uses the engine's owner. A random name when
+	// empty.
+	Instance string
+	// InstanceLease is how long an instance may stay silent (no heartbeat) before the
+	// Idempotency-Keys its requests hold are taken over by retries; 10 s when zero.
+	// Heartbeats come every InstanceLease/5. Taking over a key whose request still runs
+	// (a stalled instance) is safe: the retry meets the order the first request made,
+	// by out_trade_no and request key, and answers its state; nothing is sent twice.
+	InstanceLease time.Duration
 	// IdempotencyRetention is how long an Idempotency-Key and its answer are kept
 	// (PurgeIdempotency deletes older ones); 24 h when zero. A retry after that runs
 	// as a new request, which for a payment finds the order its key named.
@@ -87,6 +97,8 @@ type Server struct {
 	idemWait  time.Duration
 	idemStale time.Duration
 	idemKeep  time.Duration
+	instance  string
+	lease     time.Duration
 	wide      bool
 	nonces    *nonceCache
 	inflight  *inflight
@@ -102,7 +114,13 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Storage, engine: cfg.Engine, box: cfg.Box, admin: []byte(cfg.AdminToken),
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
-		inflight: newInflight(),
+		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease,
+	}
+	if s.instance == "" {
+		s.instance = "http-" + randomName()
+	}
+	if s.lease <= 0 {
+		s.lease = 10 * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -16,8 +16,8 @@ import (
 // Alipay asks to retry is retried, then left to the janitor). Cancelling a cancelled,
 // failed or closed order changes nothing; a PAID order is refused with ECONFLICT (use
 // Refund: a cancel is only for outcomes not yet known).
-func (e *Engine) Cancel(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) Cancel(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +54,8 @@ func (e *Engine) Cancel(ctx context.Context, outTradeNo string) (*f2fpay.Order, 
 // is refused with ECONFLICT (refund it); an order whose pay outcome is not yet known
 // (PAYING, UNKNOWN) is refused with ECONFLICT too: use Cancel, which works whatever
 // the outcome turns out to be.
-func (e *Engine) Close(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) Close(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil {
 		return nil, err
 	}

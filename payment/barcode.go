@@ -34,6 +34,10 @@ type PayRequest struct {
 	Deadline time.Duration
 	// OutTradeNo is the order number sent to Alipay; generated when empty.
 	OutTradeNo string
+	// RequestKey identifies the terminal request (f2fpay.Order.RequestKey): a second
+	// creation with the same out_trade_no and RequestKey is that request retried, and
+	// gets the order as it stands instead of ECONFLICT.
+	RequestKey string
 }
 
 var (
@@ -194,10 +198,18 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 		// If this process dies while trade.pay is in flight, the janitor finds the
 		// order here, after the call must have ended, and resolves it by query.
 		NextCheckAt: now.Add(e.policy.CallTimeout + e.policy.Handover),
+		RequestKey:  req.RequestKey,
 	}
 	if err := e.store.CreateOrder(ctx, o); err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
-			return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "out_trade_no %q is already used; each payment needs a new one", req.OutTradeNo)
+			prev, err := e.retried(ctx, app.ID, term.ID, req.OutTradeNo, req.RequestKey)
+			if err != nil {
+				return nil, err
+			}
+			// The request that made it may have died with its process while trade.pay
+			// was in flight: carry the order on from where it stands, so the retry
+			// learns the outcome now rather than when the janitor comes by.
+			return e.drive(ctx, prev)
 		}
 		return nil, err
 	}

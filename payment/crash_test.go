@@ -170,7 +170,7 @@ func TestCrashRecovery(t *testing.T) {
 					if _, err := payWith(by, "30.00", 0)(b.engine, out); err != nil {
 						return by, err
 					}
-					_, err := e.Refund(ctx, payment.RefundRequest{OutTradeNo: out, RefundID: "r1", Amount: f2fpay.MustParseAmount("12.00")})
+					_, err := e.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: out, RefundID: "r1", Amount: f2fpay.MustParseAmount("12.00")})
 					return by, err
 				}, want: f2fpay.OrderPaid, charge: "18.00", refund: "12.00"},
 			{name: "refund recorded, never sent", kill: func(calls []*f2fpay.GatewayCall) bool { return calls == nil }, stuck: f2fpay.OrderPaid,
@@ -179,7 +179,7 @@ func TestCrashRecovery(t *testing.T) {
 					if _, err := payWith(by, "30.00", 0)(b.engine, out); err != nil {
 						return by, err
 					}
-					_, err := e.Refund(ctx, payment.RefundRequest{OutTradeNo: out, RefundID: "r1", Amount: f2fpay.MustParseAmount("30.00")})
+					_, err := e.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: out, RefundID: "r1", Amount: f2fpay.MustParseAmount("30.00")})
 					return by, err
 				}, want: f2fpay.OrderPaid, charge: "0.00", refund: "30.00"},
 		}

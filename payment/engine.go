@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -70,7 +71,10 @@ func (e *Engine) Policy() Policy { return e.policy }
 // Owner returns the lease owner name of this engine's janitor.
 func (e *Engine) Owner() string { return e.owner }
 
-func (e *Engine) now() time.Time { return e.clock.Now() }
+// now is the engine's clock to the microsecond, the precision both stores keep: an
+// order the engine answers with is then the order a later read returns, to the byte
+// (a replayed answer is compared with a fresh one, and deadlines must not move).
+func (e *Engine) now() time.Time { return e.clock.Now().Truncate(time.Microsecond) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -198,7 +202,7 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 				e.metrics.OrderTransition(n.Kind, from, n.State)
 				e.log.Info("order state", "out_trade_no", n.OutTradeNo, "order_id", n.ID, "terminal_id", n.TerminalID,
 					"from", from, "to", n.State, "fail_code", n.FailCode)
-				e.waiters.signal(n.OutTradeNo)
+				e.waiters.signal(n.ID)
 			}
 			return &n, nil
 		}
@@ -211,12 +215,13 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 	}
 }
 
-// load returns the order and the client of its app.
-func (e *Engine) load(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
+// load returns the app's order with out_trade_no (appID is the service's id of the
+// app: order numbers are unique per app, docs/orders.md).
+func (e *Engine) load(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error) {
 	if outTradeNo == "" {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "out_trade_no is required")
 	}
-	o, err := e.store.FindOrder(ctx, outTradeNo)
+	o, err := e.store.FindOrder(ctx, appID, outTradeNo)
 	if err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no order with out_trade_no %q", outTradeNo)
@@ -238,14 +243,37 @@ func (e *Engine) client(ctx context.Context, appID int64) (*f2fpay.App, *AppClie
 	return app, c, nil
 }
 
-// Order returns an order by out_trade_no (ENOTFOUND when there is none).
-func (e *Engine) Order(ctx context.Context, outTradeNo string) (*f2fpay.Order, error) {
-	return e.load(ctx, outTradeNo)
+// retried is a creation whose out_trade_no the app has already. The same terminal
+// request sent again (same RequestKey: its answer was lost in a crash, or its
+// idempotency record in a power cut) gets that order; anything else is a reuse of the
+// number, refused with ECONFLICT — with words that keep a cashier from charging the
+// buyer twice.
+func (e *Engine) retried(ctx context.Context, appID, terminalID int64, outTradeNo, requestKey string) (*f2fpay.Order, error) {
+	o, err := e.store.FindOrder(ctx, appID, outTradeNo)
+	if err != nil {
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+			// Deleted between the insert and the read: impossible today (orders are
+			// never deleted), and not worth a guess.
+			return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "out_trade_no %q is already used; retry the request", outTradeNo)
+		}
+		return nil, err
+	}
+	if requestKey != "" && o.RequestKey == requestKey && o.TerminalID == terminalID {
+		e.log.InfoContext(ctx, "a retried request found its order", "out_trade_no", o.OutTradeNo, "order_id", o.ID, "state", o.State)
+		return o, nil
+	}
+	return nil, &f2fpay.Error{Code: f2fpay.ECONFLICT, Message: fmt.Sprintf("out_trade_no %q is already used by an earlier payment; "+
+		"look up that payment's state before charging the buyer again; a new payment needs a new out_trade_no", outTradeNo)}
+}
+
+// Order returns the app's order with out_trade_no (ENOTFOUND when there is none).
+func (e *Engine) Order(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error) {
+	return e.load(ctx, appID, outTradeNo)
 }
 
 // History returns every gateway call made for an order, oldest first.
-func (e *Engine) History(ctx context.Context, outTradeNo string) ([]*f2fpay.GatewayCall, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) History(ctx context.Context, appID int64, outTradeNo string) ([]*f2fpay.GatewayCall, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil {
 		return nil, err
 	}

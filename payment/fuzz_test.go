@@ -64,12 +64,12 @@ func FuzzHandleNotification(f *testing.F) {
 	f.Add(edit(f, genuine, true, "seller_id", "2088000000000001"))
 	f.Add([]byte("sign=%zz&app_id=" + appID))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		before, err := db.FindOrder(ctx, "F-1")
+		before, err := db.FindOrder(ctx, app.ID, "F-1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		herr := e.HandleNotification(ctx, appID, body)
-		after, err := db.FindOrder(ctx, "F-1")
+		after, err := db.FindOrder(ctx, app.ID, "F-1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -255,7 +255,7 @@ func (b *bundle) simTrade(outTradeNo string) *alipaysim.Trade {
 
 func (b *bundle) order(outTradeNo string) *f2fpay.Order {
 	b.t.Helper()
-	o, err := b.db.FindOrder(context.Background(), outTradeNo)
+	o, err := b.db.FindOrder(context.Background(), b.app.ID, outTradeNo)
 	b.must(err)
 	return o
 }
@@ -387,10 +387,10 @@ func (b *bundle) waitState(outTradeNo string, state f2fpay.OrderState) (*f2fpay.
 	for time.Now().Before(deadline) {
 		// Look first: WaitOrder waits for a change from the state it finds, which
 		// would be a whole second when the order is already in state.
-		if o, err := b.db.FindOrder(context.Background(), outTradeNo); err == nil && o.State == state {
+		if o, err := b.db.FindOrder(context.Background(), b.app.ID, outTradeNo); err == nil && o.State == state {
 			return o, nil
 		}
-		o, err := b.engine.WaitOrder(context.Background(), outTradeNo, time.Second)
+		o, err := b.engine.WaitOrder(context.Background(), b.app.ID, outTradeNo, time.Second)
 		if err == nil && o.State == state {
 			return o, nil
 		}

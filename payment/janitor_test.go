@@ -103,7 +103,7 @@ func TestWaitOrder(t *testing.T) {
 		by := b.buyer("100.00", needsPassword)
 		b.startPay("W-1", by, 100, 50*time.Second)
 		// Nothing happens: the wait ends with the order as it was.
-		if o, err := b.engine.WaitOrder(ctx, "W-1", 50*time.Millisecond); err != nil || o.State != f2fpay.OrderWaiting {
+		if o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 50*time.Millisecond); err != nil || o.State != f2fpay.OrderWaiting {
 			t.Fatalf("quiet wait: %v %v", o, err)
 		}
 		// Another instance (whose clock says the next query is due) resolves it while
@@ -111,7 +111,7 @@ func TestWaitOrder(t *testing.T) {
 		other := b.newEngine(b.db, b.clients, offsetClock{2 * time.Minute})
 		done := make(chan *f2fpay.Order)
 		go func() {
-			o, err := b.engine.WaitOrder(ctx, "W-1", 20*time.Second)
+			o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 20*time.Second)
 			if err != nil {
 				t.Error(err)
 			}
@@ -127,10 +127,10 @@ func TestWaitOrder(t *testing.T) {
 			t.Errorf("waiter saw %s, want PAID", o.State)
 		}
 		// A final order returns at once; an unknown one is ENOTFOUND.
-		if o, err := b.engine.WaitOrder(ctx, "W-1", 10*time.Second); err != nil || o.State != f2fpay.OrderPaid {
+		if o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 10*time.Second); err != nil || o.State != f2fpay.OrderPaid {
 			t.Errorf("final: %v %v", o, err)
 		}
-		if _, err := b.engine.WaitOrder(ctx, "nope", time.Second); errCode(err) != f2fpay.ENOTFOUND {
+		if _, err := b.engine.WaitOrder(ctx, b.app.ID, "nope", time.Second); errCode(err) != f2fpay.ENOTFOUND {
 			t.Errorf("unknown order: %v", err)
 		}
 	})
@@ -152,7 +152,7 @@ func (b *bundle) startPay(out string, by *alipaysim.Buyer, amount f2fpay.Amount,
 	defer cancel()
 	go func() {
 		for ctx.Err() == nil {
-			if o, err := b.db.FindOrder(ctx, out); err == nil && o.State != f2fpay.OrderPaying {
+			if o, err := b.db.FindOrder(ctx, b.app.ID, out); err == nil && o.State != f2fpay.OrderPaying {
 				cancel()
 				return
 			}

@@ -57,7 +57,7 @@ func (e *Engine) HandleNotification(ctx context.Context, appAlipayID string, bod
 	if app.SellerID != "" && n.SellerID != app.SellerID {
 		return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "notification for seller %q, but app %s collects for %q", n.SellerID, app.AppID, app.SellerID)
 	}
-	o, err := e.load(ctx, n.OutTradeNo)
+	o, err := e.load(ctx, app.ID, n.OutTradeNo)
 	if err != nil {
 		return err
 	}

@@ -116,11 +116,11 @@ func TestNotifications(t *testing.T) {
 		// Refunds: a partial one whose answer is lost, then the rest; their notifications
 		// arrive in reverse order, after a stale copy of the payment notification.
 		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeRefund, Count: 1})
-		ra, err := e.Refund(ctx, payment.RefundRequest{OutTradeNo: "N-1", RefundID: "a", Amount: 400})
+		ra, err := e.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: "N-1", RefundID: "a", Amount: 400})
 		if err != nil || ra.State != f2fpay.RefundUnknown {
 			t.Fatalf("refund a: %v %v", ra, err)
 		}
-		rb, err := e.Refund(ctx, payment.RefundRequest{OutTradeNo: "N-1", RefundID: "b", Amount: 600})
+		rb, err := e.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: "N-1", RefundID: "b", Amount: 600})
 		if err != nil || rb.State != f2fpay.RefundSucceeded {
 			t.Fatalf("refund b: %v %v", rb, err)
 		}
@@ -135,7 +135,7 @@ func TestNotifications(t *testing.T) {
 			}
 		}
 		o = b.order("N-1")
-		ra, _ = e.RefundStatus(ctx, "N-1", "a")
+		ra, _ = e.RefundStatus(ctx, b.app.ID, "N-1", "a")
 		if ra.State != f2fpay.RefundSucceeded || o.RefundedAmount != 1000 || b.simTrade("N-1").RefundFee != 1000 {
 			t.Errorf("refund a %s, order refunded %s; want SUCCEEDED and 10.00", ra.State, o.RefundedAmount)
 		}

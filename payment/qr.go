@@ -21,6 +21,10 @@ type QRRequest struct {
 	// Alipay; default Policy.QRWindow.
 	Deadline   time.Duration
 	OutTradeNo string
+	// RequestKey identifies the terminal request (f2fpay.Order.RequestKey): a second
+	// creation with the same out_trade_no and RequestKey is that request retried, and
+	// gets the order as it stands instead of ECONFLICT.
+	RequestKey string
 }
 
 // JSAPIRequest is a payment by a logged-in member in the Alipay app
@@ -37,6 +41,10 @@ type JSAPIRequest struct {
 	OperatorID string
 	Deadline   time.Duration
 	OutTradeNo string
+	// RequestKey identifies the terminal request (f2fpay.Order.RequestKey): a second
+	// creation with the same out_trade_no and RequestKey is that request retried, and
+	// gets the order as it stands instead of ECONFLICT.
+	RequestKey string
 }
 
 // PrecreateQR records a QR order PENDING, asks Alipay for the QR and returns the order
@@ -58,9 +66,9 @@ func (e *Engine) PrecreateQR(ctx context.Context, req QRRequest) (*f2fpay.Order,
 	if err != nil {
 		return nil, err
 	}
-	o, err := e.createPending(ctx, req.OutTradeNo, term, app, store, f2fpay.KindQR, req.Amount, req.Subject, req.Body, "", win)
-	if err != nil {
-		return nil, err
+	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindQR, req.Amount, req.Subject, req.Body, "", win)
+	if err != nil || retried {
+		return o, err
 	}
 	cctx, cancel := e.callCtx(context.WithoutCancel(ctx))
 	st := e.stamp()
@@ -95,9 +103,9 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	if err != nil {
 		return nil, err
 	}
-	o, err := e.createPending(ctx, req.OutTradeNo, term, app, store, f2fpay.KindJSAPI, req.Amount, req.Subject, req.Body, req.BuyerID, win)
-	if err != nil {
-		return nil, err
+	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindJSAPI, req.Amount, req.Subject, req.Body, req.BuyerID, win)
+	if err != nil || retried {
+		return o, err
 	}
 	cctx, cancel := e.callCtx(context.WithoutCancel(ctx))
 	st := e.stamp()
@@ -114,8 +122,11 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	}, func() string { return r.Code })
 }
 
-func (e *Engine) createPending(ctx context.Context, outTradeNo string, term *f2fpay.Terminal, app *f2fpay.App, store *f2fpay.Store,
-	kind f2fpay.OrderKind, amount f2fpay.Amount, subject, body, buyerID string, win time.Duration) (*f2fpay.Order, error) {
+// createPending records a QR or JSAPI order. retried is true when the order exists
+// already, made by the same terminal request (RequestKey): it is returned as it stands
+// and nothing is sent again.
+func (e *Engine) createPending(ctx context.Context, outTradeNo, requestKey string, term *f2fpay.Terminal, app *f2fpay.App, store *f2fpay.Store,
+	kind f2fpay.OrderKind, amount f2fpay.Amount, subject, body, buyerID string, win time.Duration) (_ *f2fpay.Order, retried bool, _ error) {
 	if outTradeNo == "" {
 		outTradeNo = e.newOutTradeNo()
 	}
@@ -125,15 +136,17 @@ func (e *Engine) createPending(ctx context.Context, outTradeNo string, term *f2f
 		Kind: kind, Subject: subject, Body: body, TotalAmount: amount, BuyerID: buyerID,
 		State: f2fpay.OrderPending, PayDeadline: now.Add(win),
 		NextCheckAt: now.Add(e.policy.CallTimeout + e.policy.Handover),
+		RequestKey:  requestKey,
 	}
 	if err := e.store.CreateOrder(ctx, o); err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
-			return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "out_trade_no %q is already used; each payment needs a new one", outTradeNo)
+			prev, err := e.retried(ctx, app.ID, term.ID, outTradeNo, requestKey)
+			return prev, prev != nil, err
 		}
-		return nil, err
+		return nil, false, err
 	}
 	e.metrics.OrderTransition(o.Kind, "", o.State)
-	return o, nil
+	return o, false, nil
 }
 
 // finishCreate commits the answer of precreate or create: success keeps the order

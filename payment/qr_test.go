@@ -101,27 +101,27 @@ func TestTerminalCancelAndClose(t *testing.T) {
 		// A waiting barcode payment the cashier abandons, then the buyer tries to confirm.
 		by := b.buyer("100.00", needsPassword)
 		b.startPay("C-1", by, 500, time.Minute)
-		o, err := b.engine.Cancel(ctx, "C-1")
+		o, err := b.engine.Cancel(ctx, b.app.ID, "C-1")
 		if err != nil || o.State != f2fpay.OrderCancelled || o.CancelAction != "close" {
 			t.Fatalf("cancel: %+v %v", o, err)
 		}
 		if _, err := b.sim.Confirm(ctx, b.simTrade("C-1").TradeNo, "1234"); err == nil {
 			t.Errorf("the buyer could pay a cancelled order")
 		}
-		if again, err := b.engine.Cancel(ctx, "C-1"); err != nil || again.Version != o.Version {
+		if again, err := b.engine.Cancel(ctx, b.app.ID, "C-1"); err != nil || again.Version != o.Version {
 			t.Errorf("cancelling again: %v %v (it must change nothing)", again, err)
 		}
 		// Paid orders are refunded, not cancelled or closed.
 		b.paid("C-2", "1.00")
-		if _, err := b.engine.Cancel(ctx, "C-2"); errCode(err) != f2fpay.ECONFLICT {
+		if _, err := b.engine.Cancel(ctx, b.app.ID, "C-2"); errCode(err) != f2fpay.ECONFLICT {
 			t.Errorf("cancel of a paid order: %v", err)
 		}
-		if _, err := b.engine.Close(ctx, "C-2"); errCode(err) != f2fpay.ECONFLICT {
+		if _, err := b.engine.Close(ctx, b.app.ID, "C-2"); errCode(err) != f2fpay.ECONFLICT {
 			t.Errorf("close of a paid order: %v", err)
 		}
 		// A waiting barcode order closed by the terminal.
 		b.startPay("C-3", b.buyer("100.00", needsPassword), 500, time.Minute)
-		if o, err := b.engine.Close(ctx, "C-3"); err != nil || o.State != f2fpay.OrderClosed || b.simTrade("C-3").Status != alipaysim.TradeClosed {
+		if o, err := b.engine.Close(ctx, b.app.ID, "C-3"); err != nil || o.State != f2fpay.OrderClosed || b.simTrade("C-3").Status != alipaysim.TradeClosed {
 			t.Errorf("close: %+v %v", o, err)
 		}
 		// A QR closed before anyone scanned it.
@@ -129,13 +129,13 @@ func TestTerminalCancelAndClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o, err := b.engine.Close(ctx, "C-4"); err != nil || o.State != f2fpay.OrderCancelled {
+		if o, err := b.engine.Close(ctx, b.app.ID, "C-4"); err != nil || o.State != f2fpay.OrderCancelled {
 			t.Errorf("close of an unscanned QR: %+v %v", o, err)
 		}
 		if _, err := b.sim.Scan(ctx, alipaysim.ScanSpec{BuyerID: by.UserID, QRCode: q.QRCode}); err == nil {
 			t.Errorf("a closed QR could still be paid")
 		}
-		if _, err := b.engine.Cancel(ctx, "nope"); errCode(err) != f2fpay.ENOTFOUND {
+		if _, err := b.engine.Cancel(ctx, b.app.ID, "nope"); errCode(err) != f2fpay.ENOTFOUND {
 			t.Errorf("unknown order: %v", err)
 		}
 	})

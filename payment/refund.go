@@ -13,6 +13,8 @@ import (
 
 // RefundRequest refunds all or part of a paid order.
 type RefundRequest struct {
+	// AppID (the service's id of the app) and OutTradeNo name the order.
+	AppID      int64
 	OutTradeNo string
 	// RefundID is the terminal's id for this refund and its idempotency key: the same
 	// RefundID always means the same refund (Alipay's out_request_no is derived from
@@ -55,7 +57,7 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*f2fpay.Refund,
 	if utf8.RuneCountInString(req.Reason) > 256 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "reason is longer than 256 characters")
 	}
-	o, err := e.load(ctx, req.OutTradeNo)
+	o, err := e.load(ctx, req.AppID, req.OutTradeNo)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +144,8 @@ func overRefund(o *f2fpay.Order, amount, reserved f2fpay.Amount) *f2fpay.Error {
 }
 
 // RefundStatus returns a refund by the order and the terminal's refund id.
-func (e *Engine) RefundStatus(ctx context.Context, outTradeNo, refundID string) (*f2fpay.Refund, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) RefundStatus(ctx context.Context, appID int64, outTradeNo, refundID string) (*f2fpay.Refund, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +157,8 @@ func (e *Engine) RefundStatus(ctx context.Context, outTradeNo, refundID string) 
 }
 
 // Refunds lists an order's refunds, oldest first.
-func (e *Engine) Refunds(ctx context.Context, outTradeNo string) ([]*f2fpay.Refund, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) Refunds(ctx context.Context, appID int64, outTradeNo string) ([]*f2fpay.Refund, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +215,7 @@ func (e *Engine) commitRefund(ctx context.Context, r *f2fpay.Refund, calls []*f2
 					"from", from, "to", n.State, "fail_code", n.FailCode)
 			}
 			if touch {
-				e.waiters.signal(o.OutTradeNo)
+				e.waiters.signal(o.ID)
 			}
 			return &n, nil
 		}

@@ -81,7 +81,7 @@ func TestRefund(t *testing.T) {
 					for _, f := range s.faults {
 						b.fault(f)
 					}
-					r, err := b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: s.id,
+					r, err := b.engine.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: s.id,
 						Amount: f2fpay.MustParseAmount(s.amount), Reason: "returned"})
 					if errCode(err) != s.wantErr {
 						t.Fatalf("step %d: %v, want %q", i, err, s.wantErr)
@@ -151,11 +151,11 @@ func TestRefundRefusals(t *testing.T) {
 			req  payment.RefundRequest
 			want string
 		}{
-			"unpaid order":     {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: 100}, f2fpay.ECONFLICT},
-			"unknown order":    {payment.RefundRequest{OutTradeNo: "nope", RefundID: "a", Amount: 100}, f2fpay.ENOTFOUND},
-			"bad refund id":    {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a b", Amount: 100}, f2fpay.EINVALID},
-			"negative amount":  {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: -1}, f2fpay.EINVALID},
-			"too large amount": {payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: f2fpay.MaxAmount + 1}, f2fpay.EINVALID},
+			"unpaid order":     {payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: 100}, f2fpay.ECONFLICT},
+			"unknown order":    {payment.RefundRequest{AppID: b.app.ID, OutTradeNo: "nope", RefundID: "a", Amount: 100}, f2fpay.ENOTFOUND},
+			"bad refund id":    {payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: "a b", Amount: 100}, f2fpay.EINVALID},
+			"negative amount":  {payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: -1}, f2fpay.EINVALID},
+			"too large amount": {payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: "a", Amount: f2fpay.MaxAmount + 1}, f2fpay.EINVALID},
 		} {
 			if _, err := b.engine.Refund(ctx, c.req); errCode(err) != c.want {
 				t.Errorf("%s: %v, want %s", name, err, c.want)
@@ -178,7 +178,7 @@ func TestRefundConcurrentOverRefund(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "c" + string(rune('0'+i)), Amount: 400})
+				b.engine.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: "c" + string(rune('0'+i)), Amount: 400})
 			}()
 		}
 		wg.Wait()

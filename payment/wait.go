@@ -13,7 +13,7 @@ import (
 // removed when their last waiter leaves, so the map holds only orders someone waits on.
 type waiters struct {
 	mu sync.Mutex
-	m  map[string]*waitEntry
+	m  map[int64]*waitEntry
 }
 
 type waitEntry struct {
@@ -21,10 +21,10 @@ type waitEntry struct {
 	refs int
 }
 
-func newWaiters() *waiters { return &waiters{m: map[string]*waitEntry{}} }
+func newWaiters() *waiters { return &waiters{m: map[int64]*waitEntry{}} }
 
 // join returns the channel that the next signal for key closes; call leave when done.
-func (w *waiters) join(key string) <-chan struct{} {
+func (w *waiters) join(key int64) <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	en := w.m[key]
@@ -36,7 +36,7 @@ func (w *waiters) join(key string) <-chan struct{} {
 	return en.ch
 }
 
-func (w *waiters) leave(key string) {
+func (w *waiters) leave(key int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if en := w.m[key]; en != nil {
@@ -46,7 +46,7 @@ func (w *waiters) leave(key string) {
 	}
 }
 
-func (w *waiters) signal(key string) {
+func (w *waiters) signal(key int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if en := w.m[key]; en != nil {
@@ -60,8 +60,8 @@ func (w *waiters) signal(key string) {
 // (or ctx) ends, whichever comes first. A final order is returned at once. Changes made
 // by this engine wake it immediately; changes made by other instances are seen by
 // re-reading the store every Config.WaitPoll, so it works behind a load balancer.
-func (e *Engine) WaitOrder(ctx context.Context, outTradeNo string, wait time.Duration) (*f2fpay.Order, error) {
-	o, err := e.load(ctx, outTradeNo)
+func (e *Engine) WaitOrder(ctx context.Context, appID int64, outTradeNo string, wait time.Duration) (*f2fpay.Order, error) {
+	o, err := e.load(ctx, appID, outTradeNo)
 	if err != nil || o.State.Final() || wait <= 0 {
 		return o, err
 	}
@@ -71,14 +71,14 @@ func (e *Engine) WaitOrder(ctx context.Context, outTradeNo string, wait time.Dur
 	tick := time.NewTicker(e.poll)
 	defer tick.Stop()
 	for {
-		ch := e.waiters.join(outTradeNo)
+		ch := e.waiters.join(o.ID)
 		// Re-read after joining, so a change committed in between is not missed.
-		n, err := e.store.FindOrder(ctx, outTradeNo)
+		n, err := e.store.FindOrderByID(ctx, o.ID)
 		if err == nil {
 			o = n
 		}
 		if o.State != start || o.State.Final() {
-			e.waiters.leave(outTradeNo)
+			e.waiters.leave(o.ID)
 			return o, nil
 		}
 		select {
@@ -86,12 +86,12 @@ func (e *Engine) WaitOrder(ctx context.Context, outTradeNo string, wait time.Dur
 		case <-tick.C:
 		case <-ctx.Done():
 		}
-		e.waiters.leave(outTradeNo)
+		e.waiters.leave(o.ID)
 		if ctx.Err() != nil {
 			// The wait is over: return the order as it stands, not an error (the
 			// caller's own cancellation is not the order's problem).
 			rctx, rcancel := detached(ctx)
-			if n, err := e.store.FindOrder(rctx, outTradeNo); err == nil {
+			if n, err := e.store.FindOrderByID(rctx, o.ID); err == nil {
 				o = n
 			}
 			rcancel()

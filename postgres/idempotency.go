@@ -12,11 +12,11 @@ import (
 	"github.com/f2fpay/f2fpay"
 )
 
-const idemCols = `terminal_id, key, request_hash, done, status, response, created_at`
+const idemCols = `terminal_id, key, request_hash, done, status, response, created_at, owner`
 
 func scanIdem(s scanner) (*f2fpay.IdempotencyRecord, error) {
 	r := new(f2fpay.IdempotencyRecord)
-	err := s.Scan(&r.TerminalID, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.Response, nullTime{&r.CreatedAt})
+	err := s.Scan(&r.TerminalID, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.Response, nullTime{&r.CreatedAt}, &r.Owner)
 	return r, err
 }
 
@@ -32,8 +32,8 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord
 	}
 	now := db.now()
 	for range 5 {
-		tag, err := db.lazy.Exec(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
-VALUES ($1, $2, $3, false, 0, NULL, $4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now)
+		tag, err := db.lazy.Exec(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at, owner)
+VALUES ($1, $2, $3, false, 0, NULL, $4, $5) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now, rec.Owner)
 		if err != nil {
 			return nil, false, constraint(err, "", fmt.Sprintf("idempotency key %q: terminal %d not found", rec.Key, rec.TerminalID))
 		}
@@ -100,6 +100,55 @@ WHERE terminal_id = $3 AND key = $4 AND request_hash = $5 AND NOT done`,
 		rec.Done = true
 	}
 	return err
+}
+
+// TakeOverIdempotent gives a begun, not done record whose owner is from to rec.Owner.
+func (db *DB) TakeOverIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord, from string) (ok bool, err error) {
+	defer wrap(&err, "take over idempotent")
+	now := db.now()
+	tag, err := db.lazy.Exec(ctx, `UPDATE idempotency_keys SET owner = $1, created_at = $2
+WHERE terminal_id = $3 AND key = $4 AND owner = $5 AND NOT done`, rec.Owner, now, rec.TerminalID, rec.Key, from)
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() == 1 {
+		rec.CreatedAt = now
+		return true, nil
+	}
+	var exists int
+	if err := db.lazy.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE terminal_id = $1 AND key = $2`, rec.TerminalID, rec.Key).Scan(&exists); err != nil {
+		return false, err
+	}
+	if exists == 0 {
+		return false, f2fpay.Errorf(f2fpay.ENOTFOUND, "idempotency key %q of terminal %d not found", rec.Key, rec.TerminalID)
+	}
+	return false, nil
+}
+
+// BeatInstance records owner's heartbeat and forgets instances silent for a day.
+func (db *DB) BeatInstance(ctx context.Context, owner string, now time.Time) (err error) {
+	defer wrap(&err, "beat instance")
+	if owner == "" {
+		return f2fpay.Errorf(f2fpay.EINVALID, "heartbeat: owner is empty; name the instance")
+	}
+	return db.inLazyTx(ctx, func(tx querier) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO instances (owner, seen_at) VALUES ($1, $2)
+ON CONFLICT (owner) DO UPDATE SET seen_at = greatest(instances.seen_at, excluded.seen_at)`, owner, now.UTC()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM instances WHERE seen_at < $1`, now.Add(-24*time.Hour).UTC())
+		return err
+	})
+}
+
+// InstanceSeen returns owner's last heartbeat, zero when unknown.
+func (db *DB) InstanceSeen(ctx context.Context, owner string) (seen time.Time, err error) {
+	defer wrap(&err, "instance seen")
+	err = db.pool.QueryRow(ctx, `SELECT seen_at FROM instances WHERE owner = $1`, owner).Scan(nullTime{&seen})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return seen, err
 }
 
 // DeleteIdempotent forgets a begun, not done record: ENOTFOUND when there is none,

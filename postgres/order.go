@@ -21,7 +21,7 @@ const openOrderStates = `'PAYING', 'WAITING', 'UNKNOWN', 'PENDING', 'CANCELLING'
 const orderCols = `id, out_trade_no, merchant_id, app_id, store_id, terminal_id, kind, subject, body, total_amount,
 	auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id, buyer_logon_id, receipt_amount,
 	buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason, cancel_action, pay_deadline,
-	next_check_at, queries, cancels, paid_at, created_at, updated_at, version`
+	next_check_at, queries, cancels, paid_at, created_at, updated_at, version, request_key`
 
 func scanOrder(s scanner) (*f2fpay.Order, error) {
 	o := new(f2fpay.Order)
@@ -30,7 +30,7 @@ func scanOrder(s scanner) (*f2fpay.Order, error) {
 		(*string)(&o.State), &o.TradeNo, &o.BuyerUserID, &o.BuyerLogonID, (*int64)(&o.ReceiptAmount),
 		(*int64)(&o.BuyerPayAmount), (*int64)(&o.DiscountAmount), (*int64)(&o.RefundedAmount), &o.FailCode,
 		&o.FailReason, &o.CancelAction, nullTime{&o.PayDeadline}, nullTime{&o.NextCheckAt}, &o.Queries, &o.Cancels,
-		nullTime{&o.PaidAt}, nullTime{&o.CreatedAt}, nullTime{&o.UpdatedAt}, &o.Version)
+		nullTime{&o.PaidAt}, nullTime{&o.CreatedAt}, nullTime{&o.UpdatedAt}, &o.Version, &o.RequestKey)
 	return o, err
 }
 
@@ -51,17 +51,18 @@ func (db *DB) CreateOrder(ctx context.Context, o *f2fpay.Order, events ...*f2fpa
 		err := tx.QueryRow(ctx, `INSERT INTO orders (out_trade_no, merchant_id, app_id, store_id, terminal_id,
 	kind, subject, body, total_amount, auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id,
 	buyer_logon_id, receipt_amount, buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason,
-	cancel_action, pay_deadline, next_check_at, queries, cancels, paid_at, created_at, updated_at, version)
+	cancel_action, pay_deadline, next_check_at, queries, cancels, paid_at, created_at, updated_at, version,
+	request_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-	$23, $24, $25, $26, $27, $28, $29, $29, 1)
+	$23, $24, $25, $26, $27, $28, $29, $29, 1, $30)
 RETURNING id`,
 			o.OutTradeNo, o.MerchantID, o.AppID, idArg(o.StoreID), idArg(o.TerminalID), string(o.Kind), o.Subject,
 			o.Body, int64(o.TotalAmount), o.AuthCodeMasked, o.BuyerID, o.QRCode, string(o.State), o.TradeNo,
 			o.BuyerUserID, o.BuyerLogonID, int64(o.ReceiptAmount), int64(o.BuyerPayAmount), int64(o.DiscountAmount),
 			int64(o.RefundedAmount), o.FailCode, o.FailReason, o.CancelAction, timeArg(o.PayDeadline),
-			timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt), now).Scan(&id)
+			timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt), now, o.RequestKey).Scan(&id)
 		if err != nil {
-			return constraint(err, fmt.Sprintf("an order with out_trade_no %s exists already", o.OutTradeNo),
+			return constraint(err, fmt.Sprintf("app %d has an order with out_trade_no %s already", o.AppID, o.OutTradeNo),
 				fmt.Sprintf("order %s: merchant %d, app %d, store %d or terminal %d not found",
 					o.OutTradeNo, o.MerchantID, o.AppID, o.StoreID, o.TerminalID))
 		}
@@ -77,10 +78,10 @@ RETURNING id`,
 	return nil
 }
 
-// FindOrder returns ENOTFOUND for an unknown out_trade_no.
-func (db *DB) FindOrder(ctx context.Context, outTradeNo string) (_ *f2fpay.Order, err error) {
+// FindOrder returns the app's order with out_trade_no; ENOTFOUND when it has none.
+func (db *DB) FindOrder(ctx context.Context, appID int64, outTradeNo string) (_ *f2fpay.Order, err error) {
 	defer wrap(&err, "find order")
-	return findOne(db.pool.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE out_trade_no = $1`, outTradeNo),
+	return findOne(db.pool.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE app_id = $1 AND out_trade_no = $2`, appID, outTradeNo),
 		scanOrder, "order %s not found", outTradeNo)
 }
 
@@ -100,9 +101,21 @@ func (db *DB) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpay
 		args = append(args, *f.MerchantID)
 		where = append(where, fmt.Sprintf("merchant_id = $%d", len(args)))
 	}
+	if f.AppID != nil {
+		args = append(args, *f.AppID)
+		where = append(where, fmt.Sprintf("app_id = $%d", len(args)))
+	}
 	if f.TerminalID != nil {
 		args = append(args, *f.TerminalID)
 		where = append(where, fmt.Sprintf("terminal_id = $%d", len(args)))
+	}
+	if f.OutTradeNo != "" {
+		args = append(args, f.OutTradeNo)
+		where = append(where, fmt.Sprintf("out_trade_no = $%d", len(args)))
+	}
+	if f.BeforeID > 0 {
+		args = append(args, f.BeforeID)
+		where = append(where, fmt.Sprintf("id < $%d", len(args)))
 	}
 	if len(f.States) > 0 {
 		where = append(where, "state IN ("+inList(len(args)+1, len(f.States))+")")

@@ -10,11 +10,11 @@ import (
 	"github.com/f2fpay/f2fpay"
 )
 
-const idemCols = `terminal_id, key, request_hash, done, status, response, created_at`
+const idemCols = `terminal_id, key, request_hash, done, status, response, created_at, owner`
 
 func scanIdem(s scanner) (*f2fpay.IdempotencyRecord, error) {
 	r := new(f2fpay.IdempotencyRecord)
-	err := s.Scan(&r.TerminalID, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.Response, nullTime{&r.CreatedAt})
+	err := s.Scan(&r.TerminalID, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.Response, nullTime{&r.CreatedAt}, &r.Owner)
 	return r, err
 }
 
@@ -29,8 +29,8 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord
 	now := db.now()
 	var stored *f2fpay.IdempotencyRecord
 	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at)
-VALUES (?1, ?2, ?3, 0, 0, NULL, ?4) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now.UnixMicro())
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (terminal_id, key, request_hash, done, status, response, created_at, owner)
+VALUES (?1, ?2, ?3, 0, 0, NULL, ?4, ?5) ON CONFLICT (terminal_id, key) DO NOTHING`, rec.TerminalID, rec.Key, rec.RequestHash, now.UnixMicro(), rec.Owner)
 		if err != nil {
 			return constraint(err, "", fmt.Sprintf("idempotency key %q: terminal %d not found", rec.Key, rec.TerminalID))
 		}
@@ -93,6 +93,63 @@ WHERE terminal_id = ?3 AND key = ?4 AND request_hash = ?5 AND NOT done`, rec.Sta
 		rec.Done = true
 	}
 	return err
+}
+
+// TakeOverIdempotent gives a begun, not done record whose owner is from to rec.Owner.
+func (db *DB) TakeOverIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord, from string) (ok bool, err error) {
+	defer wrap(&err, "take over idempotent")
+	now := db.now()
+	err = db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET owner = ?1, created_at = ?2
+WHERE terminal_id = ?3 AND key = ?4 AND owner = ?5 AND NOT done`, rec.Owner, now.UnixMicro(), rec.TerminalID, rec.Key, from)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 1 {
+			ok = n == 1
+			return err
+		}
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM idempotency_keys WHERE terminal_id = ?1 AND key = ?2`, rec.TerminalID, rec.Key).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return f2fpay.Errorf(f2fpay.ENOTFOUND, "idempotency key %q of terminal %d not found", rec.Key, rec.TerminalID)
+		}
+		return nil
+	})
+	if ok {
+		rec.CreatedAt = now
+	}
+	return ok, err
+}
+
+// BeatInstance records owner's heartbeat and forgets instances silent for a day.
+func (db *DB) BeatInstance(ctx context.Context, owner string, now time.Time) (err error) {
+	defer wrap(&err, "beat instance")
+	if owner == "" {
+		return f2fpay.Errorf(f2fpay.EINVALID, "heartbeat: owner is empty; name the instance")
+	}
+	return db.inLazyTx(ctx, func(ctx context.Context, tx *wtx) error {
+		at := now.UTC().UnixMicro()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (owner, seen_at) VALUES (?1, ?2)
+ON CONFLICT (owner) DO UPDATE SET seen_at = max(seen_at, excluded.seen_at)`, owner, at); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM instances WHERE seen_at < ?1`, now.Add(-24*time.Hour).UTC().UnixMicro())
+		return err
+	})
+}
+
+// InstanceSeen returns owner's last heartbeat, zero when unknown.
+func (db *DB) InstanceSeen(ctx context.Context, owner string) (seen time.Time, err error) {
+	defer wrap(&err, "instance seen")
+	err = db.read.QueryRowContext(ctx, `SELECT seen_at FROM instances WHERE owner = ?1`, owner).Scan(nullTime{&seen})
+	if err == sql.ErrNoRows {
+		return time.Time{}, nil
+	}
+	return seen, err
 }
 
 // DeleteIdempotent forgets a begun, not done record: ENOTFOUND when there is none,

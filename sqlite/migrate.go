@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/f2fpay/f2fpay/internal/migration"
 )
@@ -32,6 +33,33 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 		return nil, err
 	}
 	for _, m := range ms {
+		if err := db.migrateOne(ctx, m, &applied); err != nil {
+			return applied, err
+		}
+	}
+	if len(applied) > 0 {
+		if err := db.w.flush(); err != nil {
+			return applied, err
+		}
+	}
+	return applied, nil
+}
+
+// foreignKeysOff is the first line of a migration that rebuilds a table others
+// reference (SQLite cannot drop a constraint in place). Foreign keys cannot be switched
+// off inside a transaction, so it is done on the write connection (the only one)
+// before the migration's transaction, and the references are checked with
+// foreign_key_check before it commits: a migration that broke one fails whole.
+const foreignKeysOff = "-- migrate: foreign_keys=off"
+
+func (db *DB) migrateOne(ctx context.Context, m migration.Migration, applied *[]int) error {
+	if strings.HasPrefix(m.SQL, foreignKeysOff) {
+		if _, err := db.write.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer db.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	{
 		err := db.inTx(ctx, func(ctx context.Context, tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?1`, m.Version).Scan(&n); err != nil {
@@ -43,23 +71,26 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 			if _, err := tx.Tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
 			}
+			if strings.HasPrefix(m.SQL, foreignKeysOff) {
+				rows, err := tx.Tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+				if err != nil {
+					return err
+				}
+				broken := rows.Next()
+				rows.Close()
+				if broken {
+					return fmt.Errorf("%s: leaves a foreign key reference broken (PRAGMA foreign_key_check)", m.Name)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
 				m.Version, m.Name, db.now().UnixMicro()); err != nil {
 				return err
 			}
-			applied = append(applied, m.Version)
+			*applied = append(*applied, m.Version)
 			return nil
 		})
-		if err != nil {
-			return applied, err
-		}
+		return err
 	}
-	if len(applied) > 0 {
-		if err := db.w.flush(); err != nil {
-			return applied, err
-		}
-	}
-	return applied, nil
 }
 
 // SchemaVersion returns the highest applied migration, 0 for an empty database.

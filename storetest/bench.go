@@ -106,7 +106,7 @@ func benchFind(b *testing.B, s f2fpay.Storage) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.FindOrder(ctx, o.OutTradeNo); err != nil {
+			if _, err := s.FindOrder(ctx, o.AppID, o.OutTradeNo); err != nil {
 				b.Error(err)
 				return
 			}

@@ -61,7 +61,7 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 			return err
 		}
 		// The notification: find the order, record the line (nothing changes).
-		if _, err := s.FindOrder(ctx, o.OutTradeNo); err != nil {
+		if _, err := s.FindOrder(ctx, o.AppID, o.OutTradeNo); err != nil {
 			return err
 		}
 		if err := s.RecordCall(ctx, &f2fpay.GatewayCall{OrderID: o.ID, Method: "notify", Code: uuid(), Outcome: "TRADE_SUCCESS"}); err != nil {

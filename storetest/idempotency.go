@@ -169,3 +169,78 @@ func testPurgeIdempotent(t *testing.T, s f2fpay.Storage) {
 		t.Errorf("purge with limit 0: %d, %v; want a no-op", n, err)
 	}
 }
+
+// testIdempotencyTakeOver: a record left by a dead instance is given to one successor.
+func testIdempotencyTakeOver(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	rec := &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "k-dead", RequestHash: "h1", Owner: "dead"}
+	_, fresh, err := s.BeginIdempotent(ctx, rec)
+	must(t, err)
+	got, fresh, err := s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "k-dead", RequestHash: "h1", Owner: "other"})
+	must(t, err)
+	if fresh || got.Owner != "dead" {
+		t.Fatalf("repeat Begin = %+v, fresh %v; want the record of owner dead", got, fresh)
+	}
+	// Concurrent successors: exactly one takes it over.
+	var wg sync.WaitGroup
+	wins := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			me := &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "k-dead", RequestHash: "h1", Owner: "succ-" + string(rune('a'+i))}
+			ok, err := s.TakeOverIdempotent(ctx, me, "dead")
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins <- me.Owner
+			}
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	var winners []string
+	for w := range wins {
+		winners = append(winners, w)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("take-over winners = %v, want exactly one", winners)
+	}
+	got, _, err = s.BeginIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "k-dead", RequestHash: "h1"})
+	must(t, err)
+	if got.Owner != winners[0] || got.Done {
+		t.Errorf("after take-over: %+v, want owner %s, not done", got, winners[0])
+	}
+	// A done record is never taken over; an unknown key is ENOTFOUND.
+	got.Status, got.Response = 200, []byte(`{}`)
+	must(t, s.CompleteIdempotent(ctx, got))
+	if ok, err := s.TakeOverIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "k-dead", Owner: "late"}, winners[0]); err != nil || ok {
+		t.Errorf("take over a done record = %v, %v; want false", ok, err)
+	}
+	_, err = s.TakeOverIdempotent(ctx, &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: "nope", Owner: "late"}, "dead")
+	wantCode(t, err, f2fpay.ENOTFOUND)
+}
+
+// testInstances: heartbeats are kept per instance, never go back, and are forgotten
+// after a day of silence.
+func testInstances(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	owner := "inst-" + time.Now().Format("150405.000000")
+	if seen, err := s.InstanceSeen(ctx, owner); err != nil || !seen.IsZero() {
+		t.Fatalf("unknown instance seen = %v, %v; want zero", seen, err)
+	}
+	must(t, s.BeatInstance(ctx, owner, base))
+	must(t, s.BeatInstance(ctx, owner, base.Add(-time.Second))) // late, reordered beat
+	seen, err := s.InstanceSeen(ctx, owner)
+	must(t, err)
+	if !seen.Equal(base) {
+		t.Errorf("seen = %v, want %v", seen, base)
+	}
+	must(t, s.BeatInstance(ctx, owner+"-b", base.Add(25*time.Hour)))
+	if seen, err := s.InstanceSeen(ctx, owner); err != nil || !seen.IsZero() {
+		t.Errorf("instance silent for a day: seen = %v, %v; want forgotten", seen, err)
+	}
+	wantCode(t, s.BeatInstance(ctx, "", base), f2fpay.EINVALID)
+}

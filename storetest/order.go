@@ -23,6 +23,7 @@ func testCreateOrder(t *testing.T, s f2fpay.Storage) {
 	fx := newFixture(t, s)
 	o := fx.order(f2fpay.OrderPaying)
 	o.Body = "2 bottles"
+	o.RequestKey = "rk-0123456789abcdef"
 	o.PayDeadline = base.Add(time.Minute)
 	o.NextCheckAt = base.Add(30 * time.Second)
 	must(t, s.CreateOrder(ctx, o))
@@ -30,7 +31,7 @@ func testCreateOrder(t *testing.T, s f2fpay.Storage) {
 		t.Fatalf("created order: ID %d, Version %d, CreatedAt %v, UpdatedAt %v", o.ID, o.Version, o.CreatedAt, o.UpdatedAt)
 	}
 	sameCreated(t, "order", o.CreatedAt, start)
-	got, err := s.FindOrder(ctx, o.OutTradeNo)
+	got, err := s.FindOrder(ctx, o.AppID, o.OutTradeNo)
 	must(t, err)
 	if !reflect.DeepEqual(got, o) {
 		t.Errorf("FindOrder = %+v\nwant %+v", got, o)
@@ -73,7 +74,10 @@ func testCreateOrder(t *testing.T, s f2fpay.Storage) {
 	if evs, err := s.ListEvents(ctx, f2fpay.EventFilter{}); err != nil || len(evs) != 0 {
 		t.Errorf("events after failed creates: %v, %v", evs, err)
 	}
-	_, err = s.FindOrder(ctx, "nope")
+	_, err = s.FindOrder(ctx, fx.app.ID, "nope")
+	wantCode(t, err, f2fpay.ENOTFOUND)
+	// The number belongs to its app: another app does not find it.
+	_, err = s.FindOrder(ctx, fx.app.ID+1000, o.OutTradeNo)
 	wantCode(t, err, f2fpay.ENOTFOUND)
 	_, err = s.FindOrderByID(ctx, 99999)
 	wantCode(t, err, f2fpay.ENOTFOUND)
@@ -330,6 +334,38 @@ func testCalls(t *testing.T, s f2fpay.Storage) {
 	}
 }
 
+// testOrderNumberScope: out_trade_no is unique per app (as at Alipay), so two merchants
+// numbering their orders alike never collide, and each finds only its own.
+func testOrderNumberScope(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	a, b := newFixture(t, s), newFixture(t, s)
+	oa, ob := a.order(f2fpay.OrderPaying), b.order(f2fpay.OrderPaying)
+	oa.OutTradeNo, ob.OutTradeNo = "M-1", "M-1"
+	ob.TotalAmount = 999
+	must(t, s.CreateOrder(ctx, oa))
+	must(t, s.CreateOrder(ctx, ob))
+	for _, tc := range []struct {
+		fx   *fixture
+		want *f2fpay.Order
+	}{{a, oa}, {b, ob}} {
+		got, err := s.FindOrder(ctx, tc.fx.app.ID, "M-1")
+		must(t, err)
+		if got.ID != tc.want.ID || got.TotalAmount != tc.want.TotalAmount {
+			t.Errorf("FindOrder(app %d, M-1) = order %d (%s), want %d", tc.fx.app.ID, got.ID, got.TotalAmount, tc.want.ID)
+		}
+	}
+	// Within one app the number stays unique.
+	again := a.order(f2fpay.OrderPaying)
+	again.OutTradeNo = "M-1"
+	wantCode(t, s.CreateOrder(ctx, again), f2fpay.ECONFLICT)
+	// Listing by number finds both, newest first.
+	got, err := s.ListOrders(ctx, f2fpay.OrderFilter{OutTradeNo: "M-1"})
+	must(t, err)
+	if len(got) != 2 || got[0].ID != ob.ID || got[1].ID != oa.ID {
+		t.Errorf("ListOrders(out_trade_no M-1) = %d orders, want orders %d and %d", len(got), ob.ID, oa.ID)
+	}
+}
+
 func testListOrders(t *testing.T, s f2fpay.Storage) {
 	ctx := t.Context()
 	fx := newFixture(t, s)
@@ -346,7 +382,7 @@ func testListOrders(t *testing.T, s f2fpay.Storage) {
 		}
 		return out
 	}
-	m, term, none := fx.merchant.ID, fx.terminal.ID, int64(99999)
+	m, term, app, none := fx.merchant.ID, fx.terminal.ID, fx.app.ID, int64(99999)
 	for _, tc := range []struct {
 		name string
 		f    f2fpay.OrderFilter
@@ -358,6 +394,10 @@ func testListOrders(t *testing.T, s f2fpay.Storage) {
 		{"states", f2fpay.OrderFilter{MerchantID: &m, States: []f2fpay.OrderState{f2fpay.OrderWaiting, f2fpay.OrderFailed}}, []int64{mine[3].ID, mine[1].ID}},
 		{"limit", f2fpay.OrderFilter{MerchantID: &m, Limit: 2}, []int64{mine[3].ID, mine[2].ID}},
 		{"unknown merchant", f2fpay.OrderFilter{MerchantID: &none}, nil},
+		{"app", f2fpay.OrderFilter{AppID: &app}, []int64{mine[3].ID, mine[2].ID, mine[1].ID, mine[0].ID}},
+		{"out_trade_no", f2fpay.OrderFilter{OutTradeNo: mine[1].OutTradeNo}, []int64{mine[1].ID}},
+		{"page after the newest two", f2fpay.OrderFilter{MerchantID: &m, BeforeID: mine[2].ID, Limit: 2}, []int64{mine[1].ID, mine[0].ID}},
+		{"last page is empty", f2fpay.OrderFilter{MerchantID: &m, BeforeID: mine[0].ID}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.ListOrders(ctx, tc.f)

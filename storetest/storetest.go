@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"UpdateOrderLazyAtomic", testUpdateOrderAtomic(lazyUpdate)},
 		{"Calls", testCalls},
 		{"ListOrders", testListOrders},
+		{"OrderNumberScope", testOrderNumberScope},
 		{"ClaimDueOrders", testClaimDueOrders},
 		{"ClaimDueOrdersLeases", testClaimDueOrdersLeases},
 		{"ClaimDueOrdersConcurrent", testClaimDueOrdersConcurrent},
@@ -55,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"Idempotency", testIdempotency},
 		{"PurgeIdempotent", testPurgeIdempotent},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"IdempotencyTakeOver", testIdempotencyTakeOver},
+		{"Instances", testInstances},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -470,10 +470,15 @@ func benchPhase(ctx context.Context, svc *service, sim *simclient.Client, sandbo
 	res.cpu, res.simCPU, res.busy = cpustat.Process()-cpuBefore, sandbox.cpuTime()-simBefore, machineBusy()-busyBefore
 	for _, s := range samples {
 		res.latency = append(res.latency, s.latency)
-		o, err := svc.Storage.FindOrder(ctx, s.outTradeNo)
+		// The bench's terminals share one app, so the number alone names the order.
+		os, err := svc.Storage.ListOrders(ctx, f2fpay.OrderFilter{OutTradeNo: s.outTradeNo, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
+		if len(os) == 0 {
+			return nil, fmt.Errorf("order %s not found", s.outTradeNo)
+		}
+		o := os[0]
 		calls, err := svc.Storage.OrderCalls(ctx, o.ID)
 		if err != nil {
 			return nil, err

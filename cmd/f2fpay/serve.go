@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +107,9 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	api, err := httpapi.New(httpapi.Config{
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
 		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,
+		// Unique per process start even when -instance names it the same after a
+		// restart: a key held by the previous process must look dead, not "running here".
+		Instance: cfg.Instance + "." + startID(),
 	})
 	if err != nil {
 		store.Close()
@@ -121,7 +126,11 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		},
 		cancel: cancel, grace: cfg.ShutdownGrace, log: log, stdout: stdout,
 	}
-	s.wg.Add(4)
+	s.wg.Add(5)
+	go func() {
+		defer s.wg.Done()
+		api.RunHeartbeat(bg)
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -172,4 +181,11 @@ func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// startID tells one start of a process from another: 8 random hex digits.
+func startID() string {
+	b := make([]byte, 4)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
