@@ -64,9 +64,9 @@ func (s *Server) adminListEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 type replayRequest struct {
-	MerchantID  int64  `json:"merchant_id"`
-	OrderID     int64  `json:"order_id"`
-	OutTradeNo  string `json:"out_trade_no"`
+	MerchantID int64  `json:"merchant_id"`
+	OrderID    int64  `json:"order_id"`
+	OutTradeNo string `json:"out_trade_no"`
 	// AppID (the service's app id) says whose out_trade_no it is, when several apps
 	// have an order with that number.
 	AppID       int64  `json:"app_id"`
