@@ -26,6 +26,7 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("POST /sandbox/buyers/{user_id}/vouchers", s.postVoucher)
 	mux.HandleFunc("POST /sandbox/scan", s.postScan)
 	mux.HandleFunc("GET /sandbox/trades/{trade_no}", s.getTrade)
+	mux.HandleFunc("GET /sandbox/trades", s.getTrades)
 	mux.HandleFunc("POST /sandbox/trades/{trade_no}/confirm", s.postConfirm)
 	mux.HandleFunc("POST /sandbox/trades/{trade_no}/reject", s.postReject)
 	mux.HandleFunc("POST /sandbox/faults", s.postFault)
@@ -236,6 +237,19 @@ func (s *Sim) getTrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, tr)
+}
+
+// getTrades lists trades, all of them: a test that checks every paid trade against
+// the merchant's books needs the whole set, not a page.
+func (s *Sim) getTrades(w http.ResponseWriter, r *http.Request) {
+	app, status := r.URL.Query().Get("app_id"), r.URL.Query().Get("status")
+	trades := s.tradesWhere(0, func(tr *Trade) bool {
+		return (app == "" || tr.AppID == app) && (status == "" || string(tr.Status) == status)
+	})
+	if trades == nil {
+		trades = []*Trade{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trades": trades})
 }
 
 func (s *Sim) postConfirm(w http.ResponseWriter, r *http.Request) {

@@ -157,6 +157,7 @@
 //	| POST /sandbox/trades/{trade_no}/confirm       | {"pay_password"}                                                     | the paid trade |
 //	| POST /sandbox/trades/{trade_no}/reject        |                                                                      | the closed trade |
 //	| GET /sandbox/trades/{trade_no}                |                                                                      | the full trade with its refunds |
+//	| GET /sandbox/trades?app_id=&status=           | query: app_id, status (TRADE_SUCCESS, …), both optional              | {"trades": [...]}, newest first |
 //	| POST /sandbox/faults                          | a Fault (below)                                                      | the fault with its id |
 //	| GET /sandbox/faults                           |                                                                      | {"faults": [...]} with hit counts |
 //	| DELETE /sandbox/faults[/{id}]                 |                                                                      | 204 |

@@ -22,6 +22,7 @@ const (
 	FaultDropResponse  = "drop_response"  // the call commits, then the connection closes unanswered
 	FaultBadSignature  = "bad_signature"  // the call commits, the response's sign is wrong
 	FaultMalformedJSON = "malformed_json" // the call commits, the response body is cut short
+	FaultSlowAnswer    = "slow_answer"    // the call commits, then its answer waits Latency (a caller that dies meanwhile never gets it)
 	FaultPayPending    = "pay_pending"    // trade.pay answers 10003, resolves to ResolveTo after Delay
 	FaultCancelRetry   = "cancel_retry"   // trade.cancel fails with retry_flag=Y; nothing happens
 	FaultNotifyDup     = "notify_duplicate"
@@ -31,7 +32,7 @@ const (
 )
 
 var faultKinds = []string{FaultLatency, FaultSystemError, FaultHTTP502, FaultDropResponse, FaultBadSignature,
-	FaultMalformedJSON, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
+	FaultMalformedJSON, FaultSlowAnswer, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
 	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade}
 
 // Fault is a scripted failure. Scope fields that are set must all match; Count limits it
@@ -87,8 +88,8 @@ func (f *Fault) check() error {
 	if f.Count < 0 || f.Probability < 0 || f.Probability > 1 || f.Latency < 0 || f.Delay < 0 {
 		return f2fpay.Errorf(f2fpay.EINVALID, "count, probability (0–1), latency and delay must not be negative")
 	}
-	if f.Kind == FaultLatency && f.Latency <= 0 {
-		return f2fpay.Errorf(f2fpay.EINVALID, "a latency fault needs latency, e.g. \"2s\"")
+	if (f.Kind == FaultLatency || f.Kind == FaultSlowAnswer) && f.Latency <= 0 {
+		return f2fpay.Errorf(f2fpay.EINVALID, "a %s fault needs latency, e.g. \"2s\"", f.Kind)
 	}
 	if f.Latency > Duration(10*time.Minute) {
 		return f2fpay.Errorf(f2fpay.EINVALID, "latency is capped at 10m")

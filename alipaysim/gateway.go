@@ -260,6 +260,14 @@ func (s *Sim) writeReply(w http.ResponseWriter, r *http.Request, rep *reply) {
 		switch rep.effect.Kind {
 		case FaultMalformedJSON:
 			body = body[:len(body)*2/3]
+		case FaultSlowAnswer:
+			// The trade is committed; the answer takes its time, and is lost if the
+			// caller hangs up (or dies) meanwhile.
+			select {
+			case <-time.After(rep.effect.Latency.D()):
+			case <-r.Context().Done():
+				return
+			}
 		case FaultDropResponse:
 			// The trade is committed; the answer is lost on the way back.
 			if hj, ok := w.(http.Hijacker); ok {

@@ -252,6 +252,7 @@ type AdminOrder struct {
 	ID             int64         `json:"id"`
 	OutTradeNo     string        `json:"out_trade_no"`
 	MerchantID     int64         `json:"merchant_id"`
+	AppID          int64         `json:"app_id"`
 	TerminalID     int64         `json:"terminal_id"`
 	Kind           string        `json:"kind"`
 	State          string        `json:"state"`
@@ -274,12 +275,47 @@ func (a *AdminClient) Order(ctx context.Context, outTradeNo string) (*AdminOrder
 	return &o, d.Calls, nil
 }
 
-// ListOrders lists orders; query holds merchant_id, terminal_id, state, limit.
+// ListOrders lists one page of orders, newest first; query holds merchant_id, app_id,
+// terminal_id, out_trade_no, state, limit and before (the page's end, from
+// ListOrdersPage).
 func (a *AdminClient) ListOrders(ctx context.Context, query url.Values) ([]AdminOrder, error) {
+	orders, _, err := a.ListOrdersPage(ctx, query)
+	return orders, err
+}
+
+// ListOrdersPage is ListOrders that also returns where the next page starts: pass it
+// as before=<next> to continue; 0 means this was the last page.
+func (a *AdminClient) ListOrdersPage(ctx context.Context, query url.Values) ([]AdminOrder, int64, error) {
 	var out struct {
-		Orders []AdminOrder `json:"orders"`
+		Orders     []AdminOrder `json:"orders"`
+		NextBefore int64        `json:"next_before"`
 	}
-	return out.Orders, a.call(ctx, http.MethodGet, "/admin/orders?"+query.Encode(), nil, &out)
+	err := a.call(ctx, http.MethodGet, "/admin/orders?"+query.Encode(), nil, &out)
+	return out.Orders, out.NextBefore, err
+}
+
+// AllOrders reads every order that query matches, a page (query's limit, or 1000) at
+// a time, newest first.
+func (a *AdminClient) AllOrders(ctx context.Context, query url.Values) ([]AdminOrder, error) {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	if q.Get("limit") == "" {
+		q.Set("limit", "1000")
+	}
+	var all []AdminOrder
+	for {
+		page, next, err := a.ListOrdersPage(ctx, q)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if next == 0 {
+			return all, nil
+		}
+		q.Set("before", strconv.FormatInt(next, 10))
+	}
 }
 
 // ReplayEvents makes matching outbox events due again; filter holds merchant_id,

@@ -167,6 +167,22 @@ func (c *Client) Trade(ctx context.Context, tradeNo string) (*Trade, error) {
 	return &t, c.call(ctx, http.MethodGet, "/sandbox/trades/"+url.PathEscape(tradeNo), nil, &t)
 }
 
+// Trades lists the sandbox's trades, newest first; appID and status ("TRADE_SUCCESS",
+// …) filter when not empty.
+func (c *Client) Trades(ctx context.Context, appID, status string) ([]Trade, error) {
+	q := url.Values{}
+	if appID != "" {
+		q.Set("app_id", appID)
+	}
+	if status != "" {
+		q.Set("status", status)
+	}
+	var out struct {
+		Trades []Trade `json:"trades"`
+	}
+	return out.Trades, c.call(ctx, http.MethodGet, "/sandbox/trades?"+q.Encode(), nil, &out)
+}
+
 // Confirm plays the buyer entering the password for a waiting (10003) trade.
 func (c *Client) Confirm(ctx context.Context, tradeNo, password string) error {
 	return c.call(ctx, http.MethodPost, "/sandbox/trades/"+url.PathEscape(tradeNo)+"/confirm", map[string]string{"pay_password": password}, nil)
