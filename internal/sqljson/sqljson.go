@@ -11,11 +11,11 @@ import (
 )
 
 // Column adapts a pointer to a value (a slice, a map, a struct) to a NOT NULL text
-// column: an empty value is stored as '' — so rows written before the column existed,
+// column: an empty value is stored as ” — so rows written before the column existed,
 // and orders without promotions, read back the same — and anything else as its JSON.
 type Column struct{ V any }
 
-// Value encodes *V: '' when it is empty (nil or zero length), its JSON otherwise.
+// Value encodes *V: ” when it is empty (nil or zero length), its JSON otherwise.
 func (c Column) Value() (driver.Value, error) {
 	v := reflect.ValueOf(c.V)
 	if v.Kind() == reflect.Pointer {
@@ -36,7 +36,7 @@ func (c Column) Value() (driver.Value, error) {
 	return string(b), nil
 }
 
-// Scan decodes the column into *V; '' and NULL leave it at its zero value.
+// Scan decodes the column into *V; ” and NULL leave it at its zero value.
 func (c Column) Scan(src any) error {
 	var b []byte
 	switch s := src.(type) {
