@@ -11,7 +11,7 @@ import (
 )
 
 // Column adapts a pointer to a value (a slice, a map, a struct) to a NOT NULL text
-// column: an empty value is stored as ” — so rows written before the column existed,
+// column: an empty value is stored as the empty string — so rows written before the column existed,
 // and orders without promotions, read back the same — and anything else as its JSON.
 type Column struct{ V any }
 
