@@ -10,12 +10,14 @@ import (
 	"reflect"
 )
 
-// Column adapts a pointer to a value (a slice, a map, a struct) to a NOT NULL text
-// column: an empty value is stored as the empty string — so rows written before the column existed,
-// and orders without promotions, read back the same — and anything else as its JSON.
+// Column adapts a value (a slice, a map, a struct; a pointer to it to scan into) to
+// a NOT NULL text column: an empty value is stored as the empty string, so rows
+// written before the column existed and orders without promotions read back the
+// same, and anything else as its JSON.
 type Column struct{ V any }
 
-// Value encodes *V: ” when it is empty (nil or zero length), its JSON otherwise.
+// Value encodes V: the empty string when it is empty (nil or zero length), its JSON
+// otherwise.
 func (c Column) Value() (driver.Value, error) {
 	v := reflect.ValueOf(c.V)
 	if v.Kind() == reflect.Pointer {
@@ -36,7 +38,7 @@ func (c Column) Value() (driver.Value, error) {
 	return string(b), nil
 }
 
-// Scan decodes the column into *V; ” and NULL leave it at its zero value.
+// Scan decodes the column into *V; the empty string and NULL leave it zero.
 func (c Column) Scan(src any) error {
 	var b []byte
 	switch s := src.(type) {
