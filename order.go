@@ -97,7 +97,14 @@ type Order struct {
 	BuyerLogonID   string `json:"buyer_logon_id,omitempty"`
 	ReceiptAmount  Amount `json:"receipt_amount"`
 	BuyerPayAmount Amount `json:"buyer_pay_amount"`
-	DiscountAmount Amount `json:"discount_amount"`
+	// DiscountAmount is what promotions took off TotalAmount, whoever funds them;
+	// MerchantDiscountAmount is the part of it the merchant funds (see Discounts).
+	DiscountAmount         Amount `json:"discount_amount"`
+	MerchantDiscountAmount Amount `json:"merchant_discount_amount"`
+	// FundBills and Vouchers are the promotion detail of a paid order, as Alipay
+	// reported it (fund_bill_list, voucher_detail_list); nil when it reported none.
+	FundBills []FundBill `json:"fund_bill_list,omitempty"`
+	Vouchers  []Voucher  `json:"voucher_detail_list,omitempty"`
 	// RefundedAmount is the sum of succeeded refunds.
 	RefundedAmount Amount `json:"refunded_amount"`
 
@@ -193,8 +200,8 @@ type OrderFilter struct {
 // the order (refund) written with it.
 //
 // An update writes the order's outcome and schedule (state, trade and buyer fields,
-// amounts other than TotalAmount, fail and cancel fields, QRCode, BuyerID, deadlines,
-// counters, PaidAt); identity, ownership, Kind, Subject, Body, TotalAmount,
+// amounts other than TotalAmount, fund bills and vouchers, fail and cancel fields,
+// QRCode, BuyerID, deadlines, counters, PaidAt); identity, ownership, Kind, Subject, Body, TotalAmount,
 // AuthCodeMasked and CreatedAt are fixed at creation. An unknown state is EINVALID; a
 // reference to a missing merchant, app, store, terminal, order or refund ENOTFOUND.
 //

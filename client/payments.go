@@ -46,6 +46,11 @@ type Payment struct {
 	PaidAt         *time.Time    `json:"paid_at,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
+	// Promotions of a paid payment: the merchant-funded part of DiscountAmount, and
+	// Alipay's fund_bill_list and voucher_detail_list.
+	MerchantDiscountAmount f2fpay.Amount     `json:"merchant_discount_amount"`
+	FundBills              []f2fpay.FundBill `json:"fund_bill_list,omitempty"`
+	Vouchers               []f2fpay.Voucher  `json:"voucher_detail_list,omitempty"`
 }
 
 // BarcodeRequest is a barcode (or face) payment.

@@ -57,6 +57,11 @@ type Payment struct {
 	PaidAt         *time.Time    `json:"paid_at,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
+	// Promotions of a paid payment: the merchant-funded part of DiscountAmount, and
+	// Alipay's fund_bill_list and voucher_detail_list.
+	MerchantDiscountAmount f2fpay.Amount     `json:"merchant_discount_amount"`
+	FundBills              []f2fpay.FundBill `json:"fund_bill_list,omitempty"`
+	Vouchers               []f2fpay.Voucher  `json:"voucher_detail_list,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -109,6 +114,7 @@ func showPayment(o *f2fpay.Order) Payment {
 		QRCode: o.QRCode, BuyerLogonID: o.BuyerLogonID, AuthCodeMasked: o.AuthCodeMasked,
 		FailCode: o.FailCode, FailReason: o.FailReason, CancelAction: o.CancelAction,
 		PayDeadline: timePtr(o.PayDeadline), PaidAt: timePtr(o.PaidAt), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		MerchantDiscountAmount: o.MerchantDiscountAmount, FundBills: o.FundBills, Vouchers: o.Vouchers,
 	}
 }
 

@@ -16,8 +16,13 @@ type tradeFact struct {
 
 	tradeNo, buyerUserID, buyerLogonID string
 	total                              f2fpay.Amount // 0 when the message did not say
-	receipt, buyerPay, discount        f2fpay.Amount
-	paidAt                             time.Time
+	receipt, buyerPay, point           f2fpay.Amount
+	// reportedDiscount is discount_amount + mdiscount_amount, which only the pay and
+	// query answers carry (and only when asked for): a check of f2fpay.Discounts.
+	reportedDiscount f2fpay.Amount
+	fundBills        []f2fpay.FundBill
+	vouchers         []f2fpay.Voucher
+	paidAt           time.Time
 	// wasPaid: a TRADE_CLOSED trade had been paid (and so was refunded in full).
 	wasPaid bool
 }
@@ -25,8 +30,9 @@ type tradeFact struct {
 func queryFact(r *alipay.TradeQueryResponse) tradeFact {
 	return tradeFact{
 		status: r.TradeStatus, tradeNo: r.TradeNo, buyerUserID: r.BuyerUserID, buyerLogonID: r.BuyerLogonID,
-		total: r.TotalAmount, receipt: r.ReceiptAmount, buyerPay: r.BuyerPayAmount,
-		discount: r.DiscountAmount + r.MdiscountAmount, paidAt: r.SendPayDate.Time,
+		total: r.TotalAmount, receipt: r.ReceiptAmount, buyerPay: r.BuyerPayAmount, point: r.PointAmount,
+		reportedDiscount: r.DiscountAmount + r.MdiscountAmount, fundBills: fundBills(r.FundBillList),
+		vouchers: vouchers(r.VoucherDetailList), paidAt: r.SendPayDate.Time,
 		wasPaid: r.TradeStatus == alipay.TradeClosed && (r.BuyerPayAmount > 0 || r.ReceiptAmount > 0 || !r.SendPayDate.IsZero()),
 	}
 }
@@ -34,18 +40,68 @@ func queryFact(r *alipay.TradeQueryResponse) tradeFact {
 func payFact(r *alipay.TradePayResponse, status alipay.TradeStatus) tradeFact {
 	return tradeFact{
 		status: status, tradeNo: r.TradeNo, buyerUserID: r.BuyerUserID, buyerLogonID: r.BuyerLogonID,
-		total: r.TotalAmount, receipt: r.ReceiptAmount, buyerPay: r.BuyerPayAmount,
-		discount: r.DiscountAmount + r.MdiscountAmount, paidAt: r.GmtPayment.Time,
+		total: r.TotalAmount, receipt: r.ReceiptAmount, buyerPay: r.BuyerPayAmount, point: r.PointAmount,
+		reportedDiscount: r.DiscountAmount + r.MdiscountAmount, fundBills: fundBills(r.FundBillList),
+		vouchers: vouchers(r.VoucherDetailList), paidAt: r.GmtPayment.Time,
 	}
 }
 
 func notifyFact(n *alipay.Notification) tradeFact {
 	f := tradeFact{
 		status: n.TradeStatus, tradeNo: n.TradeNo, buyerUserID: n.BuyerID, buyerLogonID: n.BuyerLogonID,
-		total: n.TotalAmount, receipt: n.ReceiptAmount, buyerPay: n.BuyerPayAmount, paidAt: n.GmtPayment.Time,
+		total: n.TotalAmount, receipt: n.ReceiptAmount, buyerPay: n.BuyerPayAmount, point: n.PointAmount,
+		fundBills: fundBills(n.FundBillList), vouchers: vouchers(n.VoucherDetailList), paidAt: n.GmtPayment.Time,
 	}
 	f.wasPaid = n.TradeStatus == alipay.TradeClosed && (n.IsRefund() || !n.GmtPayment.IsZero())
 	return f
+}
+
+// promotionOptions are the query_options of trade.pay and trade.query that make
+// Alipay answer with the promotion detail: without them real answers leave out
+// voucher_detail_list and the discount amounts (PROTOCOL.md §6.1, §6.4), and an order
+// resolved by the answer would keep less than one resolved by the notification.
+var promotionOptions = []string{"fund_bill_list", "voucher_detail_list", "discount_amount", "mdiscount_amount"}
+
+func fundBills(l []alipay.FundBill) []f2fpay.FundBill {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]f2fpay.FundBill, len(l))
+	for i, b := range l {
+		out[i] = f2fpay.FundBill{FundChannel: b.FundChannel, Amount: b.Amount, RealAmount: b.RealAmount, FundType: b.FundType}
+	}
+	return out
+}
+
+func vouchers(l []alipay.VoucherDetail) []f2fpay.Voucher {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]f2fpay.Voucher, len(l))
+	for i, v := range l {
+		out[i] = f2fpay.Voucher{ID: v.ID, Name: v.Name, Type: v.Type, Amount: v.Amount,
+			MerchantContribute: v.MerchantContribute, OtherContribute: v.OtherContribute, Memo: v.Memo, TemplateID: v.TemplateID}
+	}
+	return out
+}
+
+// paid records on o what a fact saying the trade is paid tells about the money, the
+// same way whichever message it came from: what the merchant receives, what the buyer
+// paid, the discounts (f2fpay.Discounts) and the promotion detail.
+func (e *Engine) paid(o *f2fpay.Order, f tradeFact) {
+	o.ReceiptAmount, o.BuyerPayAmount = f.receipt, f.buyerPay
+	if f.receipt == 0 && f.buyerPay == 0 {
+		// Some answers (an old notification format) carry no amounts: the
+		// merchant received the total.
+		o.ReceiptAmount, o.BuyerPayAmount = o.TotalAmount, o.TotalAmount
+	}
+	o.DiscountAmount, o.MerchantDiscountAmount = f2fpay.Discounts(o.TotalAmount, o.ReceiptAmount, o.BuyerPayAmount, f.point)
+	o.FundBills, o.Vouchers = f.fundBills, f.vouchers
+	if f.reportedDiscount != 0 && f.reportedDiscount != o.DiscountAmount {
+		e.log.Warn("Alipay's discount_amount + mdiscount_amount differ from what its amounts imply; the amounts are kept",
+			"out_trade_no", o.OutTradeNo, "order_id", o.ID, "reported", f.reportedDiscount.String(),
+			"discount_amount", o.DiscountAmount.String())
+	}
 }
 
 // unpaid reports whether o is a non-final order still waiting for the outcome of its
@@ -102,12 +158,7 @@ func (e *Engine) applyFact(o *f2fpay.Order, f tradeFact, now time.Time, fromCanc
 	case f.status.Paid():
 		if unpaid(o.State) || (o.State == f2fpay.OrderCancelling && fromCancel) {
 			o.State = f2fpay.OrderPaid
-			o.ReceiptAmount, o.BuyerPayAmount, o.DiscountAmount = f.receipt, f.buyerPay, f.discount
-			if f.receipt == 0 && f.buyerPay == 0 {
-				// Some answers (an old notification format) carry no amounts: the
-				// merchant received the total.
-				o.ReceiptAmount, o.BuyerPayAmount = o.TotalAmount, o.TotalAmount
-			}
+			e.paid(o, f)
 			o.PaidAt = f.paidAt
 			if o.PaidAt.IsZero() {
 				o.PaidAt = now

@@ -220,7 +220,7 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 		OutTradeNo: o.OutTradeNo, Scene: req.Scene, AuthCode: req.AuthCode, Subject: req.Subject,
 		TotalAmount: req.Amount, Body: req.Body, GoodsDetail: req.Goods, OperatorID: req.OperatorID,
 		StoreID: store.Code, TerminalID: term.Code, ExtendParams: extendParams(app),
-		TimeoutExpress: timeoutExpress(win),
+		TimeoutExpress: timeoutExpress(win), QueryOptions: promotionOptions,
 	}
 	// The call is not cancelled with the request: a terminal hanging up must not turn
 	// an answer Alipay is about to give into an unknown outcome.

@@ -73,7 +73,7 @@ func (e *Engine) query(ctx context.Context, o *f2fpay.Order) (*tradeFact, *f2fpa
 	cctx, cancel := e.callCtx(context.WithoutCancel(ctx))
 	defer cancel()
 	st := e.stamp()
-	r, err := c.TradeQuery(cctx, &alipay.TradeQueryRequest{OutTradeNo: o.OutTradeNo}, c.Options()...)
+	r, err := c.TradeQuery(cctx, &alipay.TradeQueryRequest{OutTradeNo: o.OutTradeNo, QueryOptions: promotionOptions}, c.Options()...)
 	var f *tradeFact
 	var call *f2fpay.GatewayCall
 	switch {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/sqljson"
 )
 
 // openOrderStates are the states that are not Final: the ones ClaimDueOrders hands to
@@ -18,7 +19,8 @@ const openOrderStates = `'PAYING', 'WAITING', 'UNKNOWN', 'PENDING', 'CANCELLING'
 const orderCols = `id, out_trade_no, merchant_id, app_id, store_id, terminal_id, kind, subject, body, total_amount,
 	auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id, buyer_logon_id, receipt_amount,
 	buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason, cancel_action, pay_deadline,
-	next_check_at, queries, cancels, paid_at, created_at, updated_at, version, request_key`
+	next_check_at, queries, cancels, paid_at, created_at, updated_at, version,
+	merchant_discount_amount, fund_bill_list, voucher_detail_list, request_key`
 
 func scanOrder(s scanner) (*f2fpay.Order, error) {
 	o := new(f2fpay.Order)
@@ -27,7 +29,8 @@ func scanOrder(s scanner) (*f2fpay.Order, error) {
 		(*string)(&o.State), &o.TradeNo, &o.BuyerUserID, &o.BuyerLogonID, (*int64)(&o.ReceiptAmount),
 		(*int64)(&o.BuyerPayAmount), (*int64)(&o.DiscountAmount), (*int64)(&o.RefundedAmount), &o.FailCode,
 		&o.FailReason, &o.CancelAction, nullTime{&o.PayDeadline}, nullTime{&o.NextCheckAt}, &o.Queries, &o.Cancels,
-		nullTime{&o.PaidAt}, nullTime{&o.CreatedAt}, nullTime{&o.UpdatedAt}, &o.Version, &o.RequestKey)
+		nullTime{&o.PaidAt}, nullTime{&o.CreatedAt}, nullTime{&o.UpdatedAt}, &o.Version,
+		(*int64)(&o.MerchantDiscountAmount), sqljson.Column{V: &o.FundBills}, sqljson.Column{V: &o.Vouchers}, &o.RequestKey)
 	return o, err
 }
 
@@ -45,15 +48,17 @@ func (db *DB) CreateOrder(ctx context.Context, o *f2fpay.Order, events ...*f2fpa
 	kind, subject, body, total_amount, auth_code_masked, buyer_id, qr_code, state, trade_no, buyer_user_id,
 	buyer_logon_id, receipt_amount, buyer_pay_amount, discount_amount, refunded_amount, fail_code, fail_reason,
 	cancel_action, pay_deadline, next_check_at, queries, cancels, paid_at, created_at, updated_at, version,
-	request_key)
+	merchant_discount_amount, fund_bill_list, voucher_detail_list, request_key)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-	?23, ?24, ?25, ?26, ?27, ?28, ?29, ?29, 1, ?30)
+	?23, ?24, ?25, ?26, ?27, ?28, ?29, ?29, 1,
+	?30, ?31, ?32, ?33)
 RETURNING id`,
 			o.OutTradeNo, o.MerchantID, o.AppID, idArg(o.StoreID), idArg(o.TerminalID), string(o.Kind), o.Subject,
 			o.Body, int64(o.TotalAmount), o.AuthCodeMasked, o.BuyerID, o.QRCode, string(o.State), o.TradeNo,
 			o.BuyerUserID, o.BuyerLogonID, int64(o.ReceiptAmount), int64(o.BuyerPayAmount), int64(o.DiscountAmount),
 			int64(o.RefundedAmount), o.FailCode, o.FailReason, o.CancelAction, timeArg(o.PayDeadline),
-			timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt), now.UnixMicro(), o.RequestKey).Scan(&id)
+			timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt), now.UnixMicro(),
+			int64(o.MerchantDiscountAmount), sqljson.Column{V: o.FundBills}, sqljson.Column{V: o.Vouchers}, o.RequestKey).Scan(&id)
 		if err != nil {
 			return constraint(err, fmt.Sprintf("app %d has an order with out_trade_no %s already", o.AppID, o.OutTradeNo),
 				fmt.Sprintf("order %s: merchant %d, app %d, store %d or terminal %d not found",
@@ -175,12 +180,14 @@ func updateOrder(ctx context.Context, tx *wtx, o *f2fpay.Order, now time.Time) e
 	buyer_logon_id = ?4, receipt_amount = ?5, buyer_pay_amount = ?6, discount_amount = ?7, refunded_amount = ?8,
 	fail_code = ?9, fail_reason = ?10, cancel_action = ?11, qr_code = ?12, buyer_id = ?13, pay_deadline = ?14,
 	next_check_at = ?15, queries = ?16, cancels = ?17, paid_at = ?18, updated_at = ?19, version = version + 1,
-	lease_owner = '', lease_until = NULL
+	lease_owner = '', lease_until = NULL,
+	merchant_discount_amount = ?22, fund_bill_list = ?23, voucher_detail_list = ?24
 WHERE id = ?20 AND version = ?21`,
 		string(o.State), o.TradeNo, o.BuyerUserID, o.BuyerLogonID, int64(o.ReceiptAmount), int64(o.BuyerPayAmount),
 		int64(o.DiscountAmount), int64(o.RefundedAmount), o.FailCode, o.FailReason, o.CancelAction, o.QRCode,
 		o.BuyerID, timeArg(o.PayDeadline), timeArg(o.NextCheckAt), o.Queries, o.Cancels, timeArg(o.PaidAt),
-		now.UnixMicro(), o.ID, o.Version)
+		now.UnixMicro(), o.ID, o.Version,
+		int64(o.MerchantDiscountAmount), sqljson.Column{V: o.FundBills}, sqljson.Column{V: o.Vouchers})
 	if err != nil {
 		return constraint(err, "", "")
 	}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ClaimDueOrdersLeases", testClaimDueOrdersLeases},
 		{"ClaimDueOrdersConcurrent", testClaimDueOrdersConcurrent},
 		{"CountOrdersByState", testCountOrdersByState},
+		{"Promotions", testPromotions},
 		{"Refunds", testRefunds},
 		{"UpdateRefund", testUpdateRefund},
 		{"ClaimDueRefunds", testClaimDueRefunds},
