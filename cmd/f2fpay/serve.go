@@ -105,6 +105,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	api, err := httpapi.New(httpapi.Config{
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
 		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,
+		Home: cfg.homeLinks,
 	})
 	if err != nil {
 		store.Close()
