@@ -21,6 +21,7 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/apps/{app_id}", s.getApp)
 	mux.HandleFunc("POST /sandbox/buyers", s.postBuyer)
 	mux.HandleFunc("GET /sandbox/buyers/{user_id}", s.getBuyer)
+	mux.HandleFunc("POST /sandbox/buyers/{user_id}/top-up", s.postTopUp) // topup.go
 	mux.HandleFunc("POST /sandbox/buyers/{user_id}/payment-codes", s.postCode("payment"))
 	mux.HandleFunc("POST /sandbox/buyers/{user_id}/face-tokens", s.postCode("face"))
 	mux.HandleFunc("POST /sandbox/buyers/{user_id}/vouchers", s.postVoucher)

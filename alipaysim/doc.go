@@ -150,6 +150,7 @@
 //	| GET /sandbox/apps/{app_id}                    |                                                                      | the app and its merchant balance |
 //	| POST /sandbox/buyers                          | {"balance": "1000.00", "pay_password"?, "password_threshold"?, "logon_id"?} | {"user_id","open_id","logon_id",...} |
 //	| GET /sandbox/buyers/{user_id}                 |                                                                      | the buyer, balance and vouchers |
+//	| POST /sandbox/buyers/{user_id}/top-up         | {"amount": "1000.00"}                                                | the buyer with the new balance |
 //	| POST /sandbox/buyers/{user_id}/payment-codes  | (?count=N, 1–100: also "auth_codes", N codes)                        | {"auth_code","expires_at"} (18 digits, 1 minute, single use) |
 //	| POST /sandbox/buyers/{user_id}/face-tokens    |                                                                      | {"face_token","expires_at"} for scene=security_code |
 //	| POST /sandbox/buyers/{user_id}/vouchers       | {"merchant_contribute"?, "other_contribute"?, "name"?, "type"?}      | the voucher |

@@ -70,7 +70,7 @@ func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "app created", "merchant_id", m.ID, "app_id", a.AppID, "key_mode", a.KeyMode)
+	s.log.InfoContext(r.Context(), "app created", "merchant_id", m.ID, "app_id", a.AppID, "gateway", a.Gateway, "key_mode", a.KeyMode)
 	writeJSON(w, http.StatusCreated, showApp(a))
 }
 

@@ -81,6 +81,8 @@ type Config struct {
 	// that many arrive within the window, further signed requests are refused with
 	// 503 until older nonces expire, rather than risk a replay. 1<<18 when zero.
 	SignedNonces int
+	// Home adds links to the home page (GET /, home.go), such as the sandbox's wallet.
+	Home []HomeLink
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -103,6 +105,7 @@ type Server struct {
 	nonces    *nonceCache
 	inflight  *inflight
 	handler   http.Handler
+	homeLinks []HomeLink
 }
 
 // New checks cfg and builds the routes.
@@ -114,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Storage, engine: cfg.Engine, box: cfg.Box, admin: []byte(cfg.AdminToken),
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
-		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease,
+		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -213,6 +216,8 @@ func (s *Server) routes() http.Handler {
 	handle("GET /healthz", http.HandlerFunc(s.healthz))
 	handle("GET /readyz", http.HandlerFunc(s.readyz))
 	handle("GET /metrics", s.metrics.handler())
+
+	s.homeRoutes(handle) // GET /, /docs/api.md, /docs/openapi.yaml
 
 	// Anything else: a JSON 404 (or 405) rather than the mux's plain text.
 	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

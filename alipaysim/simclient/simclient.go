@@ -131,6 +131,12 @@ func (c *Client) GetBuyer(ctx context.Context, userID string) (*Buyer, error) {
 	return &b, c.call(ctx, http.MethodGet, "/sandbox/buyers/"+url.PathEscape(userID), nil, &b)
 }
 
+// TopUp adds amount to a buyer's balance and returns the buyer.
+func (c *Client) TopUp(ctx context.Context, userID string, amount f2fpay.Amount) (*Buyer, error) {
+	var b Buyer
+	return &b, c.call(ctx, http.MethodPost, "/sandbox/buyers/"+url.PathEscape(userID)+"/top-up", map[string]f2fpay.Amount{"amount": amount}, &b)
+}
+
 // PaymentCode issues a payment code (valid one minute, single use) for a buyer.
 func (c *Client) PaymentCode(ctx context.Context, userID string) (string, error) {
 	var out struct {

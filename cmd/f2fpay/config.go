@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/f2fpay/f2fpay/httpapi"
 )
 
 // serveConfig is the resolved configuration of `f2fpay serve`. Each field can come from
@@ -35,6 +37,10 @@ type serveConfig struct {
 	LogFormat     string        `json:"log-format"`
 	LogLevel      string        `json:"log-level"`
 	ShutdownGrace time.Duration `json:"shutdown-grace"`
+
+	// homeLinks are extra links for the service's home page; the demo sets them (the
+	// sandbox's wallet), no flag does.
+	homeLinks []httpapi.HomeLink
 }
 
 // secretFields are redacted when the configuration is printed.

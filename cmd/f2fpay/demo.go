@@ -24,6 +24,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/httpapi"
 )
 
 const demoUsage = `Usage: f2fpay demo [flags]
@@ -32,8 +33,9 @@ One command, no setup: starts the offline Alipay sandbox and the payment service
 SQLite in a data directory, registers a demo merchant, app, store, cashier terminal and
 buyer, takes a first barcode payment through the terminal API (and one that waits for
 the buyer's password, and a partial refund), then keeps running and prints what to try
-next. Run it again on the same directory and it picks up where it stopped — kill it
-mid-payment and the restarted service resolves the order against the sandbox.
+next. Run it again on the same directory, any number of times: it picks up where it
+stopped and tops the buyer's balance up to 1000.00 — kill it mid-payment and the
+restarted service resolves the order against the sandbox.
 
 Flags:
 `
@@ -99,6 +101,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go simSrv.Serve(simLn)
 	defer shutdown(ctx, simSrv)
 
+	// The buyer first: its wallet is linked from the service's home page.
+	if err := demoBuyer(ctx, *dir, sim, state, fresh); err != nil {
+		return err
+	}
+	walletURL := simURL + "/wallet/" + state.BuyerID
+
 	// The payment service, its state in DIR/f2fpay.db.
 	svcLn, err := net.Listen("tcp", *svcAddr)
 	if err != nil {
@@ -110,6 +118,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.PublicURL = "http://" + svcLn.Addr().String()
 	cfg.LogLevel = "warn"
 	cfg.QueryInterval = 2 * time.Second
+	cfg.homeLinks = []httpapi.HomeLink{
+		{Label: "沙箱买家钱包 · the sandbox buyer's wallet (pay password 123456)", URL: walletURL},
+		{Label: "沙箱商户后台 · the sandbox's apps, trades, notifications and faults", URL: simURL + "/sandbox/ui"},
+	}
 	svc, err := startService(ctx, &cfg, io.Discard, stderr, svcLn)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -124,40 +136,62 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
 
 	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline (state in %s)\n\n", *dir)
-	fmt.Fprintf(stdout, "  payment service: %s   (terminal API /v1, admin API /admin, /metrics)\n", svc.URL)
-	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/gateway.do   (control API /sandbox/)\n", simURL)
-	fmt.Fprintf(stdout, "  merchant app %s, seller %s; buyer %s (pay password 123456)\n\n", state.AppID, state.SellerID, state.BuyerID)
+	fmt.Fprintf(stdout, "  payment service: %s/   (open this URL in a browser: API docs, /metrics, /healthz)\n", svc.URL)
+	fmt.Fprintf(stdout, "  admin token:     %s   (header \"Authorization: Bearer <token>\" on /admin)\n", state.AdminToken)
+	fmt.Fprintf(stdout, "  terminal key:    %s.%s   (the same header on /v1)\n", state.TerminalKey, state.TerminalSec)
+	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/sandbox/ui   (apps, trades, notifications; SDKs use %s/gateway.do)\n", simURL, simURL)
+	fmt.Fprintf(stdout, "  buyer's wallet:  %s   (pay password 123456)\n", walletURL)
+	fmt.Fprintf(stdout, "  merchant app %s, seller %s; buyer %s, balance %s\n\n", state.AppID, state.SellerID, state.BuyerID, demoBuyerBalance)
 	if err := demoPayments(ctx, stdout, sim, term, state); err != nil {
 		return err
 	}
 	if *once {
 		return nil
 	}
-	demoNextSteps(stdout, simURL, state.BuyerID, svc.URL, state.TerminalKey+"."+state.TerminalSec)
+	demoNextSteps(stdout, demoSteps{
+		SimURL: simURL, BuyerID: state.BuyerID, SvcURL: svc.URL, Auth: state.TerminalKey + "." + state.TerminalSec,
+		AdminToken: state.AdminToken, OutTradeNo: "DEMO-" + time.Now().Format("20060102-150405"),
+	})
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "f2fpay demo: stopped")
 	return nil
 }
 
+// demoSteps is what the next steps are written with.
+type demoSteps struct {
+	SimURL, BuyerID, SvcURL, Auth, AdminToken string
+	// OutTradeNo is the stem of the two payments' out_trade_no (-1, -2), chosen here
+	// so that step 4 can name them.
+	OutTradeNo string
+}
+
 // demoNextSteps prints what a newcomer can do next, as shell commands to copy and
-// paste (TestDemoNextSteps runs them). The sandbox's control API answers indented
-// JSON, so the payment code is picked out after the spaces and newlines are gone.
-func demoNextSteps(w io.Writer, simURL, buyerID, svcURL, auth string) {
+// paste on Linux or macOS (TestDemoNextSteps runs them). The sandbox's control API
+// answers indented JSON, so the payment code is picked out after the spaces and
+// newlines are gone.
+func demoNextSteps(w io.Writer, d demoSteps) {
+	pay := func(n int) string {
+		out := fmt.Sprintf("%s-%d", d.OutTradeNo, n)
+		return fmt.Sprintf(`  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | tr -d ' \n' | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
+  curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' \
+       -H 'Idempotency-Key: %[5]s' -d "{\"out_trade_no\":\"%[5]s\",\"auth_code\":\"$CODE\",\"amount\":\"9.99\",\"subject\":\"coffee\"}"
+`, d.SimURL, d.BuyerID, d.SvcURL, d.Auth, out)
+	}
 	fmt.Fprintf(w, `
 Now you (the sandbox and the service keep running; Ctrl-C stops both):
 
-  # 1. the buyer opens the wallet: a live payment code, balance and history
-  open %[1]s/wallet/%[2]s
-  # 2. or take a payment code and pay with it at the cashier, in one copy-paste:
-  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | tr -d ' \n' | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
-  curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' \
-       -H "Idempotency-Key: $(date +%%s%%N)" -d "{\"auth_code\":\"$CODE\",\"amount\":\"9.99\",\"subject\":\"coffee\"}"
-  # 3. make Alipay lose its next answer, pay again, and watch the service resolve it:
+  # 1. the buyer opens the wallet — open this URL in a browser: a live payment code, balance and history
+  #    %[1]s/wallet/%[2]s
+  # 2. or take a payment code and pay order %[5]s-1 with it at the cashier, in one copy-paste:
+%[6]s  # 3. make Alipay lose its next answer, pay order %[5]s-2, and watch the service resolve it:
   curl -s -X POST %[1]s/sandbox/faults -d '{"kind":"drop_response","method":"alipay.trade.pay","count":1}'
-  # 4. kill this demo (kill -9) in the middle of a payment and run it again:
+%[7]s  # 4. look the two payments up as the terminal, and the second one's calls to Alipay as the operator:
+  curl -s %[3]s/v1/payments/%[5]s-1 -H 'Authorization: Bearer %[4]s'
+  curl -s %[3]s/v1/payments/%[5]s-2 -H 'Authorization: Bearer %[4]s'
+  curl -s %[3]s/admin/orders/%[5]s-2 -H 'Authorization: Bearer %[8]s'
+  # 5. kill this demo (kill -9) in the middle of a payment and run it again:
   #    the janitor resolves every unfinished order against the sandbox.
-  curl -s %[3]s/v1/payments/<out_trade_no> -H 'Authorization: Bearer %[4]s'
-`, simURL, buyerID, svcURL, auth)
+`, d.SimURL, d.BuyerID, d.SvcURL, d.Auth, d.OutTradeNo, pay(1), pay(2), d.AdminToken)
 }
 
 func shutdown(ctx context.Context, srv *http.Server) {
@@ -200,16 +234,52 @@ func demoSetup(ctx context.Context, dir string, st *demoState, simURL, svcURL st
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	st.AppID, st.SellerID, st.MerchantID = p.SandboxApp.AppID, p.SandboxApp.SellerID, p.MerchantID
+	st.TerminalKey, st.TerminalSec = p.Terminals[0].APIKey.KeyID, p.Terminals[0].APIKey.Secret
+	st.SandboxURL = simURL
+	return saveDemoState(dir, st)
+}
+
+func saveDemoState(dir string, st *demoState) error {
+	data, _ := json.MarshalIndent(st, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "demo.json"), data, 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// demoBuyerBalance is what the demo buyer holds at the start of every run. A run's
+// scripted payments spend 398.00 of it (and the next steps 19.98), so without the
+// top-up the third run would fail with ACQ.BUYER_BALANCE_NOT_ENOUGH.
+var demoBuyerBalance = f2fpay.MustParseAmount("1000.00")
+
+// demoBuyer creates the demo buyer (on the first run, or when the sandbox's state no
+// longer has it) or tops its balance up to demoBuyerBalance.
+func demoBuyer(ctx context.Context, dir string, sim *alipaysim.Sim, st *demoState, fresh bool) error {
+	if st.BuyerID != "" {
+		b, err := sim.Buyer(st.BuyerID)
+		switch {
+		case err == nil && b.Balance < demoBuyerBalance:
+			if _, err := sim.TopUp(ctx, b.UserID, demoBuyerBalance-b.Balance); err != nil {
+				return fmt.Errorf("demo: topping up the buyer: %w", err)
+			}
+			return nil
+		case err == nil:
+			return nil
+		case f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND:
+			return fmt.Errorf("demo: the buyer: %w", err)
+		}
+	}
 	threshold := f2fpay.MustParseAmount("200.00")
-	buyer, err := sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: f2fpay.MustParseAmount("1000.00"), PayPassword: "123456", Threshold: &threshold})
+	b, err := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: demoBuyerBalance, PayPassword: "123456", PasswordThreshold: &threshold})
 	if err != nil {
 		return fmt.Errorf("demo: creating the buyer: %w", err)
 	}
-	st.AppID, st.SellerID, st.BuyerID, st.MerchantID = p.SandboxApp.AppID, p.SandboxApp.SellerID, buyer.UserID, p.MerchantID
-	st.TerminalKey, st.TerminalSec = p.Terminals[0].APIKey.KeyID, p.Terminals[0].APIKey.Secret
-	st.SandboxURL = simURL
-	data, _ := json.MarshalIndent(st, "", "  ")
-	return os.WriteFile(filepath.Join(dir, "demo.json"), data, 0o600)
+	st.BuyerID = b.UserID
+	if fresh {
+		return nil // demoSetup writes the state
+	}
+	return saveDemoState(dir, st)
 }
 
 // demoAppKey loads the demo app's private key, generating it on first run.

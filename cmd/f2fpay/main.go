@@ -55,6 +55,7 @@ Commands:
   keys      generate an RSA-2048 app key pair, or check which key is which
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   serve     run the merchant payment service (terminal, admin and notification API)
+  provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "provision":
+		return runProvision(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", version)
 		return nil

@@ -110,6 +110,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// Unique per process start even when -instance names it the same after a
 		// restart: a key held by the previous process must look dead, not "running here".
 		Instance: cfg.Instance + "." + startID(),
+		Home:     cfg.homeLinks,
 	})
 	if err != nil {
 		store.Close()
