@@ -121,6 +121,10 @@ func outTradeNoFor(t *f2fpay.Terminal, key string) string {
 	return "T" + strconv.FormatInt(t.ID, 10) + "K" + hex.EncodeToString(h[:12])
 }
 
+// maxPayTimeoutSeconds bounds pay_timeout_seconds: a day, well inside Alipay's 15-day
+// timeout_express, and longer than any buyer stands at a till.
+const maxPayTimeoutSeconds = 24 * 3600
+
 // commonFields validates the fields every payment has and fills the order number.
 func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, time.Duration, error) {
 	amount, err := parseAmountField("amount", req.Amount)
@@ -148,8 +152,8 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amou
 	}
 	var payTimeout time.Duration
 	if req.PayTimeoutSeconds != nil {
-		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > 24*3600 {
-			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be a positive number of seconds: how long the buyer has to pay")
+		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > maxPayTimeoutSeconds {
+			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be between 1 and %d (a day): how many seconds the buyer has to pay", maxPayTimeoutSeconds)
 		}
 		payTimeout = time.Duration(*req.PayTimeoutSeconds) * time.Second
 	}
