@@ -14,9 +14,9 @@ const maxListLimit = 1000
 // adminOrder is an order with its whole story: every gateway call (method, code,
 // sub_code, latency) and its refunds — what support needs to answer "was I charged?".
 type adminOrder struct {
-	Order   *f2fpay.Order         `json:"order"`
+	Order   f2fpay.PublicOrder    `json:"order"`
 	Calls   []*f2fpay.GatewayCall `json:"calls"`
-	Refunds []*f2fpay.Refund      `json:"refunds"`
+	Refunds []f2fpay.PublicRefund `json:"refunds"`
 }
 
 func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
@@ -40,10 +40,11 @@ func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
 	if calls == nil {
 		calls = []*f2fpay.GatewayCall{}
 	}
-	if refunds == nil {
-		refunds = []*f2fpay.Refund{}
+	shown := make([]f2fpay.PublicRefund, 0, len(refunds))
+	for _, rf := range refunds {
+		shown = append(shown, rf.Public(o))
 	}
-	writeJSON(w, http.StatusOK, adminOrder{Order: o, Calls: calls, Refunds: refunds})
+	writeJSON(w, http.StatusOK, adminOrder{Order: o.Public(), Calls: calls, Refunds: shown})
 }
 
 func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
@@ -77,10 +78,11 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if os == nil {
-		os = []*f2fpay.Order{}
+	shown := make([]f2fpay.PublicOrder, 0, len(os))
+	for _, o := range os {
+		shown = append(shown, o.Public())
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": os})
+	writeJSON(w, http.StatusOK, map[string]any{"orders": shown})
 }
 
 func queryID(q url.Values, name string) (*int64, error) {

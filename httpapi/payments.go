@@ -59,13 +59,6 @@ type Payment struct {
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 // stateMessage is what a cashier's screen can show for a state.
 func stateMessage(o *f2fpay.Order) string {
 	switch o.State {
@@ -108,7 +101,7 @@ func showPayment(o *f2fpay.Order) Payment {
 		DiscountAmount: o.DiscountAmount, RefundedAmount: o.RefundedAmount, Subject: o.Subject,
 		QRCode: o.QRCode, BuyerLogonID: o.BuyerLogonID, AuthCodeMasked: o.AuthCodeMasked,
 		FailCode: o.FailCode, FailReason: o.FailReason, CancelAction: o.CancelAction,
-		PayDeadline: timePtr(o.PayDeadline), PaidAt: timePtr(o.PaidAt), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		PayDeadline: f2fpay.PublicTime(o.PayDeadline), PaidAt: f2fpay.PublicTime(o.PaidAt), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 	}
 }
 

@@ -12,8 +12,10 @@
 //	F2fpay-Signature:  t=1715593761,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
 // Verify checks the signature and the timestamp's freshness; answer any 2xx once the
-// event is stored. Delivery is at least once, and events of one order may arrive out of
-// order after retries: treat each as a snapshot and compare the order's version.
+// event is stored. Delivery is at least once: dedupe on the event id. An order has at
+// most one payment.* event and a refund at most one refund.* event, but events of one
+// order may arrive out of order after retries. The data is f2fpay.PublicOrder or
+// f2fpay.PublicRefund, documented in docs/api.md ("Webhooks").
 package webhook
 
 import (
