@@ -35,9 +35,9 @@ type Event struct {
 	// Delivery state.
 	Attempts      int       `json:"attempts"`
 	NextAttemptAt time.Time `json:"next_attempt_at"`
-	DeliveredAt   time.Time `json:"delivered_at,omitempty"`
+	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
 	// DeadAt is set when retries are exhausted; a replay clears it.
-	DeadAt    time.Time `json:"dead_at,omitempty"`
+	DeadAt    time.Time `json:"dead_at,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
 	// Token is the fencing token of the current lease: a delivery outcome is recorded
 	// only with the token of the lease under which it was attempted, so a worker whose

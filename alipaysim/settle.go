@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 //   - A trade may carry a royalty plan: royalty_info.royalty_detail_infos (snake_case,
 //     current Alipay) or royalty_parameters (seed 002's camelCase array, PROTOCOL.md §13),
 //     on alipay.trade.pay, precreate and create. Both are read by parseRoyalty; bad
-//     plans answer ACQ.INVALID_PARAMETER and create nothing.
+//     plans answer ACQ.INVALID_PARAMETER and create nothing. Integer fields (serial_no,
+//     amount_percentage) may be JSON numbers or JSON strings, as Alipay accepts.
 //   - Without extend_params.royalty_freeze "true" the plan runs when the trade is paid,
 //     in serial order; a transfer that no longer fits the merchant's receipt (a merchant
 //     voucher lowered it) is recorded as FAIL, the others go through.
@@ -99,16 +101,16 @@ type royaltyRequest struct {
 	RoyaltyInfo *struct {
 		RoyaltyType string `json:"royalty_type"`
 		Details     []struct {
-			SerialNo      *int64         `json:"serial_no"`
-			TransInType   string         `json:"trans_in_type"`
-			BatchNo       string         `json:"batch_no"`
-			OutRelationID string         `json:"out_relation_id"`
-			TransOutType  string         `json:"trans_out_type"`
-			TransOut      string         `json:"trans_out"`
-			TransIn       string         `json:"trans_in"`
-			Amount        *f2fpay.Amount `json:"amount"`
-			Percentage    int64          `json:"amount_percentage"`
-			Desc          string         `json:"desc"`
+			SerialNo      json.RawMessage `json:"serial_no"`
+			TransInType   string          `json:"trans_in_type"`
+			BatchNo       string          `json:"batch_no"`
+			OutRelationID string          `json:"out_relation_id"`
+			TransOutType  string          `json:"trans_out_type"`
+			TransOut      string          `json:"trans_out"`
+			TransIn       string          `json:"trans_in"`
+			Amount        *f2fpay.Amount  `json:"amount"`
+			Percentage    json.RawMessage `json:"amount_percentage"`
+			Desc          string          `json:"desc"`
 		} `json:"royalty_detail_infos"`
 	} `json:"royalty_info"`
 	RoyaltyParameters json.RawMessage `json:"royalty_parameters"`
@@ -162,10 +164,17 @@ func parseRoyalty(bizContent, outTradeNo string, total f2fpay.Amount) (items []R
 		}
 		for i, d := range r.RoyaltyInfo.Details {
 			it := RoyaltyItem{OutRelationID: d.OutRelationID, TransOut: d.TransOut, TransIn: d.TransIn,
-				Percentage: d.Percentage, Desc: d.Desc, SerialNo: int64(i + 1)}
-			if d.SerialNo != nil {
-				it.SerialNo = *d.SerialNo
+				Desc: d.Desc, SerialNo: int64(i + 1)}
+			if n, set, err := royaltyInt(d.SerialNo); err != nil {
+				return nil, false, fmt.Errorf("royalty_detail_infos[%d].serial_no %v", i, err)
+			} else if set {
+				it.SerialNo = n
 			}
+			n, _, err := royaltyInt(d.Percentage)
+			if err != nil {
+				return nil, false, fmt.Errorf("royalty_detail_infos[%d].amount_percentage %v", i, err)
+			}
+			it.Percentage = n
 			if d.Amount != nil {
 				it.Amount = *d.Amount
 				if it.Amount == 0 {
@@ -244,6 +253,40 @@ func parseRoyalty(bizContent, outTradeNo string, total f2fpay.Amount) (items []R
 	}
 	slices.SortStableFunc(items, func(a, b RoyaltyItem) int { return int(min(max(a.SerialNo-b.SerialNo, -1), 1)) })
 	return items, freeze, nil
+}
+
+// integerText is what royaltyInt accepts inside a JSON string or as a JSON number: an
+// integer, no fraction, no exponent, no sign but minus (which the range checks refuse).
+var integerText = regexp.MustCompile(`^-?[0-9]{1,18}$`)
+
+// royaltyInt reads an integer field of a royalty item (serial_no, amount_percentage).
+// Alipay documents them as numbers and accepts them as JSON strings too, which is how
+// the official Java SDK's string-typed models and common Go SDKs (gopay) send them:
+// 1 and "1" are the same. Absent, null and "" are unset. Anything else (1.5, "abc",
+// true, {}) is refused with an error that completes "<field> ...".
+func royaltyInt(raw json.RawMessage) (n int64, set bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false, nil
+	}
+	text := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return 0, false, fmt.Errorf("不是合法的 JSON 字符串")
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			return 0, false, nil
+		}
+	}
+	if !integerText.MatchString(text) {
+		return 0, false, fmt.Errorf("须为整数（数字或数字字符串），收到 %s (must be an integer, as a number or a string)", truncate(string(raw), 20))
+	}
+	n, err = strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("须为整数，收到 %s", truncate(string(raw), 20))
+	}
+	return n, true, nil
 }
 
 func checkIDTypes(i int, in, out string) error {
@@ -496,14 +539,14 @@ type settleBiz struct {
 }
 
 type settleItem struct {
-	RoyaltyType  string         `json:"royalty_type"`
-	TransOut     string         `json:"trans_out"`
-	TransOutType string         `json:"trans_out_type"`
-	TransInType  string         `json:"trans_in_type"`
-	TransIn      string         `json:"trans_in"`
-	Amount       *f2fpay.Amount `json:"amount"`
-	Percentage   int64          `json:"amount_percentage"`
-	Desc         string         `json:"desc"`
+	RoyaltyType  string          `json:"royalty_type"`
+	TransOut     string          `json:"trans_out"`
+	TransOutType string          `json:"trans_out_type"`
+	TransInType  string          `json:"trans_in_type"`
+	TransIn      string          `json:"trans_in"`
+	Amount       *f2fpay.Amount  `json:"amount"`
+	Percentage   json.RawMessage `json:"amount_percentage"` // a number or a string; see royaltyInt
+	Desc         string          `json:"desc"`
 }
 
 var settleNoPattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
@@ -564,6 +607,10 @@ func (t *txn) orderSettle(c *call) *node {
 	plan := make([]RoyaltyItem, 0, len(items))
 	var sum f2fpay.Amount
 	for i, it := range items {
+		pct, _, err := royaltyInt(it.Percentage)
+		if err != nil {
+			return invalidParam(fmt.Sprintf("royalty_parameters[%d].amount_percentage %v", i, err))
+		}
 		switch {
 		case it.RoyaltyType != "" && it.RoyaltyType != "transfer":
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d].royalty_type 沙箱只支持 transfer", i))
@@ -573,19 +620,19 @@ func (t *txn) orderSettle(c *call) *node {
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d].trans_out 须为本交易的卖家 %s", i, tr.SellerID))
 		case !userIDPattern.MatchString(it.TransIn) || it.TransIn == tr.SellerID || !t.accountExists(it.TransIn):
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d].trans_in %q 不是可收款的沙箱账户", i, it.TransIn))
-		case (it.Amount == nil || *it.Amount == 0) == (it.Percentage == 0):
+		case (it.Amount == nil || *it.Amount == 0) == (pct == 0):
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d] 须给出 amount 或 amount_percentage 之一", i))
 		case it.Amount != nil && (*it.Amount < 0 || it.Amount.CheckTrade() != nil):
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d].amount 须在 0.01 到 100000000.00 之间", i))
-		case it.Percentage < 0 || it.Percentage > 100:
+		case pct < 0 || pct > 100:
 			return invalidParam(fmt.Sprintf("royalty_parameters[%d].amount_percentage 须为 1 到 100", i))
 		}
-		p := RoyaltyItem{SerialNo: int64(i + 1), TransOut: tr.SellerID, TransIn: it.TransIn, Percentage: it.Percentage, Desc: it.Desc}
+		p := RoyaltyItem{SerialNo: int64(i + 1), TransOut: tr.SellerID, TransIn: it.TransIn, Percentage: pct, Desc: it.Desc}
 		if it.Amount != nil {
 			p.Amount = *it.Amount
 			sum += p.Amount
 		} else {
-			sum += f2fpay.Amount(int64(tr.Receipt) * it.Percentage / 100)
+			sum += f2fpay.Amount(int64(tr.Receipt) * pct / 100)
 		}
 		plan = append(plan, p)
 	}

@@ -234,6 +234,12 @@ func TestBadRoyaltyParameters(t *testing.T) {
 		{"legacy no amount", map[string]any{"royalty_parameters": []map[string]any{{"serialNo": 1, "transIn": r1}}}, "amount"},
 		{"legacy not an array", map[string]any{"royalty_parameters": map[string]any{"serialNo": 1}}, "royalty_parameters"},
 		{"bad royalty_freeze", map[string]any{"extend_params": map[string]any{"royalty_freeze": "yes"}}, "royalty_freeze"},
+		{"serial_no junk", map[string]any{"royalty_info": detail(map[string]any{"serial_no": "abc", "trans_in": r1, "amount": "1.00"})}, "royalty_detail_infos[0].serial_no 须为整数"},
+		{"serial_no fraction", map[string]any{"royalty_info": detail(map[string]any{"serial_no": 1.5, "trans_in": r1, "amount": "1.00"})}, "royalty_detail_infos[0].serial_no 须为整数"},
+		{"serial_no bool", map[string]any{"royalty_info": detail(map[string]any{"serial_no": true, "trans_in": r1, "amount": "1.00"})}, "royalty_detail_infos[0].serial_no 须为整数"},
+		{"serial_no \"0\"", map[string]any{"royalty_info": detail(map[string]any{"serial_no": "0", "trans_in": r1, "amount": "1.00"})}, "序号"},
+		{"percentage junk", map[string]any{"royalty_info": detail(map[string]any{"trans_in": r1, "amount_percentage": "5%"})}, "royalty_detail_infos[0].amount_percentage 须为整数"},
+		{"percentage \"101\"", map[string]any{"royalty_info": detail(map[string]any{"trans_in": r1, "amount_percentage": "101"})}, "amount_percentage 须为 1 到 100"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,6 +258,58 @@ func TestBadRoyaltyParameters(t *testing.T) {
 	}
 	if b.balance(by.UserID) != amt("100.00") {
 		t.Error("refused payments took money")
+	}
+}
+
+// TestRoyaltyIntegersAsStrings: serial_no and amount_percentage arrive as JSON numbers
+// from some clients and as JSON strings from others (the Java SDK's models, gopay); Alipay
+// takes both, and so must the sandbox, on the trade (royalty_info) and on
+// alipay.trade.order.settle.
+func TestRoyaltyIntegersAsStrings(t *testing.T) {
+	b := setup(t)
+	r1, r2 := b.receiver(), b.receiver()
+	by := b.buyer("500.00")
+	req := pay("roy-str", b.code(by.UserID), "100.00")
+	req["royalty_info"] = map[string]any{"royalty_detail_infos": []map[string]any{
+		{"serial_no": "2", "trans_in": r2, "amount_percentage": "5", "trans_out": b.app.SellerID},
+		{"serial_no": "1", "trans_in": r1, "amount": "10.00"},
+	}}
+	if n := b.call("alipay.trade.pay", req); n["code"] != "10000" {
+		t.Fatalf("pay: %v", n)
+	}
+	tr, err := b.sim.TradeByOutTradeNo(b.app.AppID, "roy-str")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.RoyaltyPlan) != 2 || tr.RoyaltyPlan[0].SerialNo != 1 || tr.RoyaltyPlan[0].TransIn != r1 ||
+		tr.RoyaltyPlan[1].SerialNo != 2 || tr.RoyaltyPlan[1].Percentage != 5 {
+		t.Fatalf("plan %+v", tr.RoyaltyPlan)
+	}
+	if b.balance(r1) != amt("10.00") || b.balance(r2) != amt("5.00") {
+		t.Fatalf("after payment: r1 %s r2 %s", b.balance(r1), b.balance(r2))
+	}
+
+	frozen := pay("roy-frz", b.code(by.UserID), "200.00")
+	frozen["extend_params"] = map[string]any{"royalty_freeze": "true"}
+	tradeNo, _ := b.call("alipay.trade.pay", frozen)["trade_no"].(string)
+	settle := func(no string, pct any) map[string]any {
+		return b.call("alipay.trade.order.settle", map[string]any{"out_request_no": no, "trade_no": tradeNo,
+			"royalty_parameters": []map[string]any{{"trans_in": r1, "amount_percentage": pct}}})
+	}
+	if n := settle("s1", "10"); n["code"] != "10000" {
+		t.Fatalf("settle with a string percentage: %v", n)
+	}
+	if b.balance(r1) != amt("30.00") {
+		t.Fatalf("receiver after settle: %s", b.balance(r1))
+	}
+	for _, junk := range []any{"ten", 10.5, "10.0", []int{10}} {
+		n := settle("s_junk", junk)
+		if n["sub_code"] != "ACQ.INVALID_PARAMETER" || !strings.Contains(n["sub_msg"].(string), "royalty_parameters[0].amount_percentage 须为整数") {
+			t.Errorf("amount_percentage %v: %v", junk, n)
+		}
+	}
+	if b.balance(r1) != amt("30.00") {
+		t.Errorf("refused settles moved money: %s", b.balance(r1))
 	}
 }
 

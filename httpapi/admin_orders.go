@@ -15,9 +15,9 @@ const maxListLimit = 1000
 // adminOrder is an order with its whole story: every gateway call (method, code,
 // sub_code, latency) and its refunds — what support needs to answer "was I charged?".
 type adminOrder struct {
-	Order   *f2fpay.Order         `json:"order"`
+	Order   f2fpay.PublicOrder    `json:"order"`
 	Calls   []*f2fpay.GatewayCall `json:"calls"`
-	Refunds []*f2fpay.Refund      `json:"refunds"`
+	Refunds []f2fpay.PublicRefund `json:"refunds"`
 }
 
 // adminFindOrder finds an order by its number for support, who often know nothing
@@ -70,10 +70,11 @@ func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
 	if calls == nil {
 		calls = []*f2fpay.GatewayCall{}
 	}
-	if refunds == nil {
-		refunds = []*f2fpay.Refund{}
+	shown := make([]f2fpay.PublicRefund, 0, len(refunds))
+	for _, rf := range refunds {
+		shown = append(shown, rf.Public(o))
 	}
-	writeJSON(w, http.StatusOK, adminOrder{Order: o, Calls: calls, Refunds: refunds})
+	writeJSON(w, http.StatusOK, adminOrder{Order: o.Public(), Calls: calls, Refunds: shown})
 }
 
 func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
@@ -121,10 +122,11 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if os == nil {
-		os = []*f2fpay.Order{}
+	shown := make([]f2fpay.PublicOrder, 0, len(os))
+	for _, o := range os {
+		shown = append(shown, o.Public())
 	}
-	page := map[string]any{"orders": os}
+	page := map[string]any{"orders": shown}
 	if len(os) == f.Limit {
 		// There may be more: the next page starts below the last id of this one.
 		last := os[len(os)-1].ID

@@ -64,13 +64,6 @@ type Payment struct {
 	Vouchers               []f2fpay.Voucher  `json:"voucher_detail_list,omitempty"`
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 // stateMessage is what a cashier's screen can show for a state.
 func stateMessage(o *f2fpay.Order) string {
 	switch o.State {
@@ -113,7 +106,7 @@ func showPayment(o *f2fpay.Order) Payment {
 		DiscountAmount: o.DiscountAmount, RefundedAmount: o.RefundedAmount, Subject: o.Subject,
 		QRCode: o.QRCode, BuyerLogonID: o.BuyerLogonID, AuthCodeMasked: o.AuthCodeMasked,
 		FailCode: o.FailCode, FailReason: o.FailReason, CancelAction: o.CancelAction,
-		PayDeadline: timePtr(o.PayDeadline), PaidAt: timePtr(o.PaidAt), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		PayDeadline: f2fpay.PublicTime(o.PayDeadline), PaidAt: f2fpay.PublicTime(o.PaidAt), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 		MerchantDiscountAmount: o.MerchantDiscountAmount, FundBills: o.FundBills, Vouchers: o.Vouchers,
 	}
 }
@@ -126,6 +119,10 @@ func outTradeNoFor(t *f2fpay.Terminal, key string) string {
 	h := sha256.Sum256([]byte(strconv.FormatInt(t.ID, 10) + "\x00" + key))
 	return "T" + strconv.FormatInt(t.ID, 10) + "K" + hex.EncodeToString(h[:12])
 }
+
+// maxPayTimeoutSeconds bounds pay_timeout_seconds: a day, well inside Alipay's 15-day
+// timeout_express, and longer than any buyer stands at a till.
+const maxPayTimeoutSeconds = 24 * 3600
 
 // commonFields validates the fields every payment has and fills the order number.
 func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, time.Duration, error) {
@@ -154,8 +151,8 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amou
 	}
 	var payTimeout time.Duration
 	if req.PayTimeoutSeconds != nil {
-		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > 24*3600 {
-			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be a positive number of seconds: how long the buyer has to pay")
+		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > maxPayTimeoutSeconds {
+			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be between 1 and %d (a day): how many seconds the buyer has to pay", maxPayTimeoutSeconds)
 		}
 		payTimeout = time.Duration(*req.PayTimeoutSeconds) * time.Second
 	}

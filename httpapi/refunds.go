@@ -42,7 +42,7 @@ func showRefund(refundID string, o *f2fpay.Order, r *f2fpay.Refund) RefundView {
 	return RefundView{
 		RefundID: refundID, OutTradeNo: o.OutTradeNo, Amount: r.Amount, Reason: r.Reason, State: string(r.State),
 		Final: r.State.Final(), FailCode: r.FailCode, FailReason: r.FailReason, TotalAmount: o.TotalAmount,
-		RefundedAmount: o.RefundedAmount, RefundedAt: timePtr(r.RefundedAt), CreatedAt: r.CreatedAt,
+		RefundedAmount: o.RefundedAmount, RefundedAt: f2fpay.PublicTime(r.RefundedAt), CreatedAt: r.CreatedAt.UTC(),
 	}
 }
 

@@ -106,9 +106,9 @@ func (e *Engine) orderEvent(o *f2fpay.Order) *f2fpay.Event {
 	default:
 		return nil
 	}
-	snap := *o
-	snap.Version++ // what the store will hold once this update commits
-	payload, _ := json.Marshal(&snap)
+	// The payload is the order's public representation (f2fpay.PublicOrder), never the
+	// record itself: the record's engine fields are no contract.
+	payload, _ := json.Marshal(o.Public())
 	now := e.now()
 	return &f2fpay.Event{
 		ID: eventID("order", o.ID, t), Type: t, MerchantID: o.MerchantID, OrderID: o.ID,
@@ -136,9 +136,7 @@ func (e *Engine) refundEvent(o *f2fpay.Order, r *f2fpay.Refund) *f2fpay.Event {
 	default:
 		return nil
 	}
-	snap := *r
-	snap.Version++
-	payload, _ := json.Marshal(&snap)
+	payload, _ := json.Marshal(r.Public(o))
 	now := e.now()
 	return &f2fpay.Event{
 		ID: eventID("refund", r.ID, t), Type: t, MerchantID: o.MerchantID, OrderID: o.ID, RefundID: r.ID,

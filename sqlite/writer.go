@@ -86,6 +86,10 @@ type writer struct {
 	restartWanted atomic.Bool
 	restarts      atomic.Int64 // WAL restarts so far (tests)
 
+	// hooks lets a test see the writer's moments (nil in the service): set before the
+	// calls it observes start.
+	hooks *writerHooks
+
 	mu      sync.Mutex
 	idle    sync.Cond // signalled when leading turns false
 	queue   []*txRequest
@@ -98,6 +102,16 @@ func newWriter(db *sql.DB, path string) *writer {
 	w := &writer{db: db, stmts: newStmtCache(db, true), sync: newSyncer(path)}
 	w.idle.L = &w.mu
 	return w
+}
+
+// writerHooks are tests' signals from the writer, so that a test waits for the moment
+// it checks rather than guessing how long it takes on a loaded machine.
+type writerHooks struct {
+	// queued: a call was queued behind the batch under way; n calls are queued now.
+	queued func(n int)
+	// restarted: a WAL restart was attempted; ok when it succeeded (the next write
+	// starts the WAL over).
+	restarted func(ok bool)
 }
 
 var errClosed = errors.New("the database is closed")
@@ -116,9 +130,13 @@ func (w *writer) do(ctx context.Context, lazy bool, fn func(ctx context.Context,
 		return errClosed
 	}
 	w.queue = append(w.queue, r)
+	queued := len(w.queue)
 	lead := !w.leading
 	w.leading = true
 	w.mu.Unlock()
+	if !lead && w.hooks != nil && w.hooks.queued != nil {
+		w.hooks.queued(queued)
+	}
 	res := txResult{lead: true}
 	if !lead {
 		// Once queued, fn may be running: wait for its outcome whatever ctx says, so
@@ -191,6 +209,10 @@ func (w *writer) handOver() {
 // checkpointer asks again.
 func (w *writer) restartWAL() {
 	w.restartWanted.Store(false)
+	ok := false
+	if w.hooks != nil && w.hooks.restarted != nil {
+		defer func() { w.hooks.restarted(ok) }()
+	}
 	ctx := context.Background()
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
@@ -212,6 +234,7 @@ func (w *writer) restartWAL() {
 	}
 	if err == nil && busy == 0 {
 		w.restarts.Add(1)
+		ok = true
 	}
 }
 

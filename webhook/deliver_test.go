@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -249,5 +251,91 @@ func TestRetryAfterSecretRotation(t *testing.T) {
 	}
 	if evs, err := b.store.ListEvents(ctx, f2fpay.EventFilter{}); err != nil || len(evs) != 1 || evs[0].DeliveredAt.IsZero() || evs[0].Attempts != 1 { // one failed attempt
 		t.Fatalf("after the retry: %+v, %v", *evs[0], err)
+	}
+}
+
+// logSink collects what the deliverer logs, at every level.
+type logSink struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+// levels returns the level of each logged record whose message is msg.
+func (s *logSink) levels(msg string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(s.buf.String()), "\n") {
+		var rec struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
+			out = append(out, rec.Level)
+		}
+	}
+	return out
+}
+
+// TestNoWebhookCompletesQuietly: an event of a merchant without a webhook is completed
+// without a POST and without "webhook delivered" (that line means the merchant's
+// endpoint accepted it); it is not attempted again, and a replay after the merchant sets
+// a webhook sends it under its id. An event that is sent still logs "webhook delivered".
+func TestNoWebhookCompletesQuietly(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	sink := &logSink{}
+	d, err := webhook.New(webhook.Config{Store: b.store, Box: b.box, Owner: "instance-a", Clock: b.clock,
+		Logger: slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := b.merchant.WebhookURL
+	none := ""
+	if _, err := b.store.UpdateMerchant(ctx, b.merchant.ID, f2fpay.MerchantUpdate{WebhookURL: &none, WebhookSecret: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	if len(b.got) != 0 {
+		t.Fatal("a POST without a webhook_url")
+	}
+	if lv := sink.levels("webhook delivered"); len(lv) != 0 {
+		t.Fatalf("\"webhook delivered\" logged with nothing sent: %v", lv)
+	}
+	for _, lv := range sink.levels("webhook: the merchant has no webhook_url; event completed without sending") {
+		if lv != "DEBUG" {
+			t.Fatalf("the skipped event is logged at %s", lv)
+		}
+	}
+	b.clock.Advance(48 * time.Hour)
+	if n, _ := d.DeliverDue(ctx); n != 0 {
+		t.Fatal("a completed event without a webhook was claimed again")
+	}
+	evs, _ := b.store.ListEvents(ctx, f2fpay.EventFilter{})
+	if len(evs) != 1 || evs[0].DeliveredAt.IsZero() || !evs[0].DeadAt.IsZero() || evs[0].Attempts != 0 {
+		t.Fatalf("event = %+v", evs[0])
+	}
+
+	// The merchant sets a webhook and asks for the history.
+	sealed, _ := b.box.Seal("whsec_hook", f2fpay.WebhookSecretPurpose)
+	if _, err := b.store.UpdateMerchant(ctx, b.merchant.ID, f2fpay.MerchantUpdate{WebhookURL: &url, WebhookSecret: &sealed}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.store.ReplayEvents(ctx, f2fpay.EventFilter{MerchantID: &b.merchant.ID}, b.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("replay: %d %v", n, err)
+	}
+	if n, err := d.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("after replay: claimed %d, %v", n, err)
+	}
+	if r := <-b.got; r.id != evs[0].ID {
+		t.Fatalf("replayed %s, want %s", r.id, evs[0].ID)
+	}
+	if lv := sink.levels("webhook delivered"); len(lv) != 1 || lv[0] != "INFO" {
+		t.Fatalf("\"webhook delivered\" after a real delivery: %v", lv)
 	}
 }

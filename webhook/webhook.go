@@ -12,8 +12,10 @@
 //	F2fpay-Signature:  t=1715593761,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
 // Verify checks the signature and the timestamp's freshness; answer any 2xx once the
-// event is stored. Delivery is at least once, and events of one order may arrive out of
-// order after retries: treat each as a snapshot and compare the order's version.
+// event is stored. Delivery is at least once: dedupe on the event id. An order has at
+// most one payment.* event and a refund at most one refund.* event, but events of one
+// order may arrive out of order after retries. The data is f2fpay.PublicOrder or
+// f2fpay.PublicRefund, documented in docs/api.md ("Webhooks").
 package webhook
 
 import (
@@ -208,9 +210,16 @@ func (d *Deliverer) deliver(ctx context.Context, e *f2fpay.Event) {
 		return
 	}
 	if m.WebhookURL == "" {
-		// Nothing to deliver to: completing keeps the outbox from growing; a replay
-		// after the merchant sets a URL sends it.
-		d.complete(ctx, log, e)
+		// Nowhere to send it: the event is completed, not kept for a webhook configured
+		// later. Many merchants never set one (their terminals poll), and their events
+		// would otherwise stay due forever: claimed and leased at every poll, the
+		// outbox growing with every payment. And a webhook set up months later should
+		// not start with a flood of stale snapshots; whoever wants the history asks
+		// for it with a replay (POST /admin/events/replay with merchant_id and since),
+		// which sends completed events too, under their original ids. Completed, not
+		// retried to death either: a dead event means a failing endpoint, which this
+		// is not. Nothing was sent, so nothing is logged above debug.
+		d.complete(ctx, log, e, false)
 		return
 	}
 	key, err := d.cfg.Box.Open(m.WebhookSecret, f2fpay.WebhookSecretPurpose)
@@ -244,18 +253,22 @@ func (d *Deliverer) deliver(ctx context.Context, e *f2fpay.Event) {
 		d.retry(ctx, log, e, fmt.Sprintf("HTTP %d", resp.StatusCode))
 		return
 	}
-	d.complete(ctx, log, e)
+	d.complete(ctx, log, e, true)
 }
 
-func (d *Deliverer) complete(ctx context.Context, log *slog.Logger, e *f2fpay.Event) {
+// complete records e as done: sent (the endpoint accepted it) or skipped (the merchant
+// has no webhook).
+func (d *Deliverer) complete(ctx context.Context, log *slog.Logger, e *f2fpay.Event, sent bool) {
 	err := d.cfg.Store.CompleteEvent(ctx, e, d.cfg.Clock.Now())
 	switch {
 	case f2fpay.ErrorCode(err) == f2fpay.ECONFLICT:
 		log.Warn("webhook: lease lost before recording delivery; another instance owns the event now")
 	case err != nil:
 		log.Error("webhook: recording delivery", "err", err)
-	default:
+	case sent:
 		log.Info("webhook delivered", "attempt", e.Attempts+1)
+	default:
+		log.Debug("webhook: the merchant has no webhook_url; event completed without sending")
 	}
 }
 
