@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 )
 
 // readBody reads the whole body, bounded by the server's limit. Terminals on weak
@@ -113,6 +115,20 @@ func checkText(field, v string, required bool, max int) error {
 		if c < 0x20 || c == 0x7f {
 			return f2fpay.Errorf(f2fpay.EINVALID, "%s contains a control character (%U); send plain text", field, c)
 		}
+	}
+	return nil
+}
+
+// checkAlipayText checks a free-text field the service sends on to Alipay: checkText's
+// rules, with the length counted as Alipay counts it — GBK bytes, 2 per Chinese
+// character (alipay/limits.go) — so that a terminal is refused here, before the
+// buyer's payment code is used, rather than by Alipay after it.
+func checkAlipayText(field, v string, required bool, limit alipay.Limit) error {
+	if err := checkText(field, v, required, math.MaxInt); err != nil {
+		return err
+	}
+	if err := limit.Named(field).Check(v); err != nil {
+		return f2fpay.Errorf(f2fpay.EINVALID, "%s", err.Error())
 	}
 	return nil
 }
