@@ -36,8 +36,7 @@ type Limit struct {
 	Max int
 }
 
-// Alipay's documented limits (PROTOCOL.md §6 and §9; docs/alipay-limits.md lists the
-// sources of each).
+// Alipay's documented limits (docs/alipay-limits.md lists where each comes from).
 var (
 	LimitOutTradeNo   = Limit{"out_trade_no", 64}
 	LimitSubject      = Limit{"subject", 256}
