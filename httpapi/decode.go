@@ -32,8 +32,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return b, nil
 }
 
-// decodeJSON decodes body into v, refusing unknown fields, trailing data and wrong
-// types with a message that names the field and what to send. An empty body is "{}".
+// decodeJSON decodes body into v, refusing unknown fields, trailing data, wrong types,
+// duplicate keys and text that is not valid UTF-8 (checkStrictJSON) with a message
+// that names the field and what to send. An empty body is "{}".
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -46,7 +47,7 @@ func decodeJSON(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return f2fpay.Errorf(f2fpay.EINVALID, "request body has data after the JSON object; send exactly one JSON object")
 	}
-	return nil
+	return checkStrictJSON(body)
 }
 
 func jsonError(err error) error {
