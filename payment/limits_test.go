@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -77,5 +78,10 @@ func TestLengthsCountedAsAlipay(t *testing.T) {
 	}
 	if r, err := b.engine.Refund(ctx, payment.RefundRequest{OutTradeNo: o.OutTradeNo, RefundID: "r2", Amount: 100, Reason: han(128)}); err != nil || r.State != f2fpay.RefundSucceeded {
 		t.Errorf("refund reason of 128 Chinese characters: %v %v", r, err)
+	}
+	// The longest refund_id the service accepts (60) still makes an out_request_no
+	// Alipay accepts.
+	if err := alipay.LimitOutRequestNo.Check(payment.OutRequestNo(strings.Repeat("r", 60))); err != nil {
+		t.Error(err)
 	}
 }
