@@ -117,7 +117,7 @@ func (c *Client) TradePay(ctx context.Context, req *TradePayRequest, opts ...Cal
 	if r.ProductCode == "" {
 		r.ProductCode = ProductFaceToFace
 	}
-	if err := r.validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	resp, err := c.do(ctx, MethodTradePay, &r, opts)
@@ -150,10 +150,10 @@ func (c *Client) TradePay(ctx context.Context, req *TradePayRequest, opts ...Cal
 }
 
 var (
-	outNoPattern    = regexp.MustCompile(`^[A-Za-z0-9_\-.]{1,64}$`)
+	outNoPattern    = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_\-.]{1,%d}$`, LimitOutTradeNo.Max))
 	digitsPattern   = regexp.MustCompile(`^[0-9]{10,64}$`)
 	timeoutPattern  = regexp.MustCompile(`^([1-9][0-9]*[mhd]|1c)$`)
-	requestNoPatten = regexp.MustCompile(`^[A-Za-z0-9_\-.]{1,64}$`)
+	requestNoPatten = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_\-.]{1,%d}$`, LimitOutRequestNo.Max))
 )
 
 func invalid(format string, args ...any) error {
@@ -178,10 +178,7 @@ func checkSubject(s string) error {
 	if s == "" {
 		return invalid("subject is required (what the buyer sees on the bill)")
 	}
-	if len([]rune(s)) > 256 {
-		return invalid("subject is longer than 256 characters")
-	}
-	return nil
+	return LimitSubject.Check(s)
 }
 
 func checkTimeout(s string) error {
@@ -201,12 +198,16 @@ func checkTradeRef(tradeNo, outTradeNo string) error {
 	return nil
 }
 
-func (r *TradePayRequest) validate() error {
+// Validate reports what Alipay would refuse in the request as ACQ.INVALID_PARAMETER —
+// a missing or malformed field, a string longer than Alipay allows (counted as Alipay
+// counts, see Width) — so that a caller can refuse it before the buyer's payment code
+// is spent. An empty Scene is bar_code, as TradePay sends it.
+func (r *TradePayRequest) Validate() error {
 	if err := checkOutTradeNo(r.OutTradeNo); err != nil {
 		return err
 	}
 	switch r.Scene {
-	case SceneBarCode, SceneWaveCode:
+	case "", SceneBarCode, SceneWaveCode:
 		if !digitsPattern.MatchString(r.AuthCode) {
 			return invalid("auth_code %q is not a payment code: scan the buyer's Alipay barcode (digits only, 16–24 long, starting 25–30)", r.AuthCode)
 		}
@@ -225,6 +226,13 @@ func (r *TradePayRequest) validate() error {
 	}
 	if r.DiscountableAmount+r.UndiscountableAmount > r.TotalAmount {
 		return invalid("discountable_amount + undiscountable_amount exceed total_amount")
+	}
+	if err := checkValues(value{LimitAuthCode, r.AuthCode}, value{LimitBody, r.Body}, value{LimitOperatorID, r.OperatorID},
+		value{LimitStoreID, r.StoreID}, value{LimitTerminalID, r.TerminalID}); err != nil {
+		return err
+	}
+	if err := checkGoods(r.GoodsDetail); err != nil {
+		return err
 	}
 	return checkTimeout(r.TimeoutExpress)
 }
@@ -262,20 +270,32 @@ type TradePrecreateResponse struct {
 
 // TradePrecreate asks for a QR code the buyer scans (扫码支付).
 func (c *Client) TradePrecreate(ctx context.Context, req *TradePrecreateRequest, opts ...CallOption) (*TradePrecreateResponse, error) {
-	if err := checkOutTradeNo(req.OutTradeNo); err != nil {
-		return nil, err
-	}
-	if err := checkSubject(req.Subject); err != nil {
-		return nil, err
-	}
-	if err := checkAmount("total_amount", req.TotalAmount); err != nil {
-		return nil, err
-	}
-	if err := checkTimeout(req.TimeoutExpress); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	var out TradePrecreateResponse
 	return &out, c.typed(ctx, MethodTradePrecreate, req, &out, opts)
+}
+
+// Validate reports what Alipay would refuse in the request (see TradePayRequest.Validate).
+func (r *TradePrecreateRequest) Validate() error {
+	if err := checkOutTradeNo(r.OutTradeNo); err != nil {
+		return err
+	}
+	if err := checkSubject(r.Subject); err != nil {
+		return err
+	}
+	if err := checkAmount("total_amount", r.TotalAmount); err != nil {
+		return err
+	}
+	if err := checkValues(value{LimitBody, r.Body}, value{LimitOperatorID, r.OperatorID},
+		value{LimitStoreID, r.StoreID}, value{LimitTerminalID, r.TerminalID}); err != nil {
+		return err
+	}
+	if err := checkGoods(r.GoodsDetail); err != nil {
+		return err
+	}
+	return checkTimeout(r.TimeoutExpress)
 }
 
 // TradeCreateRequest is the biz_content of alipay.trade.create (JSAPI payment; the
@@ -310,26 +330,38 @@ type TradeCreateResponse struct {
 // TradeCreate creates a trade for a known buyer. Alipay requires buyer_id (or
 // buyer_open_id) from OAuth, and the vending-machine industry requires terminal_id.
 func (c *Client) TradeCreate(ctx context.Context, req *TradeCreateRequest, opts ...CallOption) (*TradeCreateResponse, error) {
-	if err := checkOutTradeNo(req.OutTradeNo); err != nil {
-		return nil, err
-	}
-	if err := checkSubject(req.Subject); err != nil {
-		return nil, err
-	}
-	if err := checkAmount("total_amount", req.TotalAmount); err != nil {
-		return nil, err
-	}
-	if req.BuyerID == "" && req.BuyerOpenID == "" {
-		return nil, invalid("buyer_id (or buyer_open_id) is required: get it from alipay.system.oauth.token (auth_base) first")
-	}
-	if req.BuyerID != "" && !isUserID(req.BuyerID) {
-		return nil, invalid("buyer_id %q is not an Alipay user id (2088 and 12 more digits)", req.BuyerID)
-	}
-	if err := checkTimeout(req.TimeoutExpress); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
 	}
 	var out TradeCreateResponse
 	return &out, c.typed(ctx, MethodTradeCreate, req, &out, opts)
+}
+
+// Validate reports what Alipay would refuse in the request (see TradePayRequest.Validate).
+func (r *TradeCreateRequest) Validate() error {
+	if err := checkOutTradeNo(r.OutTradeNo); err != nil {
+		return err
+	}
+	if err := checkSubject(r.Subject); err != nil {
+		return err
+	}
+	if err := checkAmount("total_amount", r.TotalAmount); err != nil {
+		return err
+	}
+	if r.BuyerID == "" && r.BuyerOpenID == "" {
+		return invalid("buyer_id (or buyer_open_id) is required: get it from alipay.system.oauth.token (auth_base) first")
+	}
+	if r.BuyerID != "" && !isUserID(r.BuyerID) {
+		return invalid("buyer_id %q is not an Alipay user id (2088 and 12 more digits)", r.BuyerID)
+	}
+	if err := checkValues(value{LimitBody, r.Body}, value{LimitOperatorID, r.OperatorID},
+		value{LimitStoreID, r.StoreID}, value{LimitTerminalID, r.TerminalID}); err != nil {
+		return err
+	}
+	if err := checkGoods(r.GoodsDetail); err != nil {
+		return err
+	}
+	return checkTimeout(r.TimeoutExpress)
 }
 
 // TradeQueryRequest is the biz_content of alipay.trade.query.
@@ -499,17 +531,29 @@ type TradeRefundResponse struct {
 // TradeRefund refunds all or part of a paid trade. On an unknown outcome, retry with the
 // same OutRequestNo or confirm with TradeFastpayRefundQuery.
 func (c *Client) TradeRefund(ctx context.Context, req *TradeRefundRequest, opts ...CallOption) (*TradeRefundResponse, error) {
-	if err := checkTradeRef(req.TradeNo, req.OutTradeNo); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, err
-	}
-	if err := checkAmount("refund_amount", req.RefundAmount); err != nil {
-		return nil, err
-	}
-	if !requestNoPatten.MatchString(req.OutRequestNo) {
-		return nil, invalid("out_request_no %q must be 1–64 letters, digits, '_', '-' or '.'; set it so retries refund only once", req.OutRequestNo)
 	}
 	var out TradeRefundResponse
 	return &out, c.typed(ctx, MethodTradeRefund, req, &out, opts)
+}
+
+// Validate reports what Alipay would refuse in the request (see TradePayRequest.Validate).
+func (r *TradeRefundRequest) Validate() error {
+	if err := checkTradeRef(r.TradeNo, r.OutTradeNo); err != nil {
+		return err
+	}
+	if err := checkAmount("refund_amount", r.RefundAmount); err != nil {
+		return err
+	}
+	if !requestNoPatten.MatchString(r.OutRequestNo) {
+		return invalid("out_request_no %q must be 1–64 letters, digits, '_', '-' or '.'; set it so retries refund only once", r.OutRequestNo)
+	}
+	if err := checkValues(value{LimitRefundReason, r.RefundReason}, value{LimitOperatorID, r.OperatorID},
+		value{LimitStoreID, r.StoreID}, value{LimitTerminalID, r.TerminalID}); err != nil {
+		return err
+	}
+	return checkGoods(r.GoodsDetail)
 }
 
 // RefundQueryRequest is the biz_content of alipay.trade.fastpay.refund.query.

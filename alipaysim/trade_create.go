@@ -1,10 +1,13 @@
 package alipaysim
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 )
 
 // call is one authenticated gateway request, as the trade engine sees it.
@@ -54,20 +57,47 @@ var methods = map[string]func(t *txn, c *call) *node{
 
 func invalidParam(msg string) *node { return bizError("ACQ.INVALID_PARAMETER", "参数有误。"+msg) }
 
+// lengthOf is one string of a request with Alipay's limit for it.
+type lengthOf struct {
+	limit alipay.Limit
+	v     jstr
+}
+
+// checkLengths refuses a string longer than Alipay allows. The sandbox reads requests
+// with its own code, but the limits and how Alipay counts them (GBK bytes: 2 per
+// Chinese character) are facts, written down once in package alipay (alipay/limits.go)
+// so that the sandbox and the service cannot disagree about them again.
+func checkLengths(vs ...lengthOf) *node {
+	for _, x := range vs {
+		err := x.limit.Check(string(x.v))
+		var le *alipay.LengthError
+		switch {
+		case errors.As(err, &le):
+			return invalidParam(fmt.Sprintf("%s 超过 %d 字节，一个汉字占 2 字节 (%v)", le.Field, le.Max, err))
+		case err != nil:
+			return invalidParam(fmt.Sprintf("%s 编码错误 (%v)", x.limit.Field, err))
+		}
+	}
+	return nil
+}
+
 // checkOrder validates the fields every trade-creating method shares.
 func checkOrder(c *call) *node {
 	r := c.biz
 	switch {
 	case r.OutTradeNo == "":
 		return invalidParam("缺少 out_trade_no (out_trade_no is required)")
-	case len(r.OutTradeNo) > 64:
-		return invalidParam("out_trade_no 超过 64 个字符")
 	case r.Subject == "":
 		return invalidParam("缺少 subject (subject is required)")
-	case len(r.Subject) > 256:
-		return invalidParam("subject 过长")
 	case r.TotalAmount == nil:
 		return invalidParam("缺少 total_amount (total_amount is required)")
+	}
+	if n := checkLengths(
+		lengthOf{alipay.LimitOutTradeNo, r.OutTradeNo}, lengthOf{alipay.LimitSubject, r.Subject},
+		lengthOf{alipay.LimitBody, r.Body}, lengthOf{alipay.LimitOperatorID, r.OperatorID},
+		lengthOf{alipay.LimitStoreID, r.StoreID}, lengthOf{alipay.LimitTerminalID, r.TerminalID},
+	); n != nil {
+		return n
 	}
 	if err := r.TotalAmount.CheckTrade(); err != nil {
 		if *r.TotalAmount > f2fpay.MaxAmount {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 )
 
 // cancelWindow is how long after payment trade.cancel may still refund. Alipay's limit
@@ -188,8 +189,10 @@ func (t *txn) refundTrade(c *call) *node {
 	if err := r.RefundAmount.CheckTrade(); err != nil {
 		return bizError("ACQ.REASON_TRADE_REFUND_FEE_ERR", "退款金额无效 (refund_amount must be 0.01 to 100000000.00)")
 	}
-	if len(r.OutRequestNo) > 64 {
-		return invalidParam("out_request_no 超过 64 个字符")
+	if n := checkLengths(lengthOf{alipay.LimitOutRequestNo, r.OutRequestNo}, lengthOf{alipay.LimitRefundReason, r.RefundReason},
+		lengthOf{alipay.LimitOperatorID, r.OperatorID}, lengthOf{alipay.LimitStoreID, r.StoreID},
+		lengthOf{alipay.LimitTerminalID, r.TerminalID}); n != nil {
+		return n
 	}
 	if tr == nil || !tr.Visible {
 		return notExist()

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 )
 
 // readBody reads the whole body, bounded by the server's limit. Terminals on weak
@@ -30,8 +32,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return b, nil
 }
 
-// decodeJSON decodes body into v, refusing unknown fields, trailing data and wrong
-// types with a message that names the field and what to send. An empty body is "{}".
+// decodeJSON decodes body into v, refusing unknown fields, trailing data, wrong types,
+// duplicate keys and text that is not valid UTF-8 (checkStrictJSON) with a message
+// that names the field and what to send. An empty body is "{}".
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -44,7 +47,7 @@ func decodeJSON(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return f2fpay.Errorf(f2fpay.EINVALID, "request body has data after the JSON object; send exactly one JSON object")
 	}
-	return nil
+	return checkStrictJSON(body)
 }
 
 func jsonError(err error) error {
@@ -113,6 +116,20 @@ func checkText(field, v string, required bool, max int) error {
 		if c < 0x20 || c == 0x7f {
 			return f2fpay.Errorf(f2fpay.EINVALID, "%s contains a control character (%U); send plain text", field, c)
 		}
+	}
+	return nil
+}
+
+// checkAlipayText checks a free-text field the service sends on to Alipay: checkText's
+// rules, with the length counted as Alipay counts it — GBK bytes, 2 per Chinese
+// character (alipay/limits.go) — so that a terminal is refused here, before the
+// buyer's payment code is used, rather than by Alipay after it.
+func checkAlipayText(field, v string, required bool, limit alipay.Limit) error {
+	if err := checkText(field, v, required, math.MaxInt); err != nil {
+		return err
+	}
+	if err := limit.Named(field).Check(v); err != nil {
+		return f2fpay.Errorf(f2fpay.EINVALID, "%s", err.Error())
 	}
 	return nil
 }

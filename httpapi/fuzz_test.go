@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 )
 
 // FuzzPaymentBody runs terminal request bodies through the same decoding and
@@ -21,6 +22,9 @@ func FuzzPaymentBody(f *testing.F) {
 		`{"amount":"0.01","subject":"x","pay_timeout_seconds":60,"out_trade_no":"A-1.b_2"}`,
 		`{"amount":1.5}`, `{"amount":"1.001"}`, `[]`, `{"subject":"\u0000"}`, ``, `{} {}`, `{"amount":"100000000.01"}`,
 		`{"wait_seconds":-1,"amount":"1","subject":"s"}`, `{"amount":"007","subject":"s"}`, `{"x":1}`, `{"amount":null}`,
+		`{"amount":"1.00","subject":"s","amount":"2.00"}`, `{"amount":"1.00","Subject":"s","subject":"t"}`,
+		"{\"amount\":\"1.00\",\"subject\":\"\xbf\xa7\"}", `{"amount":"1.00","subject":"\ud800"}`,
+		`{"amount":"1.00","subject":"` + strings.Repeat("汉", 129) + `"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -37,6 +41,9 @@ func FuzzPaymentBody(f *testing.F) {
 			if err == nil {
 				if amount.CheckTrade() != nil {
 					t.Fatalf("accepted amount %v is not a trade amount", amount)
+				}
+				if alipay.LimitSubject.Check(req.Subject) != nil || alipay.LimitBody.Check(req.Body) != nil || alipay.LimitOperatorID.Check(req.OperatorID) != nil {
+					t.Fatalf("accepted text Alipay would refuse: %q %q %q", req.Subject, req.Body, req.OperatorID)
 				}
 				if ri.outTradeNo == "" || checkID("out_trade_no", ri.outTradeNo, true, 64) != nil {
 					t.Fatalf("bad out_trade_no %q", ri.outTradeNo)

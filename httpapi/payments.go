@@ -130,16 +130,16 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amou
 	if err != nil {
 		return 0, "", 0, 0, err
 	}
-	if err := checkText("subject", req.Subject, true, 256); err != nil {
+	if err := checkAlipayText("subject", req.Subject, true, alipay.LimitSubject); err != nil {
 		return 0, "", 0, 0, err
 	}
-	if err := checkText("body", req.Body, false, 128); err != nil {
+	if err := checkAlipayText("body", req.Body, false, alipay.LimitBody); err != nil {
 		return 0, "", 0, 0, err
 	}
-	if err := checkText("operator_id", req.OperatorID, false, 28); err != nil {
+	if err := checkAlipayText("operator_id", req.OperatorID, false, alipay.LimitOperatorID); err != nil {
 		return 0, "", 0, 0, err
 	}
-	if err := checkID("out_trade_no", req.OutTradeNo, false, 64); err != nil {
+	if err := checkID("out_trade_no", req.OutTradeNo, false, alipay.LimitOutTradeNo.Max); err != nil {
 		return 0, "", 0, 0, err
 	}
 	var wait time.Duration

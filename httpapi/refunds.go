@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -62,7 +63,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := checkText("reason", req.Reason, false, 256); err != nil {
+	if err := checkAlipayText("reason", req.Reason, false, alipay.LimitRefundReason); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

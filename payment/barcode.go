@@ -2,12 +2,12 @@ package payment
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
@@ -56,16 +56,32 @@ func checkOrderFields(outTradeNo string, amount f2fpay.Amount, subject, body str
 	if strings.TrimSpace(subject) == "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "subject is required: what the buyer sees on the Alipay bill")
 	}
-	if utf8.RuneCountInString(subject) > 256 {
-		return f2fpay.Errorf(f2fpay.EINVALID, "subject is longer than Alipay's 256 characters")
+	if err := checkLimit(alipay.LimitSubject, subject); err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(body) > 128 {
-		return f2fpay.Errorf(f2fpay.EINVALID, "body is longer than Alipay's 128 characters")
+	if err := checkLimit(alipay.LimitBody, body); err != nil {
+		return err
 	}
 	for i, g := range goods {
 		if g.GoodsID == "" || g.GoodsName == "" || g.Quantity <= 0 {
 			return f2fpay.Errorf(f2fpay.EINVALID, "goods[%d] needs goods_id, goods_name and a positive quantity", i)
 		}
+		if err := checkLimit(alipay.LimitGoodsID.Named(fmt.Sprintf("goods[%d].goods_id", i)), g.GoodsID); err != nil {
+			return err
+		}
+		if err := checkLimit(alipay.LimitGoodsName.Named(fmt.Sprintf("goods[%d].goods_name", i)), g.GoodsName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLimit refuses, before anything is recorded or sent, a string Alipay would
+// refuse as too long; the limits and how Alipay counts them (2 per Chinese character)
+// are package alipay's (alipay/limits.go).
+func checkLimit(l alipay.Limit, v string) error {
+	if err := l.Check(v); err != nil {
+		return f2fpay.Errorf(f2fpay.EINVALID, "%s", err.Error())
 	}
 	return nil
 }
@@ -175,8 +191,8 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 	if err := checkOrderFields(req.OutTradeNo, req.Amount, req.Subject, req.Body, req.Goods); err != nil {
 		return nil, err
 	}
-	if len(req.OperatorID) > 28 {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "operator_id is longer than Alipay's 28 characters")
+	if err := checkLimit(alipay.LimitOperatorID, req.OperatorID); err != nil {
+		return nil, err
 	}
 	win, err := e.window(req.Deadline, e.policy.payWindow())
 	if err != nil {

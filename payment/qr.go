@@ -58,6 +58,9 @@ func (e *Engine) PrecreateQR(ctx context.Context, req QRRequest) (*f2fpay.Order,
 	if err := checkOrderFields(req.OutTradeNo, req.Amount, req.Subject, req.Body, req.Goods); err != nil {
 		return nil, err
 	}
+	if err := checkLimit(alipay.LimitOperatorID, req.OperatorID); err != nil {
+		return nil, err
+	}
 	win, err := e.window(req.Deadline, e.policy.QRWindow)
 	if err != nil {
 		return nil, err
@@ -87,6 +90,9 @@ func (e *Engine) PrecreateQR(ctx context.Context, req QRRequest) (*f2fpay.Order,
 // returned order's TradeNo is what the wallet's tradePay needs. Errors as PrecreateQR.
 func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Order, error) {
 	if err := checkOrderFields(req.OutTradeNo, req.Amount, req.Subject, req.Body, req.Goods); err != nil {
+		return nil, err
+	}
+	if err := checkLimit(alipay.LimitOperatorID, req.OperatorID); err != nil {
 		return nil, err
 	}
 	if !userIDPattern.MatchString(req.BuyerID) {

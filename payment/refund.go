@@ -5,7 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
@@ -54,8 +53,8 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*f2fpay.Refund,
 	if err := req.Amount.CheckTrade(); err != nil {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "amount: %v", err)
 	}
-	if utf8.RuneCountInString(req.Reason) > 256 {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "reason is longer than 256 characters")
+	if err := checkLimit(alipay.LimitRefundReason.Named("reason"), req.Reason); err != nil {
+		return nil, err
 	}
 	o, err := e.load(ctx, req.AppID, req.OutTradeNo)
 	if err != nil {
