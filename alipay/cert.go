@@ -13,7 +13,7 @@ import (
 // CertSN returns Alipay's serial-number fingerprint of a certificate:
 // lowercase hex MD5 of the issuer DN in RFC 2253 form (most specific RDN first, as
 // Java's getIssuerX500Principal().getName() writes it) followed by the serial number in
-// decimal (PROTOCOL.md §4.1). Go's pkix.Name.String produces the same RFC 2253 text for
+// decimal (docs/alipay-protocol.md §4.1). Go's pkix.Name.String produces the same RFC 2253 text for
 // the attribute types Alipay's certificates use.
 func CertSN(cert *x509.Certificate) string {
 	sum := md5.Sum([]byte(cert.Issuer.String() + cert.SerialNumber.String()))
@@ -23,7 +23,7 @@ func CertSN(cert *x509.Certificate) string {
 // RootCertSN returns alipay_root_cert_sn for a root bundle: the SNs of the certificates
 // signed with an RSA-family algorithm (OID 1.2.840.113549.1.1.*), in file order, joined
 // with '_'. Certificates Go cannot parse — Alipay's bundle holds an SM2 root — are
-// skipped, as are ECDSA ones (PROTOCOL.md §4.2).
+// skipped, as are ECDSA ones (docs/alipay-protocol.md §4.2).
 func RootCertSN(bundle []byte) (string, error) {
 	var sns []string
 	rest := bundle

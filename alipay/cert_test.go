@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// V6: certificate SNs of PROTOCOL.md §4.2, the values the Node, Java and Go SDKs compute
+// V6: certificate SNs of docs/alipay-protocol.md §4.2, the values the Node, Java and Go SDKs compute
 // for the same files. The root bundle holds an SM2 root Go cannot parse and an ECDSA root;
 // both must be skipped without failing.
 func TestCertSNVectors(t *testing.T) {

@@ -42,6 +42,9 @@
 //
 // # Decisions where the protocol notes leave a question open
 //
+// The notes are docs/alipay-protocol.md in the f2fpay repository (§11 lists the open
+// questions).
+//
 //   - Requests put system parameters in the query string and biz_content (and
 //     app_auth_token) in the form body, as Alipay's Java SDK does; both are signed.
 //   - timestamp is written in Beijing time (UTC+8) whatever the host's zone.

@@ -11,7 +11,7 @@ import (
 // Envelope is a synchronous gateway response split into its parts. Content holds the
 // exact bytes of the response node's value as they appear in the body — from its '{' to
 // the matching '}' — because that, and not a re-serialisation of it, is what Alipay
-// signs (PROTOCOL.md §3.2). Re-marshalling a decoded struct is the classic way SDKs
+// signs (docs/alipay-protocol.md §3.2). Re-marshalling a decoded struct is the classic way SDKs
 // break verification (key order, "\/" escapes, number formats).
 type Envelope struct {
 	// Node is the name of the node found: "<method>_response" or "error_response".
@@ -135,7 +135,7 @@ func ParseEnvelope(body []byte, method string) (*Envelope, error) {
 
 // AppendEnvelope appends a response body in the exact layout the real gateway uses —
 // node first, alipay_cert_sn (when certSN is set) next, sign last, compact — which is the
-// only layout every public SDK can slice (PROTOCOL.md §3.3).
+// only layout every public SDK can slice (docs/alipay-protocol.md §3.3).
 func AppendEnvelope(b []byte, node string, content []byte, certSN, sign string) []byte {
 	b = append(b, `{"`...)
 	b = append(b, node...)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Top-level response codes (PROTOCOL.md §5.1).
+// Top-level response codes (docs/alipay-protocol.md §5.1).
 const (
 	CodeSuccess            = "10000" // the call succeeded
 	CodeWaiting            = "10003" // trade.pay only: the buyer must confirm in the wallet
@@ -19,7 +19,7 @@ const (
 	CodeInsufficientPermit = "40006"
 )
 
-// Sub-codes the payment flows act on (PROTOCOL.md §5.2).
+// Sub-codes the payment flows act on (docs/alipay-protocol.md §5.2).
 const (
 	SubSystemError            = "ACQ.SYSTEM_ERROR"
 	SubTradeNotExist          = "ACQ.TRADE_NOT_EXIST"

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// tradeStatusSync is a payment notification shaped like the real one of PROTOCOL.md §8.2
+// tradeStatusSync is a payment notification shaped like the real one of docs/alipay-protocol.md §8.2
 // (V3), with the characters that matter: Chinese, '/', '"', '+', '&', '=', a JSON string
 // value and milliseconds in gmt_refund.
 func tradeStatusSync(extra map[string]string) url.Values {
@@ -44,7 +44,7 @@ func tradeStatusSync(extra map[string]string) url.Values {
 	return v
 }
 
-// signNotification signs like Alipay: content without sign and sign_type (PROTOCOL.md
+// signNotification signs like Alipay: content without sign and sign_type (docs/alipay-protocol.md
 // §8.3), then both are added.
 func signNotification(t testing.TB, key *rsa.PrivateKey, st SignType, v url.Values) url.Values {
 	t.Helper()

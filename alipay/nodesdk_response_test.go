@@ -118,7 +118,7 @@ func TestNodeSDKVerifiesOurResponses(t *testing.T) {
 // Node finds the node by its key and cuts at the last "sign" key; a body whose node is
 // error_response cannot be located that way, so Node's verification refuses even a
 // correctly signed one. The sandbox therefore answers known methods under the method
-// node (PROTOCOL.md §3.1). Pinned here so that a change in the SDK is noticed.
+// node (docs/alipay-protocol.md §3.1). Pinned here so that a change in the SDK is noticed.
 func TestNodeSDKCannotVerifyErrorResponseNode(t *testing.T) {
 	t.Parallel()
 	j := startNodeJudge(t)
@@ -136,7 +136,7 @@ func TestNodeSDKCannotVerifyErrorResponseNode(t *testing.T) {
 		"config": nodeKeyConfig(t, k.app, k.alipay, RSA2, "PKCS1 PEM"), "method": MethodTradeQuery, "body": string(body),
 	}, nil)
 	if err == nil || !strings.Contains(err.Error(), "验签失败") {
-		t.Errorf("Node SDK verdict on a signed error_response = %v; it used to fail with 验签失败 — update PROTOCOL.md §3.3 and interop/nodesdk/README.md", err)
+		t.Errorf("Node SDK verdict on a signed error_response = %v; it used to fail with 验签失败 — update docs/alipay-protocol.md §3.3 and interop/nodesdk/README.md", err)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Notification is an asynchronous notification (异步通知) from Alipay, verified. Typed
-// fields cover trade_status_sync (PROTOCOL.md §8.2); Extra keeps every other field, and
+// fields cover trade_status_sync (docs/alipay-protocol.md §8.2); Extra keeps every other field, and
 // Values everything exactly as received, so nothing Alipay adds later is lost.
 type Notification struct {
 	NotifyID   string
@@ -102,7 +102,7 @@ func (c *Client) ParseNotificationRequest(r *http.Request) (*Notification, error
 // VerifyNotification verifies form, a notification's decoded parameters, and decodes it.
 //
 // The signed content is every parameter except sign and sign_type, empty values dropped,
-// sorted (PROTOCOL.md §8.3). A few non-trade messages are signed with sign_type kept; that
+// sorted (docs/alipay-protocol.md §8.3). A few non-trade messages are signed with sign_type kept; that
 // form is tried second, as the Node SDK does. Both are content Alipay signed, so trying
 // both never accepts anything Alipay did not write. A notification is for this client's
 // app: app_id must match (auth_app_id differs for a service provider's merchants).
@@ -143,7 +143,7 @@ func (c *Client) notificationKey(sn string) (*rsa.PublicKey, error) {
 		return c.alipayKey, nil
 	}
 	if sn == "" {
-		// Notifications carry no alipay_cert_sn in practice (PROTOCOL.md §11.10): use the
+		// Notifications carry no alipay_cert_sn in practice (docs/alipay-protocol.md §11.10): use the
 		// configured Alipay certificate.
 		return c.configuredCertKey, nil
 	}

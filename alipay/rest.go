@@ -26,7 +26,7 @@ const (
 	ProtocolForm Protocol = "form"
 	// ProtocolREST is the REST ("v3") protocol: JSON to /v3/alipay/<method path>, an
 	// ALIPAY-SHA256withRSA Authorization header, answers signed in response headers,
-	// failures as HTTP 4xx/5xx with {"code","message"} (PROTOCOL.md §12). It always
+	// failures as HTTP 4xx/5xx with {"code","message"} (docs/alipay-protocol.md §12). It always
 	// signs with SHA256withRSA, whatever Config.SignType says.
 	ProtocolREST Protocol = "rest"
 )

@@ -9,10 +9,10 @@ import (
 )
 
 // TestRoyaltyWireForm pins what the SDK sends for profit sharing to what Alipay documents
-// (PROTOCOL.md §6.1 royalty_info, §6.9 alipay.trade.order.settle, §13): serial_no and
-// amount_percentage are JSON numbers, amounts yuan strings, field names snake_case. Alipay
-// also takes the integers as strings (the sandbox accepts both), but numbers are the
-// documented form.
+// (docs/alipay-protocol.md §6.1 royalty_info, §6.9 alipay.trade.order.settle,
+// docs/vending.md §3): serial_no and amount_percentage are JSON numbers, amounts yuan
+// strings, field names snake_case. Alipay also takes the integers as strings (the
+// sandbox accepts both), but numbers are the documented form.
 func TestRoyaltyWireForm(t *testing.T) {
 	ten := f2fpay.MustParseAmount("10.00")
 	pay := alipay.TradePayRequest{OutTradeNo: "o1", RoyaltyInfo: &alipay.RoyaltyInfo{RoyaltyDetailInfos: []alipay.RoyaltyDetail{
@@ -45,8 +45,8 @@ func TestRoyaltyWireForm(t *testing.T) {
 		t.Errorf("settle royalty_parameters: %v", p)
 	}
 
-	// seed 002's camelCase form gives serialNo as a string or a number; both become the
-	// numeric serial_no of the current form.
+	// the vending document's camelCase form (docs/vending.md §3) gives serialNo as a
+	// string or a number; both become the numeric serial_no of the current form.
 	details, err := alipay.ParseLegacyRoyaltyParameters([]byte(`[{"serialNo":"2","transOut":"2088000000000009","transIn":"2088000000000001","amount":"1.00"},
 		{"serialNo":1,"transOut":"2088000000000009","transIn":"2088000000000002","amount":"2.00"}]`), "vm-1")
 	if err != nil || len(details) != 2 || details[0].SerialNo != 1 || details[1].SerialNo != 2 || details[0].OutRelationID != "vm-11" {

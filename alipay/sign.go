@@ -121,7 +121,7 @@ func VerifySignature(pub *rsa.PublicKey, signType SignType, content []byte, sign
 // AppendSignContent appends the string-to-sign of params to b: every pair whose key is
 // not in exclude and whose key and value are both non-empty, sorted by key, joined as
 // k=v with '&', values raw (decoded, not URL-encoded). Requests exclude only "sign";
-// trade notifications exclude "sign" and "sign_type" (PROTOCOL.md §2.1, §8.3).
+// trade notifications exclude "sign" and "sign_type" (docs/alipay-protocol.md §2.1, §8.3).
 //
 // When a key has several values (a form that sends it twice), the first non-empty one is
 // used, as a gateway that de-duplicates by key does.

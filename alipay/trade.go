@@ -16,7 +16,7 @@ const (
 // ProductFaceToFace is the product code of 当面付.
 const ProductFaceToFace = "FACE_TO_FACE_PAYMENT"
 
-// TradePayRequest is the biz_content of alipay.trade.pay (PROTOCOL.md §6.1).
+// TradePayRequest is the biz_content of alipay.trade.pay (docs/alipay-protocol.md §6.1).
 type TradePayRequest struct {
 	OutTradeNo           string        `json:"out_trade_no"`
 	Scene                string        `json:"scene"`
@@ -584,7 +584,7 @@ type RefundQueryResponse struct {
 }
 
 // Refunded reports whether the refund took place. Alipay answers 10000 with no
-// refund_status for a refund it never received or that failed (PROTOCOL.md §6.8), so
+// refund_status for a refund it never received or that failed (docs/alipay-protocol.md §6.8), so
 // success of the call alone means nothing.
 func (r *RefundQueryResponse) Refunded() bool { return r.RefundStatus == RefundStatusSuccess }
 

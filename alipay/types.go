@@ -12,7 +12,7 @@ import (
 // Amount is f2fpay.Amount, integer fen written as Alipay's yuan strings ("88.88").
 type Amount = f2fpay.Amount
 
-// TradeStatus is Alipay's trade state (PROTOCOL.md §7.1).
+// TradeStatus is Alipay's trade state (docs/alipay-protocol.md §7.1).
 type TradeStatus string
 
 const (
@@ -128,7 +128,8 @@ type RoyaltyDetail struct {
 	Desc             string `json:"desc,omitempty"`
 }
 
-// legacyRoyalty is seed 002's older camelCase royalty_parameters item.
+// legacyRoyalty is the vending document's older camelCase royalty_parameters item
+// (docs/vending.md §3).
 type legacyRoyalty struct {
 	SerialNo      json.Number `json:"serialNo"`
 	OutRelationID string      `json:"outRelationId"`
@@ -144,7 +145,7 @@ type legacyRoyalty struct {
 // ParseLegacyRoyaltyParameters converts the camelCase royalty_parameters of Alipay's
 // vending-machine solution document ([{"serialNo":"1","transOut":"2088…","transIn":
 // "2088…","amount":"0.10","desc":"…"}]) into the current snake_case details, which is
-// what f2fpay sends (PROTOCOL.md §13). Missing outRelationId defaults, as that document
+// what f2fpay sends (docs/vending.md §3). Missing outRelationId defaults, as that document
 // says, to out_trade_no followed by the serial number; details are returned in serialNo
 // order, the order in which Alipay executes them.
 func ParseLegacyRoyaltyParameters(data []byte, outTradeNo string) ([]RoyaltyDetail, error) {

@@ -1,6 +1,6 @@
 package alipay
 
-// Test vectors of PROTOCOL.md §10: real Alipay-signed data copied from public SDK test suites
+// Test vectors of docs/alipay-protocol.md §10: real Alipay-signed data copied from public SDK test suites
 // (testdata/vectors/README.md says where each file came from). A vector that stops verifying
 // means the wire core no longer reproduces what Alipay signs — the one bug that makes every
 // call fail against the real gateway while all self-made round trips still pass.

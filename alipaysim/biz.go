@@ -96,7 +96,7 @@ func truncate(s string, n int) string {
 }
 
 // expiry computes when an unpaid trade closes: time_expire wins over timeout_express;
-// face-to-face trades default to 3h, other products to 15d (PROTOCOL.md §9).
+// face-to-face trades default to 3h, other products to 15d (docs/alipay-protocol.md §9).
 func expiry(now time.Time, req *bizRequest) (time.Time, *node) {
 	if te := string(req.TimeExpire); te != "" {
 		t, err := time.ParseInLocation(timeLayout, te, beijing)

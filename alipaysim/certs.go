@@ -21,7 +21,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipay"
 )
 
-// Certificate mode (公钥证书模式, PROTOCOL.md §4). The sandbox runs its own small PKI,
+// Certificate mode (公钥证书模式, docs/alipay-protocol.md §4). The sandbox runs its own small PKI,
 // shaped like Alipay's:
 //
 //   - alipayRootCert.crt is a bundle of two roots: an ECDSA one first, then the RSA

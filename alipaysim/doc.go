@@ -62,7 +62,7 @@
 // refund fields for an unknown request). Unpaid trades close at time_expire or
 // timeout_express (default 3h). A failed pay (bad code, low balance) creates no trade.
 //
-// Sandbox decisions where Alipay is undocumented (PROTOCOL.md §11): trade.cancel refunds
+// Sandbox decisions where Alipay is undocumented (docs/alipay-protocol.md §11): trade.cancel refunds
 // only within 24 h of payment (ACQ.TRADE_CANCEL_TIME_OUT after); face tokens live 2
 // minutes; a paid out_trade_no paid again answers ACQ.TRADE_HAS_SUCCESS with the trade's
 // ids; biz_content problems answer 40004 ACQ.INVALID_PARAMETER.
@@ -98,7 +98,7 @@
 // trade's royalties (minus on the 交易 row, what a refund took back on its 退款 row).
 // signcustomer bills list balance movements with the running balance.
 //
-// Member OAuth (oauth.go, seed 002): Sim.GrantOAuth (the consent page, or POST
+// Member OAuth (oauth.go, docs/vending.md §2): Sim.GrantOAuth (the consent page, or POST
 // /sandbox/oauth/grant) redirects to redirect_uri with app_id, source=alipay_wallet,
 // scope, a 32-character auth_code (single use, OAuthCodeTTL = 5 min) and state; a
 // refusal redirects with error=access_denied and no code (Alipay documents no refusal

@@ -14,7 +14,7 @@ import (
 )
 
 // invalidSignaturePrefix is the real gateway's sub_msg on a bad request signature; the
-// gateway's own string-to-sign follows it with '&' written as "&amp;" (PROTOCOL.md §2.1),
+// gateway's own string-to-sign follows it with '&' written as "&amp;" (docs/alipay-protocol.md §2.1),
 // which is how developers find out which parameter they signed differently.
 const invalidSignaturePrefix = "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："
 

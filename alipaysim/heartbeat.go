@@ -60,7 +60,7 @@ func (h *Heartbeat) cloneRecord() record {
 	return &c
 }
 
-// The values the F2F demo's AlipayHeartbeatSynRequestBuilder documents (PROTOCOL.md §6.14).
+// The values the F2F demo's AlipayHeartbeatSynRequestBuilder documents (docs/alipay-protocol.md §6.14).
 var (
 	heartbeatProducts = []string{"FP", "MP"}
 	heartbeatTypes    = []string{"CR", "STORE", "VM", "MD", "SOFT_POS", "POS", "ALI_POS"}

@@ -152,7 +152,7 @@ func (t *txn) openAuthTokenApp(c *call) *node {
 // delegated wraps a method so that a request carrying app_auth_token runs as the
 // authorising merchant's app. A token that is unknown, revoked, or another ISV's
 // answers 20001 aop.invalid-app-auth-token; an expired one aop.app-auth-token-time-out
-// (both listed by Alipay's public error table, PROTOCOL.md §5.1).
+// (both listed by Alipay's public error table, docs/alipay-protocol.md §5.1).
 func delegated(h func(*txn, *call) *node) func(*txn, *call) *node {
 	return func(t *txn, c *call) *node {
 		tok := c.params["app_auth_token"]

@@ -9,7 +9,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 )
 
-// Trade states, as Alipay names them (PROTOCOL.md §7.1).
+// Trade states, as Alipay names them (docs/alipay-protocol.md §7.1).
 const (
 	WaitBuyerPay  = "WAIT_BUYER_PAY"
 	TradeSuccess  = "TRADE_SUCCESS"

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Result codes and messages of the gateway (PROTOCOL.md §5.1). Note the leading space in
+// Result codes and messages of the gateway (docs/alipay-protocol.md §5.1). Note the leading space in
 // 10003's msg: it is what Alipay sends.
 const (
 	codeSuccess    = "10000"

@@ -17,7 +17,7 @@ import (
 )
 
 // retrySchedule is Alipay's: after the first attempt, retries 4m, 10m, 10m, 1h, 2h, 6h
-// and 15h apart — eight attempts in about 25 hours (PROTOCOL.md §8.1).
+// and 15h apart — eight attempts in about 25 hours (docs/alipay-protocol.md §8.1).
 var retrySchedule = []time.Duration{4 * time.Minute, 10 * time.Minute, 10 * time.Minute, time.Hour,
 	2 * time.Hour, 6 * time.Hour, 15 * time.Hour}
 
@@ -60,7 +60,7 @@ func (t *txn) notify(tr *Trade, rf *Refund) {
 	}
 	if rf != nil {
 		p["refund_fee"] = tr.RefundFee.String()
-		// Real refund notifications carry milliseconds here (PROTOCOL.md §8.1, V4).
+		// Real refund notifications carry milliseconds here (docs/alipay-protocol.md §8.1, V4).
 		p["gmt_refund"] = rf.At.In(beijing).Format("2006-01-02 15:04:05.000")
 		p["out_biz_no"] = rf.OutRequestNo
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 )
 
-// Lifetimes of what member authorisation (会员授权, seed 002) issues.
+// Lifetimes of what member authorisation (会员授权, docs/vending.md §2) issues.
 const (
 	// OAuthCodeTTL is how long an auth_code works. Alipay documents "3 minutes to 24
 	// hours" without saying which; the sandbox takes the short end's order of
@@ -79,7 +79,7 @@ type OAuthGrant struct {
 //
 // Allowed, it is redirect_uri with app_id, source=alipay_wallet, scope, auth_code (32
 // characters, single use, valid OAuthCodeTTL) and state, as Alipay redirects
-// (PROTOCOL.md §6.13). Denied: Alipay documents no redirect for a refusal (its page
+// (docs/alipay-protocol.md §6.13). Denied: Alipay documents no redirect for a refusal (its page
 // stays in the wallet); the sandbox redirects anyway, without auth_code and with
 // OAuth 2.0's error=access_denied (RFC 6749 §4.1.2.1), so that a test can follow the
 // refusal to the merchant's page.

@@ -12,7 +12,7 @@ import (
 )
 
 // params is a request's parameters merged from the query string and the body, one value
-// per key. SDKs split parameters between the two differently (PROTOCOL.md §1.2), and
+// per key. SDKs split parameters between the two differently (docs/alipay-protocol.md §1.2), and
 // gopay sends charset in both, so keys are de-duplicated: the first non-empty value wins,
 // query before body — the same rule alipay.AppendSignContent applies.
 type params map[string]string

@@ -18,7 +18,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipay"
 )
 
-// The REST ("v3") protocol, PROTOCOL.md §12: the same trade engine behind
+// The REST ("v3") protocol, docs/alipay-protocol.md §12: the same trade engine behind
 // POST /v3/alipay/trade/pay and friends. What the sandbox does, and where each rule
 // comes from:
 //

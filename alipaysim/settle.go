@@ -18,10 +18,11 @@ import (
 // Profit sharing (分账), as the sandbox models it:
 //
 //   - A trade may carry a royalty plan: royalty_info.royalty_detail_infos (snake_case,
-//     current Alipay) or royalty_parameters (seed 002's camelCase array, PROTOCOL.md §13),
-//     on alipay.trade.pay, precreate and create. Both are read by parseRoyalty; bad
-//     plans answer ACQ.INVALID_PARAMETER and create nothing. Integer fields (serial_no,
-//     amount_percentage) may be JSON numbers or JSON strings, as Alipay accepts.
+//     current Alipay) or royalty_parameters (the vending document's camelCase array,
+//     docs/vending.md §3), on alipay.trade.pay, precreate and create. Both are read by
+//     parseRoyalty; bad plans answer ACQ.INVALID_PARAMETER and create nothing. Integer
+//     fields (serial_no, amount_percentage) may be JSON numbers or JSON strings, as
+//     Alipay accepts.
 //   - Without extend_params.royalty_freeze "true" the plan runs when the trade is paid,
 //     in serial order; a transfer that no longer fits the merchant's receipt (a merchant
 //     voucher lowered it) is recorded as FAIL, the others go through.
@@ -119,8 +120,8 @@ type royaltyRequest struct {
 	} `json:"extend_params"`
 }
 
-// legacyRoyaltyItem is seed 002's camelCase form. serialNo arrives as a number or a
-// string; amounts are yuan strings.
+// legacyRoyaltyItem is the vending document's camelCase form (docs/vending.md §3).
+// serialNo arrives as a number or a string; amounts are yuan strings.
 type legacyRoyaltyItem struct {
 	SerialNo      jstr           `json:"serialNo"`
 	OutRelationID string         `json:"outRelationId"`

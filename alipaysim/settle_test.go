@@ -84,7 +84,8 @@ func TestLegacyRoyaltyParametersOnCreate(t *testing.T) {
 	b := setup(t)
 	r1, r2 := b.receiver(), b.receiver()
 	by := b.buyer("50.00")
-	// seed 002's form: camelCase, serialNo as strings, executed in serialNo order.
+	// the vending document's form (docs/vending.md §3): camelCase, serialNo as strings,
+	// executed in serialNo order.
 	params := fmt.Sprintf(`[{"serialNo":"2","transIn":%q,"amount":"1.00","desc":"second"},{"serialNo":1,"transOut":%q,"transIn":%q,"amount":"2.00","desc":"first"}]`,
 		r2, b.app.SellerID, r1)
 	biz := fmt.Sprintf(`{"out_trade_no":"vm-1","subject":"可乐","total_amount":"10.00","buyer_id":%q,"royalty_parameters":%s}`, by.UserID, params)

@@ -8,7 +8,7 @@ import (
 )
 
 // cancelWindow is how long after payment trade.cancel may still refund. Alipay's limit
-// is not documented precisely (PROTOCOL.md §11.7); 24 hours is what merchants report.
+// is not documented precisely (docs/alipay-protocol.md §11.7); 24 hours is what merchants report.
 const cancelWindow = 24 * time.Hour
 
 // lookup finds the trade a query-style request names: trade_no wins over out_trade_no.
@@ -162,7 +162,7 @@ func (t *txn) close(c *call) *node {
 	}
 	if !tr.Visible {
 		// An unscanned QR: the real gateway says the trade does not exist, yet the
-		// out_trade_no can no longer be paid (PROTOCOL.md §6.2).
+		// out_trade_no can no longer be paid (docs/alipay-protocol.md §6.2).
 		if tr.Status == WaitBuyerPay {
 			t.closeTrade(t.tradeW(tr.TradeNo))
 		}

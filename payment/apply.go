@@ -58,7 +58,7 @@ func notifyFact(n *alipay.Notification) tradeFact {
 
 // promotionOptions are the query_options of trade.pay and trade.query that make
 // Alipay answer with the promotion detail: without them real answers leave out
-// voucher_detail_list and the discount amounts (PROTOCOL.md §6.1, §6.4), and an order
+// voucher_detail_list and the discount amounts (docs/alipay-protocol.md §6.1, §6.4), and an order
 // resolved by the answer would keep less than one resolved by the notification.
 var promotionOptions = []string{"fund_bill_list", "voucher_detail_list", "discount_amount", "mdiscount_amount"}
 

@@ -153,8 +153,8 @@ func extendParams(app *f2fpay.App) *alipay.ExtendParams {
 	return &alipay.ExtendParams{SysServiceProviderID: app.SysServiceProviderID}
 }
 
-// PayBarcode charges a buyer's payment code (or face) — seed 001's main flow, made
-// durable:
+// PayBarcode charges a buyer's payment code (or face) — the barcode flow of
+// docs/alipay-protocol.md §7.2, made durable:
 //
 //  1. the order is recorded PAYING (auth code masked) before trade.pay is sent;
 //  2. the answer is committed with the call: 10000 → PAID, 40004 → FAILED with the

@@ -1,6 +1,7 @@
-// Package payment is f2fpay's payment engine: seed 001's barcode flow made durable
-// (pay → poll → cancel), QR and JSAPI orders, refunds, Alipay's notifications, and the
-// janitor that resolves whatever a crash or a lost answer left open.
+// Package payment is f2fpay's payment engine: Alipay's barcode flow
+// (docs/alipay-protocol.md §7.2) made durable (pay → poll → cancel), QR and JSAPI
+// orders, refunds, Alipay's notifications, and the janitor that resolves whatever a
+// crash or a lost answer left open.
 //
 // The rules it keeps (docs/state_machine.md draws them):
 //

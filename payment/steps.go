@@ -245,7 +245,7 @@ func (e *Engine) cancelStep(ctx context.Context, o *f2fpay.Order, hand time.Dura
 // path ends in CANCELLING, whose cancel is retried durably until Alipay answers:
 //
 //   - ACQ.TRADE_NOT_EXIST: a QR nobody scanned has no trade at Alipay, and whether the
-//     failed close still blocks a later payment is not documented (PROTOCOL.md §6.2);
+//     failed close still blocks a later payment is not documented (docs/alipay-protocol.md §6.2);
 //     trade.cancel burns the out_trade_no for certain, and its answer ends the order;
 //   - no answer: the close may or may not have happened; a cancel settles it either way;
 //   - another refusal (ACQ.TRADE_STATUS_ERROR: the buyer paid meanwhile): a query

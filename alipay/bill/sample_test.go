@@ -16,7 +16,7 @@ func at(y int, mo time.Month, d, h, mi, s int) time.Time {
 }
 
 // protocolRows are the rows of testdata/protocol_sample_detail.csv: the two real rows
-// quoted in PROTOCOL.md §6.10's source, and a refund of the first.
+// quoted in the sources of docs/alipay-protocol.md §6.10, and a refund of the first.
 var protocolRows = []DetailRow{
 	{
 		TradeNo: "2017083121001004720299453898", OutTradeNo: "cd6ece976b514130977cb06048359684",
