@@ -31,6 +31,7 @@ type serveConfig struct {
 	QueryCount    int           `json:"query-count"`
 	CancelRetry   time.Duration `json:"cancel-interval"`
 	CancelCount   int           `json:"cancel-count"`
+	CancelBackoff string        `json:"cancel-backoff"` // durations, comma-separated
 	JanitorEvery  time.Duration `json:"janitor-interval"`
 	IdemRetention time.Duration `json:"idempotency-retention"`
 	SignedNonces  int           `json:"signed-nonces"`
@@ -56,6 +57,7 @@ func defaultServeConfig() serveConfig {
 		QueryCount:    5,
 		CancelRetry:   2 * time.Second,
 		CancelCount:   3,
+		CancelBackoff: "1m,5m,30m",
 		JanitorEvery:  2 * time.Second,
 		IdemRetention: 24 * time.Hour,
 		SignedNonces:  1 << 18,
@@ -78,6 +80,7 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.IntVar(&cfg.QueryCount, "query-count", cfg.QueryCount, "trade.query polls before cancelling")
 	fs.DurationVar(&cfg.CancelRetry, "cancel-interval", cfg.CancelRetry, "wait between trade.cancel retries (retry_flag=Y)")
 	fs.IntVar(&cfg.CancelCount, "cancel-count", cfg.CancelCount, "fast cancel retries before the slower schedule")
+	fs.StringVar(&cfg.CancelBackoff, "cancel-backoff", cfg.CancelBackoff, "the slower schedule of trade.cancel retries after the fast ones: `durations`, comma-separated; the last repeats")
 	fs.DurationVar(&cfg.JanitorEvery, "janitor-interval", cfg.JanitorEvery, "how often the janitor looks for unresolved orders")
 	fs.DurationVar(&cfg.IdemRetention, "idempotency-retention", cfg.IdemRetention, "how long a terminal's Idempotency-Key and its answer are kept (a retry after that is a new request)")
 	fs.IntVar(&cfg.SignedNonces, "signed-nonces", cfg.SignedNonces, "nonces of signed terminal requests this instance remembers (5 minutes each, ~100 bytes); when full, signed requests get 503 until older ones expire")
@@ -174,6 +177,9 @@ func (c *serveConfig) check() error {
 	if c.QueryCount < 0 || c.CancelCount < 0 || c.QueryInterval <= 0 || c.CancelRetry <= 0 {
 		return &usageError{"serve: query/cancel counts must be ≥ 0 and intervals > 0"}
 	}
+	if _, err := c.cancelBackoff(); err != nil {
+		return err
+	}
 	if c.SignedNonces < 1 {
 		return &usageError{fmt.Sprintf("serve: -signed-nonces must be at least 1 (it is %d): without room for nonces no signed request could pass", c.SignedNonces)}
 	}
@@ -223,4 +229,17 @@ func (c *serveConfig) print(w io.Writer) {
 	sort.Strings(lines)
 	fmt.Fprintln(w, "f2fpay serve: configuration")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// cancelBackoff parses -cancel-backoff ("1m,5m,30m").
+func (c *serveConfig) cancelBackoff() ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(c.CancelBackoff, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d <= 0 {
+			return nil, &usageError{fmt.Sprintf("serve: -cancel-backoff %q: %q is not a positive duration; write it like 1m,5m,30m", c.CancelBackoff, f)}
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -119,6 +119,10 @@ func crashTest(t *testing.T, db string, instances int) {
 			"F2FPAY_INSTANCE=" + fmt.Sprintf("crash-%d", i),
 			"F2FPAY_QUERY_INTERVAL=300ms", "F2FPAY_QUERY_COUNT=5",
 			"F2FPAY_CANCEL_INTERVAL=300ms", "F2FPAY_CANCEL_COUNT=3",
+			// The slower schedule after those, shortened like the rest: with Alipay's
+			// real pace (1m, 5m, 30m) a cancel refused four times just before the faults
+			// stop would be retried only after the settling window below ends.
+			"F2FPAY_CANCEL_BACKOFF=1s,2s,5s",
 			"F2FPAY_JANITOR_INTERVAL=300ms", "F2FPAY_LOG_LEVEL=warn",
 		}
 		svcs[i] = startProcess(t, bin, envs[i], "serve")

@@ -89,6 +89,10 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	policy := payment.DefaultPolicy()
 	policy.QueryInterval, policy.QueryAttempts = cfg.QueryInterval, cfg.QueryCount
 	policy.CancelInterval, policy.CancelRetries = cfg.CancelRetry, cfg.CancelCount
+	if policy.CancelBackoff, err = cfg.cancelBackoff(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	hooks, err := webhook.New(webhook.Config{Store: store, Box: box, Owner: cfg.Instance, Logger: log})
 	if err != nil {
 		store.Close()
