@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // A cashier scans the buyer's payment code; the result is one of four states, and
@@ -31,7 +31,7 @@ func ExampleClient_TradePay() {
 		OutTradeNo:  "NJ001-20240513-000017", // your order number, unique, reused on retry
 		AuthCode:    "287634438256643940",    // what the scanner read
 		Subject:     "Iphone6 16G",
-		TotalAmount: f2fpay.MustParseAmount("88.88"),
+		TotalAmount: money.MustParse("88.88"),
 		StoreID:     "NJ_001",
 		TerminalID:  "POS-7",
 	})

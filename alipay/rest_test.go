@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 	"github.com/f2fpay/f2fpay/alipaysim"
 )
 
@@ -52,9 +52,9 @@ func restSetup(t *testing.T) *restBundle {
 
 func (b *restBundle) buyer(t *testing.T, balance string, threshold string) (*alipaysim.Buyer, func() string) {
 	t.Helper()
-	spec := alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount(balance), PayPassword: "123456"}
+	spec := alipaysim.BuyerSpec{Balance: money.MustParse(balance), PayPassword: "123456"}
 	if threshold != "" {
-		th := f2fpay.MustParseAmount(threshold)
+		th := money.MustParse(threshold)
 		spec.PasswordThreshold = &th
 	}
 	by, err := b.sim.CreateBuyer(context.Background(), spec)
@@ -105,7 +105,7 @@ func TestRESTTradePayOutcomes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := b.c.TradePay(context.Background(), &alipay.TradePayRequest{OutTradeNo: tc.out, AuthCode: tc.code(), Subject: "tea", TotalAmount: f2fpay.MustParseAmount(tc.amt)})
+			res, err := b.c.TradePay(context.Background(), &alipay.TradePayRequest{OutTradeNo: tc.out, AuthCode: tc.code(), Subject: "tea", TotalAmount: money.MustParse(tc.amt)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,32 +130,32 @@ func TestRESTTypedAPI(t *testing.T) {
 	b := restSetup(t)
 	by, code := b.buyer(t, "100.00", "")
 	ctx := context.Background()
-	if res, err := b.c.TradePay(ctx, &alipay.TradePayRequest{OutTradeNo: "a1", AuthCode: code(), Subject: "tea", TotalAmount: f2fpay.MustParseAmount("10.00")}); err != nil || res.Status != alipay.PayPaid {
+	if res, err := b.c.TradePay(ctx, &alipay.TradePayRequest{OutTradeNo: "a1", AuthCode: code(), Subject: "tea", TotalAmount: money.MustParse("10.00")}); err != nil || res.Status != alipay.PayPaid {
 		t.Fatalf("pay: %v %+v", err, res)
 	}
 	q, err := b.c.TradeQuery(ctx, &alipay.TradeQueryRequest{OutTradeNo: "a1"})
-	if err != nil || q.TradeStatus != alipay.TradeSuccess || q.TotalAmount != f2fpay.MustParseAmount("10.00") {
+	if err != nil || q.TradeStatus != alipay.TradeSuccess || q.TotalAmount != money.MustParse("10.00") {
 		t.Fatalf("query: %v %+v", err, q)
 	}
 	if _, err := b.c.TradeQuery(ctx, &alipay.TradeQueryRequest{OutTradeNo: "none"}); !alipay.HasSubCode(err, alipay.SubTradeNotExist) || alipay.IsUnknown(err) {
 		t.Errorf("query of nothing: %v", err)
 	}
-	rf, err := b.c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: "a1", RefundAmount: f2fpay.MustParseAmount("3.00"), OutRequestNo: "r1"})
-	if err != nil || rf.FundChange != "Y" || rf.RefundFee != f2fpay.MustParseAmount("3.00") {
+	rf, err := b.c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: "a1", RefundAmount: money.MustParse("3.00"), OutRequestNo: "r1"})
+	if err != nil || rf.FundChange != "Y" || rf.RefundFee != money.MustParse("3.00") {
 		t.Fatalf("refund: %v %+v", err, rf)
 	}
-	if _, err := b.c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: "a1", RefundAmount: f2fpay.MustParseAmount("30.00"), OutRequestNo: "r2"}); !alipay.HasSubCode(err, alipay.SubRefundAmountExceeded) {
+	if _, err := b.c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: "a1", RefundAmount: money.MustParse("30.00"), OutRequestNo: "r2"}); !alipay.HasSubCode(err, alipay.SubRefundAmountExceeded) {
 		t.Errorf("over-refund: %v", err)
 	}
 	rq, err := b.c.TradeFastpayRefundQuery(ctx, &alipay.RefundQueryRequest{OutTradeNo: "a1", OutRequestNo: "r1"})
 	if err != nil || !rq.Refunded() {
 		t.Errorf("refund query: %v %+v", err, rq)
 	}
-	pc, err := b.c.TradePrecreate(ctx, &alipay.TradePrecreateRequest{OutTradeNo: "a2", Subject: "qr", TotalAmount: f2fpay.MustParseAmount("2.00")})
+	pc, err := b.c.TradePrecreate(ctx, &alipay.TradePrecreateRequest{OutTradeNo: "a2", Subject: "qr", TotalAmount: money.MustParse("2.00")})
 	if err != nil || pc.QRCode == "" {
 		t.Fatalf("precreate: %v %+v", err, pc)
 	}
-	cr, err := b.c.TradeCreate(ctx, &alipay.TradeCreateRequest{OutTradeNo: "a3", Subject: "js", TotalAmount: f2fpay.MustParseAmount("2.00"), BuyerID: by.UserID})
+	cr, err := b.c.TradeCreate(ctx, &alipay.TradeCreateRequest{OutTradeNo: "a3", Subject: "js", TotalAmount: money.MustParse("2.00"), BuyerID: by.UserID})
 	if err != nil || cr.TradeNo == "" {
 		t.Fatalf("create: %v %+v", err, cr)
 	}
@@ -196,7 +196,7 @@ func TestRESTUnsignedAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := c.TradePay(context.Background(), &alipay.TradePayRequest{OutTradeNo: "u", AuthCode: "289999999999999999", Subject: "x", TotalAmount: f2fpay.MustParseAmount("1.00")})
+			res, err := c.TradePay(context.Background(), &alipay.TradePayRequest{OutTradeNo: "u", AuthCode: "289999999999999999", Subject: "x", TotalAmount: money.MustParse("1.00")})
 			if err != nil || res.Status != alipay.PayUnknown {
 				t.Errorf("%v %+v, want UNKNOWN", err, res)
 			}

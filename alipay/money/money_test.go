@@ -1,4 +1,4 @@
-package f2fpay_test
+package money_test
 
 import (
 	"encoding/json"
@@ -7,13 +7,13 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 func TestParseAmount(t *testing.T) {
 	tests := []struct {
 		in   string
-		want f2fpay.Amount
+		want money.Amount
 		err  string // substring of the error; "" means success
 	}{
 		{"88.88", 8888, ""},
@@ -47,10 +47,10 @@ func TestParseAmount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := f2fpay.ParseAmount(tt.in)
+			got, err := money.Parse(tt.in)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("ParseAmount(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.err)
+					t.Fatalf("Parse(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.err)
 				}
 				if !strings.Contains(err.Error(), "invalid amount") {
 					t.Errorf("error %q does not say it is about an amount", err)
@@ -58,7 +58,7 @@ func TestParseAmount(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Fatalf("ParseAmount(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+				t.Fatalf("Parse(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
 	}
@@ -66,18 +66,18 @@ func TestParseAmount(t *testing.T) {
 
 func TestSignedAmountAndFormat(t *testing.T) {
 	for in, want := range map[string]string{"-0.12": "-0.12", "-100": "-100.00", "0.5": "0.50", "12.3": "12.30"} {
-		a, err := f2fpay.ParseSignedAmount(in)
+		a, err := money.ParseSigned(in)
 		if err != nil || a.String() != want {
-			t.Errorf("ParseSignedAmount(%q) = %v (%v), want %s", in, a, err, want)
+			t.Errorf("ParseSigned(%q) = %v (%v), want %s", in, a, err, want)
 		}
 	}
-	if s := f2fpay.Amount(-1 << 63).String(); s != "-92233720368547758.08" {
+	if s := money.Amount(-1 << 63).String(); s != "-92233720368547758.08" {
 		t.Errorf("MinInt64 formats as %s", s)
 	}
 }
 
 func TestCheckTrade(t *testing.T) {
-	for a, ok := range map[f2fpay.Amount]bool{0: false, 1: true, -1: false, f2fpay.MaxAmount: true, f2fpay.MaxAmount + 1: false} {
+	for a, ok := range map[money.Amount]bool{0: false, 1: true, -1: false, money.MaxAmount: true, money.MaxAmount + 1: false} {
 		if err := a.CheckTrade(); (err == nil) != ok {
 			t.Errorf("CheckTrade(%v) = %v", a, err)
 		}
@@ -86,9 +86,9 @@ func TestCheckTrade(t *testing.T) {
 
 func TestAmountJSON(t *testing.T) {
 	var v struct {
-		A f2fpay.Amount `json:"a"`
+		A money.Amount `json:"a"`
 	}
-	for in, want := range map[string]f2fpay.Amount{
+	for in, want := range map[string]money.Amount{
 		`{"a":"88.88"}`: 8888,
 		`{"a":88.88}`:   8888, // Alipay's own samples send numbers
 		`{"a":0.1}`:     10,   // never through float64
@@ -105,7 +105,7 @@ func TestAmountJSON(t *testing.T) {
 		}
 	}
 	b, _ := json.Marshal(struct {
-		A f2fpay.Amount `json:"a"`
+		A money.Amount `json:"a"`
 	}{10})
 	if string(b) != `{"a":"0.10"}` {
 		t.Errorf("marshal = %s", b)
@@ -116,18 +116,18 @@ func TestAmountJSON(t *testing.T) {
 // parses back to itself, and every canonical string parses and formats to itself.
 func TestAmountRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		a := f2fpay.Amount(rapid.Int64Range(0, int64(f2fpay.MaxAmount)).Draw(t, "fen"))
-		got, err := f2fpay.ParseAmount(a.String())
+		a := money.Amount(rapid.Int64Range(0, int64(money.MaxAmount)).Draw(t, "fen"))
+		got, err := money.Parse(a.String())
 		if err != nil || got != a {
 			t.Fatalf("%d → %q → %d, %v", a, a.String(), got, err)
 		}
-		var back f2fpay.Amount
+		var back money.Amount
 		b, _ := json.Marshal(a)
 		if err := json.Unmarshal(b, &back); err != nil || back != a {
 			t.Fatalf("JSON %s → %d, %v", b, back, err)
 		}
 		neg := -a
-		if got, err := f2fpay.ParseSignedAmount(neg.String()); err != nil || got != neg {
+		if got, err := money.ParseSigned(neg.String()); err != nil || got != neg {
 			t.Fatalf("signed %q → %d, %v", neg.String(), got, err)
 		}
 	})
@@ -138,15 +138,15 @@ func FuzzParseAmount(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		a, err := f2fpay.ParseAmount(s)
+		a, err := money.Parse(s)
 		if err != nil {
 			return
 		}
-		if a < 0 || a > f2fpay.MaxAmount {
+		if a < 0 || a > money.MaxAmount {
 			t.Fatalf("%q parsed to out-of-range %d", s, a)
 		}
 		// Whatever parses must mean the same number as its canonical form.
-		back, err := f2fpay.ParseAmount(a.String())
+		back, err := money.Parse(a.String())
 		if err != nil || back != a {
 			t.Fatalf("%q → %d → %q → %d, %v", s, a, a.String(), back, err)
 		}
@@ -158,7 +158,7 @@ func FuzzParseAmount(f *testing.F) {
 
 func BenchmarkParseAmount(b *testing.B) {
 	for b.Loop() {
-		if _, err := f2fpay.ParseAmount("12345.67"); err != nil {
+		if _, err := money.Parse("12345.67"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -167,6 +167,6 @@ func BenchmarkParseAmount(b *testing.B) {
 func BenchmarkFormatAmount(b *testing.B) {
 	var buf [24]byte
 	for b.Loop() {
-		_ = f2fpay.Amount(1234567).AppendTo(buf[:0])
+		_ = money.Amount(1234567).AppendTo(buf[:0])
 	}
 }
