@@ -12,6 +12,12 @@ import (
 	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
+// These examples are compiled, not run (they have no // Output): they need your keys
+// and a gateway. Running them offline would mean starting the f2fpay sandbox, which is
+// not part of the SDK and which the SDK's tests do not import (standalone_test.go); the
+// same calls run against the sandbox in alipaysim/rest_client_test.go and the alipay
+// tests that use httptest. Package alipay/money has examples that run.
+
 // A cashier scans the buyer's payment code; the result is one of four states, and
 // only PAID means the goods can leave the counter.
 func ExampleClient_TradePay() {
