@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 func pemPKCS1(k *rsa.PrivateKey) []byte {
@@ -25,7 +25,7 @@ func payRequest() *alipay.TradePayRequest {
 		OutTradeNo:  "20150320010101001",
 		AuthCode:    "287634438256643940",
 		Subject:     "Iphone6 16G",
-		TotalAmount: f2fpay.MustParseAmount("88.88"),
+		TotalAmount: money.MustParse("88.88"),
 		StoreID:     "NJ_001",
 		TerminalID:  "T-01",
 		ExtendParams: &alipay.ExtendParams{
@@ -167,7 +167,7 @@ func TestInvalidRequestsAreNotSent(t *testing.T) {
 		{"long out_trade_no", func(r *alipay.TradePayRequest) { r.OutTradeNo = strings.Repeat("1", 65) }, "out_trade_no"},
 		{"auth code letters", func(r *alipay.TradePayRequest) { r.AuthCode = "28abc" }, "payment code"},
 		{"zero amount", func(r *alipay.TradePayRequest) { r.TotalAmount = 0 }, "total_amount"},
-		{"too much", func(r *alipay.TradePayRequest) { r.TotalAmount = f2fpay.MaxAmount + 1 }, "maximum"},
+		{"too much", func(r *alipay.TradePayRequest) { r.TotalAmount = money.MaxAmount + 1 }, "maximum"},
 		{"no subject", func(r *alipay.TradePayRequest) { r.Subject = "" }, "subject"},
 		{"bad scene", func(r *alipay.TradePayRequest) { r.Scene = "qr" }, "scene"},
 		{"bad timeout", func(r *alipay.TradePayRequest) { r.TimeoutExpress = "1.5h" }, "timeout_express"},

@@ -12,8 +12,8 @@
 //     them (ParseEnvelope is a JSON scanner that slices the body), never over a
 //     re-serialised struct. A missing or wrong signature is an error, never a silently
 //     accepted answer — error answers included.
-//   - Money is f2fpay.Amount, integer fen, written as "88.88" on the wire; no float ever
-//     turns 0.10 into 0.1.
+//   - Money is money.Amount (package alipay/money), integer fen, written as "88.88" on
+//     the wire; no float ever turns 0.10 into 0.1.
 //   - Certificate mode adds app_cert_sn and alipay_root_cert_sn to every method, filters
 //     the root bundle by signature algorithm as Alipay does, and fetches a rotated Alipay
 //     certificate only after checking its chain.

@@ -8,9 +8,15 @@ import (
 	"os"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
+
+// These examples are compiled, not run (they have no // Output): they need your keys
+// and a gateway. Running them offline would mean starting the f2fpay sandbox, which is
+// not part of the SDK and which the SDK's tests do not import (standalone_test.go); the
+// same calls run against the sandbox in alipaysim/rest_client_test.go and the alipay
+// tests that use httptest. Package alipay/money has examples that run.
 
 // A cashier scans the buyer's payment code; the result is one of four states, and
 // only PAID means the goods can leave the counter.
@@ -31,7 +37,7 @@ func ExampleClient_TradePay() {
 		OutTradeNo:  "NJ001-20240513-000017", // your order number, unique, reused on retry
 		AuthCode:    "287634438256643940",    // what the scanner read
 		Subject:     "Iphone6 16G",
-		TotalAmount: f2fpay.MustParseAmount("88.88"),
+		TotalAmount: money.MustParse("88.88"),
 		StoreID:     "NJ_001",
 		TerminalID:  "POS-7",
 	})

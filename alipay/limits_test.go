@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 func TestWidth(t *testing.T) {
@@ -93,7 +93,7 @@ func TestLengthErrorNamesTheUnit(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	amount := f2fpay.MustParseAmount("1.00")
+	amount := money.MustParse("1.00")
 	long := strings.Repeat("汉", 129)
 	tests := []struct {
 		name string

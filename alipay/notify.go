@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // Notification is an asynchronous notification (异步通知) from Alipay, verified. Typed
@@ -242,7 +242,7 @@ func decodeNotification(form url.Values) (*Notification, error) {
 	return n, nil
 }
 
-// parseAmountField parses a notification amount exactly; see f2fpay.ParseAmount.
+// parseAmountField parses a notification amount exactly; see money.Parse.
 func parseAmountField(v string) (Amount, error) {
-	return f2fpay.ParseAmount(v)
+	return money.Parse(v)
 }

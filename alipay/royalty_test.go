@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // TestRoyaltyWireForm pins what the SDK sends for profit sharing to what Alipay documents
@@ -14,7 +14,7 @@ import (
 // strings, field names snake_case. Alipay also takes the integers as strings (the
 // sandbox accepts both), but numbers are the documented form.
 func TestRoyaltyWireForm(t *testing.T) {
-	ten := f2fpay.MustParseAmount("10.00")
+	ten := money.MustParse("10.00")
 	pay := alipay.TradePayRequest{OutTradeNo: "o1", RoyaltyInfo: &alipay.RoyaltyInfo{RoyaltyDetailInfos: []alipay.RoyaltyDetail{
 		{SerialNo: 1, TransIn: "2088000000000001", Amount: ten},
 		{SerialNo: 2, TransIn: "2088000000000002", AmountPercentage: 5},

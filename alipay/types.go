@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
-// Amount is f2fpay.Amount, integer fen written as Alipay's yuan strings ("88.88").
-type Amount = f2fpay.Amount
+// Amount is money.Amount, integer fen written as Alipay's yuan strings ("88.88").
+type Amount = money.Amount
 
 // TradeStatus is Alipay's trade state (docs/alipay-protocol.md §7.1).
 type TradeStatus string

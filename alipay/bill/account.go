@@ -4,24 +4,24 @@ import (
 	"io"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // AccountRow is one row of the 账务明细 file (bill_type=signcustomer): one movement of
 // the merchant's Alipay balance.
 type AccountRow struct {
-	JournalNo    string        // 账务流水号
-	BizNo        string        // 业务流水号 (the trade number for trade movements)
-	OutTradeNo   string        // 商户订单号
-	Subject      string        // 商品名称
-	Time         time.Time     // 发生时间 (Beijing time)
-	Counterparty string        // 对方账号
-	Income       f2fpay.Amount // 收入金额（+元）
-	Expense      f2fpay.Amount // 支出金额（-元）, as written (0.00 or a negative amount)
-	Balance      f2fpay.Amount // 账户余额（元）
-	Channel      string        // 交易渠道
-	BizType      string        // 业务类型, e.g. 在线支付, 交易退款, 收费
-	Remark       string        // 备注
+	JournalNo    string       // 账务流水号
+	BizNo        string       // 业务流水号 (the trade number for trade movements)
+	OutTradeNo   string       // 商户订单号
+	Subject      string       // 商品名称
+	Time         time.Time    // 发生时间 (Beijing time)
+	Counterparty string       // 对方账号
+	Income       money.Amount // 收入金额（+元）
+	Expense      money.Amount // 支出金额（-元）, as written (0.00 or a negative amount)
+	Balance      money.Amount // 账户余额（元）
+	Channel      string       // 交易渠道
+	BizType      string       // 业务类型, e.g. 在线支付, 交易退款, 收费
+	Remark       string       // 备注
 }
 
 // accountColumns follow a real 2012 file: the ID and name cells carry a trailing TAB;
@@ -33,9 +33,9 @@ var accountColumns = []column[AccountRow]{
 	textCol("商品名称", false, true, func(r *AccountRow) *string { return &r.Subject }),
 	timeCol("发生时间", true, func(r *AccountRow) *time.Time { return &r.Time }),
 	textCol("对方账号", false, true, func(r *AccountRow) *string { return &r.Counterparty }),
-	totalCol("收入金额（+元）", true, false, func(r *AccountRow) *f2fpay.Amount { return &r.Income }),
-	totalCol("支出金额（-元）", true, false, func(r *AccountRow) *f2fpay.Amount { return &r.Expense }),
-	totalCol("账户余额（元）", false, false, func(r *AccountRow) *f2fpay.Amount { return &r.Balance }),
+	totalCol("收入金额（+元）", true, false, func(r *AccountRow) *money.Amount { return &r.Income }),
+	totalCol("支出金额（-元）", true, false, func(r *AccountRow) *money.Amount { return &r.Expense }),
+	totalCol("账户余额（元）", false, false, func(r *AccountRow) *money.Amount { return &r.Balance }),
 	textCol("交易渠道", false, false, func(r *AccountRow) *string { return &r.Channel }),
 	textCol("业务类型", false, false, func(r *AccountRow) *string { return &r.BizType }),
 	textCol("备注", false, false, func(r *AccountRow) *string { return &r.Remark }),

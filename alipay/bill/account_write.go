@@ -5,7 +5,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // AccountWriter writes a 账务明细 file (bill_type=signcustomer) with the footer Alipay
@@ -21,7 +21,7 @@ type AccountWriter struct {
 	tw                    *tableWriter
 	info                  FileInfo
 	incomes, expenses     int
-	incomeSum, expenseSum f2fpay.Amount
+	incomeSum, expenseSum money.Amount
 }
 
 // NewAccountWriter writes the header lines to w and returns a writer for the rows.

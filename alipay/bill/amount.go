@@ -1,15 +1,15 @@
 package bill
 
 import (
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // parseTotal parses a sum of many amounts: a footer total, a summary cell, an account
-// balance. f2fpay.ParseSignedAmount caps amounts at 100000000.00 yuan, the limit of one
+// balance. money.ParseSigned caps amounts at 100000000.00 yuan, the limit of one
 // trade, but a busy merchant's daily total or balance can exceed it. The syntax is the
 // same; the integer part may have up to 15 digits (well inside int64 fen).
-func parseTotal(s string) (f2fpay.Amount, error) {
-	if a, err := f2fpay.ParseSignedAmount(s); err == nil {
+func parseTotal(s string) (money.Amount, error) {
+	if a, err := money.ParseSigned(s); err == nil {
 		return a, nil
 	} else if !overLimit(s) {
 		return 0, err
@@ -36,7 +36,7 @@ func parseTotal(s string) (f2fpay.Amount, error) {
 	if neg {
 		v = -v
 	}
-	return f2fpay.Amount(v), nil
+	return money.Amount(v), nil
 }
 
 // overLimit reports whether s is a well-formed amount that ParseSignedAmount refused only

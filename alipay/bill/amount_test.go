@@ -3,19 +3,19 @@ package bill
 import (
 	"testing"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 func TestParseTotal(t *testing.T) {
 	tests := []struct {
 		in   string
-		want f2fpay.Amount
+		want money.Amount
 		ok   bool
 	}{
 		{"0.00", 0, true},
 		{"-0.12", -12, true},
-		{"100000000.00", f2fpay.MaxAmount, true},
-		{"100000000.01", f2fpay.MaxAmount + 1, true},
+		{"100000000.00", money.MaxAmount, true},
+		{"100000000.01", money.MaxAmount + 1, true},
 		{"-2879016123.5", -287901612350, true},
 		{"123456789012345", 12345678901234500, true},
 		{"1234567890123456", 0, false}, // 16 digits

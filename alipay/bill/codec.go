@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 type cellKind uint8
@@ -28,7 +28,7 @@ type column[R any] struct {
 	tab      bool   // the writer appends a TAB, as Alipay does for ID-like cells
 	kind     cellKind
 	text     func(*R) *string
-	amount   func(*R) *f2fpay.Amount
+	amount   func(*R) *money.Amount
 	time     func(*R) *time.Time
 	count    func(*R) *int
 }
@@ -37,11 +37,11 @@ func textCol[R any](name string, required, tab bool, f func(*R) *string) column[
 	return column[R]{name: name, required: required, tab: tab, kind: cellText, text: f}
 }
 
-func amountCol[R any](name string, required, tab bool, f func(*R) *f2fpay.Amount) column[R] {
+func amountCol[R any](name string, required, tab bool, f func(*R) *money.Amount) column[R] {
 	return column[R]{name: name, required: required, tab: tab, kind: cellAmount, amount: f}
 }
 
-func totalCol[R any](name string, required, tab bool, f func(*R) *f2fpay.Amount) column[R] {
+func totalCol[R any](name string, required, tab bool, f func(*R) *money.Amount) column[R] {
 	return column[R]{name: name, required: required, tab: tab, kind: cellTotal, amount: f}
 }
 
@@ -105,7 +105,7 @@ func (b *binding[R]) decode(fields []string, r *R) (string, error) {
 				*c.amount(r) = 0
 				continue
 			}
-			parse := f2fpay.ParseSignedAmount
+			parse := money.ParseSigned
 			if c.kind == cellTotal {
 				parse = parseTotal
 			}

@@ -4,7 +4,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // BizType is the 业务类型 of a 业务明细 row.
@@ -19,31 +19,31 @@ const (
 // refund rows carry negative amounts, and 服务费 is negative on trades (a fee the merchant
 // pays) and positive on refunds (the fee given back).
 type DetailRow struct {
-	TradeNo           string        // 支付宝交易号
-	OutTradeNo        string        // 商户订单号
-	Type              BizType       // 业务类型: 交易 or 退款 (other values are kept as read)
-	Subject           string        // 商品名称
-	Created           time.Time     // 创建时间 (Beijing time)
-	Finished          time.Time     // 完成时间 (Beijing time)
-	StoreID           string        // 门店编号
-	StoreName         string        // 门店名称
-	Operator          string        // 操作员
-	TerminalID        string        // 终端号
-	Counterparty      string        // 对方账户, masked: *杨(137****2600)
-	OrderAmount       f2fpay.Amount // 订单金额（元）
-	Receipt           f2fpay.Amount // 商家实收（元）
-	AlipayRedPacket   f2fpay.Amount // 支付宝红包（元）
-	Jifenbao          f2fpay.Amount // 集分宝（元）
-	AlipayDiscount    f2fpay.Amount // 支付宝优惠（元）
-	MerchantDiscount  f2fpay.Amount // 商家优惠（元）
-	VoucherAmount     f2fpay.Amount // 券核销金额（元）
-	VoucherName       string        // 券名称
-	MerchantRedPacket f2fpay.Amount // 商家红包消费金额（元）
-	CardAmount        f2fpay.Amount // 卡消费金额（元）
-	RefundRequestNo   string        // 退款批次号/请求号 (out_request_no of the refund)
-	ServiceFee        f2fpay.Amount // 服务费（元）
-	Royalty           f2fpay.Amount // 分润（元）
-	Remark            string        // 备注
+	TradeNo           string       // 支付宝交易号
+	OutTradeNo        string       // 商户订单号
+	Type              BizType      // 业务类型: 交易 or 退款 (other values are kept as read)
+	Subject           string       // 商品名称
+	Created           time.Time    // 创建时间 (Beijing time)
+	Finished          time.Time    // 完成时间 (Beijing time)
+	StoreID           string       // 门店编号
+	StoreName         string       // 门店名称
+	Operator          string       // 操作员
+	TerminalID        string       // 终端号
+	Counterparty      string       // 对方账户, masked: *杨(137****2600)
+	OrderAmount       money.Amount // 订单金额（元）
+	Receipt           money.Amount // 商家实收（元）
+	AlipayRedPacket   money.Amount // 支付宝红包（元）
+	Jifenbao          money.Amount // 集分宝（元）
+	AlipayDiscount    money.Amount // 支付宝优惠（元）
+	MerchantDiscount  money.Amount // 商家优惠（元）
+	VoucherAmount     money.Amount // 券核销金额（元）
+	VoucherName       string       // 券名称
+	MerchantRedPacket money.Amount // 商家红包消费金额（元）
+	CardAmount        money.Amount // 卡消费金额（元）
+	RefundRequestNo   string       // 退款批次号/请求号 (out_request_no of the refund)
+	ServiceFee        money.Amount // 服务费（元）
+	Royalty           money.Amount // 分润（元）
+	Remark            string       // 备注
 }
 
 // detailColumns is the 25-column layout, in Alipay's order. The tab flags reproduce the
@@ -60,19 +60,19 @@ var detailColumns = []column[DetailRow]{
 	textCol("操作员", false, true, func(r *DetailRow) *string { return &r.Operator }),
 	textCol("终端号", false, true, func(r *DetailRow) *string { return &r.TerminalID }),
 	textCol("对方账户", false, true, func(r *DetailRow) *string { return &r.Counterparty }),
-	amountCol("订单金额（元）", true, false, func(r *DetailRow) *f2fpay.Amount { return &r.OrderAmount }),
-	amountCol("商家实收（元）", true, false, func(r *DetailRow) *f2fpay.Amount { return &r.Receipt }),
-	amountCol("支付宝红包（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.AlipayRedPacket }),
-	amountCol("集分宝（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.Jifenbao }),
-	amountCol("支付宝优惠（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.AlipayDiscount }),
-	amountCol("商家优惠（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.MerchantDiscount }),
-	amountCol("券核销金额（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.VoucherAmount }),
+	amountCol("订单金额（元）", true, false, func(r *DetailRow) *money.Amount { return &r.OrderAmount }),
+	amountCol("商家实收（元）", true, false, func(r *DetailRow) *money.Amount { return &r.Receipt }),
+	amountCol("支付宝红包（元）", false, false, func(r *DetailRow) *money.Amount { return &r.AlipayRedPacket }),
+	amountCol("集分宝（元）", false, false, func(r *DetailRow) *money.Amount { return &r.Jifenbao }),
+	amountCol("支付宝优惠（元）", false, false, func(r *DetailRow) *money.Amount { return &r.AlipayDiscount }),
+	amountCol("商家优惠（元）", false, false, func(r *DetailRow) *money.Amount { return &r.MerchantDiscount }),
+	amountCol("券核销金额（元）", false, false, func(r *DetailRow) *money.Amount { return &r.VoucherAmount }),
 	textCol("券名称", false, false, func(r *DetailRow) *string { return &r.VoucherName }),
-	amountCol("商家红包消费金额（元）", false, true, func(r *DetailRow) *f2fpay.Amount { return &r.MerchantRedPacket }),
-	amountCol("卡消费金额（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.CardAmount }),
+	amountCol("商家红包消费金额（元）", false, true, func(r *DetailRow) *money.Amount { return &r.MerchantRedPacket }),
+	amountCol("卡消费金额（元）", false, false, func(r *DetailRow) *money.Amount { return &r.CardAmount }),
 	textCol("退款批次号/请求号", false, true, func(r *DetailRow) *string { return &r.RefundRequestNo }),
-	amountCol("服务费（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.ServiceFee }),
-	amountCol("分润（元）", false, false, func(r *DetailRow) *f2fpay.Amount { return &r.Royalty }),
+	amountCol("服务费（元）", false, false, func(r *DetailRow) *money.Amount { return &r.ServiceFee }),
+	amountCol("分润（元）", false, false, func(r *DetailRow) *money.Amount { return &r.Royalty }),
 	textCol("备注", false, false, func(r *DetailRow) *string { return &r.Remark }),
 }
 
@@ -80,8 +80,8 @@ var detailColumns = []column[DetailRow]{
 // the terms of the footer lines.
 type DetailTotals struct {
 	Trades, Refunds                       int
-	TradeReceipt, TradeMerchantDiscount   f2fpay.Amount
-	RefundReceipt, RefundMerchantDiscount f2fpay.Amount
+	TradeReceipt, TradeMerchantDiscount   money.Amount
+	RefundReceipt, RefundMerchantDiscount money.Amount
 	Other                                 int // rows whose 业务类型 is neither 交易 nor 退款
 }
 
@@ -183,7 +183,7 @@ func (d *DetailReader) Verify() error {
 		total  Total
 		sum    string
 		count  int
-		amount f2fpay.Amount
+		amount money.Amount
 		what   string
 	}{
 		{f.Trades, SumReceipt, s.Trades, s.TradeReceipt, "交易"},

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // DetailWriter writes a 业务明细 file in Alipay's exact layout: GBK, the four # header
@@ -92,7 +92,7 @@ func (d *DetailWriter) Totals() DetailTotals { return d.totals }
 // footerLines returns the total lines Close writes, from the rows so far.
 func (d *DetailWriter) footerLines() []string {
 	t := d.totals
-	amt := func(a f2fpay.Amount) string { return a.String() }
+	amt := func(a money.Amount) string { return a.String() }
 	return []string{
 		"#交易合计：" + strconv.Itoa(t.Trades) + "笔，商家实收共" + amt(t.TradeReceipt) + "元，商家优惠共" + amt(t.TradeMerchantDiscount) + "元",
 		"#退款合计：" + strconv.Itoa(t.Refunds) + "笔，商家实收退款共" + amt(t.RefundReceipt) + "元，商家优惠退款共" + amt(t.RefundMerchantDiscount) + "元",

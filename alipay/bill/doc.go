@@ -46,8 +46,8 @@
 //     column row is an error (a shifted column would put a fee into the refund amount);
 //     so is invalid GBK, and a UTF-8 file or BOM gets its own message (a bill re-saved by
 //     an editor). A file without the end marker is truncated. Amounts go through
-//     f2fpay.ParseSignedAmount; sums and balances may exceed one trade's 100000000.00
-//     limit and are parsed without it.
+//     money.ParseSigned; sums and balances may exceed one trade's 100000000.00 limit
+//     and are parsed without it.
 //   - Times are Beijing time in a fixed UTC+8 zone (Location), so no tzdata file is needed.
 //   - Zip entry names: UTF-8 if the flag says so or if the bytes are valid UTF-8 (a GBK
 //     Chinese name practically never is), GBK otherwise.

@@ -37,7 +37,7 @@ type ParseError struct {
 	Column string // header name of the offending column, "" when not tied to one
 	Msg    string // what is wrong and what to do
 	Kind   error  // one of the sentinel errors above
-	Err    error  // the underlying cause, if any (e.g. *f2fpay.AmountError, an I/O error)
+	Err    error  // the underlying cause, if any (e.g. *money.Error, an I/O error)
 }
 
 func (e *ParseError) Error() string {

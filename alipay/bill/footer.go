@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // Names of the sums in Alipay's footer lines, as used by Total.Sum.
@@ -45,11 +45,11 @@ type Total struct {
 // Sum is one "name共X元" part of a total; Name is "" for a bare "共X元".
 type Sum struct {
 	Name   string
-	Amount f2fpay.Amount
+	Amount money.Amount
 }
 
 // Sum returns the amount of the named sum, and whether the footer had it.
-func (t Total) Sum(name string) (f2fpay.Amount, bool) {
+func (t Total) Sum(name string) (money.Amount, bool) {
 	for _, s := range t.Sums {
 		if s.Name == name {
 			return s.Amount, true

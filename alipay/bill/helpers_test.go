@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -25,7 +25,7 @@ var subjects = []string{"支付宝APP支付", "自动售货机-可乐", "面包�
 // an earlier trade, fees of 0.6 % on trades.
 func genRow(rng *rand.Rand, i int) DetailRow {
 	created := testInfo.Start.Add(time.Duration(i%86000) * time.Second)
-	amount := f2fpay.Amount(1 + rng.IntN(50000))
+	amount := money.Amount(1 + rng.IntN(50000))
 	r := DetailRow{
 		TradeNo:          fmt.Sprintf("20170831210010047%011d", i),
 		OutTradeNo:       fmt.Sprintf("VM%08d%06d", i, rng.IntN(1000000)),

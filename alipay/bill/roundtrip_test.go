@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 	"pgregory.net/rapid"
 )
 
@@ -20,9 +20,9 @@ func genText(maxLen int) *rapid.Generator[string] {
 	return rapid.StringOfN(rapid.SampledFrom(cellRunes), 0, maxLen, -1)
 }
 
-func genAmount() *rapid.Generator[f2fpay.Amount] {
-	return rapid.Custom(func(t *rapid.T) f2fpay.Amount {
-		return f2fpay.Amount(rapid.Int64Range(-int64(f2fpay.MaxAmount), int64(f2fpay.MaxAmount)).Draw(t, "fen"))
+func genAmount() *rapid.Generator[money.Amount] {
+	return rapid.Custom(func(t *rapid.T) money.Amount {
+		return money.Amount(rapid.Int64Range(-int64(money.MaxAmount), int64(money.MaxAmount)).Draw(t, "fen"))
 	})
 }
 
@@ -150,7 +150,7 @@ func TestAccountRoundTripProperty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var in, out f2fpay.Amount
+		var in, out money.Amount
 		for i := 0; ; i++ {
 			row, err := r.Next()
 			if err == io.EOF {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 func at(y int, mo time.Month, d, h, mi, s int) time.Time {
@@ -168,7 +168,7 @@ func TestAccountSample2012(t *testing.T) {
 	if f.Income.Count != 3 || f.Expense.Count != 0 {
 		t.Errorf("footer counts %+v %+v", f.Income, f.Expense)
 	}
-	if s, ok := f.Income.Sum(SumPlain); !ok || s != f2fpay.MustParseAmount("3778.00") {
+	if s, ok := f.Income.Sum(SumPlain); !ok || s != money.MustParse("3778.00") {
 		t.Errorf("income sum %v %v", s, ok)
 	}
 	if h := a.Header(); h.Kind != KindAccountDetail || h.Account != "20888011365400330156" {

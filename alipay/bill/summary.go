@@ -3,7 +3,7 @@ package bill
 import (
 	"io"
 
-	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipay/money"
 )
 
 // TotalStoreID is the 门店编号 cell of the summary's last row, which adds up all stores.
@@ -12,18 +12,18 @@ const TotalStoreID = "合计"
 // SummaryRow is one row of the 业务明细(汇总) file: the totals of one store, or of all
 // stores when StoreID is "合计".
 type SummaryRow struct {
-	StoreID          string        // 门店编号 ("合计" on the total row; "" for trades without a store)
-	StoreName        string        // 门店名称
-	Trades           int           // 交易订单总笔数
-	Refunds          int           // 退款订单总笔数
-	OrderAmount      f2fpay.Amount // 订单金额（元）
-	Receipt          f2fpay.Amount // 商家实收（元）
-	AlipayDiscount   f2fpay.Amount // 支付宝优惠（元）
-	MerchantDiscount f2fpay.Amount // 商家优惠（元）
-	CardAmount       f2fpay.Amount // 卡消费金额（元）
-	ServiceFee       f2fpay.Amount // 服务费（元）
-	Royalty          f2fpay.Amount // 分润（元）
-	NetReceipt       f2fpay.Amount // 实收净额（元）
+	StoreID          string       // 门店编号 ("合计" on the total row; "" for trades without a store)
+	StoreName        string       // 门店名称
+	Trades           int          // 交易订单总笔数
+	Refunds          int          // 退款订单总笔数
+	OrderAmount      money.Amount // 订单金额（元）
+	Receipt          money.Amount // 商家实收（元）
+	AlipayDiscount   money.Amount // 支付宝优惠（元）
+	MerchantDiscount money.Amount // 商家优惠（元）
+	CardAmount       money.Amount // 卡消费金额（元）
+	ServiceFee       money.Amount // 服务费（元）
+	Royalty          money.Amount // 分润（元）
+	NetReceipt       money.Amount // 实收净额（元）
 }
 
 // IsTotal reports whether this is the 合计 row.
@@ -36,14 +36,14 @@ var summaryColumns = []column[SummaryRow]{
 	textCol("门店名称", false, true, func(r *SummaryRow) *string { return &r.StoreName }),
 	countCol("交易订单总笔数", true, func(r *SummaryRow) *int { return &r.Trades }),
 	countCol("退款订单总笔数", true, func(r *SummaryRow) *int { return &r.Refunds }),
-	totalCol("订单金额（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.OrderAmount }),
-	totalCol("商家实收（元）", true, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Receipt }),
-	totalCol("支付宝优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.AlipayDiscount }),
-	totalCol("商家优惠（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.MerchantDiscount }),
-	totalCol("卡消费金额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.CardAmount }),
-	totalCol("服务费（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.ServiceFee }),
-	totalCol("分润（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.Royalty }),
-	totalCol("实收净额（元）", false, false, func(r *SummaryRow) *f2fpay.Amount { return &r.NetReceipt }),
+	totalCol("订单金额（元）", true, false, func(r *SummaryRow) *money.Amount { return &r.OrderAmount }),
+	totalCol("商家实收（元）", true, false, func(r *SummaryRow) *money.Amount { return &r.Receipt }),
+	totalCol("支付宝优惠（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.AlipayDiscount }),
+	totalCol("商家优惠（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.MerchantDiscount }),
+	totalCol("卡消费金额（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.CardAmount }),
+	totalCol("服务费（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.ServiceFee }),
+	totalCol("分润（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.Royalty }),
+	totalCol("实收净额（元）", false, false, func(r *SummaryRow) *money.Amount { return &r.NetReceipt }),
 }
 
 // SummaryReader reads a 业务明细(汇总) file row by row.
