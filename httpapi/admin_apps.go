@@ -50,28 +50,25 @@ func showApp(a *f2fpay.App) appJSON {
 	return appJSON{App: a, PrivateKeySet: a.PrivateKey != "", PrivateKeySource: src, AppAuthTokenSet: a.AppAuthToken != ""}
 }
 
-func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req appRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	a, err := s.buildApp(m, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.store.CreateApp(r.Context(), a); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "app created", "merchant_id", m.ID, "app_id", a.AppID, "gateway", a.Gateway, "key_mode", a.KeyMode)
 	writeJSON(w, http.StatusCreated, showApp(a))
+	return nil
 }
 
 // buildApp validates an app request and seals its secrets. Error messages never quote
@@ -273,37 +270,35 @@ func isPID(v string) bool {
 	return true
 }
 
-func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	as, err := s.store.ListApps(r.Context(), m.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := make([]appJSON, 0, len(as))
 	for _, a := range as {
 		out = append(out, showApp(a))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+	return nil
 }
 
-func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id", "app id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	a, err := s.store.FindApp(r.Context(), id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", appETag(a))
 	writeJSON(w, http.StatusOK, showApp(a))
+	return nil
 }
 
 // appPatch is the body of PATCH /admin/apps/{id}: absent (or null) fields stay as
@@ -339,56 +334,48 @@ type appPatch struct {
 // three times. An administrator who wants their own read-modify-write cycle protected
 // sends If-Match with the ETag of the app they read ("<version>", as GET and PATCH
 // answer it): a patch of any other version is refused with 412, never retried.
-func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id", "app id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ifMatch, err := ifMatchVersion(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req appPatch
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.FindApp(r.Context(), id)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {
-			writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
-			return
+			return appPreconditionFailed(cur, ifMatch)
 		}
 		upd, changed, err := s.appUpdate(cur, &req)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		upd.IfVersion = cur.Version
 		a, err := s.store.UpdateApp(r.Context(), cur.ID, upd)
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
 			if ifMatch != 0 {
-				writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
-				return
+				return appPreconditionFailed(cur, ifMatch)
 			}
 			if attempt < 3 {
 				continue // check the patch again against the app as it now is
 			}
 		}
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		s.log.InfoContext(r.Context(), "app updated", "merchant_id", a.MerchantID, "app_id", a.AppID, "version", a.Version, "fields", strings.Join(changed, ","))
 		w.Header().Set("ETag", appETag(a))
 		writeJSON(w, http.StatusOK, showApp(a))
-		return
+		return nil
 	}
 }
 
