@@ -31,20 +31,17 @@ func (s *Server) adminCreateMerchant(w http.ResponseWriter, r *http.Request) err
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkText("name", req.Name, true, 128); err != nil {
+	m := &f2fpay.Merchant{Name: req.Name, WebhookURL: req.WebhookURL}
+	if err := m.Validate(); err != nil {
 		return err
 	}
 	if req.WebhookURL != "" {
-		if err := checkHTTPURL("webhook_url", req.WebhookURL); err != nil {
-			return err
-		}
-		if len(req.WebhookSecret) < 16 {
-			return f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least 16 characters when webhook_url is set: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`)")
+		if len(req.WebhookSecret) < f2fpay.MinWebhookSecretLen {
+			return f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least %d characters when webhook_url is set: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`)", f2fpay.MinWebhookSecretLen)
 		}
 	} else if req.WebhookSecret != "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret given without webhook_url; set both or neither")
 	}
-	m := &f2fpay.Merchant{Name: req.Name, WebhookURL: req.WebhookURL}
 	if req.WebhookSecret != "" {
 		sealed, err := s.seal(req.WebhookSecret, WebhookSecretPurpose)
 		if err != nil {
@@ -149,22 +146,19 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 	if req.WebhookSecret != nil && req.RotateWebhookSecret {
 		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "send either webhook_secret (a secret you chose) or \"rotate_webhook_secret\": true (the service makes one and shows it once), not both")
 	}
+	next := *cur // the merchant as it will be, checked as a whole
 	if req.Name != nil {
-		if err := checkText("name", *req.Name, true, 128); err != nil {
-			return upd, "", err
-		}
+		next.Name = *req.Name
 		upd.Name = req.Name
 	}
-	hook := cur.WebhookURL
 	if req.WebhookURL != nil {
-		hook = *req.WebhookURL
-		if hook != "" {
-			if err := checkHTTPURL("webhook_url", hook); err != nil {
-				return upd, "", err
-			}
-		}
-		upd.WebhookURL = &hook
+		next.WebhookURL = *req.WebhookURL
+		upd.WebhookURL = &next.WebhookURL
 	}
+	if err := next.Validate(); err != nil {
+		return upd, "", err
+	}
+	hook := next.WebhookURL
 	if hook == "" {
 		if (req.WebhookSecret != nil && *req.WebhookSecret != "") || req.RotateWebhookSecret {
 			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook secret given but the merchant has no webhook_url; set webhook_url in the same request")
@@ -181,12 +175,12 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 		made = newWebhookSecret()
 		plain = made
 	case req.WebhookSecret != nil:
-		if len(*req.WebhookSecret) < 16 {
-			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least 16 characters: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`, or send \"rotate_webhook_secret\": true to have the service make one)")
+		if len(*req.WebhookSecret) < f2fpay.MinWebhookSecretLen {
+			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least %d characters: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`, or send \"rotate_webhook_secret\": true to have the service make one)", f2fpay.MinWebhookSecretLen)
 		}
 		plain = *req.WebhookSecret
 	case cur.WebhookSecret == "" && req.WebhookURL != nil:
-		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "the merchant has no webhook secret yet: send webhook_secret (at least 16 characters) or \"rotate_webhook_secret\": true with webhook_url, so that your endpoint can check the signatures")
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "the merchant has no webhook secret yet: send webhook_secret (at least %d characters) or \"rotate_webhook_secret\": true with webhook_url, so that your endpoint can check the signatures", f2fpay.MinWebhookSecretLen)
 	default:
 		return upd, "", nil // the URL changes, the secret stays
 	}

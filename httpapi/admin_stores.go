@@ -20,14 +20,10 @@ func (s *Server) adminCreateStore(w http.ResponseWriter, r *http.Request) error 
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	// The code is sent to Alipay as store_id (at most 32 characters there).
-	if err := checkID("code", req.Code, true, 32); err != nil {
-		return err
-	}
-	if err := checkText("name", req.Name, false, 128); err != nil {
-		return err
-	}
 	st := &f2fpay.Store{MerchantID: m.ID, Code: req.Code, Name: req.Name}
+	if err := st.Validate(); err != nil {
+		return err
+	}
 	if err := s.store.CreateStore(r.Context(), st); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -122,19 +123,9 @@ func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *terminalRequest) (*f2fpay.Terminal, error) {
-	if err := checkID("code", req.Code, true, 32); err != nil {
+	t := &f2fpay.Terminal{MerchantID: m.ID, Code: req.Code, Kind: cmp.Or(f2fpay.TerminalKind(req.Kind), f2fpay.TerminalCashier), Name: req.Name}
+	if err := t.Validate(); err != nil {
 		return nil, err
-	}
-	if err := checkText("name", req.Name, false, 128); err != nil {
-		return nil, err
-	}
-	kind := f2fpay.TerminalKind(req.Kind)
-	switch kind {
-	case "":
-		kind = f2fpay.TerminalCashier
-	case f2fpay.TerminalCashier, f2fpay.TerminalVending:
-	default:
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "kind %q is not known; use \"cashier\" or \"vending\"", req.Kind)
 	}
 	if req.AppID <= 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id is required: the id (from POST /admin/merchants/%d/apps) of the app this terminal collects with", m.ID)
@@ -154,7 +145,8 @@ func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *termina
 	} else if err != nil {
 		return nil, err
 	}
-	return &f2fpay.Terminal{MerchantID: m.ID, StoreID: st.ID, AppID: app.ID, Code: req.Code, Kind: kind, Name: req.Name}, nil
+	t.StoreID, t.AppID = st.ID, app.ID
+	return t, nil
 }
 
 func (s *Server) adminListTerminals(w http.ResponseWriter, r *http.Request) error {

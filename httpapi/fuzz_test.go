@@ -45,7 +45,7 @@ func FuzzPaymentBody(f *testing.F) {
 				if alipay.LimitSubject.Check(req.Subject) != nil || alipay.LimitBody.Check(req.Body) != nil || alipay.LimitOperatorID.Check(req.OperatorID) != nil {
 					t.Fatalf("accepted text Alipay would refuse: %q %q %q", req.Subject, req.Body, req.OperatorID)
 				}
-				if ri.outTradeNo == "" || checkID("out_trade_no", ri.outTradeNo, true, 64) != nil {
+				if ri.outTradeNo == "" || f2fpay.CheckID("out_trade_no", ri.outTradeNo, true, 64) != nil {
 					t.Fatalf("bad out_trade_no %q", ri.outTradeNo)
 				}
 				return

@@ -148,7 +148,7 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (paymentFiel
 	if err := checkAlipayText("operator_id", req.OperatorID, false, alipay.LimitOperatorID); err != nil {
 		return paymentFields{}, err
 	}
-	if err := checkID("out_trade_no", req.OutTradeNo, false, alipay.LimitOutTradeNo.Max); err != nil {
+	if err := f2fpay.CheckID("out_trade_no", req.OutTradeNo, false, alipay.LimitOutTradeNo.Max); err != nil {
 		return paymentFields{}, err
 	}
 	var wait time.Duration
@@ -256,7 +256,7 @@ func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) error {
 	if req.AuthCode != "" || req.Scene != "" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "a JSAPI payment takes buyer_id, not auth_code or scene")
 	}
-	if !isPID(req.BuyerID) {
+	if !f2fpay.IsPID(req.BuyerID) {
 		return f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id: send the member's user id (16 digits starting with 2088) from the OAuth login", req.BuyerID)
 	}
 	f, err := s.commonFields(r, &req)
@@ -314,7 +314,7 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
-	if err := checkID("out_trade_no", no, true, 64); err != nil {
+	if err := f2fpay.CheckID("out_trade_no", no, true, 64); err != nil {
 		return nil, err
 	}
 	t := terminalOf(r.Context())

@@ -52,7 +52,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkID("refund_id", req.RefundID, true, 60); err != nil {
+	if err := f2fpay.CheckID("refund_id", req.RefundID, true, 60); err != nil {
 		return err
 	}
 	infoOf(r.Context()).refundID = req.RefundID
@@ -79,7 +79,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("refund_id")
 	infoOf(r.Context()).refundID = id
-	if err := checkID("refund_id", id, true, 60); err != nil {
+	if err := f2fpay.CheckID("refund_id", id, true, 60); err != nil {
 		return err
 	}
 	o, err := s.orderFor(r)

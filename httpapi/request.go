@@ -10,7 +10,7 @@ import (
 
 // Reading a request, shared by the endpoints of every resource: the body as JSON
 // (decode.go has the decoder and the field checks), ids in the path and the query,
-// URLs, and the secrets a request hands over.
+// and the secrets a request hands over.
 
 // decode reads and decodes a JSON request body (bounded).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
@@ -65,15 +65,6 @@ func queryLimit(q url.Values) (int, error) {
 		return 0, f2fpay.Errorf(f2fpay.EINVALID, "query parameter limit=%q must be a whole number from 1 to %d", v, maxListLimit)
 	}
 	return n, nil
-}
-
-// checkHTTPURL checks a URL the service will call (a webhook, a gateway).
-func checkHTTPURL(field, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return f2fpay.Errorf(f2fpay.EINVALID, "%s %q is not an absolute http(s) URL; write it like https://example.com/path", field, v)
-	}
-	return nil
 }
 
 // seal encrypts a secret for storage under purpose (a "file:" reference is not a
