@@ -294,7 +294,7 @@ func TestAppKeyRotation(t *testing.T) {
 		b.must(err)
 		simApp, err := b.sim.RegisterApp(b.ctx, alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&newKey.PublicKey)), Balance: amt("100.00")})
 		b.must(err)
-		app, err := b.admin.CreateApp(b.ctx, b.merchID, client.AppRequest{AppID: simApp.AppID, Gateway: b.simSrv.URL + "/gateway.do",
+		app, err := b.admin.CreateApp(b.ctx, b.merchID, client.AppRequest{AppID: simApp.AppID, Gateway: b.sandbox.Gateway(),
 			PrivateKey: pemPKCS8(oldKey), AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: simApp.SellerID})
 		b.must(err)
 		term, err := b.admin.CreateTerminal(b.ctx, b.merchID, client.TerminalRequest{StoreID: b.store.ID, AppID: app.ID, Code: "POS-R"})

@@ -60,7 +60,7 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 				}
 			})
 		}
-		if n := b.gw.total("alipay.trade.pay"); n != 0 {
+		if n := b.gw.Total("alipay.trade.pay"); n != 0 {
 			t.Fatalf("%d trade.pay calls for refused requests: the buyer's code was used", n)
 		}
 
@@ -92,7 +92,7 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 		if status, out := refund("r1", han(129)); status != http.StatusBadRequest || !strings.Contains(string(out), "reason is too long for Alipay") {
 			t.Fatalf("reason of 129 Chinese characters: %d %s", status, out)
 		}
-		if n := b.gw.total("alipay.trade.refund"); n != 0 {
+		if n := b.gw.Total("alipay.trade.refund"); n != 0 {
 			t.Fatalf("%d trade.refund calls for a refused refund", n)
 		}
 		if status, out := refund("r2", han(128)); status/100 != 2 || !strings.Contains(string(out), "SUCCEEDED") {

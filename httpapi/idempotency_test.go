@@ -37,7 +37,7 @@ func TestIdempotencySameAndDifferentBody(t *testing.T) {
 		if p.State != client.StatePaid {
 			t.Fatalf("state %s", p.State)
 		}
-		if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 			t.Fatalf("trade.pay calls = %d, want 1", n)
 		}
 		if got := b.balance(buyer.UserID); got != amt("87.66") {
@@ -168,7 +168,7 @@ func TestIdempotencyStorm(t *testing.T) {
 			t.Fatalf("%d orders, want exactly %d (one per key)", len(orders), keys)
 		}
 		for _, o := range orders {
-			if n := b.gw.count("alipay.trade.pay", o.OutTradeNo); n != 1 {
+			if n := b.gw.Count("alipay.trade.pay", o.OutTradeNo); n != 1 {
 				t.Fatalf("order %s: trade.pay sent %d times, want 1", o.OutTradeNo, n)
 			}
 			if o.State != client.StatePaid {
@@ -179,7 +179,7 @@ func TestIdempotencyStorm(t *testing.T) {
 			t.Fatal("no duplicate was answered from the idempotency store")
 		}
 		t.Logf("%d requests, %d answered from the store", len(work), replayed.Load())
-		if n := b.gw.total("alipay.trade.pay"); n != keys {
+		if n := b.gw.Total("alipay.trade.pay"); n != keys {
 			t.Fatalf("trade.pay reached the sandbox %d times, want %d", n, keys)
 		}
 	})
@@ -205,7 +205,7 @@ func TestIdempotencyPurge(t *testing.T) {
 		if h.Get("Idempotent-Replayed") != "true" {
 			t.Fatal("a retry within the retention was not a replay")
 		}
-		time.Sleep(1100 * time.Millisecond)
+		b.clock.Advance(1100 * time.Millisecond) // past the retention
 		if n, err := b.server.PurgeIdempotencyOnce(b.ctx); err != nil || n != 1 {
 			t.Fatalf("purge after the retention deleted %d (%v), want 1", n, err)
 		}
@@ -219,7 +219,7 @@ func TestIdempotencyPurge(t *testing.T) {
 		if p1.OutTradeNo == "" || p2.OutTradeNo != p1.OutTradeNo || p2.State != client.StatePaid {
 			t.Errorf("after the purge the retry answered %+v, want the first order %s PAID", p2, p1.OutTradeNo)
 		}
-		if n := b.gw.count("alipay.trade.pay", p1.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p1.OutTradeNo); n != 1 {
 			t.Errorf("trade.pay sent %d times for %s", n, p1.OutTradeNo)
 		}
 	})

@@ -314,7 +314,7 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
-	if err := f2fpay.CheckID("out_trade_no", no, true, 64); err != nil {
+	if err := f2fpay.CheckID("out_trade_no", no, true, alipay.LimitOutTradeNo.Max); err != nil {
 		return nil, err
 	}
 	t := terminalOf(r.Context())

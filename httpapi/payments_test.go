@@ -32,7 +32,7 @@ func TestBarcodePaid(t *testing.T) {
 		if again.State != client.StatePaid || again.TradeNo != p.TradeNo {
 			t.Fatalf("GET payment = %+v", again)
 		}
-		if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 			t.Fatalf("trade.pay calls = %d, want 1", n)
 		}
 		// The request log line carries the ids support searches by.
@@ -75,7 +75,8 @@ func TestBarcodeFailed(t *testing.T) {
 func TestLongPollWakesOnConfirm(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
-		b := setup(t, onDB(kind))
+		entered, withSignal := signalEngine()
+		b := setup(t, onDB(kind), withSignal)
 		buyer := b.buyer("100.00", needsPassword)
 		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1, PayTimeoutSeconds: 50})
 		b.must(err)
@@ -91,7 +92,7 @@ func TestLongPollWakesOnConfirm(t *testing.T) {
 			q, err := b.client.Payment(b.ctx, p.OutTradeNo, 50*time.Second)
 			done <- result{q, err}
 		}()
-		time.Sleep(100 * time.Millisecond) // let the poll start; correctness does not depend on it
+		within(t, "the long-poll to reach the engine", entered.wait) // correctness does not depend on it
 		tr, err := b.sim.TradeByOutTradeNo(b.simApp.AppID, p.OutTradeNo)
 		b.must(err)
 		if _, err := b.sim.Confirm(b.ctx, tr.TradeNo, "1234"); err != nil {
@@ -159,7 +160,7 @@ func TestBarcodeUnknownThenResolved(t *testing.T) {
 				if got := b.balance(buyer.UserID); got != balance {
 					t.Fatalf("buyer balance = %s, want %s", got, balance)
 				}
-				if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+				if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 					t.Fatalf("trade.pay sent %d times, want exactly 1", n)
 				}
 				_, calls, err := b.admin.Order(b.ctx, p.OutTradeNo)

@@ -16,6 +16,11 @@ type RefundEngine interface {
 	RefundStatus(ctx context.Context, appID int64, outTradeNo, refundID string) (*f2fpay.Refund, error)
 }
 
+// maxRefundIDLen bounds a terminal's refund_id: it becomes Alipay's out_request_no
+// behind a prefix (payment.OutRequestNo), which must stay within
+// alipay.LimitOutRequestNo.
+const maxRefundIDLen = 60
+
 type refundRequest struct {
 	RefundID string `json:"refund_id"`
 	Amount   string `json:"amount"`
@@ -52,7 +57,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := f2fpay.CheckID("refund_id", req.RefundID, true, 60); err != nil {
+	if err := f2fpay.CheckID("refund_id", req.RefundID, true, maxRefundIDLen); err != nil {
 		return err
 	}
 	infoOf(r.Context()).refundID = req.RefundID
@@ -79,7 +84,7 @@ func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("refund_id")
 	infoOf(r.Context()).refundID = id
-	if err := f2fpay.CheckID("refund_id", id, true, 60); err != nil {
+	if err := f2fpay.CheckID("refund_id", id, true, maxRefundIDLen); err != nil {
 		return err
 	}
 	o, err := s.orderFor(r)

@@ -184,7 +184,7 @@ func TestSignedReplayAcrossInstances(t *testing.T) {
 		if status != http.StatusOK || h.Get("Idempotent-Replayed") != "true" || !bytes.Equal(first, copied) {
 			t.Fatalf("copy to the other instance: %d replayed=%q\n%s\nwant the stored answer\n%s", status, h.Get("Idempotent-Replayed"), copied, first)
 		}
-		if n := b.gw.total("alipay.trade.precreate"); n != 1 {
+		if n := b.gw.Total("alipay.trade.precreate"); n != 1 {
 			t.Fatalf("%d precreate calls, want 1: the copy must not run again", n)
 		}
 		status, _, out := b.send(srv2.URL, func() signed { s := req; s.idemKey = "qr-twice"; return s }())

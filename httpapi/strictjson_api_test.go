@@ -49,7 +49,7 @@ func TestStrictJSONOverHTTP(t *testing.T) {
 			})
 		}
 		for _, m := range []string{"alipay.trade.pay", "alipay.trade.precreate", "alipay.trade.refund"} {
-			if n := b.gw.total(m); n != 0 {
+			if n := b.gw.Total(m); n != 0 {
 				t.Errorf("%d %s calls for refused bodies", n, m)
 			}
 		}

@@ -44,7 +44,7 @@ func TestAppClients(t *testing.T) {
 			"key sealed for another app": func(a *f2fpay.App) {
 				a.PrivateKey, _ = b.box.Seal("x", payment.PrivateKeyPurpose("2021000000000000"))
 			},
-			"key stored in the clear": func(a *f2fpay.App) { a.PrivateKey = string(pemPKCS8(appKey)) },
+			"key stored in the clear": func(a *f2fpay.App) { a.PrivateKey = string(pemPKCS8(appPrivateKey())) },
 			"no Alipay public key":    func(a *f2fpay.App) { a.AlipayPublicKey = "" },
 		} {
 			a := *b.app

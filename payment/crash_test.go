@@ -203,7 +203,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		// The restart: a new engine, a few minutes later, on the same database.
-		restarted := b.newEngine(b.db, b.clients, offsetClock{5 * time.Minute})
+		restarted := b.newEngine(b.db, b.clients, offsetClock(5 * time.Minute))
 		b.settle(20*time.Second, restarted)
 
 		for i, s := range scenarios {

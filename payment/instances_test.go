@@ -1,13 +1,8 @@
 package payment_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,39 +15,6 @@ import (
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
-
-// gatewayLog counts the calls reaching the sandbox by method and out_trade_no: the
-// outside record that the orders' histories are checked against.
-type gatewayLog struct {
-	mu sync.Mutex
-	n  map[[2]string]int
-}
-
-func (g *gatewayLog) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		method := r.URL.Query().Get("method")
-		if method == "" {
-			method = form.Get("method")
-		}
-		var biz struct {
-			OutTradeNo string `json:"out_trade_no"`
-		}
-		json.Unmarshal([]byte(form.Get("biz_content")), &biz)
-		g.mu.Lock()
-		g.n[[2]string{method, biz.OutTradeNo}]++
-		g.mu.Unlock()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (g *gatewayLog) count(method, outTradeNo string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.n[[2]string{method, outTradeNo}]
-}
 
 // claimCounter counts the orders an instance's janitor claimed.
 type claimCounter struct {
@@ -79,8 +41,8 @@ func (c *claimCounter) ClaimDueOrders(ctx context.Context, owner string, now tim
 func TestInstancesShareOnePostgres(t *testing.T) {
 	t.Parallel()
 	testdb.DSN(t)
-	gw := &gatewayLog{n: map[[2]string]int{}}
-	b := setup(t, onDB(testdb.Postgres), func(o *options) { o.gateway = gw.wrap })
+	b := setup(t, onDB(testdb.Postgres))
+	gw := b.sandbox.Calls
 	ctx := context.Background()
 
 	// paid says what the buyer did at Alipay: paid, never paid, or raced the
@@ -181,7 +143,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		}
 		cs := &claimCounter{Storage: db}
 		e, err := payment.New(payment.Config{Storage: cs, Clients: payment.NewAppClients(b.box, payment.AppClientsOptions{}),
-			Clock: offsetClock{later}, Owner: owner, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond})
+			Clock: offsetClock(later), Owner: owner, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond})
 		b.must(err)
 		stores, engines = append(stores, cs), append(engines, e)
 	}
@@ -254,7 +216,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		if evs := b.eventTypes(o.ID); len(evs) != 1 || evs[final] != 1 {
 			t.Errorf("%s: events %v, want one %s", want.out, evs, final)
 		}
-		if n := gw.count(alipay.MethodTradePay, want.out); n != 1 {
+		if n := gw.Count(alipay.MethodTradePay, want.out); n != 1 {
 			t.Errorf("%s: trade.pay reached Alipay %d times", want.out, n)
 		}
 		for _, m := range methods {
@@ -264,7 +226,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 					recorded++
 				}
 			}
-			if seen := gw.count(m, want.out); seen != recorded {
+			if seen := gw.Count(m, want.out); seen != recorded {
 				t.Errorf("%s: %d %s calls reached the sandbox, %d in the history", want.out, seen, m, recorded)
 			}
 		}

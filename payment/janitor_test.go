@@ -47,8 +47,8 @@ func TestJanitorsShareTheWork(t *testing.T) {
 		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
 
 		// Both look past the orders' deadlines and handover delays: every order is due.
-		e1 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
-		e2 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
+		e1 := b.newEngine(b.db, b.clients, offsetClock(pastHandover))
+		e2 := b.newEngine(b.db, b.clients, offsetClock(pastHandover))
 		jctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for _, e := range []*payment.Engine{e1, e2} {
@@ -108,7 +108,7 @@ func TestWaitOrder(t *testing.T) {
 		}
 		// Another instance (whose clock says the next query is due) resolves it while
 		// this one waits.
-		other := b.newEngine(b.db, b.clients, offsetClock{2 * time.Minute})
+		other := b.newEngine(b.db, b.clients, offsetClock(2 * time.Minute))
 		done := make(chan *f2fpay.Order)
 		go func() {
 			o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 20*time.Second)

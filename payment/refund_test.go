@@ -93,7 +93,7 @@ func TestRefund(t *testing.T) {
 				if c.settle {
 					// Another instance's janitor, past the handover delay of the refund
 					// requests, resolves what they left.
-					b.settle(10*time.Second, b.newEngine(b.db, b.clients, offsetClock{pastHandover}))
+					b.settle(10*time.Second, b.newEngine(b.db, b.clients, offsetClock(pastHandover)))
 				}
 				o = b.order(o.OutTradeNo)
 				refunded := f2fpay.MustParseAmount(c.refunded)
