@@ -21,10 +21,10 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor())
-		buyer := b.buyer("1000.00")
+		buyer := b.Buyer("1000.00")
 		han := func(n int) string { return strings.Repeat("汉", n) }
 		body := func(fields map[string]string) []byte {
-			m := map[string]any{"auth_code": b.code(buyer.UserID), "amount": "1.00", "subject": "tea", "wait_seconds": 10}
+			m := map[string]any{"auth_code": b.Code(buyer.UserID), "amount": "1.00", "subject": "tea", "wait_seconds": 10}
 			for k, v := range fields {
 				m[k] = v
 			}

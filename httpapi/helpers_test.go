@@ -61,25 +61,25 @@ func (l *logBuffer) String() string {
 // real store: SQLite in a temp dir, or a fresh PostgreSQL schema), an in-process sandbox behind its own HTTP server, a merchant,
 // app, store and terminal created through the admin API, and a terminal client.
 type bundle struct {
-	t       testing.TB
-	ctx     context.Context
-	sandbox *testbundle.Sandbox
-	sim     *alipaysim.Sim
-	gw      *testbundle.GatewayLog
-	clock   *testbundle.Clock // the API server's
-	db      f2fpay.Storage
-	engine  *payment.Engine
-	server  *httpapi.Server
-	srv     *httptest.Server
-	logs    *logBuffer
-	admin   *client.AdminClient
-	simApp  *alipaysim.App
-	app     *client.App
-	store   *client.Store
-	term    *client.Terminal
-	secret  string
-	client  *client.Client
-	merchID int64
+	t                   testing.TB
+	ctx                 context.Context
+	*testbundle.Sandbox // Buyer, Code, Balance, Fault
+	sim                 *alipaysim.Sim
+	gw                  *testbundle.GatewayLog
+	clock               *testbundle.Clock // the API server's
+	db                  f2fpay.Storage
+	engine              *payment.Engine
+	server              *httpapi.Server
+	srv                 *httptest.Server
+	logs                *logBuffer
+	admin               *client.AdminClient
+	simApp              *alipaysim.App
+	app                 *client.App
+	store               *client.Store
+	term                *client.Terminal
+	secret              string
+	client              *client.Client
+	merchID             int64
 }
 
 type options struct {
@@ -111,8 +111,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 	t.Cleanup(cancel)
 	ak, _ := keys()
 	b := &bundle{t: t, ctx: ctx, logs: &logBuffer{}, clock: testbundle.NewClock(0)}
-	b.sandbox = testbundle.StartSandbox(t, testbundle.SandboxOptions{Seed: 11, RefundWindow: o.window})
-	b.sim, b.simApp, b.gw = b.sandbox.Sim, b.sandbox.App, b.sandbox.Calls
+	b.Sandbox = testbundle.StartSandbox(t, testbundle.SandboxOptions{Seed: 11, RefundWindow: o.window})
+	b.sim, b.simApp, b.gw = b.Sandbox.Sim, b.Sandbox.App, b.Sandbox.Calls
 
 	b.db = testdb.Open(t, o.kind, testdb.Options{})
 	box := testbundle.Box(t)
@@ -163,7 +163,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	b.must(err)
 	b.merchID = m.ID
 	b.app, err = b.admin.CreateApp(ctx, m.ID, client.AppRequest{
-		AppID: b.simApp.AppID, Name: "main", Gateway: b.sandbox.Gateway(), PrivateKey: pemPKCS8(ak),
+		AppID: b.simApp.AppID, Name: "main", Gateway: b.Sandbox.Gateway(), PrivateKey: pemPKCS8(ak),
 		AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: b.simApp.SellerID,
 	})
 	b.must(err)
@@ -195,16 +195,6 @@ func (b *bundle) must(err error) {
 		b.t.Fatal(err)
 	}
 }
-
-func (b *bundle) buyer(balance string, mod ...func(*alipaysim.BuyerSpec)) *alipaysim.Buyer {
-	return b.sandbox.Buyer(balance, mod...)
-}
-
-var needsPassword = testbundle.NeedsPassword
-
-func (b *bundle) code(userID string) string           { return b.sandbox.Code(userID) }
-func (b *bundle) balance(userID string) f2fpay.Amount { return b.sandbox.Balance(userID) }
-func (b *bundle) fault(f alipaysim.Fault)             { b.sandbox.Fault(f) }
 
 // raw sends a request with the terminal's credentials (or the given Authorization)
 // and returns status, headers and body.

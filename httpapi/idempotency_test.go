@@ -21,8 +21,8 @@ func TestIdempotencySameAndDifferentBody(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		code := b.code(buyer.UserID)
+		buyer := b.Buyer("100.00")
+		code := b.Code(buyer.UserID)
 		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"12.34","subject":"book"}`, code))
 		s1, h1, out1 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "key-1", body)
 		if s1 != http.StatusOK || h1.Get("Idempotent-Replayed") != "" {
@@ -40,7 +40,7 @@ func TestIdempotencySameAndDifferentBody(t *testing.T) {
 		if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 			t.Fatalf("trade.pay calls = %d, want 1", n)
 		}
-		if got := b.balance(buyer.UserID); got != amt("87.66") {
+		if got := b.Balance(buyer.UserID); got != amt("87.66") {
 			t.Fatalf("balance = %s, want 87.66 (charged once)", got)
 		}
 
@@ -81,7 +81,7 @@ func TestIdempotencyStorm(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		// Slow trade.pay down so that duplicates overlap with the request that runs.
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(150 * time.Millisecond)})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(150 * time.Millisecond)})
 		const keys = 10
 		type req struct {
 			key  string
@@ -89,8 +89,8 @@ func TestIdempotencyStorm(t *testing.T) {
 		}
 		var originals [keys]req
 		for i := range keys {
-			buyer := b.buyer("100.00")
-			originals[i] = req{fmt.Sprintf("storm-%d", i), []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"%d.00","subject":"storm","wait_seconds":20}`, b.code(buyer.UserID), i+1))}
+			buyer := b.Buyer("100.00")
+			originals[i] = req{fmt.Sprintf("storm-%d", i), []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"%d.00","subject":"storm","wait_seconds":20}`, b.Code(buyer.UserID), i+1))}
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		var work []req
@@ -192,8 +192,8 @@ func TestIdempotencyPurge(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), func(o *options) { o.idemKeep = time.Second })
-		buyer := b.buyer("100.00")
-		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"5.00","subject":"tea"}`, b.code(buyer.UserID)))
+		buyer := b.Buyer("100.00")
+		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"5.00","subject":"tea"}`, b.Code(buyer.UserID)))
 		s1, _, out1 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "purge-1", body)
 		if s1 != http.StatusOK {
 			t.Fatalf("first: %d %s", s1, out1)

@@ -40,8 +40,8 @@ func TestRetryAfterLostAnswerPaysOnce(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), func(o *options) { o.engine = func(e httpapi.Engine) httpapi.Engine { return &lossyEngine{Engine: e} } })
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("7.00"), Subject: "x"})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("7.00"), Subject: "x"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("state %s", p.State)
@@ -49,7 +49,7 @@ func TestRetryAfterLostAnswerPaysOnce(t *testing.T) {
 		if n := b.gw.Total("alipay.trade.pay"); n != 1 {
 			t.Fatalf("trade.pay sent %d times, want 1", n)
 		}
-		if got := b.balance(buyer.UserID); got != amt("93.00") {
+		if got := b.Balance(buyer.UserID); got != amt("93.00") {
 			t.Fatalf("balance %s, want 93.00 (charged once)", got)
 		}
 		if strings.Contains(b.logs.String(), "database hiccup") == false {
@@ -65,9 +65,9 @@ func TestDuplicateInProgress(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		entered, withSignal := signalEngine()
 		b := setup(t, onDB(kind), withSignal, func(o *options) { o.idemWait = 50 * time.Millisecond })
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(600 * time.Millisecond)})
-		buyer := b.buyer("100.00")
-		body := []byte(`{"auth_code":"` + b.code(buyer.UserID) + `","amount":"5.00","subject":"slow"}`)
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(600 * time.Millisecond)})
+		buyer := b.Buyer("100.00")
+		body := []byte(`{"auth_code":"` + b.Code(buyer.UserID) + `","amount":"5.00","subject":"slow"}`)
 		var wg sync.WaitGroup
 		var first []byte
 		wg.Add(1)

@@ -17,8 +17,8 @@ func TestStrictJSONOverHTTP(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor())
-		buyer := b.buyer("100.00")
-		code := b.code(buyer.UserID)
+		buyer := b.Buyer("100.00")
+		code := b.Code(buyer.UserID)
 		tests := []struct {
 			name, method, path, auth, body, msg string
 		}{

@@ -121,8 +121,8 @@ func TestKeyRotation(t *testing.T) {
 				if c, err := b.clients.Client(ctx, rotated); err != nil || c == old {
 					t.Fatalf("after the update: same cached client %v, err %v", c == old, err)
 				}
-				buyer := b.buyer("50.00")
-				o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: term.ID, AuthCode: b.code(buyer.UserID),
+				buyer := b.Buyer("50.00")
+				o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: term.ID, AuthCode: b.Code(buyer.UserID),
 					Amount: f2fpay.MustParseAmount("8.80"), Subject: "after rotation"})
 				b.must(err)
 				if o.State != f2fpay.OrderPaid {

@@ -33,22 +33,24 @@ func fastPolicy() payment.Policy { return testbundle.FastPolicy() }
 // talking over HTTP to an in-process sandbox with a registered app, merchant, store and
 // cashier terminal.
 type bundle struct {
-	t       testing.TB
-	sandbox *testbundle.Sandbox
-	sim     *alipaysim.Sim
-	kind    testdb.Kind
-	schema  string // the PostgreSQL schema, for a second instance sharing the database
-	db      f2fpay.Storage
-	box     *secret.Box
-	clients *payment.AppClients
-	engine  *payment.Engine
-	simApp  *alipaysim.App
-	app     *f2fpay.App
-	term    *f2fpay.Terminal
+	t                   testing.TB
+	*testbundle.Sandbox // Buyer, Code, Balance, Fault
+	sim                 *alipaysim.Sim
+	kind                testdb.Kind
+	schema              string // the PostgreSQL schema, for a second instance sharing the database
+	db                  f2fpay.Storage
+	box                 *secret.Box
+	clients             *payment.AppClients
+	engine              *payment.Engine
+	simApp              *alipaysim.App
+	app                 *f2fpay.App
+	term                *f2fpay.Terminal
 
 	// notifications POSTed by the sandbox, raw bodies in arrival order.
 	notifyMu sync.Mutex
 	notified [][]byte
+	// arrived is closed (and replaced) when a notification arrives.
+	arrived chan struct{}
 	// autoApply hands each notification to the engine (answering success or fail).
 	autoApply atomic.Bool
 }
@@ -78,15 +80,15 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	ctx := context.Background()
 	ak, _ := keys()
-	b := &bundle{t: t}
+	b := &bundle{t: t, arrived: make(chan struct{})}
 	notifySrv := httptest.NewServer(http.HandlerFunc(b.serveNotify))
 	t.Cleanup(notifySrv.Close)
 	sopts := testbundle.SandboxOptions{Seed: 7, Clock: o.simClock, Gateway: o.gateway}
 	if o.notify {
 		sopts.NotifyURL = notifySrv.URL + "/notify"
 	}
-	b.sandbox = testbundle.StartSandbox(t, sopts)
-	b.sim, b.simApp = b.sandbox.Sim, b.sandbox.App
+	b.Sandbox = testbundle.StartSandbox(t, sopts)
+	b.sim, b.simApp = b.Sandbox.Sim, b.Sandbox.App
 	var err error
 	b.kind = o.kind
 	if b.kind == testdb.Postgres {
@@ -101,7 +103,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	sealed, err := b.box.Seal(string(pemPKCS8(ak)), payment.PrivateKeyPurpose(b.simApp.AppID))
 	b.must(err)
 	b.app = &f2fpay.App{
-		MerchantID: m.ID, AppID: b.simApp.AppID, Name: "main", Gateway: b.sandbox.Gateway(), SignType: "RSA2",
+		MerchantID: m.ID, AppID: b.simApp.AppID, Name: "main", Gateway: b.Sandbox.Gateway(), SignType: "RSA2",
 		KeyMode: f2fpay.KeyModePublicKey, PrivateKey: sealed, AlipayPublicKey: b.sim.AlipayPublicKey(),
 		SellerID: b.simApp.SellerID,
 	}
@@ -139,6 +141,8 @@ func (b *bundle) serveNotify(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	b.notifyMu.Lock()
 	b.notified = append(b.notified, body)
+	close(b.arrived)
+	b.arrived = make(chan struct{})
 	b.notifyMu.Unlock()
 	if !b.autoApply.Load() {
 		io.WriteString(w, "not now") // Alipay retries later
@@ -153,6 +157,13 @@ func (b *bundle) serveNotify(w http.ResponseWriter, r *http.Request) {
 
 // notifications returns the bodies received so far whose trade_status is status.
 func (b *bundle) notifications(outTradeNo, status string) [][]byte {
+	out, _ := b.notificationsAndNext(outTradeNo, status)
+	return out
+}
+
+// notificationsAndNext is notifications and a channel closed when the next one
+// arrives.
+func (b *bundle) notificationsAndNext(outTradeNo, status string) ([][]byte, <-chan struct{}) {
 	b.notifyMu.Lock()
 	defer b.notifyMu.Unlock()
 	var out [][]byte
@@ -162,18 +173,8 @@ func (b *bundle) notifications(outTradeNo, status string) [][]byte {
 			out = append(out, body)
 		}
 	}
-	return out
+	return out, b.arrived
 }
-
-func (b *bundle) buyer(balance string, mod ...func(*alipaysim.BuyerSpec)) *alipaysim.Buyer {
-	return b.sandbox.Buyer(balance, mod...)
-}
-
-var needsPassword = testbundle.NeedsPassword
-
-func (b *bundle) code(userID string) string           { return b.sandbox.Code(userID) }
-func (b *bundle) balance(userID string) f2fpay.Amount { return b.sandbox.Balance(userID) }
-func (b *bundle) fault(f alipaysim.Fault)             { b.sandbox.Fault(f) }
 
 func (b *bundle) simTrade(outTradeNo string) *alipaysim.Trade {
 	b.t.Helper()
