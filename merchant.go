@@ -169,6 +169,95 @@ type TerminalKey struct {
 	SigningSecret string // sealed; "" when there is no master key
 }
 
+// Lengths of the names and codes of merchants, apps, stores and terminals.
+const (
+	// MaxNameLen bounds the name of a merchant, app, store or terminal, in characters.
+	MaxNameLen = 128
+	// MaxCodeLen bounds a store's and a terminal's code, which Alipay receives as
+	// store_id and terminal_id (alipay.LimitStoreID and LimitTerminalID; a test keeps
+	// them equal).
+	MaxCodeLen = 32
+	// MaxAppIDLen bounds Alipay's APPID (16 digits today).
+	MaxAppIDLen = 32
+	// MinWebhookSecretLen is the shortest webhook secret accepted: the merchant's
+	// endpoint checks HMAC-SHA256 signatures with it.
+	MinWebhookSecretLen = 16
+)
+
+// Sign types an app may use, as Alipay names them (alipay.RSA2, alipay.RSA).
+const (
+	SignTypeRSA2 = "RSA2"
+	SignTypeRSA  = "RSA"
+)
+
+// Validate checks the merchant's own fields: a name, and a webhook URL the service
+// can call. Its webhook secret is checked where it arrives in the clear (the admin
+// API), since the merchant holds it sealed.
+func (m *Merchant) Validate() error {
+	if err := CheckText("name", m.Name, true, MaxNameLen); err != nil {
+		return err
+	}
+	if m.WebhookURL != "" {
+		if err := CheckHTTPURL("webhook_url", m.WebhookURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the app's identity and settings: APPID, name, gateway, sign type,
+// the PIDs and the key mode. Defaults (the production gateway, RSA2, public-key mode)
+// are the caller's to fill in first. The keys themselves need the SDK to parse, and
+// the private key is sealed here: the admin API checks them.
+func (a *App) Validate() error {
+	if err := CheckID("app_id", a.AppID, true, MaxAppIDLen); err != nil {
+		return err
+	}
+	if err := CheckText("name", a.Name, false, MaxNameLen); err != nil {
+		return err
+	}
+	if err := CheckHTTPURL("gateway", a.Gateway); err != nil {
+		return err
+	}
+	if a.SignType != SignTypeRSA2 && a.SignType != SignTypeRSA {
+		return Errorf(EINVALID, "sign_type %q is not supported; use RSA2 (or RSA for old apps)", a.SignType)
+	}
+	if !IsPID(a.SellerID) {
+		return Errorf(EINVALID, "seller_id %q is not an Alipay account id; send the merchant's PID, 16 digits starting with 2088 (every notification is checked against it)", a.SellerID)
+	}
+	if a.SysServiceProviderID != "" && !IsPID(a.SysServiceProviderID) {
+		return Errorf(EINVALID, "sys_service_provider_id %q is not an Alipay PID; send 16 digits starting with 2088, or leave it out", a.SysServiceProviderID)
+	}
+	if a.KeyMode != KeyModePublicKey && a.KeyMode != KeyModeCert {
+		return Errorf(EINVALID, "key_mode %q is not known; use \"public_key\" (Alipay public key) or \"cert\" (certificates)", a.KeyMode)
+	}
+	return nil
+}
+
+// Validate checks the store's code (sent to Alipay as store_id) and name.
+func (s *Store) Validate() error {
+	if err := CheckID("code", s.Code, true, MaxCodeLen); err != nil {
+		return err
+	}
+	return CheckText("name", s.Name, false, MaxNameLen)
+}
+
+// Validate checks the terminal's code (sent to Alipay as terminal_id), name and kind.
+// That its store and app are the merchant's is the caller's check: it needs the
+// store.
+func (t *Terminal) Validate() error {
+	if err := CheckID("code", t.Code, true, MaxCodeLen); err != nil {
+		return err
+	}
+	if err := CheckText("name", t.Name, false, MaxNameLen); err != nil {
+		return err
+	}
+	if t.Kind != TerminalCashier && t.Kind != TerminalVending {
+		return Errorf(EINVALID, "kind %q is not known; use \"cashier\" or \"vending\"", t.Kind)
+	}
+	return nil
+}
+
 // MerchantStore persists merchants, apps, stores and terminals.
 //
 // Create methods fill ID and CreatedAt. Find methods return ENOTFOUND when nothing

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"os"
@@ -50,54 +51,36 @@ func showApp(a *f2fpay.App) appJSON {
 	return appJSON{App: a, PrivateKeySet: a.PrivateKey != "", PrivateKeySource: src, AppAuthTokenSet: a.AppAuthToken != ""}
 }
 
-func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req appRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	a, err := s.buildApp(m, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.store.CreateApp(r.Context(), a); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "app created", "merchant_id", m.ID, "app_id", a.AppID, "gateway", a.Gateway, "key_mode", a.KeyMode)
 	writeJSON(w, http.StatusCreated, showApp(a))
+	return nil
 }
 
 // buildApp validates an app request and seals its secrets. Error messages never quote
 // the private key or the token: they name the field and what is wrong with it.
 func (s *Server) buildApp(m *f2fpay.Merchant, req *appRequest) (*f2fpay.App, error) {
-	if err := checkID("app_id", req.AppID, true, 32); err != nil {
-		return nil, err
-	}
-	if err := checkText("name", req.Name, false, 128); err != nil {
-		return nil, err
-	}
 	a := &f2fpay.App{
-		MerchantID: m.ID, AppID: req.AppID, Name: req.Name, KeyMode: f2fpay.KeyMode(req.KeyMode),
+		MerchantID: m.ID, AppID: req.AppID, Name: req.Name, Gateway: gatewayOr(req.Gateway), SignType: signTypeOr(req.SignType),
+		KeyMode: keyModeOr(req.KeyMode), SellerID: req.SellerID, SysServiceProviderID: req.SysServiceProviderID,
 		AlipayPublicKey: req.AlipayPublicKey, AppCert: req.AppCert, AlipayCert: req.AlipayCert, AlipayRootCert: req.AlipayRootCert,
 	}
-	var err error
-	if a.Gateway, err = checkGateway(req.Gateway); err != nil {
-		return nil, err
-	}
-	if a.SignType, err = checkSignType(req.SignType); err != nil {
-		return nil, err
-	}
-	if a.SellerID, err = checkSellerID(req.SellerID); err != nil {
-		return nil, err
-	}
-	if a.SysServiceProviderID, err = checkServiceProvider(req.SysServiceProviderID); err != nil {
+	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	if req.PrivateKey == "" {
@@ -113,9 +96,6 @@ func (s *Server) buildApp(m *f2fpay.Merchant, req *appRequest) (*f2fpay.App, err
 	if a.AppAuthToken, err = s.sealAppAuthToken(req.AppAuthToken, a.AppID); err != nil {
 		return nil, err
 	}
-	if a.KeyMode, err = checkKeyMode(req.KeyMode); err != nil {
-		return nil, err
-	}
 	if err := checkAlipayKeys(a); err != nil {
 		return nil, err
 	}
@@ -128,49 +108,14 @@ func (s *Server) buildApp(m *f2fpay.Merchant, req *appRequest) (*f2fpay.App, err
 // The checks below are shared by creation (POST) and change (PATCH), so an app can
 // never be changed into something creation would have refused.
 
-func checkGateway(v string) (string, error) {
-	if v == "" {
-		return alipay.ProductionGateway, nil
-	}
-	if err := checkHTTPURL("gateway", v); err != nil {
-		return "", err
-	}
-	return v, nil
-}
+// The defaults of an app's settings, for a field a request leaves empty; the values
+// are then checked by f2fpay.App.Validate.
 
-func checkSignType(v string) (string, error) {
-	switch v {
-	case "":
-		return string(alipay.RSA2), nil
-	case string(alipay.RSA2), string(alipay.RSA):
-		return v, nil
-	}
-	return "", f2fpay.Errorf(f2fpay.EINVALID, "sign_type %q is not supported; use RSA2 (or RSA for old apps)", v)
-}
+func gatewayOr(v string) string { return cmp.Or(v, alipay.ProductionGateway) }
 
-func checkSellerID(v string) (string, error) {
-	if !isPID(v) {
-		return "", f2fpay.Errorf(f2fpay.EINVALID, "seller_id %q is not an Alipay account id; send the merchant's PID, 16 digits starting with 2088 (every notification is checked against it)", v)
-	}
-	return v, nil
-}
+func signTypeOr(v string) string { return cmp.Or(v, string(alipay.RSA2)) }
 
-func checkServiceProvider(v string) (string, error) {
-	if v != "" && !isPID(v) {
-		return "", f2fpay.Errorf(f2fpay.EINVALID, "sys_service_provider_id %q is not an Alipay PID; send 16 digits starting with 2088, or leave it out", v)
-	}
-	return v, nil
-}
-
-func checkKeyMode(v string) (f2fpay.KeyMode, error) {
-	switch f2fpay.KeyMode(v) {
-	case "", f2fpay.KeyModePublicKey:
-		return f2fpay.KeyModePublicKey, nil
-	case f2fpay.KeyModeCert:
-		return f2fpay.KeyModeCert, nil
-	}
-	return "", f2fpay.Errorf(f2fpay.EINVALID, "key_mode %q is not known; use \"public_key\" (Alipay public key) or \"cert\" (certificates)", v)
-}
+func keyModeOr(v string) f2fpay.KeyMode { return cmp.Or(f2fpay.KeyMode(v), f2fpay.KeyModePublicKey) }
 
 // readPrivateKey returns the app private key behind v (PEM, base64, or a "file:"
 // reference, read now) after checking that it parses, so that a wrong key is refused
@@ -206,7 +151,7 @@ func (s *Server) sealAppAuthToken(v, appID string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	if err := checkText("app_auth_token", v, false, 128); err != nil {
+	if err := f2fpay.CheckText("app_auth_token", v, false, 128); err != nil {
 		return "", f2fpay.Errorf(f2fpay.EINVALID, "app_auth_token is not a token: at most 128 printable characters, as the authorisation returned it")
 	}
 	return s.seal(v, payment.AppAuthTokenPurpose(appID))
@@ -261,49 +206,35 @@ func checkKeysTogether(a *f2fpay.App, privateKey string) error {
 	return nil
 }
 
-func isPID(v string) bool {
-	if len(v) != 16 || !strings.HasPrefix(v, "2088") {
-		return false
-	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	as, err := s.store.ListApps(r.Context(), m.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := make([]appJSON, 0, len(as))
 	for _, a := range as {
 		out = append(out, showApp(a))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+	return nil
 }
 
-func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id", "app id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	a, err := s.store.FindApp(r.Context(), id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", appETag(a))
 	writeJSON(w, http.StatusOK, showApp(a))
+	return nil
 }
 
 // appPatch is the body of PATCH /admin/apps/{id}: absent (or null) fields stay as
@@ -339,56 +270,48 @@ type appPatch struct {
 // three times. An administrator who wants their own read-modify-write cycle protected
 // sends If-Match with the ETag of the app they read ("<version>", as GET and PATCH
 // answer it): a patch of any other version is refused with 412, never retried.
-func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id", "app id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ifMatch, err := ifMatchVersion(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req appPatch
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.FindApp(r.Context(), id)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {
-			writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
-			return
+			return appPreconditionFailed(cur, ifMatch)
 		}
 		upd, changed, err := s.appUpdate(cur, &req)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		upd.IfVersion = cur.Version
 		a, err := s.store.UpdateApp(r.Context(), cur.ID, upd)
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
 			if ifMatch != 0 {
-				writeError(w, r, s.log, appPreconditionFailed(cur, ifMatch))
-				return
+				return appPreconditionFailed(cur, ifMatch)
 			}
 			if attempt < 3 {
 				continue // check the patch again against the app as it now is
 			}
 		}
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		s.log.InfoContext(r.Context(), "app updated", "merchant_id", a.MerchantID, "app_id", a.AppID, "version", a.Version, "fields", strings.Join(changed, ","))
 		w.Header().Set("ETag", appETag(a))
 		writeJSON(w, http.StatusOK, showApp(a))
-		return
+		return nil
 	}
 }
 
@@ -441,31 +364,26 @@ func (s *Server) appUpdate(cur *f2fpay.App, req *appPatch) (f2fpay.AppUpdate, []
 
 	next := *cur // the app as it will be, checked as a whole
 	var err error
-	if req.Name != nil {
-		if err := checkText("name", *req.Name, false, 128); err != nil {
-			return upd, nil, err
-		}
-		next.Name = *req.Name
-	}
-	if req.Gateway != nil {
-		if next.Gateway, err = checkGateway(*req.Gateway); err != nil {
-			return upd, nil, err
-		}
-	}
-	if req.SignType != nil {
-		if next.SignType, err = checkSignType(*req.SignType); err != nil {
-			return upd, nil, err
-		}
-	}
-	if req.SellerID != nil {
-		if next.SellerID, err = checkSellerID(*req.SellerID); err != nil {
-			return upd, nil, err
+	for _, f := range []struct {
+		v   *string
+		dst *string
+		or  func(string) string
+	}{
+		{req.Name, &next.Name, nil}, {req.Gateway, &next.Gateway, gatewayOr}, {req.SignType, &next.SignType, signTypeOr},
+		{req.SellerID, &next.SellerID, nil}, {req.SysServiceProviderID, &next.SysServiceProviderID, nil},
+	} {
+		if f.v != nil {
+			*f.dst = *f.v
+			if f.or != nil {
+				*f.dst = f.or(*f.v)
+			}
 		}
 	}
-	if req.SysServiceProviderID != nil {
-		if next.SysServiceProviderID, err = checkServiceProvider(*req.SysServiceProviderID); err != nil {
-			return upd, nil, err
-		}
+	if req.KeyMode != nil {
+		next.KeyMode = keyModeOr(*req.KeyMode)
+	}
+	if err := next.Validate(); err != nil {
+		return upd, nil, err
 	}
 	if req.AppAuthToken != nil {
 		if next.AppAuthToken, err = s.sealAppAuthToken(*req.AppAuthToken, cur.AppID); err != nil {
@@ -477,13 +395,8 @@ func (s *Server) appUpdate(cur *f2fpay.App, req *appPatch) (f2fpay.AppUpdate, []
 	// (and then checkAlipayKeys refuses certificates in public-key mode, as creation does).
 	keysChanged := req.KeyMode != nil || req.PrivateKey != nil || req.AlipayPublicKey != nil || req.AppCert != nil ||
 		req.AlipayCert != nil || req.AlipayRootCert != nil || req.SignType != nil
-	if req.KeyMode != nil {
-		if next.KeyMode, err = checkKeyMode(*req.KeyMode); err != nil {
-			return upd, nil, err
-		}
-		if next.KeyMode != cur.KeyMode {
-			next.AlipayPublicKey, next.AppCert, next.AlipayCert, next.AlipayRootCert = "", "", "", ""
-		}
+	if next.KeyMode != cur.KeyMode {
+		next.AlipayPublicKey, next.AppCert, next.AlipayCert, next.AlipayRootCert = "", "", "", ""
 	}
 	for _, f := range []struct {
 		v   *string

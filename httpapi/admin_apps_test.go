@@ -32,7 +32,7 @@ func TestAdminAppShowsGateway(t *testing.T) {
 		t.Fatalf("creation without a gateway: %d %s; want 201 with \"gateway\":%q", status, out, alipay.ProductionGateway)
 	}
 
-	want := map[int64]string{b.app.ID: b.simSrv.URL + "/gateway.do", created.ID: alipay.ProductionGateway}
+	want := map[int64]string{b.app.ID: b.Sandbox.Gateway(), created.ID: alipay.ProductionGateway}
 	status, _, out = b.raw(http.MethodGet, fmt.Sprintf("/admin/merchants/%d/apps", b.merchID), auth, "", nil)
 	var list struct {
 		Apps []map[string]any `json:"apps"`

@@ -7,36 +7,31 @@ import (
 	"github.com/f2fpay/f2fpay"
 )
 
-func (s *Server) adminListEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f f2fpay.EventFilter
 	var err error
 	if f.MerchantID, err = queryID(q, "merchant_id"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if f.OrderID, err = queryID(q, "order_id"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if v := q.Get("out_trade_no"); v != "" {
 		appID, err := queryID(q, "app_id")
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		o, err := s.adminFindOrder(r.Context(), appID, v)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		f.OrderID = &o.ID
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "query parameter since=%q is not an RFC 3339 time; write it like 2026-01-02T15:04:05+08:00", v))
-			return
+			return f2fpay.Errorf(f2fpay.EINVALID, "query parameter since=%q is not an RFC 3339 time; write it like 2026-01-02T15:04:05+08:00", v)
 		}
 		f.Since = &t
 	}
@@ -45,22 +40,20 @@ func (s *Server) adminListEvents(w http.ResponseWriter, r *http.Request) {
 	case "true", "1":
 		f.Undelivered = true
 	default:
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "query parameter undelivered=%q must be true or false", v))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "query parameter undelivered=%q must be true or false", v)
 	}
 	if f.Limit, err = queryLimit(q); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	es, err := s.store.ListEvents(r.Context(), f)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if es == nil {
 		es = []*f2fpay.Event{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": es})
+	return nil
 }
 
 type replayRequest struct {
@@ -77,11 +70,10 @@ type replayRequest struct {
 	All bool `json:"all"`
 }
 
-func (s *Server) adminReplayEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminReplayEvents(w http.ResponseWriter, r *http.Request) error {
 	var req replayRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var f f2fpay.EventFilter
 	if req.MerchantID > 0 {
@@ -97,29 +89,26 @@ func (s *Server) adminReplayEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		o, err := s.adminFindOrder(r.Context(), appID, req.OutTradeNo)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		f.OrderID = &o.ID
 	}
 	if req.Since != "" {
 		t, err := time.Parse(time.RFC3339, req.Since)
 		if err != nil {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "since %q is not an RFC 3339 time; write it like 2026-01-02T15:04:05+08:00", req.Since))
-			return
+			return f2fpay.Errorf(f2fpay.EINVALID, "since %q is not an RFC 3339 time; write it like 2026-01-02T15:04:05+08:00", req.Since)
 		}
 		f.Since = &t
 	}
 	f.Undelivered = req.Undelivered
 	if f.MerchantID == nil && f.OrderID == nil && f.Since == nil && !f.Undelivered && !req.All {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "give at least one of merchant_id, order_id, out_trade_no, since or undelivered, or \"all\": true to replay every event"))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "give at least one of merchant_id, order_id, out_trade_no, since or undelivered, or \"all\": true to replay every event")
 	}
 	n, err := s.store.ReplayEvents(r.Context(), f, s.clock.Now())
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "events replayed", "count", n)
 	writeJSON(w, http.StatusOK, map[string]any{"replayed": n})
+	return nil
 }

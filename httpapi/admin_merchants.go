@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/f2fpay/f2fpay"
 )
@@ -28,65 +26,56 @@ type merchantJSON struct {
 	WebhookSecretSet bool `json:"webhook_secret_set"`
 }
 
-func (s *Server) adminCreateMerchant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminCreateMerchant(w http.ResponseWriter, r *http.Request) error {
 	var req merchantRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := checkText("name", req.Name, true, 128); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if req.WebhookURL != "" {
-		if err := checkHTTPURL("webhook_url", req.WebhookURL); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		if len(req.WebhookSecret) < 16 {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least 16 characters when webhook_url is set: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`)"))
-			return
-		}
-	} else if req.WebhookSecret != "" {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret given without webhook_url; set both or neither"))
-		return
+		return err
 	}
 	m := &f2fpay.Merchant{Name: req.Name, WebhookURL: req.WebhookURL}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if req.WebhookURL != "" {
+		if len(req.WebhookSecret) < f2fpay.MinWebhookSecretLen {
+			return f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least %d characters when webhook_url is set: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`)", f2fpay.MinWebhookSecretLen)
+		}
+	} else if req.WebhookSecret != "" {
+		return f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret given without webhook_url; set both or neither")
+	}
 	if req.WebhookSecret != "" {
 		sealed, err := s.seal(req.WebhookSecret, WebhookSecretPurpose)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		m.WebhookSecret = sealed
 	}
 	if err := s.store.CreateMerchant(r.Context(), m); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, merchantJSON{m, m.WebhookSecret != ""})
+	return nil
 }
 
-func (s *Server) adminListMerchants(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListMerchants(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.store.ListMerchants(r.Context())
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := make([]merchantJSON, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, merchantJSON{m, m.WebhookSecret != ""})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"merchants": out})
+	return nil
 }
 
-func (s *Server) adminGetMerchant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminGetMerchant(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, merchantJSON{m, m.WebhookSecret != ""})
+	return nil
 }
 
 // merchantParam loads the merchant named by the {id} path segment.
@@ -96,40 +85,6 @@ func (s *Server) merchantParam(r *http.Request) (*f2fpay.Merchant, error) {
 		return nil, err
 	}
 	return s.store.FindMerchant(r.Context(), id)
-}
-
-func pathID(r *http.Request, name, what string) (int64, error) {
-	v := r.PathValue(name)
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, f2fpay.Errorf(f2fpay.EINVALID, "%s %q in the path is not a positive whole number", what, v)
-	}
-	return id, nil
-}
-
-func checkHTTPURL(field, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return f2fpay.Errorf(f2fpay.EINVALID, "%s %q is not an absolute http(s) URL; write it like https://example.com/path", field, v)
-	}
-	return nil
-}
-
-// decode reads and decodes a JSON request body (bounded).
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(body, v)
-}
-
-// seal encrypts a secret for storage; a "file:" reference is stored as it is.
-func (s *Server) seal(plain, purpose string) (string, error) {
-	if s.box == nil {
-		return "", f2fpay.Errorf(f2fpay.EUNAVAILABLE, "the service has no master key configured, so it cannot store secrets; start it with a master key")
-	}
-	return s.box.Seal(plain, purpose)
 }
 
 // merchantPatch is the body of PATCH /admin/merchants/{id}: absent (or null) fields
@@ -155,35 +110,31 @@ type updatedMerchant struct {
 // a URL; clearing the URL ("") clears the secret. The webhook sender reads the
 // merchant at every delivery, so the next webhook (retries of older events included)
 // goes to the new URL, signed with the new secret.
-func (s *Server) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id", "merchant id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req merchantPatch
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	cur, err := s.store.FindMerchant(r.Context(), id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	upd, made, err := s.merchantUpdate(cur, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	m, err := s.store.UpdateMerchant(r.Context(), cur.ID, upd)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "merchant updated", "merchant_id", m.ID, "name_changed", upd.Name != nil,
 		"webhook_url_changed", upd.WebhookURL != nil, "webhook_secret_changed", upd.WebhookSecret != nil)
 	writeJSON(w, http.StatusOK, updatedMerchant{merchantJSON{m, m.WebhookSecret != ""}, made})
+	return nil
 }
 
 // merchantUpdate checks a patch against the merchant as stored. made is the webhook
@@ -195,22 +146,19 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 	if req.WebhookSecret != nil && req.RotateWebhookSecret {
 		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "send either webhook_secret (a secret you chose) or \"rotate_webhook_secret\": true (the service makes one and shows it once), not both")
 	}
+	next := *cur // the merchant as it will be, checked as a whole
 	if req.Name != nil {
-		if err := checkText("name", *req.Name, true, 128); err != nil {
-			return upd, "", err
-		}
+		next.Name = *req.Name
 		upd.Name = req.Name
 	}
-	hook := cur.WebhookURL
 	if req.WebhookURL != nil {
-		hook = *req.WebhookURL
-		if hook != "" {
-			if err := checkHTTPURL("webhook_url", hook); err != nil {
-				return upd, "", err
-			}
-		}
-		upd.WebhookURL = &hook
+		next.WebhookURL = *req.WebhookURL
+		upd.WebhookURL = &next.WebhookURL
 	}
+	if err := next.Validate(); err != nil {
+		return upd, "", err
+	}
+	hook := next.WebhookURL
 	if hook == "" {
 		if (req.WebhookSecret != nil && *req.WebhookSecret != "") || req.RotateWebhookSecret {
 			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook secret given but the merchant has no webhook_url; set webhook_url in the same request")
@@ -227,12 +175,12 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 		made = newWebhookSecret()
 		plain = made
 	case req.WebhookSecret != nil:
-		if len(*req.WebhookSecret) < 16 {
-			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least 16 characters: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`, or send \"rotate_webhook_secret\": true to have the service make one)")
+		if len(*req.WebhookSecret) < f2fpay.MinWebhookSecretLen {
+			return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "webhook_secret must be at least %d characters: your endpoint checks the HMAC-SHA256 signature with it (generate one with `head -c32 /dev/urandom | base64`, or send \"rotate_webhook_secret\": true to have the service make one)", f2fpay.MinWebhookSecretLen)
 		}
 		plain = *req.WebhookSecret
 	case cur.WebhookSecret == "" && req.WebhookURL != nil:
-		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "the merchant has no webhook secret yet: send webhook_secret (at least 16 characters) or \"rotate_webhook_secret\": true with webhook_url, so that your endpoint can check the signatures")
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "the merchant has no webhook secret yet: send webhook_secret (at least %d characters) or \"rotate_webhook_secret\": true with webhook_url, so that your endpoint can check the signatures", f2fpay.MinWebhookSecretLen)
 	default:
 		return upd, "", nil // the URL changes, the secret stays
 	}

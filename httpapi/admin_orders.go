@@ -3,14 +3,11 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
 )
-
-const maxListLimit = 1000
 
 // adminOrder is an order with its whole story: every gateway call (method, code,
 // sub_code, latency) and its refunds — what support needs to answer "was I charged?".
@@ -44,28 +41,24 @@ func (s *Server) adminFindOrder(ctx context.Context, appID *int64, no string) (*
 	return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "out_trade_no %q is used by orders of several apps (app ids %s); add app_id=<id> to say which", no, strings.Join(apps, ", "))
 }
 
-func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) error {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
 	appID, err := queryID(r.URL.Query(), "app_id")
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	o, err := s.adminFindOrder(r.Context(), appID, no)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	calls, err := s.store.OrderCalls(r.Context(), o.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	refunds, err := s.store.ListRefunds(r.Context(), o.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if calls == nil {
 		calls = []*f2fpay.GatewayCall{}
@@ -75,31 +68,28 @@ func (s *Server) adminGetOrder(w http.ResponseWriter, r *http.Request) {
 		shown = append(shown, rf.Public(o))
 	}
 	writeJSON(w, http.StatusOK, adminOrder{Order: o.Public(), Calls: calls, Refunds: shown})
+	return nil
 }
 
-func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f f2fpay.OrderFilter
 	var err error
 	if f.MerchantID, err = queryID(q, "merchant_id"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if f.TerminalID, err = queryID(q, "terminal_id"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if f.AppID, err = queryID(q, "app_id"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	f.OutTradeNo = q.Get("out_trade_no")
 	// Keyset pagination: before=<id> continues after the page that ended at that id
 	// (orders come newest first), so pages neither skip nor repeat orders while new
 	// ones arrive.
 	if before, err := queryID(q, "before"); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	} else if before != nil {
 		f.BeforeID = *before
 	}
@@ -107,20 +97,17 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 		for _, st := range strings.Split(v, ",") {
 			st := f2fpay.OrderState(strings.ToUpper(strings.TrimSpace(st)))
 			if !st.Valid() {
-				writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "state %q is not an order state; use PAYING, WAITING, UNKNOWN, PENDING, CANCELLING, PAID, FAILED, CANCELLED or CLOSED (several separated by commas)", st))
-				return
+				return f2fpay.Errorf(f2fpay.EINVALID, "state %q is not an order state; use PAYING, WAITING, UNKNOWN, PENDING, CANCELLING, PAID, FAILED, CANCELLED or CLOSED (several separated by commas)", st)
 			}
 			f.States = append(f.States, st)
 		}
 	}
 	if f.Limit, err = queryLimit(q); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	os, err := s.store.ListOrders(r.Context(), f)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	shown := make([]f2fpay.PublicOrder, 0, len(os))
 	for _, o := range os {
@@ -138,28 +125,5 @@ func (s *Server) adminListOrders(w http.ResponseWriter, r *http.Request) {
 		page["next"] = next.RequestURI()
 	}
 	writeJSON(w, http.StatusOK, page)
-}
-
-func queryID(q url.Values, name string) (*int64, error) {
-	v := q.Get(name)
-	if v == "" {
-		return nil, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "query parameter %s=%q is not a positive whole number", name, v)
-	}
-	return &id, nil
-}
-
-func queryLimit(q url.Values) (int, error) {
-	v := q.Get("limit")
-	if v == "" {
-		return 100, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 || n > maxListLimit {
-		return 0, f2fpay.Errorf(f2fpay.EINVALID, "query parameter limit=%q must be a whole number from 1 to %d", v, maxListLimit)
-	}
-	return n, nil
+	return nil
 }

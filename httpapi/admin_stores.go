@@ -11,47 +11,38 @@ type storeRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) adminCreateStore(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminCreateStore(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req storeRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	// The code is sent to Alipay as store_id (at most 32 characters there).
-	if err := checkID("code", req.Code, true, 32); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := checkText("name", req.Name, false, 128); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	st := &f2fpay.Store{MerchantID: m.ID, Code: req.Code, Name: req.Name}
+	if err := st.Validate(); err != nil {
+		return err
+	}
 	if err := s.store.CreateStore(r.Context(), st); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, st)
+	return nil
 }
 
-func (s *Server) adminListStores(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListStores(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	sts, err := s.store.ListStores(r.Context(), m.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if sts == nil {
 		sts = []*f2fpay.Store{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"stores": sts})
+	return nil
 }

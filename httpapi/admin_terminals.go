@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -93,52 +94,38 @@ func NewAPIKey() APIKey {
 	return k
 }
 
-func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminCreateTerminal(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req terminalRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t, err := s.buildTerminal(r, m, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	key, stored, err := s.newKey(req.SignedOnly, f2fpay.Errorf(f2fpay.EINVALID, "signed_only needs a key that can sign requests, and this service has no master key to seal its signing secret with; start the service with a master key (-master-key or F2FPAY_MASTER_KEY)"))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t.KeyID, t.KeyHash, t.SigningSecret = stored.KeyID, stored.KeyHash, stored.SigningSecret
 	t.SignedOnly = req.SignedOnly
 	if err := s.store.CreateTerminal(r.Context(), t); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "terminal created", "merchant_id", m.ID, "terminal_id", t.ID, "key_id", t.KeyID,
 		"signed_requests", t.SigningSecret != "", "signed_only", t.SignedOnly)
 	writeJSON(w, http.StatusCreated, createdTerminal{showTerminal(t), key})
+	return nil
 }
 
 func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *terminalRequest) (*f2fpay.Terminal, error) {
-	if err := checkID("code", req.Code, true, 32); err != nil {
+	t := &f2fpay.Terminal{MerchantID: m.ID, Code: req.Code, Kind: cmp.Or(f2fpay.TerminalKind(req.Kind), f2fpay.TerminalCashier), Name: req.Name}
+	if err := t.Validate(); err != nil {
 		return nil, err
-	}
-	if err := checkText("name", req.Name, false, 128); err != nil {
-		return nil, err
-	}
-	kind := f2fpay.TerminalKind(req.Kind)
-	switch kind {
-	case "":
-		kind = f2fpay.TerminalCashier
-	case f2fpay.TerminalCashier, f2fpay.TerminalVending:
-	default:
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "kind %q is not known; use \"cashier\" or \"vending\"", req.Kind)
 	}
 	if req.AppID <= 0 {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id is required: the id (from POST /admin/merchants/%d/apps) of the app this terminal collects with", m.ID)
@@ -158,25 +145,25 @@ func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *termina
 	} else if err != nil {
 		return nil, err
 	}
-	return &f2fpay.Terminal{MerchantID: m.ID, StoreID: st.ID, AppID: app.ID, Code: req.Code, Kind: kind, Name: req.Name}, nil
+	t.StoreID, t.AppID = st.ID, app.ID
+	return t, nil
 }
 
-func (s *Server) adminListTerminals(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminListTerminals(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchantParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ts, err := s.store.ListTerminals(r.Context(), m.ID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := make([]terminalJSON, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, showTerminal(t))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"terminals": out})
+	return nil
 }
 
 func (s *Server) terminalParam(r *http.Request) (*f2fpay.Terminal, error) {
@@ -187,35 +174,34 @@ func (s *Server) terminalParam(r *http.Request) (*f2fpay.Terminal, error) {
 	return s.store.FindTerminal(r.Context(), id)
 }
 
-func (s *Server) adminGetTerminal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminGetTerminal(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.terminalParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, showTerminal(t))
+	return nil
 }
 
-func (s *Server) adminDisableTerminal(w http.ResponseWriter, r *http.Request) {
-	s.setDisabled(w, r, true)
+func (s *Server) adminDisableTerminal(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, true)
 }
-func (s *Server) adminEnableTerminal(w http.ResponseWriter, r *http.Request) {
-	s.setDisabled(w, r, false)
+func (s *Server) adminEnableTerminal(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, false)
 }
 
-func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
 	t, err := s.terminalParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := s.store.SetTerminalDisabled(r.Context(), t.ID, disabled); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t.Disabled = disabled
 	s.log.InfoContext(r.Context(), "terminal disabled changed", "terminal_id", t.ID, "disabled", disabled)
 	writeJSON(w, http.StatusOK, showTerminal(t))
+	return nil
 }
 
 // adminRotateTerminalKey gives a terminal a new API key, shown once in the answer as
@@ -224,30 +210,27 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 // (SQLite's in-memory copy is cleared by the rotation; PostgreSQL's store does not
 // cache lookups by key id). The
 // terminal stays disabled if it was (rotate, hand over the key, then enable).
-func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminRotateTerminalKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeEmpty(w, r); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t, err := s.terminalParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	// A new key that could not sign would lock a signed-only terminal out.
 	key, stored, err := s.newKey(t.SignedOnly, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q accepts only signed requests, and this service has no master key to seal a new key's signing secret with; start it with a master key, or lift the restriction first (PATCH /admin/terminals/%d {\"signed_only\":false})", t.Code, t.ID))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	n, err := s.store.RotateTerminalKey(r.Context(), t.ID, stored)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.log.InfoContext(r.Context(), "terminal key rotated", "merchant_id", n.MerchantID, "terminal_id", n.ID, "old_key_id", t.KeyID,
 		"key_id", n.KeyID, "signed_requests", n.SigningSecret != "")
 	writeJSON(w, http.StatusOK, createdTerminal{showTerminal(n), key})
+	return nil
 }
 
 // terminalPatch is the body of PATCH /admin/terminals/{id}.
@@ -259,36 +242,26 @@ type terminalPatch struct {
 // accepts its API key as a bearer token (signed_only). Restricting a terminal whose
 // key cannot sign (made without a master key) is refused: it would lock the terminal
 // out; rotate its key first.
-func (s *Server) adminUpdateTerminal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminUpdateTerminal(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.terminalParam(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	var req terminalPatch
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.SignedOnly == nil {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send {\"signed_only\": true} to accept only signed requests from this terminal, or false to accept its key as a bearer token again"))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send {\"signed_only\": true} to accept only signed requests from this terminal, or false to accept its key as a bearer token again")
 	}
 	if *req.SignedOnly && t.SigningSecret == "" {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "terminal %q has a key that cannot sign requests (it was made without a master key); rotate its key (POST /admin/terminals/%d/rotate-key) on a service with a master key, then restrict it", t.Code, t.ID))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "terminal %q has a key that cannot sign requests (it was made without a master key); rotate its key (POST /admin/terminals/%d/rotate-key) on a service with a master key, then restrict it", t.Code, t.ID)
 	}
 	if err := s.store.SetTerminalSignedOnly(r.Context(), t.ID, *req.SignedOnly); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	t.SignedOnly = *req.SignedOnly
 	s.log.InfoContext(r.Context(), "terminal signed_only changed", "terminal_id", t.ID, "signed_only", t.SignedOnly)
 	writeJSON(w, http.StatusOK, showTerminal(t))
-}
-
-// decodeEmpty accepts an empty body or {} for POST actions that take no fields.
-func (s *Server) decodeEmpty(w http.ResponseWriter, r *http.Request) error {
-	var empty struct{}
-	return s.decode(w, r, &empty)
+	return nil
 }

@@ -75,8 +75,8 @@ func TestAdminOrderHistoryAndEvents(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("9.99"), Subject: "x"})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("9.99"), Subject: "x"})
 		b.must(err)
 		_, err = b.client.Refund(b.ctx, p.OutTradeNo, client.RefundRequest{RefundID: "r1", Amount: amt("1.00")})
 		b.must(err)
@@ -271,8 +271,8 @@ func TestAdminUpdateApp(t *testing.T) {
 			t.Fatalf("after clearing the token: %+v", app)
 		}
 		// Payments still go through with the app as changed.
-		buyer := b.buyer("10.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "x"})
+		buyer := b.Buyer("10.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.00"), Subject: "x"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("payment after the changes: %+v", p)
@@ -294,15 +294,15 @@ func TestAppKeyRotation(t *testing.T) {
 		b.must(err)
 		simApp, err := b.sim.RegisterApp(b.ctx, alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&newKey.PublicKey)), Balance: amt("100.00")})
 		b.must(err)
-		app, err := b.admin.CreateApp(b.ctx, b.merchID, client.AppRequest{AppID: simApp.AppID, Gateway: b.simSrv.URL + "/gateway.do",
+		app, err := b.admin.CreateApp(b.ctx, b.merchID, client.AppRequest{AppID: simApp.AppID, Gateway: b.Sandbox.Gateway(),
 			PrivateKey: pemPKCS8(oldKey), AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: simApp.SellerID})
 		b.must(err)
 		term, err := b.admin.CreateTerminal(b.ctx, b.merchID, client.TerminalRequest{StoreID: b.store.ID, AppID: app.ID, Code: "POS-R"})
 		b.must(err)
 		c := client.NewClient(b.srv.URL, term.APIKey.KeyID, term.APIKey.Secret, nil)
-		buyer := b.buyer("50.00")
+		buyer := b.Buyer("50.00")
 
-		before, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("2.00"), Subject: "old key"})
+		before, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("2.00"), Subject: "old key"})
 		b.must(err)
 		if before.State == client.StatePaid {
 			t.Fatalf("a payment signed with the old key went through: %+v", before)
@@ -313,12 +313,12 @@ func TestAppKeyRotation(t *testing.T) {
 		if app.Version != 2 || app.PrivateKeySource != "sealed" {
 			t.Fatalf("after the rotation: %+v", app)
 		}
-		after, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("3.00"), Subject: "new key"})
+		after, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("3.00"), Subject: "new key"})
 		b.must(err)
 		if after.State != client.StatePaid {
 			t.Fatalf("payment after the rotation: %+v; want PAID (signed with the new key)", after)
 		}
-		if got := b.balance(buyer.UserID); got != amt("47.00") {
+		if got := b.Balance(buyer.UserID); got != amt("47.00") {
 			t.Fatalf("buyer balance %s, want 47.00: only the payment after the rotation is charged", got)
 		}
 	})

@@ -21,10 +21,10 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor())
-		buyer := b.buyer("1000.00")
+		buyer := b.Buyer("1000.00")
 		han := func(n int) string { return strings.Repeat("汉", n) }
 		body := func(fields map[string]string) []byte {
-			m := map[string]any{"auth_code": b.code(buyer.UserID), "amount": "1.00", "subject": "tea", "wait_seconds": 10}
+			m := map[string]any{"auth_code": b.Code(buyer.UserID), "amount": "1.00", "subject": "tea", "wait_seconds": 10}
 			for k, v := range fields {
 				m[k] = v
 			}
@@ -60,7 +60,7 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 				}
 			})
 		}
-		if n := b.gw.total("alipay.trade.pay"); n != 0 {
+		if n := b.gw.Total("alipay.trade.pay"); n != 0 {
 			t.Fatalf("%d trade.pay calls for refused requests: the buyer's code was used", n)
 		}
 
@@ -92,7 +92,7 @@ func TestAlipayLengthsRefusedBeforeTheCode(t *testing.T) {
 		if status, out := refund("r1", han(129)); status != http.StatusBadRequest || !strings.Contains(string(out), "reason is too long for Alipay") {
 			t.Fatalf("reason of 129 Chinese characters: %d %s", status, out)
 		}
-		if n := b.gw.total("alipay.trade.refund"); n != 0 {
+		if n := b.gw.Total("alipay.trade.refund"); n != 0 {
 			t.Fatalf("%d trade.refund calls for a refused refund", n)
 		}
 		if status, out := refund("r2", han(128)); status/100 != 2 || !strings.Contains(string(out), "SUCCEEDED") {

@@ -71,15 +71,15 @@ var dummyHash = HashSecret("f2fpay: no such terminal key")
 // <key_id>.<secret>" against the terminal's stored hash, or a request signed with the
 // secret (signature.go) — and refuses disabled terminals.
 func (s *Server) terminalAuth(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return s.serveErrors(func(w http.ResponseWriter, r *http.Request) error {
 		t, err := s.authenticateTerminal(w, r)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		infoOf(r.Context()).terminal = t
 		next(w, r)
-	}
+		return nil
+	})
 }
 
 func (s *Server) authenticateTerminal(w http.ResponseWriter, r *http.Request) (*f2fpay.Terminal, error) {
@@ -122,19 +122,18 @@ func (s *Server) authenticateTerminal(w http.ResponseWriter, r *http.Request) (*
 // adminAuth checks the admin token with a constant-time compare. An empty configured
 // token disables the admin API entirely rather than accepting an empty header.
 func (s *Server) adminAuth(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return s.serveErrors(func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if len(s.admin) == 0 {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "the admin API is disabled: the service was started without an admin token"))
-			return
+			return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "the admin API is disabled: the service was started without an admin token")
 		}
 		if !ok || subtle.ConstantTimeCompare([]byte(token), s.admin) != 1 {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "admin token missing or wrong; send Authorization: Bearer <admin token>"))
-			return
+			return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "admin token missing or wrong; send Authorization: Bearer <admin token>")
 		}
 		infoOf(r.Context()).admin = true
 		next(w, r)
-	}
+		return nil
+	})
 }
 
 func bearer(r *http.Request) (string, bool) {

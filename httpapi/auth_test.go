@@ -70,8 +70,8 @@ func TestOrderScope(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, append(opts, onDB(kind))...)
-				buyer := b.buyer("100.00")
-				p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "x"})
+				buyer := b.Buyer("100.00")
+				p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.00"), Subject: "x"})
 				b.must(err)
 				_, c2 := b.newTerminal("POS-2")
 				_, err = c2.Payment(b.ctx, p.OutTradeNo, 0)

@@ -15,10 +15,10 @@ import (
 func BenchmarkBarcodePayment(bb *testing.B) {
 	testdb.Bench(bb, func(bb *testing.B, kind testdb.Kind) {
 		b := setup(bb, onDB(kind), noJanitor())
-		buyer := b.buyer("99999999.00")
+		buyer := b.Buyer("99999999.00")
 		codes := make([]string, bb.N)
 		for i := range codes {
-			codes[i] = b.code(buyer.UserID)
+			codes[i] = b.Code(buyer.UserID)
 		}
 		bb.ResetTimer()
 		for i := 0; i < bb.N; i++ {

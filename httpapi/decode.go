@@ -100,57 +100,16 @@ func parseAmountField(field, v string) (f2fpay.Amount, error) {
 	return a, nil
 }
 
-// checkText checks a free-text field: required or not, bounded in runes (Alipay's
-// limits), and free of control characters that would corrupt receipts and logs.
-func checkText(field, v string, required bool, max int) error {
-	if v == "" {
-		if required {
-			return f2fpay.Errorf(f2fpay.EINVALID, "%s is required", field)
-		}
-		return nil
-	}
-	if n := len([]rune(v)); n > max {
-		return f2fpay.Errorf(f2fpay.EINVALID, "%s is %d characters long; at most %d are allowed", field, n, max)
-	}
-	for _, c := range v {
-		if c < 0x20 || c == 0x7f {
-			return f2fpay.Errorf(f2fpay.EINVALID, "%s contains a control character (%U); send plain text", field, c)
-		}
-	}
-	return nil
-}
-
-// checkAlipayText checks a free-text field the service sends on to Alipay: checkText's
+// checkAlipayText checks a free-text field the service sends on to Alipay: CheckText's
 // rules, with the length counted as Alipay counts it — GBK bytes, 2 per Chinese
 // character (alipay/limits.go) — so that a terminal is refused here, before the
 // buyer's payment code is used, rather than by Alipay after it.
 func checkAlipayText(field, v string, required bool, limit alipay.Limit) error {
-	if err := checkText(field, v, required, math.MaxInt); err != nil {
+	if err := f2fpay.CheckText(field, v, required, math.MaxInt); err != nil {
 		return err
 	}
 	if err := limit.Named(field).Check(v); err != nil {
 		return f2fpay.Errorf(f2fpay.EINVALID, "%s", err.Error())
-	}
-	return nil
-}
-
-// checkID checks an identifier chosen by a terminal (out_trade_no, refund_id):
-// letters, digits, '_', '-' and '.', as Alipay accepts them in out_trade_no and
-// out_request_no.
-func checkID(field, v string, required bool, max int) error {
-	if v == "" {
-		if required {
-			return f2fpay.Errorf(f2fpay.EINVALID, "%s is required: up to %d letters, digits, '_', '-' or '.'", field, max)
-		}
-		return nil
-	}
-	if len(v) > max {
-		return f2fpay.Errorf(f2fpay.EINVALID, "%s is %d characters long; at most %d are allowed", field, len(v), max)
-	}
-	for _, c := range v {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '.') {
-			return f2fpay.Errorf(f2fpay.EINVALID, "%s %q contains %q; use only letters, digits, '_', '-' and '.'", field, v, c)
-		}
 	}
 	return nil
 }

@@ -64,6 +64,21 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// handlerFunc is an endpoint: it answers with writeJSON (or writes its own answer)
+// and returns nil, or returns an error without having written anything, which
+// serveErrors answers. Endpoints never write an error answer themselves.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serveErrors adapts h to net/http: the error h returns is answered by writeError,
+// so an endpoint's error exit is a plain return and its status is decided here.
+func (s *Server) serveErrors(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}
+}
+
 // writeError answers err as JSON. Internal errors are logged with their detail and
 // answered with a generic message, so nothing about the database or a key leaks.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -36,16 +36,16 @@ func FuzzPaymentBody(f *testing.F) {
 			r := httptest.NewRequest(http.MethodPost, "/v1/payments/qr", nil)
 			ri := &reqInfo{terminal: &f2fpay.Terminal{ID: 1}}
 			r = r.WithContext(withInfo(r.Context(), ri))
-			var amount f2fpay.Amount
-			amount, _, _, _, err = s.commonFields(r, &req)
+			var f paymentFields
+			f, err = s.commonFields(r, &req)
 			if err == nil {
-				if amount.CheckTrade() != nil {
-					t.Fatalf("accepted amount %v is not a trade amount", amount)
+				if f.amount.CheckTrade() != nil {
+					t.Fatalf("accepted amount %v is not a trade amount", f.amount)
 				}
 				if alipay.LimitSubject.Check(req.Subject) != nil || alipay.LimitBody.Check(req.Body) != nil || alipay.LimitOperatorID.Check(req.OperatorID) != nil {
 					t.Fatalf("accepted text Alipay would refuse: %q %q %q", req.Subject, req.Body, req.OperatorID)
 				}
-				if ri.outTradeNo == "" || checkID("out_trade_no", ri.outTradeNo, true, 64) != nil {
+				if ri.outTradeNo == "" || f2fpay.CheckID("out_trade_no", ri.outTradeNo, true, 64) != nil {
 					t.Fatalf("bad out_trade_no %q", ri.outTradeNo)
 				}
 				return

@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,54 +17,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/f2fpay/f2fpay"
-	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/httpapi"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
-	"github.com/f2fpay/f2fpay/secret"
 )
 
 const adminToken = "admin-token-for-tests-0123456789"
 
-var (
-	keysOnce           sync.Once
-	appKey, sandboxKey *rsa.PrivateKey
-)
+var keys = testbundle.Keys
 
-func keys() (*rsa.PrivateKey, *rsa.PrivateKey) {
-	keysOnce.Do(func() {
-		var err error
-		if appKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-		if sandboxKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return appKey, sandboxKey
-}
+func pemPKCS8(k *rsa.PrivateKey) string { return testbundle.PrivateKeyPEM(k) }
 
-func pemPKCS8(k *rsa.PrivateKey) string {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		panic(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
-// fastPolicy keeps the official schedule's shape with millisecond intervals; nothing
-// asserts on timing.
+// fastPolicy is the shared fast schedule, slower where a terminal's round trip
+// through the API takes longer than the engine's own calls; nothing asserts on timing.
 func fastPolicy() payment.Policy {
-	return payment.Policy{
-		QueryInterval: 30 * time.Millisecond, QueryAttempts: 5, UnknownDelay: 10 * time.Millisecond,
-		CancelInterval: 20 * time.Millisecond, CancelRetries: 3,
-		CancelBackoff:   []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
-		PendingInterval: 30 * time.Millisecond, QRWindow: 2 * time.Second, MaxWindow: time.Minute,
-		RefundBackoff: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond},
-		CallTimeout:   3 * time.Second, Handover: 4 * time.Second,
-	}
+	p := testbundle.FastPolicy()
+	p.QueryInterval, p.PendingInterval, p.QRWindow = 30*time.Millisecond, 30*time.Millisecond, 2*time.Second
+	return p
 }
 
 // logBuffer collects every log line of a test, so tests can grep them for secrets.
@@ -90,79 +57,29 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-// gatewayCounter counts the calls reaching the sandbox per method and out_trade_no:
-// the outside judge of "one trade.pay per out_trade_no".
-type gatewayCounter struct {
-	mu sync.Mutex
-	n  map[string]int // method + " " + out_trade_no
-}
-
-func (g *gatewayCounter) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/gateway.do" {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			form, _ := url.ParseQuery(string(body))
-			method := r.URL.Query().Get("method")
-			if method == "" {
-				method = form.Get("method")
-			}
-			biz := form.Get("biz_content")
-			if biz == "" {
-				biz = r.URL.Query().Get("biz_content")
-			}
-			var b struct {
-				OutTradeNo string `json:"out_trade_no"`
-			}
-			json.Unmarshal([]byte(biz), &b)
-			g.mu.Lock()
-			g.n[method+" "+b.OutTradeNo]++
-			g.mu.Unlock()
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (g *gatewayCounter) count(method, outTradeNo string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.n[method+" "+outTradeNo]
-}
-
-func (g *gatewayCounter) total(method string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for k, v := range g.n {
-		if strings.HasPrefix(k, method+" ") {
-			n += v
-		}
-	}
-	return n
-}
-
 // bundle is the whole service over real HTTP: the API server (httpapi + engine + a
 // real store: SQLite in a temp dir, or a fresh PostgreSQL schema), an in-process sandbox behind its own HTTP server, a merchant,
 // app, store and terminal created through the admin API, and a terminal client.
 type bundle struct {
-	t       testing.TB
-	ctx     context.Context
-	sim     *alipaysim.Sim
-	simSrv  *httptest.Server
-	gw      *gatewayCounter
-	db      f2fpay.Storage
-	engine  *payment.Engine
-	server  *httpapi.Server
-	srv     *httptest.Server
-	logs    *logBuffer
-	admin   *client.AdminClient
-	simApp  *alipaysim.App
-	app     *client.App
-	store   *client.Store
-	term    *client.Terminal
-	secret  string
-	client  *client.Client
-	merchID int64
+	t                   testing.TB
+	ctx                 context.Context
+	*testbundle.Sandbox // Buyer, Code, Balance, Fault
+	sim                 *alipaysim.Sim
+	gw                  *testbundle.GatewayLog
+	clock               *testbundle.Clock // the API server's
+	db                  f2fpay.Storage
+	engine              *payment.Engine
+	server              *httpapi.Server
+	srv                 *httptest.Server
+	logs                *logBuffer
+	admin               *client.AdminClient
+	simApp              *alipaysim.App
+	app                 *client.App
+	store               *client.Store
+	term                *client.Terminal
+	secret              string
+	client              *client.Client
+	merchID             int64
 }
 
 type options struct {
@@ -192,26 +109,13 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ak, sk := keys()
-	b := &bundle{t: t, ctx: ctx, gw: &gatewayCounter{n: map[string]int{}}, logs: &logBuffer{}}
-
-	var err error
-	if b.sim, err = alipaysim.New(ctx, alipaysim.Config{Seed: 11, AlipayKey: sk, RefundWindow: o.window}); err != nil {
-		t.Fatal(err)
-	}
-	b.simSrv = httptest.NewServer(b.gw.wrap(b.sim.Handler()))
-	t.Cleanup(func() { b.simSrv.Close(); b.sim.Close() })
-	if b.simApp, err = b.sim.RegisterApp(ctx, alipaysim.AppSpec{
-		PublicKey: string(alipay.PublicKeyPEM(&ak.PublicKey)), Balance: f2fpay.MustParseAmount("100000.00"),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ak, _ := keys()
+	b := &bundle{t: t, ctx: ctx, logs: &logBuffer{}, clock: testbundle.NewClock(0)}
+	b.Sandbox = testbundle.StartSandbox(t, testbundle.SandboxOptions{Seed: 11, RefundWindow: o.window})
+	b.sim, b.simApp, b.gw = b.Sandbox.Sim, b.Sandbox.App, b.Sandbox.Calls
 
 	b.db = testdb.Open(t, o.kind, testdb.Options{})
-	box, err := secret.NewBox([]byte("test master key, 32 bytes long!!"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	box := testbundle.Box(t)
 
 	// The API server's URL is needed for notify_url before the handler exists.
 	var handler http.Handler
@@ -222,6 +126,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	clients := payment.NewAppClients(box, payment.AppClientsOptions{
 		NotifyURL: func(app *f2fpay.App) string { return b.srv.URL + "/alipay/notify/" + app.AppID },
 	})
+	var err error
 	if b.engine, err = payment.New(payment.Config{
 		Storage: b.db, Clients: clients, Logger: logger, Metrics: metrics, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond,
 	}); err != nil {
@@ -236,7 +141,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		srvStore = o.storage(b.db)
 	}
 	if b.server, err = httpapi.New(httpapi.Config{
-		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics,
+		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep,
 	}); err != nil {
@@ -258,7 +163,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	b.must(err)
 	b.merchID = m.ID
 	b.app, err = b.admin.CreateApp(ctx, m.ID, client.AppRequest{
-		AppID: b.simApp.AppID, Name: "main", Gateway: b.simSrv.URL + "/gateway.do", PrivateKey: pemPKCS8(ak),
+		AppID: b.simApp.AppID, Name: "main", Gateway: b.Sandbox.Gateway(), PrivateKey: pemPKCS8(ak),
 		AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: b.simApp.SellerID,
 	})
 	b.must(err)
@@ -287,45 +192,6 @@ func (b *bundle) newTerminal(code string) (*client.Terminal, *client.Client) {
 func (b *bundle) must(err error) {
 	b.t.Helper()
 	if err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-func (b *bundle) buyer(balance string, mod ...func(*alipaysim.BuyerSpec)) *alipaysim.Buyer {
-	b.t.Helper()
-	spec := alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount(balance)}
-	for _, m := range mod {
-		m(&spec)
-	}
-	by, err := b.sim.CreateBuyer(b.ctx, spec)
-	b.must(err)
-	return by
-}
-
-// needsPassword makes every payment of the buyer wait for confirmation (10003).
-func needsPassword(s *alipaysim.BuyerSpec) {
-	zero := f2fpay.Amount(0)
-	s.PasswordThreshold, s.PayPassword = &zero, "1234"
-}
-
-func (b *bundle) code(userID string) string {
-	b.t.Helper()
-	c, err := b.sim.IssuePaymentCode(b.ctx, userID)
-	b.must(err)
-	return c.Code
-}
-
-func (b *bundle) balance(userID string) f2fpay.Amount {
-	b.t.Helper()
-	by, err := b.sim.Buyer(userID)
-	b.must(err)
-	return by.Balance
-}
-
-func (b *bundle) fault(f alipaysim.Fault) {
-	b.t.Helper()
-	f.AppID = b.simApp.AppID
-	if _, err := b.sim.AddFault(f); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -391,3 +257,39 @@ func eventually(t testing.TB, what string, cond func() bool) {
 }
 
 func amt(s string) f2fpay.Amount { return f2fpay.MustParseAmount(s) }
+
+// engineEntered signals the first time a request reaches the engine's PayBarcode and
+// WaitOrder: what a test waits for instead of sleeping while a request gets there.
+type engineEntered struct {
+	httpapi.Engine
+	pay, wait         chan struct{}
+	payOnce, waitOnce sync.Once
+}
+
+// signalEngine wraps the bundle's engine with an engineEntered, returned.
+func signalEngine() (*engineEntered, option) {
+	e := &engineEntered{pay: make(chan struct{}), wait: make(chan struct{})}
+	return e, func(o *options) {
+		o.engine = func(inner httpapi.Engine) httpapi.Engine { e.Engine = inner; return e }
+	}
+}
+
+func (e *engineEntered) PayBarcode(ctx context.Context, req payment.PayRequest) (*f2fpay.Order, error) {
+	e.payOnce.Do(func() { close(e.pay) })
+	return e.Engine.PayBarcode(ctx, req)
+}
+
+func (e *engineEntered) WaitOrder(ctx context.Context, appID int64, outTradeNo string, wait time.Duration) (*f2fpay.Order, error) {
+	e.waitOnce.Do(func() { close(e.wait) })
+	return e.Engine.WaitOrder(ctx, appID, outTradeNo, wait)
+}
+
+// within waits for ch, failing the test after 10 s.
+func within(t testing.TB, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}

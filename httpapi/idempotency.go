@@ -157,17 +157,15 @@ func checkIdempotencyKey(key string) error {
 
 // idempotent wraps a terminal POST handler with Idempotency-Key semantics.
 func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return s.serveErrors(func(w http.ResponseWriter, r *http.Request) error {
 		t := terminalOf(r.Context())
 		key := r.Header.Get("Idempotency-Key")
 		if err := checkIdempotencyKey(key); err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		body, err := s.readBody(w, r)
 		if err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		rec := &f2fpay.IdempotencyRecord{
 			TerminalID:  t.ID,
@@ -185,55 +183,50 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 		for {
 			stored, fresh, err := s.store.BeginIdempotent(ctx, rec)
 			if err != nil {
-				writeError(w, r, s.log, err)
-				return
+				return err
 			}
 			if fresh {
 				s.runIdempotent(w, r, next, rec, ik, body)
-				return
+				return nil
 			}
 			if stored.RequestHash != rec.RequestHash {
-				writeError(w, r, s.log, withStatus(http.StatusUnprocessableEntity, f2fpay.EINVALID,
-					"Idempotency-Key %q was already used for a different request (another body, endpoint or amount); send a new Idempotency-Key for a new operation, or resend exactly the original request", key))
-				return
+				return withStatus(http.StatusUnprocessableEntity, f2fpay.EINVALID,
+					"Idempotency-Key %q was already used for a different request (another body, endpoint or amount); send a new Idempotency-Key for a new operation, or resend exactly the original request", key)
 			}
 			if stored.Done {
 				s.replay(w, r, stored)
-				return
+				return nil
 			}
 			// In progress: still running here or on another instance, or its process
 			// died. A dead holder's key is taken over at once.
 			if s.abandoned(ctx, stored) {
 				took, err := s.store.TakeOverIdempotent(ctx, rec, stored.Owner)
 				if err != nil && f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
-					writeError(w, r, s.log, err)
-					return
+					return err
 				}
 				if took {
 					s.log.WarnContext(ctx, "took over an idempotency key whose instance stopped", append(logAttrs(r), "instance", stored.Owner, "age", s.clock.Now().Sub(stored.CreatedAt))...)
 					s.runIdempotent(w, r, next, rec, ik, body)
-					return
+					return nil
 				}
 				continue // another retry took it, or it ended meanwhile: look again
 			}
 			wait := time.Until(deadline)
 			if wait <= 0 {
 				ri.outTradeNo = named
-				writeError(w, r, s.log, errInProgress(named))
-				return
+				return errInProgress(named)
 			}
 			poll := time.NewTimer(min(wait, 100*time.Millisecond))
 			select {
 			case <-ctx.Done():
 				poll.Stop()
-				writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "request cancelled while waiting for the earlier request with the same Idempotency-Key; retry with the same key"))
-				return
+				return f2fpay.Errorf(f2fpay.EUNAVAILABLE, "request cancelled while waiting for the earlier request with the same Idempotency-Key; retry with the same key")
 			case <-s.inflight.wait(ik):
 				poll.Stop()
 			case <-poll.C:
 			}
 		}
-	}
+	})
 }
 
 // abandoned reports whether an in-progress record's request died with its process:
@@ -310,7 +303,8 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http
 		if err := s.store.CompleteIdempotent(bg, rec); err != nil {
 			// The effect happened but its answer is not stored: say so rather than
 			// answer, since a retry would run again (safely: same out_trade_no) — the
-			// terminal must retry with the same key.
+			// terminal must retry with the same key. Answered here, before the
+			// duplicates waiting for this key are woken (done).
 			completed = true
 			s.store.DeleteIdempotent(bg, rec.TerminalID, rec.Key)
 			writeError(w, r, s.log, err)

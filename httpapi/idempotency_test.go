@@ -21,8 +21,8 @@ func TestIdempotencySameAndDifferentBody(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		code := b.code(buyer.UserID)
+		buyer := b.Buyer("100.00")
+		code := b.Code(buyer.UserID)
 		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"12.34","subject":"book"}`, code))
 		s1, h1, out1 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "key-1", body)
 		if s1 != http.StatusOK || h1.Get("Idempotent-Replayed") != "" {
@@ -37,10 +37,10 @@ func TestIdempotencySameAndDifferentBody(t *testing.T) {
 		if p.State != client.StatePaid {
 			t.Fatalf("state %s", p.State)
 		}
-		if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 			t.Fatalf("trade.pay calls = %d, want 1", n)
 		}
-		if got := b.balance(buyer.UserID); got != amt("87.66") {
+		if got := b.Balance(buyer.UserID); got != amt("87.66") {
 			t.Fatalf("balance = %s, want 87.66 (charged once)", got)
 		}
 
@@ -81,7 +81,7 @@ func TestIdempotencyStorm(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		// Slow trade.pay down so that duplicates overlap with the request that runs.
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(150 * time.Millisecond)})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(150 * time.Millisecond)})
 		const keys = 10
 		type req struct {
 			key  string
@@ -89,8 +89,8 @@ func TestIdempotencyStorm(t *testing.T) {
 		}
 		var originals [keys]req
 		for i := range keys {
-			buyer := b.buyer("100.00")
-			originals[i] = req{fmt.Sprintf("storm-%d", i), []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"%d.00","subject":"storm","wait_seconds":20}`, b.code(buyer.UserID), i+1))}
+			buyer := b.Buyer("100.00")
+			originals[i] = req{fmt.Sprintf("storm-%d", i), []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"%d.00","subject":"storm","wait_seconds":20}`, b.Code(buyer.UserID), i+1))}
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		var work []req
@@ -168,7 +168,7 @@ func TestIdempotencyStorm(t *testing.T) {
 			t.Fatalf("%d orders, want exactly %d (one per key)", len(orders), keys)
 		}
 		for _, o := range orders {
-			if n := b.gw.count("alipay.trade.pay", o.OutTradeNo); n != 1 {
+			if n := b.gw.Count("alipay.trade.pay", o.OutTradeNo); n != 1 {
 				t.Fatalf("order %s: trade.pay sent %d times, want 1", o.OutTradeNo, n)
 			}
 			if o.State != client.StatePaid {
@@ -179,7 +179,7 @@ func TestIdempotencyStorm(t *testing.T) {
 			t.Fatal("no duplicate was answered from the idempotency store")
 		}
 		t.Logf("%d requests, %d answered from the store", len(work), replayed.Load())
-		if n := b.gw.total("alipay.trade.pay"); n != keys {
+		if n := b.gw.Total("alipay.trade.pay"); n != keys {
 			t.Fatalf("trade.pay reached the sandbox %d times, want %d", n, keys)
 		}
 	})
@@ -192,8 +192,8 @@ func TestIdempotencyPurge(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), func(o *options) { o.idemKeep = time.Second })
-		buyer := b.buyer("100.00")
-		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"5.00","subject":"tea"}`, b.code(buyer.UserID)))
+		buyer := b.Buyer("100.00")
+		body := []byte(fmt.Sprintf(`{"auth_code":%q,"amount":"5.00","subject":"tea"}`, b.Code(buyer.UserID)))
 		s1, _, out1 := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "purge-1", body)
 		if s1 != http.StatusOK {
 			t.Fatalf("first: %d %s", s1, out1)
@@ -205,7 +205,7 @@ func TestIdempotencyPurge(t *testing.T) {
 		if h.Get("Idempotent-Replayed") != "true" {
 			t.Fatal("a retry within the retention was not a replay")
 		}
-		time.Sleep(1100 * time.Millisecond)
+		b.clock.Advance(1100 * time.Millisecond) // past the retention
 		if n, err := b.server.PurgeIdempotencyOnce(b.ctx); err != nil || n != 1 {
 			t.Fatalf("purge after the retention deleted %d (%v), want 1", n, err)
 		}
@@ -219,7 +219,7 @@ func TestIdempotencyPurge(t *testing.T) {
 		if p1.OutTradeNo == "" || p2.OutTradeNo != p1.OutTradeNo || p2.State != client.StatePaid {
 			t.Errorf("after the purge the retry answered %+v, want the first order %s PAID", p2, p1.OutTradeNo)
 		}
-		if n := b.gw.count("alipay.trade.pay", p1.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p1.OutTradeNo); n != 1 {
 			t.Errorf("trade.pay sent %d times for %s", n, p1.OutTradeNo)
 		}
 	})

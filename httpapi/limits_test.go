@@ -43,7 +43,7 @@ func TestNumericLimitsNamed(t *testing.T) {
 			}
 		})
 	}
-	if n := b.gw.total("alipay.trade.pay") + b.gw.total("alipay.trade.precreate"); n != 0 {
+	if n := b.gw.Total("alipay.trade.pay") + b.gw.Total("alipay.trade.precreate"); n != 0 {
 		t.Fatalf("%d calls reached Alipay for refused input", n)
 	}
 }

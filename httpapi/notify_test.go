@@ -50,10 +50,10 @@ func TestNotifications(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor()) // only notifications can resolve the order here
-		buyer := b.buyer("100.00")
+		buyer := b.Buyer("100.00")
 		p, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("8.00"), Subject: "snack", PayTimeoutSeconds: 50})
 		b.must(err)
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultNotifyDrop})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultNotifyDrop})
 		if _, err := b.sim.Scan(b.ctx, alipaysim.ScanSpec{BuyerID: buyer.UserID, QRCode: p.QRCode}); err != nil {
 			t.Fatal(err)
 		}

@@ -10,19 +10,20 @@ import (
 
 // healthz says the process is alive and serving; it touches nothing else, so a slow
 // database does not get a healthy process restarted.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
 // readyz says whether the service can take payments: the database answers. A load
 // balancer stops sending terminals here while it does not.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.WarnContext(r.Context(), "readiness check failed", "err", err.Error())
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "database not reachable"))
-		return
+		return f2fpay.Errorf(f2fpay.EUNAVAILABLE, "database not reachable")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
 }

@@ -17,8 +17,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		_, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("2.00"), Subject: "x"})
+		buyer := b.Buyer("100.00")
+		_, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("2.00"), Subject: "x"})
 		b.must(err)
 		for _, path := range []string{"/healthz", "/readyz"} {
 			status, _, out := b.raw(http.MethodGet, path, "", "", nil)

@@ -124,35 +124,44 @@ func outTradeNoFor(t *f2fpay.Terminal, key string) string {
 // timeout_express, and longer than any buyer stands at a till.
 const maxPayTimeoutSeconds = 24 * 3600
 
+// paymentFields are the fields every payment request has, checked.
+type paymentFields struct {
+	amount f2fpay.Amount
+	// outTradeNo is the terminal's number, or one derived from its Idempotency-Key.
+	outTradeNo string
+	// wait and payTimeout are wait_seconds and pay_timeout_seconds; 0 when absent.
+	wait, payTimeout time.Duration
+}
+
 // commonFields validates the fields every payment has and fills the order number.
-func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amount, string, time.Duration, time.Duration, error) {
+func (s *Server) commonFields(r *http.Request, req *paymentRequest) (paymentFields, error) {
 	amount, err := parseAmountField("amount", req.Amount)
 	if err != nil {
-		return 0, "", 0, 0, err
+		return paymentFields{}, err
 	}
 	if err := checkAlipayText("subject", req.Subject, true, alipay.LimitSubject); err != nil {
-		return 0, "", 0, 0, err
+		return paymentFields{}, err
 	}
 	if err := checkAlipayText("body", req.Body, false, alipay.LimitBody); err != nil {
-		return 0, "", 0, 0, err
+		return paymentFields{}, err
 	}
 	if err := checkAlipayText("operator_id", req.OperatorID, false, alipay.LimitOperatorID); err != nil {
-		return 0, "", 0, 0, err
+		return paymentFields{}, err
 	}
-	if err := checkID("out_trade_no", req.OutTradeNo, false, alipay.LimitOutTradeNo.Max); err != nil {
-		return 0, "", 0, 0, err
+	if err := f2fpay.CheckID("out_trade_no", req.OutTradeNo, false, alipay.LimitOutTradeNo.Max); err != nil {
+		return paymentFields{}, err
 	}
 	var wait time.Duration
 	if req.WaitSeconds != nil {
 		if *req.WaitSeconds < 1 || *req.WaitSeconds > int(s.maxWait/time.Second) {
-			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
+			return paymentFields{}, f2fpay.Errorf(f2fpay.EINVALID, "wait_seconds must be between 1 and %d: how long the terminal waits for the outcome", int(s.maxWait/time.Second))
 		}
 		wait = time.Duration(*req.WaitSeconds) * time.Second
 	}
 	var payTimeout time.Duration
 	if req.PayTimeoutSeconds != nil {
 		if *req.PayTimeoutSeconds < 1 || *req.PayTimeoutSeconds > maxPayTimeoutSeconds {
-			return 0, "", 0, 0, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be between 1 and %d (a day): how many seconds the buyer has to pay", maxPayTimeoutSeconds)
+			return paymentFields{}, f2fpay.Errorf(f2fpay.EINVALID, "pay_timeout_seconds must be between 1 and %d (a day): how many seconds the buyer has to pay", maxPayTimeoutSeconds)
 		}
 		payTimeout = time.Duration(*req.PayTimeoutSeconds) * time.Second
 	}
@@ -161,7 +170,7 @@ func (s *Server) commonFields(r *http.Request, req *paymentRequest) (f2fpay.Amou
 		no = outTradeNoFor(terminalOf(r.Context()), r.Header.Get("Idempotency-Key"))
 	}
 	infoOf(r.Context()).outTradeNo = no
-	return amount, no, wait, payTimeout, nil
+	return paymentFields{amount: amount, outTradeNo: no, wait: wait, payTimeout: payTimeout}, nil
 }
 
 // answerWithin returns a context that ends a little before the terminal's own
@@ -171,146 +180,132 @@ func answerWithin(ctx context.Context, wait time.Duration) (context.Context, con
 	return context.WithTimeout(ctx, wait-margin)
 }
 
-func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postBarcode(w http.ResponseWriter, r *http.Request) error {
 	var req paymentRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.BuyerID != "" {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id belongs to JSAPI payments (POST /v1/payments/jsapi); a barcode payment takes auth_code"))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "buyer_id belongs to JSAPI payments (POST /v1/payments/jsapi); a barcode payment takes auth_code")
 	}
 	var scene string
 	switch req.Scene {
 	case "", "barcode":
 		scene = alipay.SceneBarCode
 		if req.AuthCode == "" {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the digits of the buyer's payment code as scanned"))
-			return
+			return f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the digits of the buyer's payment code as scanned")
 		}
 	case "face":
 		scene = alipay.SceneSecurityCode
 		if req.AuthCode == "" {
-			writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the face token (fp…) from the face-payment device"))
-			return
+			return f2fpay.Errorf(f2fpay.EINVALID, "auth_code is required: the face token (fp…) from the face-payment device")
 		}
 	default:
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "scene %q is not known; use \"barcode\" (payment code) or \"face\" (face payment)", req.Scene))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "scene %q is not known; use \"barcode\" (payment code) or \"face\" (face payment)", req.Scene)
 	}
-	amount, no, wait, payTimeout, err := s.commonFields(r, &req)
+	f, err := s.commonFields(r, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
+	payTimeout := f.payTimeout
 	if payTimeout == 0 {
-		payTimeout = wait
+		payTimeout = f.wait
 	}
 	t := terminalOf(r.Context())
-	reqWait := wait
+	reqWait := f.wait
 	if reqWait == 0 {
 		reqWait = min(30*time.Second, s.maxWait)
 	}
 	ctx, cancel := answerWithin(r.Context(), reqWait)
 	defer cancel()
 	o, err := s.engine.PayBarcode(ctx, payment.PayRequest{
-		TerminalID: t.ID, AuthCode: req.AuthCode, Amount: amount, Subject: req.Subject, Body: req.Body,
-		Scene: scene, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		TerminalID: t.ID, AuthCode: req.AuthCode, Amount: f.amount, Subject: req.Subject, Body: req.Body,
+		Scene: scene, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: f.outTradeNo,
 		RequestKey: infoOf(r.Context()).requestKey,
 	})
-	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+	return s.answerCreated(w, r, req.OutTradeNo == "", f, o, err)
 }
 
-func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postQR(w http.ResponseWriter, r *http.Request) error {
 	var req paymentRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.AuthCode != "" || req.BuyerID != "" || req.Scene != "" {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "a QR payment takes no auth_code, buyer_id or scene: the buyer scans the QR code it returns"))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "a QR payment takes no auth_code, buyer_id or scene: the buyer scans the QR code it returns")
 	}
-	amount, no, _, payTimeout, err := s.commonFields(r, &req)
+	f, err := s.commonFields(r, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(30*time.Second, s.maxWait))
 	defer cancel()
 	o, err := s.engine.PrecreateQR(ctx, payment.QRRequest{
-		TerminalID: terminalOf(r.Context()).ID, Amount: amount, Subject: req.Subject, Body: req.Body,
-		OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		TerminalID: terminalOf(r.Context()).ID, Amount: f.amount, Subject: req.Subject, Body: req.Body,
+		OperatorID: req.OperatorID, Deadline: f.payTimeout, OutTradeNo: f.outTradeNo,
 		RequestKey: infoOf(r.Context()).requestKey,
 	})
-	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+	return s.answerCreated(w, r, req.OutTradeNo == "", f, o, err)
 }
 
-func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postJSAPI(w http.ResponseWriter, r *http.Request) error {
 	var req paymentRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if req.AuthCode != "" || req.Scene != "" {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "a JSAPI payment takes buyer_id, not auth_code or scene"))
-		return
+		return f2fpay.Errorf(f2fpay.EINVALID, "a JSAPI payment takes buyer_id, not auth_code or scene")
 	}
-	if !isPID(req.BuyerID) {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id: send the member's user id (16 digits starting with 2088) from the OAuth login", req.BuyerID))
-		return
+	if !f2fpay.IsPID(req.BuyerID) {
+		return f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id: send the member's user id (16 digits starting with 2088) from the OAuth login", req.BuyerID)
 	}
-	amount, no, _, payTimeout, err := s.commonFields(r, &req)
+	f, err := s.commonFields(r, &req)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(30*time.Second, s.maxWait))
 	defer cancel()
 	o, err := s.engine.CreateJSAPI(ctx, payment.JSAPIRequest{
-		TerminalID: terminalOf(r.Context()).ID, BuyerID: req.BuyerID, Amount: amount, Subject: req.Subject,
-		Body: req.Body, OperatorID: req.OperatorID, Deadline: payTimeout, OutTradeNo: no,
+		TerminalID: terminalOf(r.Context()).ID, BuyerID: req.BuyerID, Amount: f.amount, Subject: req.Subject,
+		Body: req.Body, OperatorID: req.OperatorID, Deadline: f.payTimeout, OutTradeNo: f.outTradeNo,
 		RequestKey: infoOf(r.Context()).requestKey,
 	})
-	s.answerCreated(w, r, req.OutTradeNo == "", no, amount, o, err)
+	return s.answerCreated(w, r, req.OutTradeNo == "", f, o, err)
 }
 
 // answerCreated answers a payment creation. An order that exists is always answered
 // with its state (even with an error beside it: PrecreateQR returns the order and
 // EUNAVAILABLE when Alipay's answer was lost), so the terminal learns the out_trade_no
 // to ask about.
-func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived bool, no string, amount f2fpay.Amount, o *f2fpay.Order, err error) {
+func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived bool, f paymentFields, o *f2fpay.Order, err error) error {
 	if err != nil && derived && f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
 		// The key-derived number is taken by an order made before orders kept the
 		// request that made them (RequestKey, which the engine matches itself): this is
 		// a retry of a request whose answer was not stored. Answer with that order if it
 		// is this terminal's.
 		t := terminalOf(r.Context())
-		if prev, ferr := s.store.FindOrder(r.Context(), t.AppID, no); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == amount && prev.RequestKey == "" {
+		if prev, ferr := s.store.FindOrder(r.Context(), t.AppID, f.outTradeNo); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == f.amount && prev.RequestKey == "" {
 			o, err = prev, nil
 		}
 	}
 	if o == nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	// A QR order without its code (or a JSAPI order without its trade_no) is useless
 	// to the terminal: Alipay's answer was lost. The engine closes it at its deadline;
 	// the terminal starts a new payment.
 	if !o.State.Final() && ((o.Kind == f2fpay.KindQR && o.QRCode == "") || (o.Kind == f2fpay.KindJSAPI && o.TradeNo == "")) {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.EUNAVAILABLE,
-			"Alipay did not answer the request for order %s, which will be closed; start a new payment with a new Idempotency-Key", o.OutTradeNo))
-		return
+		return f2fpay.Errorf(f2fpay.EUNAVAILABLE,
+			"Alipay did not answer the request for order %s, which will be closed; start a new payment with a new Idempotency-Key", o.OutTradeNo)
 	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "payment created with an error", append(logAttrs(r), "state", o.State, "err", err.Error())...)
 		if f2fpay.ErrorCode(err) != f2fpay.EUNAVAILABLE {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 	}
 	writeJSON(w, http.StatusOK, showPayment(o))
+	return nil
 }
 
 // orderFor loads the order named in the path and checks that the terminal may see
@@ -319,7 +314,7 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
-	if err := checkID("out_trade_no", no, true, 64); err != nil {
+	if err := f2fpay.CheckID("out_trade_no", no, true, alipay.LimitOutTradeNo.Max); err != nil {
 		return nil, err
 	}
 	t := terminalOf(r.Context())
@@ -380,61 +375,60 @@ func (s *Server) parseWait(v string) (time.Duration, error) {
 // getPayment answers a payment's state; with ?wait=30s it is a long-poll that answers
 // as soon as the state changes (or the order is final), so a terminal on a weak
 // network learns the outcome without hammering the service.
-func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) error {
 	wait, err := s.parseWait(r.URL.Query().Get("wait"))
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	o, err := s.orderFor(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if wait > 0 && !o.State.Final() {
 		n, err := s.engine.WaitOrder(r.Context(), o.AppID, o.OutTradeNo, wait)
 		if err != nil && r.Context().Err() == nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 		if n != nil {
 			o = n
 		}
 	}
 	writeJSON(w, http.StatusOK, showPayment(o))
+	return nil
 }
 
 // actionWait bounds how long a cancel or close request waits for Alipay's answer
 // before answering with the order as it stands (the engine carries on).
 const actionWait = 15 * time.Second
 
-func (s *Server) postCancel(w http.ResponseWriter, r *http.Request) { s.abandon(w, r, s.engine.Cancel) }
-func (s *Server) postClose(w http.ResponseWriter, r *http.Request)  { s.abandon(w, r, s.engine.Close) }
+func (s *Server) postCancel(w http.ResponseWriter, r *http.Request) error {
+	return s.abandon(w, r, s.engine.Cancel)
+}
+func (s *Server) postClose(w http.ResponseWriter, r *http.Request) error {
+	return s.abandon(w, r, s.engine.Close)
+}
 
-func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context.Context, int64, string) (*f2fpay.Order, error)) {
+func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context.Context, int64, string) (*f2fpay.Order, error)) error {
 	body, err := s.readBody(w, r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(string(body)) != "" {
 		var empty struct{}
 		if err := decodeJSON(body, &empty); err != nil {
-			writeError(w, r, s.log, err)
-			return
+			return err
 		}
 	}
 	o, err := s.orderFor(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
 	defer cancel()
 	n, err := op(ctx, o.AppID, o.OutTradeNo)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, showPayment(n))
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 )
 
@@ -18,13 +19,13 @@ func TestBarcodePaid(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("88.88"), Subject: "coffee", WaitSeconds: 10})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("88.88"), Subject: "coffee", WaitSeconds: 10})
 		b.must(err)
 		if p.State != client.StatePaid || !p.Final || p.TradeNo == "" || p.TotalAmount != amt("88.88") || p.PaidAt == nil {
 			t.Fatalf("payment = %+v, want PAID 88.88 with a trade_no", p)
 		}
-		if got := b.balance(buyer.UserID); got != amt("11.12") {
+		if got := b.Balance(buyer.UserID); got != amt("11.12") {
 			t.Fatalf("buyer balance = %s, want 11.12", got)
 		}
 		again, err := b.client.Payment(b.ctx, p.OutTradeNo, 0)
@@ -32,7 +33,7 @@ func TestBarcodePaid(t *testing.T) {
 		if again.State != client.StatePaid || again.TradeNo != p.TradeNo {
 			t.Fatalf("GET payment = %+v", again)
 		}
-		if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+		if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 			t.Fatalf("trade.pay calls = %d, want 1", n)
 		}
 		// The request log line carries the ids support searches by.
@@ -55,13 +56,13 @@ func TestBarcodeFailed(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("1.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("5.00"), Subject: "tea"})
+		buyer := b.Buyer("1.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("5.00"), Subject: "tea"})
 		b.must(err)
 		if p.State != client.StateFailed || !p.Final || p.FailCode == "" || p.FailReason == "" {
 			t.Fatalf("payment = %+v, want FAILED with fail_code and fail_reason", p)
 		}
-		if got := b.balance(buyer.UserID); got != amt("1.00") {
+		if got := b.Balance(buyer.UserID); got != amt("1.00") {
 			t.Fatalf("buyer balance = %s, want untouched 1.00", got)
 		}
 		if p.Message == "" {
@@ -75,9 +76,10 @@ func TestBarcodeFailed(t *testing.T) {
 func TestLongPollWakesOnConfirm(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
-		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00", needsPassword)
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1, PayTimeoutSeconds: 50})
+		entered, withSignal := signalEngine()
+		b := setup(t, onDB(kind), withSignal)
+		buyer := b.Buyer("100.00", testbundle.NeedsPassword)
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1, PayTimeoutSeconds: 50})
 		b.must(err)
 		if p.State != client.StateWaiting {
 			t.Fatalf("state = %s, want WAITING (buyer must confirm)", p.State)
@@ -91,7 +93,7 @@ func TestLongPollWakesOnConfirm(t *testing.T) {
 			q, err := b.client.Payment(b.ctx, p.OutTradeNo, 50*time.Second)
 			done <- result{q, err}
 		}()
-		time.Sleep(100 * time.Millisecond) // let the poll start; correctness does not depend on it
+		within(t, "the long-poll to reach the engine", entered.wait) // correctness does not depend on it
 		tr, err := b.sim.TradeByOutTradeNo(b.simApp.AppID, p.OutTradeNo)
 		b.must(err)
 		if _, err := b.sim.Confirm(b.ctx, tr.TradeNo, "1234"); err != nil {
@@ -113,8 +115,8 @@ func TestBarcodeWaitingNeverConfirmedIsCancelled(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00", needsPassword)
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1})
+		buyer := b.Buyer("100.00", testbundle.NeedsPassword)
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1})
 		b.must(err)
 		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 		defer cancel()
@@ -123,7 +125,7 @@ func TestBarcodeWaitingNeverConfirmedIsCancelled(t *testing.T) {
 		if f.State != client.StateCancelled {
 			t.Fatalf("state = %s, want CANCELLED (buyer never confirmed)", f.State)
 		}
-		if got := b.balance(buyer.UserID); got != amt("100.00") {
+		if got := b.Balance(buyer.UserID); got != amt("100.00") {
 			t.Fatalf("buyer balance = %s, want 100.00", got)
 		}
 	})
@@ -138,9 +140,9 @@ func TestBarcodeUnknownThenResolved(t *testing.T) {
 			t.Run(kind, func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, onDB(db))
-				buyer := b.buyer("100.00")
-				b.fault(alipaysim.Fault{Kind: kind, Method: "alipay.trade.pay", Count: 1})
-				p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("10.00"), Subject: "cake", WaitSeconds: 10})
+				buyer := b.Buyer("100.00")
+				b.Fault(alipaysim.Fault{Kind: kind, Method: "alipay.trade.pay", Count: 1})
+				p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("10.00"), Subject: "cake", WaitSeconds: 10})
 				b.must(err)
 				ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 				defer cancel()
@@ -156,10 +158,10 @@ func TestBarcodeUnknownThenResolved(t *testing.T) {
 				if f.State != want {
 					t.Fatalf("state = %s, want %s", f.State, want)
 				}
-				if got := b.balance(buyer.UserID); got != balance {
+				if got := b.Balance(buyer.UserID); got != balance {
 					t.Fatalf("buyer balance = %s, want %s", got, balance)
 				}
-				if n := b.gw.count("alipay.trade.pay", p.OutTradeNo); n != 1 {
+				if n := b.gw.Count("alipay.trade.pay", p.OutTradeNo); n != 1 {
 					t.Fatalf("trade.pay sent %d times, want exactly 1", n)
 				}
 				_, calls, err := b.admin.Order(b.ctx, p.OutTradeNo)
@@ -176,7 +178,7 @@ func TestQRPaidByScan(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
+		buyer := b.Buyer("100.00")
 		p, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("3.50"), Subject: "juice", PayTimeoutSeconds: 30})
 		b.must(err)
 		if p.State != client.StatePending || p.QRCode == "" {
@@ -229,8 +231,8 @@ func TestCancelPaidIsRefused(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "gum"})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.00"), Subject: "gum"})
 		b.must(err)
 		_, err = b.client.Cancel(b.ctx, p.OutTradeNo)
 		if client.ErrorCode(err) != client.ECONFLICT {
@@ -245,8 +247,8 @@ func TestCancelWaiting(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00", needsPassword)
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1, PayTimeoutSeconds: 50, OutTradeNo: "cancel-me-1"})
+		buyer := b.Buyer("100.00", testbundle.NeedsPassword)
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("20.00"), Subject: "lunch", WaitSeconds: 1, PayTimeoutSeconds: 50, OutTradeNo: "cancel-me-1"})
 		b.must(err)
 		if p.OutTradeNo != "cancel-me-1" || p.State != client.StateWaiting {
 			t.Fatalf("payment = %+v, want WAITING cancel-me-1", p)
@@ -268,7 +270,7 @@ func TestCancelWaiting(t *testing.T) {
 		if _, err := b.sim.Confirm(b.ctx, tr.TradeNo, "1234"); err == nil {
 			t.Fatal("the buyer could still confirm a cancelled trade")
 		}
-		if got := b.balance(buyer.UserID); got != amt("100.00") {
+		if got := b.Balance(buyer.UserID); got != amt("100.00") {
 			t.Fatalf("buyer balance = %s, want 100.00", got)
 		}
 	})
@@ -278,8 +280,8 @@ func TestRefunds(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("50.00"), Subject: "shoes"})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("50.00"), Subject: "shoes"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("state %s", p.State)
@@ -319,7 +321,7 @@ func TestRefunds(t *testing.T) {
 				t.Fatalf("%s: refunded = %s, want %s", s.name, got.RefundedAmount, s.refunded)
 			}
 		}
-		if got := b.balance(buyer.UserID); got != amt("100.00") {
+		if got := b.Balance(buyer.UserID); got != amt("100.00") {
 			t.Fatalf("buyer balance = %s, want 100.00 after full refund", got)
 		}
 		r, err := b.client.RefundStatus(b.ctx, p.OutTradeNo, "r2")
@@ -337,8 +339,8 @@ func TestRefundUnpaidIsRefused(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("1.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("5.00"), Subject: "tea"})
+		buyer := b.Buyer("1.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("5.00"), Subject: "tea"})
 		b.must(err)
 		_, err = b.client.Refund(b.ctx, p.OutTradeNo, client.RefundRequest{RefundID: "x", Amount: amt("5.00")})
 		if client.ErrorCode(err) != client.ECONFLICT {
@@ -354,7 +356,7 @@ func TestQRUnanswered(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultHTTP502, Method: "alipay.trade.precreate", Count: 5})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultHTTP502, Method: "alipay.trade.precreate", Count: 5})
 		b.client.Retries = 1
 		_, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("3.50"), Subject: "juice", IdempotencyKey: "qr-lost"})
 		var e *client.Error
@@ -380,8 +382,8 @@ func TestTradeFinished(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		const window = 3 * time.Second
 		b := setup(t, onDB(kind), func(o *options) { o.window = window })
-		buyer := b.buyer("20.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("10.00"), Subject: "kettle"})
+		buyer := b.Buyer("20.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("10.00"), Subject: "kettle"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("payment: %+v", p)
@@ -424,7 +426,7 @@ func TestTradeFinished(t *testing.T) {
 		if got.State != client.StatePaid || got.RefundedAmount != amt("4.00") {
 			t.Fatalf("after the refused refund: %+v", got)
 		}
-		if bal := b.balance(buyer.UserID); bal != amt("14.00") {
+		if bal := b.Balance(buyer.UserID); bal != amt("14.00") {
 			t.Fatalf("buyer balance %s, want 14.00", bal)
 		}
 	})

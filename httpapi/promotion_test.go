@@ -16,14 +16,14 @@ import (
 func TestPromotionsShown(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	buyer := b.buyer("100.00")
+	buyer := b.Buyer("100.00")
 	v, err := b.sim.AddVoucher(b.ctx, buyer.UserID, alipaysim.Voucher{MerchantContribute: amt("1.00"), OtherContribute: amt("2.00")})
 	b.must(err)
 	wantBills := []f2fpay.FundBill{{FundChannel: "ALIPAYACCOUNT", Amount: 700}, {FundChannel: "COUPON", Amount: 200},
 		{FundChannel: "MCOUPON", Amount: 100}}
 	wantVouchers := []f2fpay.Voucher{{ID: v.ID, Name: v.Name, Type: v.Type, Amount: 300, MerchantContribute: 100, OtherContribute: 200}}
 
-	p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("10.00"), Subject: "breakfast"})
+	p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("10.00"), Subject: "breakfast"})
 	b.must(err)
 	again, err := b.client.Payment(b.ctx, p.OutTradeNo, 0)
 	b.must(err)

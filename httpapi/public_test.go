@@ -99,7 +99,7 @@ func TestOneTimeFormatAndPublicOrders(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor()) // the QR payment is resolved by the notification only
-		buyer := b.buyer("100.00")
+		buyer := b.Buyer("100.00")
 		admin := "Bearer " + adminToken
 
 		get := func(what, path, auth string) []byte {
@@ -197,7 +197,7 @@ func TestOneTimeFormatAndPublicOrders(t *testing.T) {
 
 		// Paid by the pay answer.
 		status, _, payAnswer := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "t-bar",
-			fmt.Appendf(nil, `{"auth_code":%q,"amount":"20.00","subject":"tea","wait_seconds":10}`, b.code(buyer.UserID)))
+			fmt.Appendf(nil, `{"auth_code":%q,"amount":"20.00","subject":"tea","wait_seconds":10}`, b.Code(buyer.UserID)))
 		if status != http.StatusOK || field(t, payAnswer, "state") != "PAID" {
 			t.Fatalf("barcode: %d %s", status, payAnswer)
 		}

@@ -16,6 +16,11 @@ type RefundEngine interface {
 	RefundStatus(ctx context.Context, appID int64, outTradeNo, refundID string) (*f2fpay.Refund, error)
 }
 
+// maxRefundIDLen bounds a terminal's refund_id: it becomes Alipay's out_request_no
+// behind a prefix (payment.OutRequestNo), which must stay within
+// alipay.LimitOutRequestNo.
+const maxRefundIDLen = 60
+
 type refundRequest struct {
 	RefundID string `json:"refund_id"`
 	Amount   string `json:"amount"`
@@ -47,67 +52,58 @@ func showRefund(refundID string, o *f2fpay.Order, r *f2fpay.Refund) RefundView {
 	}
 }
 
-func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postRefund(w http.ResponseWriter, r *http.Request) error {
 	var req refundRequest
 	if err := s.decode(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	if err := checkID("refund_id", req.RefundID, true, 60); err != nil {
-		writeError(w, r, s.log, err)
-		return
+	if err := f2fpay.CheckID("refund_id", req.RefundID, true, maxRefundIDLen); err != nil {
+		return err
 	}
 	infoOf(r.Context()).refundID = req.RefundID
 	amount, err := parseAmountField("amount", req.Amount)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if err := checkAlipayText("reason", req.Reason, false, alipay.LimitRefundReason); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	o, err := s.orderFor(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(actionWait, s.maxWait))
 	defer cancel()
 	rf, err := s.engine.Refund(ctx, payment.RefundRequest{AppID: o.AppID, OutTradeNo: o.OutTradeNo, RefundID: req.RefundID, Amount: amount, Reason: req.Reason})
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.answerRefund(w, r, req.RefundID, rf)
+	return s.answerRefund(w, r, req.RefundID, rf)
 }
 
-func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("refund_id")
 	infoOf(r.Context()).refundID = id
-	if err := checkID("refund_id", id, true, 60); err != nil {
-		writeError(w, r, s.log, err)
-		return
+	if err := f2fpay.CheckID("refund_id", id, true, maxRefundIDLen); err != nil {
+		return err
 	}
 	o, err := s.orderFor(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	rf, err := s.engine.RefundStatus(r.Context(), o.AppID, o.OutTradeNo, id)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
-	s.answerRefund(w, r, id, rf)
+	return s.answerRefund(w, r, id, rf)
 }
 
-func (s *Server) answerRefund(w http.ResponseWriter, r *http.Request, refundID string, rf *f2fpay.Refund) {
+func (s *Server) answerRefund(w http.ResponseWriter, r *http.Request, refundID string, rf *f2fpay.Refund) error {
 	// Reread the order: its refunded total moved with the refund.
 	o, err := s.store.FindOrderByID(context.WithoutCancel(r.Context()), rf.OrderID)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, showRefund(refundID, o, rf))
+	return nil
 }

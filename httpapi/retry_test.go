@@ -40,16 +40,16 @@ func TestRetryAfterLostAnswerPaysOnce(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), func(o *options) { o.engine = func(e httpapi.Engine) httpapi.Engine { return &lossyEngine{Engine: e} } })
-		buyer := b.buyer("100.00")
-		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("7.00"), Subject: "x"})
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("7.00"), Subject: "x"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("state %s", p.State)
 		}
-		if n := b.gw.total("alipay.trade.pay"); n != 1 {
+		if n := b.gw.Total("alipay.trade.pay"); n != 1 {
 			t.Fatalf("trade.pay sent %d times, want 1", n)
 		}
-		if got := b.balance(buyer.UserID); got != amt("93.00") {
+		if got := b.Balance(buyer.UserID); got != amt("93.00") {
 			t.Fatalf("balance %s, want 93.00 (charged once)", got)
 		}
 		if strings.Contains(b.logs.String(), "database hiccup") == false {
@@ -63,10 +63,11 @@ func TestRetryAfterLostAnswerPaysOnce(t *testing.T) {
 func TestDuplicateInProgress(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
-		b := setup(t, onDB(kind), func(o *options) { o.idemWait = 50 * time.Millisecond })
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(600 * time.Millisecond)})
-		buyer := b.buyer("100.00")
-		body := []byte(`{"auth_code":"` + b.code(buyer.UserID) + `","amount":"5.00","subject":"slow"}`)
+		entered, withSignal := signalEngine()
+		b := setup(t, onDB(kind), withSignal, func(o *options) { o.idemWait = 50 * time.Millisecond })
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultLatency, Method: "alipay.trade.pay", Latency: alipaysim.Duration(600 * time.Millisecond)})
+		buyer := b.Buyer("100.00")
+		body := []byte(`{"auth_code":"` + b.Code(buyer.UserID) + `","amount":"5.00","subject":"slow"}`)
 		var wg sync.WaitGroup
 		var first []byte
 		wg.Add(1)
@@ -74,7 +75,7 @@ func TestDuplicateInProgress(t *testing.T) {
 			defer wg.Done()
 			_, _, first = b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "slow-1", body)
 		}()
-		time.Sleep(150 * time.Millisecond) // the first is now inside trade.pay
+		within(t, "the first request to reach the engine", entered.pay) // it holds the key, and trade.pay takes 600 ms
 		status, h, out := b.raw(http.MethodPost, "/v1/payments/barcode", b.termAuth(), "slow-1", body)
 		if status != http.StatusConflict || h.Get("Retry-After") == "" || !strings.Contains(string(out), "still in progress") {
 			t.Fatalf("duplicate in progress: %d %s (Retry-After %q)", status, out, h.Get("Retry-After"))
@@ -84,7 +85,7 @@ func TestDuplicateInProgress(t *testing.T) {
 		if status != 200 || h.Get("Idempotent-Replayed") != "true" || string(out) != string(first) {
 			t.Fatalf("after completion: %d %s, want the first answer %s", status, out, first)
 		}
-		if n := b.gw.total("alipay.trade.pay"); n != 1 {
+		if n := b.gw.Total("alipay.trade.pay"); n != 1 {
 			t.Fatalf("trade.pay sent %d times", n)
 		}
 	})

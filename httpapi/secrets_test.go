@@ -88,8 +88,8 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 			}
 		}
 		tc := client.NewClient(b.srv.URL, term.APIKey.KeyID, termSecret, hc)
-		buyer := b.buyer("10.00")
-		tc.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "x"}) // app 77 is unknown to the sandbox: any outcome
+		buyer := b.Buyer("10.00")
+		tc.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.00"), Subject: "x"}) // app 77 is unknown to the sandbox: any outcome
 		bad := client.NewClient(b.srv.URL, term.APIKey.KeyID, termSecret+"x", hc)
 		bad.Payment(b.ctx, "whatever", 0)
 		// Bad private keys are refused without being quoted back.

@@ -172,9 +172,11 @@ func (s *Server) routes() http.Handler {
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, s.observe(pattern, h))
 	}
-	term := func(pattern string, h http.HandlerFunc) { handle(pattern, s.terminalAuth(h)) }
-	idem := func(pattern string, h http.HandlerFunc) { handle(pattern, s.terminalAuth(s.idempotent(h))) }
-	admin := func(pattern string, h http.HandlerFunc) { handle(pattern, s.adminAuth(h)) }
+	term := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.serveErrors(h))) }
+	// Errors are answered inside idempotent, so that they are stored and replayed
+	// like any other answer.
+	idem := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.idempotent(s.serveErrors(h)))) }
+	admin := func(pattern string, h handlerFunc) { handle(pattern, s.adminAuth(s.serveErrors(h))) }
 
 	// Terminal API.
 	idem("POST /v1/payments/barcode", s.postBarcode)
@@ -213,15 +215,15 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/events/replay", s.adminReplayEvents)
 
 	// Operations.
-	handle("GET /healthz", http.HandlerFunc(s.healthz))
-	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /healthz", s.serveErrors(s.healthz))
+	handle("GET /readyz", s.serveErrors(s.readyz))
 	handle("GET /metrics", s.metrics.handler())
 
 	s.homeRoutes(handle) // GET /, /docs/api.md, /docs/openapi.yaml
 
 	// Anything else: a JSON 404 (or 405) rather than the mux's plain text.
-	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, f2fpay.Errorf(f2fpay.ENOTFOUND, "no endpoint %s %s; see docs/api.md for the API", r.Method, r.URL.Path))
+	handle("/", s.serveErrors(func(w http.ResponseWriter, r *http.Request) error {
+		return f2fpay.Errorf(f2fpay.ENOTFOUND, "no endpoint %s %s; see docs/api.md for the API", r.Method, r.URL.Path)
 	}))
 	return mux
 }

@@ -56,8 +56,8 @@ func TestSignedRequests(t *testing.T) {
 		// The Go client: a payment and a long-poll, both signed, with no secret on the wire.
 		c := client.NewClient(b.srv.URL, keyID, sec, &http.Client{Transport: noSecret{t, sec}})
 		c.SignRequests = true
-		buyer := b.buyer("20.00")
-		p, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.50"), Subject: "signed"})
+		buyer := b.Buyer("20.00")
+		p, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.50"), Subject: "signed"})
 		b.must(err)
 		if p.State != client.StatePaid {
 			t.Fatalf("signed payment: %+v", p)
@@ -188,7 +188,7 @@ func TestSignedReplayAcrossInstances(t *testing.T) {
 		if status != http.StatusOK || h.Get("Idempotent-Replayed") != "true" || !samePayment(t, first, copied) {
 			t.Fatalf("copy to the other instance: %d replayed=%q\n%s\nwant the payment of the stored answer\n%s", status, h.Get("Idempotent-Replayed"), copied, first)
 		}
-		if n := b.gw.total("alipay.trade.precreate"); n != 1 {
+		if n := b.gw.Total("alipay.trade.precreate"); n != 1 {
 			t.Fatalf("%d precreate calls, want 1: the copy must not run again", n)
 		}
 		status, _, out := b.send(srv2.URL, func() signed { s := req; s.idemKey = "qr-twice"; return s }())
@@ -219,9 +219,9 @@ func TestSignedOnlyTerminals(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		buyer := b.buyer("50.00")
+		buyer := b.Buyer("50.00")
 		pay := func(c *client.Client) error {
-			_, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(buyer.UserID), Amount: amt("1.00"), Subject: "signed only"})
+			_, err := c.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("1.00"), Subject: "signed only"})
 			return err
 		}
 		signer := func(keyID, sec string) *client.Client {

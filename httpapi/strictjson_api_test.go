@@ -17,8 +17,8 @@ func TestStrictJSONOverHTTP(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), noJanitor())
-		buyer := b.buyer("100.00")
-		code := b.code(buyer.UserID)
+		buyer := b.Buyer("100.00")
+		code := b.Code(buyer.UserID)
 		tests := []struct {
 			name, method, path, auth, body, msg string
 		}{
@@ -49,7 +49,7 @@ func TestStrictJSONOverHTTP(t *testing.T) {
 			})
 		}
 		for _, m := range []string{"alipay.trade.pay", "alipay.trade.precreate", "alipay.trade.refund"} {
-			if n := b.gw.total(m); n != 0 {
+			if n := b.gw.Total(m); n != 0 {
 				t.Errorf("%d %s calls for refused bodies", n, m)
 			}
 		}

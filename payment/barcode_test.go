@@ -11,6 +11,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -54,9 +55,9 @@ func TestPayBarcode(t *testing.T) {
 			wantFail: alipay.SubPaymentAuthCodeInvalid, wantCalls: map[string]int{pay: 1}},
 		"balance not enough": {balance: "5.00", amount: "10.00", want: f2fpay.OrderFailed,
 			wantFail: alipay.SubBuyerBalanceNotEnough, wantCalls: map[string]int{pay: 1}},
-		"10003 then the buyer confirms": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 20 * time.Second,
+		"10003 then the buyer confirms": {balance: "100.00", buyer: testbundle.NeedsPassword, amount: "50.00", deadline: 20 * time.Second,
 			during: confirm, want: f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess},
-		"10003 and the buyer never pays": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 150 * time.Millisecond,
+		"10003 and the buyer never pays": {balance: "100.00", buyer: testbundle.NeedsPassword, amount: "50.00", deadline: 150 * time.Millisecond,
 			want: f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed},
 		"10003 resolved paid by Alipay later": {balance: "100.00", amount: "3.00", deadline: 20 * time.Second,
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultPayPending, Count: 1, Delay: alipaysim.Duration(100 * time.Millisecond)}},
@@ -81,11 +82,11 @@ func TestPayBarcode(t *testing.T) {
 				{Kind: alipaysim.FaultHTTP502, Method: query, Count: 1}},
 			want: f2fpay.OrderPaid, wantCharged: true, wantSimState: alipaysim.TradeSuccess,
 			wantCalls: map[string]int{pay: 1, query: 2}},
-		"cancel answered retry_flag=Y five times": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
+		"cancel answered retry_flag=Y five times": {balance: "100.00", buyer: testbundle.NeedsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultCancelRetry, Count: 5}}, settle: true,
 			want: f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
 			wantCalls: map[string]int{pay: 1, cancel: 6}},
-		"lost cancel answers": {balance: "100.00", buyer: needsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
+		"lost cancel answers": {balance: "100.00", buyer: testbundle.NeedsPassword, amount: "50.00", deadline: 100 * time.Millisecond,
 			faults: []alipaysim.Fault{{Kind: alipaysim.FaultDropResponse, Method: cancel, Count: 2}},
 			want:   f2fpay.OrderCancelled, wantAction: "close", wantSimState: alipaysim.TradeClosed,
 			wantCalls: map[string]int{pay: 1, cancel: 3}},
@@ -99,13 +100,13 @@ func TestPayBarcode(t *testing.T) {
 				if c.buyer != nil {
 					spec = append(spec, c.buyer)
 				}
-				by := b.buyer(c.balance, spec...)
-				code := b.code(by.UserID)
+				by := b.Buyer(c.balance, spec...)
+				code := b.Code(by.UserID)
 				if c.badCode {
 					code = "281234567890123456"
 				}
 				for _, f := range c.faults {
-					b.fault(f)
+					b.Fault(f)
 				}
 				out := "T" + time.Now().Format("150405.000000")
 				done := make(chan struct{})
@@ -145,7 +146,7 @@ func TestPayBarcode(t *testing.T) {
 				if c.wantCharged {
 					wantBalance -= amount
 				}
-				if got := b.balance(by.UserID); got != wantBalance {
+				if got := b.Balance(by.UserID); got != wantBalance {
 					t.Errorf("buyer balance %s, want %s", got, wantBalance)
 				}
 				tr := b.simTrade(out)
@@ -181,8 +182,8 @@ func TestPayBarcodeRefusesBadRequests(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
-		by := b.buyer("10.00")
-		good := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100, Subject: "tea"}
+		by := b.Buyer("10.00")
+		good := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 100, Subject: "tea"}
 		for name, c := range map[string]struct {
 			mod  func(*payment.PayRequest)
 			want string
@@ -210,7 +211,7 @@ func TestPayBarcodeRefusesBadRequests(t *testing.T) {
 		if _, err := b.engine.PayBarcode(context.Background(), good); err != nil {
 			t.Fatal(err)
 		}
-		good.AuthCode = b.code(by.UserID)
+		good.AuthCode = b.Code(by.UserID)
 		if _, err := b.engine.PayBarcode(context.Background(), good); errCode(err) != f2fpay.ECONFLICT {
 			t.Errorf("reused out_trade_no: %v, want conflict", err)
 		}
@@ -246,8 +247,8 @@ func Test20000ThenPaid(t *testing.T) {
 	t.Parallel()
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), func(o *options) { o.gateway = answer20000 })
-		by := b.buyer("100.00")
-		o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+		by := b.Buyer("100.00")
+		o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
 			Amount: 4200, Subject: "20000", OutTradeNo: "U-1"})
 		if err != nil {
 			t.Fatal(err)
@@ -257,8 +258,8 @@ func Test20000ThenPaid(t *testing.T) {
 			calls[1].Method != alipay.MethodTradeQuery {
 			t.Fatalf("order %s, calls %+v; want PAID after pay 20000 and one query", o.State, calls)
 		}
-		if b.balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
-			t.Errorf("buyer balance %s, sandbox %s", b.balance(by.UserID), b.simTrade("U-1").Status)
+		if b.Balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
+			t.Errorf("buyer balance %s, sandbox %s", b.Balance(by.UserID), b.simTrade("U-1").Status)
 		}
 	})
 }

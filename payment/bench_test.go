@@ -18,11 +18,11 @@ func BenchmarkPayBarcode(b *testing.B) {
 	testdb.Bench(b, func(b *testing.B, kind testdb.Kind) {
 		bb := setup(b, onDB(kind))
 		ctx := context.Background()
-		by := bb.buyer("99999999.00")
+		by := bb.Buyer("99999999.00")
 		// Codes are issued up front: issuing is sandbox work, not the engine's.
 		codes := make([]string, b.N)
 		for i := range codes {
-			codes[i] = bb.code(by.UserID)
+			codes[i] = bb.Code(by.UserID)
 		}
 		var next atomic.Int64
 		b.ReportAllocs()

@@ -27,9 +27,9 @@ func TestCallErrorKeepsItsCause(t *testing.T) {
 	if _, err := b.db.UpdateApp(context.Background(), b.app.ID, f2fpay.AppUpdate{Gateway: &closed}); err != nil {
 		t.Fatal(err)
 	}
-	by := b.buyer("100.00")
+	by := b.Buyer("100.00")
 	o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{
-		TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: f2fpay.MustParseAmount("1.00"), Subject: "coffee",
+		TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: f2fpay.MustParseAmount("1.00"), Subject: "coffee",
 		Deadline: 200 * time.Millisecond, OutTradeNo: "T" + time.Now().Format("150405.000000"),
 	})
 	if err != nil {

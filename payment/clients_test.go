@@ -44,7 +44,7 @@ func TestAppClients(t *testing.T) {
 			"key sealed for another app": func(a *f2fpay.App) {
 				a.PrivateKey, _ = b.box.Seal("x", payment.PrivateKeyPurpose("2021000000000000"))
 			},
-			"key stored in the clear": func(a *f2fpay.App) { a.PrivateKey = string(pemPKCS8(appKey)) },
+			"key stored in the clear": func(a *f2fpay.App) { a.PrivateKey = string(pemPKCS8(appPrivateKey())) },
 			"no Alipay public key":    func(a *f2fpay.App) { a.AlipayPublicKey = "" },
 		} {
 			a := *b.app
@@ -121,8 +121,8 @@ func TestKeyRotation(t *testing.T) {
 				if c, err := b.clients.Client(ctx, rotated); err != nil || c == old {
 					t.Fatalf("after the update: same cached client %v, err %v", c == old, err)
 				}
-				buyer := b.buyer("50.00")
-				o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: term.ID, AuthCode: b.code(buyer.UserID),
+				buyer := b.Buyer("50.00")
+				o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: term.ID, AuthCode: b.Code(buyer.UserID),
 					Amount: f2fpay.MustParseAmount("8.80"), Subject: "after rotation"})
 				b.must(err)
 				if o.State != f2fpay.OrderPaid {

@@ -10,6 +10,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -134,39 +135,39 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		payWith := func(by *alipaysim.Buyer, amount string, deadline time.Duration) func(e *payment.Engine, out string) (*alipaysim.Buyer, error) {
 			return func(e *payment.Engine, out string) (*alipaysim.Buyer, error) {
-				_, err := e.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+				_, err := e.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
 					Amount: f2fpay.MustParseAmount(amount), Subject: "crash", OutTradeNo: out, Deadline: deadline})
 				return by, err
 			}
 		}
 		scenarios := []scenario{
 			{name: "paid, answer committed lazily and lost in a power cut", lose: true, stuck: f2fpay.OrderPaying,
-				run: payWith(b.buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
+				run: payWith(b.Buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
 			{name: "waiting, answer committed lazily and lost in a power cut", lose: true, stuck: f2fpay.OrderPaying,
-				run: payWith(b.buyer("100.00", needsPassword), "20.00", time.Minute),
+				run: payWith(b.Buyer("100.00", testbundle.NeedsPassword), "20.00", time.Minute),
 				after: func(out string, _ *alipaysim.Buyer) {
 					if _, err := b.sim.Confirm(ctx, b.simTrade(out).TradeNo, "1234"); err != nil {
 						t.Error(err)
 					}
 				}, want: f2fpay.OrderPaid, charge: "20.00"},
 			{name: "paid, answer not recorded", kill: hasCall(alipay.MethodTradePay), stuck: f2fpay.OrderPaying,
-				run: payWith(b.buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
+				run: payWith(b.Buyer("100.00"), "10.00", 0), want: f2fpay.OrderPaid, charge: "10.00"},
 			{name: "refused, answer not recorded", kill: hasCall(alipay.MethodTradePay), stuck: f2fpay.OrderPaying,
-				run: payWith(b.buyer("1.00"), "10.00", 0), want: f2fpay.OrderCancelled, charge: "0.00"},
+				run: payWith(b.Buyer("1.00"), "10.00", 0), want: f2fpay.OrderCancelled, charge: "0.00"},
 			{name: "waiting, buyer pays while the service is down", kill: hasCall(alipay.MethodTradeQuery), stuck: f2fpay.OrderWaiting,
-				run: payWith(b.buyer("100.00", needsPassword), "20.00", time.Minute),
+				run: payWith(b.Buyer("100.00", testbundle.NeedsPassword), "20.00", time.Minute),
 				after: func(out string, _ *alipaysim.Buyer) {
 					if _, err := b.sim.Confirm(ctx, b.simTrade(out).TradeNo, "1234"); err != nil {
 						t.Error(err)
 					}
 				}, want: f2fpay.OrderPaid, charge: "20.00"},
 			{name: "waiting, buyer never pays", kill: hasCall(alipay.MethodTradeQuery), stuck: f2fpay.OrderWaiting,
-				run: payWith(b.buyer("100.00", needsPassword), "20.00", time.Minute), want: f2fpay.OrderCancelled, charge: "0.00"},
+				run: payWith(b.Buyer("100.00", testbundle.NeedsPassword), "20.00", time.Minute), want: f2fpay.OrderCancelled, charge: "0.00"},
 			{name: "cancel sent, answer not recorded", kill: hasCall(alipay.MethodTradeCancel), stuck: f2fpay.OrderCancelling,
-				run: payWith(b.buyer("100.00", needsPassword), "20.00", 50*time.Millisecond), want: f2fpay.OrderCancelled, charge: "0.00"},
+				run: payWith(b.Buyer("100.00", testbundle.NeedsPassword), "20.00", 50*time.Millisecond), want: f2fpay.OrderCancelled, charge: "0.00"},
 			{name: "refund sent, answer not recorded", kill: hasCall(alipay.MethodTradeRefund), stuck: f2fpay.OrderPaid,
 				run: func(e *payment.Engine, out string) (*alipaysim.Buyer, error) {
-					by := b.buyer("100.00")
+					by := b.Buyer("100.00")
 					if _, err := payWith(by, "30.00", 0)(b.engine, out); err != nil {
 						return by, err
 					}
@@ -175,7 +176,7 @@ func TestCrashRecovery(t *testing.T) {
 				}, want: f2fpay.OrderPaid, charge: "18.00", refund: "12.00"},
 			{name: "refund recorded, never sent", kill: func(calls []*f2fpay.GatewayCall) bool { return calls == nil }, stuck: f2fpay.OrderPaid,
 				run: func(e *payment.Engine, out string) (*alipaysim.Buyer, error) {
-					by := b.buyer("100.00")
+					by := b.Buyer("100.00")
 					if _, err := payWith(by, "30.00", 0)(b.engine, out); err != nil {
 						return by, err
 					}
@@ -203,7 +204,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		// The restart: a new engine, a few minutes later, on the same database.
-		restarted := b.newEngine(b.db, b.clients, offsetClock{5 * time.Minute})
+		restarted := b.newEngine(b.db, b.clients, offsetClock(5*time.Minute))
 		b.settle(20*time.Second, restarted)
 
 		for i, s := range scenarios {
@@ -211,7 +212,7 @@ func TestCrashRecovery(t *testing.T) {
 			if o.State != s.want {
 				t.Errorf("%s: order %s, want %s (calls %+v)", s.name, o.State, s.want, b.calls(o))
 			}
-			if got, want := before[i]-b.balance(buyers[i].UserID), f2fpay.MustParseAmount(s.charge); got != want {
+			if got, want := before[i]-b.Balance(buyers[i].UserID), f2fpay.MustParseAmount(s.charge); got != want {
 				t.Errorf("%s: buyer paid %s in the end, want %s", s.name, got, want)
 			}
 			tr := b.simTrade(outs[i])

@@ -2,11 +2,8 @@ package payment_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,62 +18,39 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
 )
 
-var (
-	keysOnce           sync.Once
-	appKey, sandboxKey *rsa.PrivateKey
-)
+var keys = testbundle.Keys
 
-func keys() (*rsa.PrivateKey, *rsa.PrivateKey) {
-	keysOnce.Do(func() {
-		var err error
-		if appKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-		if sandboxKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return appKey, sandboxKey
-}
-
-// fastPolicy keeps the official schedule's shape with millisecond intervals, so the
-// flows run in real time quickly; nothing asserts on timing.
-func fastPolicy() payment.Policy {
-	return payment.Policy{
-		QueryInterval: 20 * time.Millisecond, QueryAttempts: 5, UnknownDelay: 10 * time.Millisecond,
-		CancelInterval: 20 * time.Millisecond, CancelRetries: 3,
-		CancelBackoff:   []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
-		PendingInterval: 20 * time.Millisecond, QRWindow: 500 * time.Millisecond, MaxWindow: time.Minute,
-		RefundBackoff: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond},
-		CallTimeout:   3 * time.Second, Handover: 4 * time.Second,
-	}
-}
+// fastPolicy is the shared fast schedule (testbundle.FastPolicy).
+func fastPolicy() payment.Policy { return testbundle.FastPolicy() }
 
 // bundle is an engine on a real store — a SQLite file, or a fresh PostgreSQL schema —
 // talking over HTTP to an in-process sandbox with a registered app, merchant, store and
 // cashier terminal.
 type bundle struct {
-	t       testing.TB
-	sim     *alipaysim.Sim
-	srv     *httptest.Server
-	kind    testdb.Kind
-	schema  string // the PostgreSQL schema, for a second instance sharing the database
-	db      f2fpay.Storage
-	box     *secret.Box
-	clients *payment.AppClients
-	engine  *payment.Engine
-	simApp  *alipaysim.App
-	app     *f2fpay.App
-	term    *f2fpay.Terminal
+	t                   testing.TB
+	*testbundle.Sandbox // Buyer, Code, Balance, Fault
+	sim                 *alipaysim.Sim
+	kind                testdb.Kind
+	schema              string // the PostgreSQL schema, for a second instance sharing the database
+	db                  f2fpay.Storage
+	box                 *secret.Box
+	clients             *payment.AppClients
+	engine              *payment.Engine
+	simApp              *alipaysim.App
+	app                 *f2fpay.App
+	term                *f2fpay.Terminal
 
 	// notifications POSTed by the sandbox, raw bodies in arrival order.
 	notifyMu sync.Mutex
 	notified [][]byte
+	// arrived is closed (and replaced) when a notification arrives.
+	arrived chan struct{}
 	// autoApply hands each notification to the engine (answering success or fail).
 	autoApply atomic.Bool
 }
@@ -105,35 +79,23 @@ func setup(t testing.TB, opts ...option) *bundle {
 		f(&o)
 	}
 	ctx := context.Background()
-	ak, sk := keys()
-	sim, err := alipaysim.New(ctx, alipaysim.Config{Clock: o.simClock, Seed: 7, AlipayKey: sk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler = sim.Handler()
-	if o.gateway != nil {
-		h = o.gateway(h)
-	}
-	srv := httptest.NewServer(h)
-	b := &bundle{t: t, sim: sim, srv: srv}
+	ak, _ := keys()
+	b := &bundle{t: t, arrived: make(chan struct{})}
 	notifySrv := httptest.NewServer(http.HandlerFunc(b.serveNotify))
-	t.Cleanup(func() { notifySrv.Close(); srv.Close(); sim.Close() })
-
-	spec := alipaysim.AppSpec{PublicKey: string(alipay.PublicKeyPEM(&ak.PublicKey)), Balance: f2fpay.MustParseAmount("100000.00")}
+	t.Cleanup(notifySrv.Close)
+	sopts := testbundle.SandboxOptions{Seed: 7, Clock: o.simClock, Gateway: o.gateway}
 	if o.notify {
-		spec.NotifyURL = notifySrv.URL + "/notify"
+		sopts.NotifyURL = notifySrv.URL + "/notify"
 	}
-	if b.simApp, err = sim.RegisterApp(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
+	b.Sandbox = testbundle.StartSandbox(t, sopts)
+	b.sim, b.simApp = b.Sandbox.Sim, b.Sandbox.App
+	var err error
 	b.kind = o.kind
 	if b.kind == testdb.Postgres {
 		b.schema = testdb.NewSchema(t)
 	}
 	b.db = testdb.Open(t, b.kind, testdb.Options{Schema: b.schema})
-	if b.box, err = secret.NewBox([]byte("test master key, 32 bytes long!!")); err != nil {
-		t.Fatal(err)
-	}
+	b.box = testbundle.Box(t)
 	b.clients = payment.NewAppClients(b.box, payment.AppClientsOptions{})
 
 	m := &f2fpay.Merchant{Name: "Test Coffee"}
@@ -141,8 +103,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 	sealed, err := b.box.Seal(string(pemPKCS8(ak)), payment.PrivateKeyPurpose(b.simApp.AppID))
 	b.must(err)
 	b.app = &f2fpay.App{
-		MerchantID: m.ID, AppID: b.simApp.AppID, Name: "main", Gateway: srv.URL + "/gateway.do", SignType: "RSA2",
-		KeyMode: f2fpay.KeyModePublicKey, PrivateKey: sealed, AlipayPublicKey: sim.AlipayPublicKey(),
+		MerchantID: m.ID, AppID: b.simApp.AppID, Name: "main", Gateway: b.Sandbox.Gateway(), SignType: "RSA2",
+		KeyMode: f2fpay.KeyModePublicKey, PrivateKey: sealed, AlipayPublicKey: b.sim.AlipayPublicKey(),
 		SellerID: b.simApp.SellerID,
 	}
 	b.must(b.db.CreateApp(ctx, b.app))
@@ -179,6 +141,8 @@ func (b *bundle) serveNotify(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	b.notifyMu.Lock()
 	b.notified = append(b.notified, body)
+	close(b.arrived)
+	b.arrived = make(chan struct{})
 	b.notifyMu.Unlock()
 	if !b.autoApply.Load() {
 		io.WriteString(w, "not now") // Alipay retries later
@@ -193,6 +157,13 @@ func (b *bundle) serveNotify(w http.ResponseWriter, r *http.Request) {
 
 // notifications returns the bodies received so far whose trade_status is status.
 func (b *bundle) notifications(outTradeNo, status string) [][]byte {
+	out, _ := b.notificationsAndNext(outTradeNo, status)
+	return out
+}
+
+// notificationsAndNext is notifications and a channel closed when the next one
+// arrives.
+func (b *bundle) notificationsAndNext(outTradeNo, status string) ([][]byte, <-chan struct{}) {
 	b.notifyMu.Lock()
 	defer b.notifyMu.Unlock()
 	var out [][]byte
@@ -202,46 +173,7 @@ func (b *bundle) notifications(outTradeNo, status string) [][]byte {
 			out = append(out, body)
 		}
 	}
-	return out
-}
-
-func (b *bundle) buyer(balance string, mod ...func(*alipaysim.BuyerSpec)) *alipaysim.Buyer {
-	b.t.Helper()
-	spec := alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount(balance)}
-	for _, m := range mod {
-		m(&spec)
-	}
-	by, err := b.sim.CreateBuyer(context.Background(), spec)
-	b.must(err)
-	return by
-}
-
-// needsPassword makes every payment of the buyer wait for confirmation (10003).
-func needsPassword(s *alipaysim.BuyerSpec) {
-	zero := f2fpay.Amount(0)
-	s.PasswordThreshold, s.PayPassword = &zero, "1234"
-}
-
-func (b *bundle) code(userID string) string {
-	b.t.Helper()
-	c, err := b.sim.IssuePaymentCode(context.Background(), userID)
-	b.must(err)
-	return c.Code
-}
-
-func (b *bundle) balance(userID string) f2fpay.Amount {
-	b.t.Helper()
-	by, err := b.sim.Buyer(userID)
-	b.must(err)
-	return by.Balance
-}
-
-func (b *bundle) fault(f alipaysim.Fault) {
-	b.t.Helper()
-	f.AppID = b.simApp.AppID
-	if _, err := b.sim.AddFault(f); err != nil {
-		b.t.Fatal(err)
-	}
+	return out, b.arrived
 }
 
 func (b *bundle) simTrade(outTradeNo string) *alipaysim.Trade {
@@ -363,7 +295,7 @@ func errCode(err error) string { return f2fpay.ErrorCode(err) }
 var errCrashed = errors.New("test: process crashed")
 
 // offsetClock is the wall clock shifted, for an engine "restarted" later.
-type offsetClock struct{ d time.Duration }
+func offsetClock(d time.Duration) *testbundle.Clock { return testbundle.NewClock(d) }
 
 // pastHandover is the shift of an engine that looks at the orders once every
 // request has handed its order over to the janitor (fastPolicy's CallTimeout +
@@ -371,15 +303,7 @@ type offsetClock struct{ d time.Duration }
 // the delay in real time.
 const pastHandover = 10 * time.Second
 
-func (c offsetClock) Now() time.Time { return time.Now().Add(c.d) }
-
-func pemPKCS8(k *rsa.PrivateKey) []byte {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		panic(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-}
+func pemPKCS8(k *rsa.PrivateKey) []byte { return []byte(testbundle.PrivateKeyPEM(k)) }
 
 // waitState waits (long-polling) until the order exists and is in state.
 func (b *bundle) waitState(outTradeNo string, state f2fpay.OrderState) (*f2fpay.Order, error) {
@@ -401,3 +325,6 @@ func (b *bundle) waitState(outTradeNo string, state f2fpay.OrderState) (*f2fpay.
 	}
 	return nil, fmt.Errorf("order %s not %s after 10s", outTradeNo, state)
 }
+
+// appPrivateKey is the app's key (keys' first).
+func appPrivateKey() *rsa.PrivateKey { k, _ := keys(); return k }

@@ -1,13 +1,8 @@
 package payment_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,42 +12,10 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
-
-// gatewayLog counts the calls reaching the sandbox by method and out_trade_no: the
-// outside record that the orders' histories are checked against.
-type gatewayLog struct {
-	mu sync.Mutex
-	n  map[[2]string]int
-}
-
-func (g *gatewayLog) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		method := r.URL.Query().Get("method")
-		if method == "" {
-			method = form.Get("method")
-		}
-		var biz struct {
-			OutTradeNo string `json:"out_trade_no"`
-		}
-		json.Unmarshal([]byte(form.Get("biz_content")), &biz)
-		g.mu.Lock()
-		g.n[[2]string{method, biz.OutTradeNo}]++
-		g.mu.Unlock()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (g *gatewayLog) count(method, outTradeNo string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.n[[2]string{method, outTradeNo}]
-}
 
 // claimCounter counts the orders an instance's janitor claimed.
 type claimCounter struct {
@@ -79,8 +42,8 @@ func (c *claimCounter) ClaimDueOrders(ctx context.Context, owner string, now tim
 func TestInstancesShareOnePostgres(t *testing.T) {
 	t.Parallel()
 	testdb.DSN(t)
-	gw := &gatewayLog{n: map[[2]string]int{}}
-	b := setup(t, onDB(testdb.Postgres), func(o *options) { o.gateway = gw.wrap })
+	b := setup(t, onDB(testdb.Postgres))
+	gw := b.Sandbox.Calls
 	ctx := context.Background()
 
 	// paid says what the buyer did at Alipay: paid, never paid, or raced the
@@ -116,7 +79,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		if i%3 == 0 {
 			p = yes
 		}
-		o := add("W", i, b.buyer("100.00", needsPassword), f2fpay.OrderWaiting, p)
+		o := add("W", i, b.Buyer("100.00", testbundle.NeedsPassword), f2fpay.OrderWaiting, p)
 		wg.Add(1)
 		go func() { defer wg.Done(); b.startPay(o.out, o.buyer, o.amount, later) }()
 	}
@@ -124,7 +87,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 	// the buyers confirm meanwhile.
 	var polled []*order
 	for i := range 6 {
-		o := add("P", i, b.buyer("100.00", needsPassword), f2fpay.OrderWaiting, maybe)
+		o := add("P", i, b.Buyer("100.00", testbundle.NeedsPassword), f2fpay.OrderWaiting, maybe)
 		polled = append(polled, o)
 		wg.Add(1)
 		go func() { defer wg.Done(); b.startPay(o.out, o.buyer, o.amount, later+1500*time.Millisecond) }()
@@ -141,13 +104,13 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 	// query), or a 20000 after which nothing happened (→ the query finds no trade, the
 	// cancel burns the out_trade_no). One at a time: the faults take the next calls.
 	for i := range 4 {
-		o := add("UP", i, b.buyer("100.00"), f2fpay.OrderUnknown, yes)
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradePay, Count: 1})
+		o := add("UP", i, b.Buyer("100.00"), f2fpay.OrderUnknown, yes)
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradePay, Count: 1})
 		b.startPay(o.out, o.buyer, o.amount, later)
 	}
 	for i := range 4 {
-		o := add("US", i, b.buyer("100.00"), f2fpay.OrderUnknown, never)
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultSystemError, Method: alipay.MethodTradePay, Count: 1})
+		o := add("US", i, b.Buyer("100.00"), f2fpay.OrderUnknown, never)
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultSystemError, Method: alipay.MethodTradePay, Count: 1})
 		b.startPay(o.out, o.buyer, o.amount, later)
 	}
 	// CANCELLING: the buyer did not confirm within 50 ms and every cancel answer of the
@@ -155,8 +118,8 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 	lost, err := b.sim.AddFault(alipaysim.Fault{AppID: b.simApp.AppID, Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel})
 	b.must(err)
 	for i := range 4 {
-		o := add("C", i, b.buyer("100.00", needsPassword), f2fpay.OrderCancelling, never)
-		if _, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(o.buyer.UserID),
+		o := add("C", i, b.Buyer("100.00", testbundle.NeedsPassword), f2fpay.OrderCancelling, never)
+		if _, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(o.buyer.UserID),
 			Amount: o.amount, Subject: "cancel lost", OutTradeNo: o.out, Deadline: 50 * time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}
@@ -169,9 +132,9 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 	}
 
 	// The janitors' run: more cancels to retry, lost cancel answers, failing queries.
-	b.fault(alipaysim.Fault{Kind: alipaysim.FaultCancelRetry, Count: 5})
-	b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
-	b.fault(alipaysim.Fault{Kind: alipaysim.FaultHTTP502, Method: alipay.MethodTradeQuery, Count: 4})
+	b.Fault(alipaysim.Fault{Kind: alipaysim.FaultCancelRetry, Count: 5})
+	b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
+	b.Fault(alipaysim.Fault{Kind: alipaysim.FaultHTTP502, Method: alipay.MethodTradeQuery, Count: 4})
 	var stores []*claimCounter
 	var engines []*payment.Engine
 	for i, owner := range []string{"instance-a", "instance-b"} {
@@ -181,7 +144,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		}
 		cs := &claimCounter{Storage: db}
 		e, err := payment.New(payment.Config{Storage: cs, Clients: payment.NewAppClients(b.box, payment.AppClientsOptions{}),
-			Clock: offsetClock{later}, Owner: owner, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond})
+			Clock: offsetClock(later), Owner: owner, Policy: fastPolicy(), WaitPoll: 20 * time.Millisecond})
 		b.must(err)
 		stores, engines = append(stores, cs), append(engines, e)
 	}
@@ -223,7 +186,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 	for _, want := range orders {
 		o := b.order(want.out)
 		tr := b.simTrade(want.out)
-		charged := f2fpay.MustParseAmount("100.00") - b.balance(want.buyer.UserID)
+		charged := f2fpay.MustParseAmount("100.00") - b.Balance(want.buyer.UserID)
 		calls := b.calls(o)
 		okCancels := 0
 		for _, c := range calls {
@@ -254,7 +217,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 		if evs := b.eventTypes(o.ID); len(evs) != 1 || evs[final] != 1 {
 			t.Errorf("%s: events %v, want one %s", want.out, evs, final)
 		}
-		if n := gw.count(alipay.MethodTradePay, want.out); n != 1 {
+		if n := gw.Count(alipay.MethodTradePay, want.out); n != 1 {
 			t.Errorf("%s: trade.pay reached Alipay %d times", want.out, n)
 		}
 		for _, m := range methods {
@@ -264,7 +227,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 					recorded++
 				}
 			}
-			if seen := gw.count(m, want.out); seen != recorded {
+			if seen := gw.Count(m, want.out); seen != recorded {
 				t.Errorf("%s: %d %s calls reached the sandbox, %d in the history", want.out, seen, m, recorded)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -28,7 +29,7 @@ func TestJanitorsShareTheWork(t *testing.T) {
 		outs := make([]string, n)
 		var start sync.WaitGroup
 		for i := range n {
-			buyers[i] = b.buyer("100.00", needsPassword)
+			buyers[i] = b.Buyer("100.00", testbundle.NeedsPassword)
 			outs[i] = fmt.Sprintf("J-%02d", i)
 			start.Add(1)
 			go func() {
@@ -43,12 +44,12 @@ func TestJanitorsShareTheWork(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultCancelRetry, Count: 4})
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultCancelRetry, Count: 4})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel, Count: 3})
 
 		// Both look past the orders' deadlines and handover delays: every order is due.
-		e1 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
-		e2 := b.newEngine(b.db, b.clients, offsetClock{pastHandover})
+		e1 := b.newEngine(b.db, b.clients, offsetClock(pastHandover))
+		e2 := b.newEngine(b.db, b.clients, offsetClock(pastHandover))
 		jctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for _, e := range []*payment.Engine{e1, e2} {
@@ -76,7 +77,7 @@ func TestJanitorsShareTheWork(t *testing.T) {
 					okCancels++
 				}
 			}
-			charged := 100_00 - b.balance(buyers[i].UserID)
+			charged := 100_00 - b.Balance(buyers[i].UserID)
 			if i%3 == 0 {
 				if o.State != f2fpay.OrderPaid || tr.Status != alipaysim.TradeSuccess || charged != 1000 || okCancels != 0 {
 					t.Errorf("%s: %s, sandbox %s, charged %s, %d cancels; want PAID once", out, o.State, tr.Status, charged, okCancels)
@@ -100,7 +101,7 @@ func TestWaitOrder(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		ctx := context.Background()
-		by := b.buyer("100.00", needsPassword)
+		by := b.Buyer("100.00", testbundle.NeedsPassword)
 		b.startPay("W-1", by, 100, 50*time.Second)
 		// Nothing happens: the wait ends with the order as it was.
 		if o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 50*time.Millisecond); err != nil || o.State != f2fpay.OrderWaiting {
@@ -108,7 +109,7 @@ func TestWaitOrder(t *testing.T) {
 		}
 		// Another instance (whose clock says the next query is due) resolves it while
 		// this one waits.
-		other := b.newEngine(b.db, b.clients, offsetClock{2 * time.Minute})
+		other := b.newEngine(b.db, b.clients, offsetClock(2*time.Minute))
 		done := make(chan *f2fpay.Order)
 		go func() {
 			o, err := b.engine.WaitOrder(ctx, b.app.ID, "W-1", 20*time.Second)
@@ -159,7 +160,7 @@ func (b *bundle) startPay(out string, by *alipaysim.Buyer, amount f2fpay.Amount,
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
-	o, err := e.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+	o, err := e.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
 		Amount: amount, Subject: "left open", OutTradeNo: out, Deadline: window})
 	if err != nil || o.State.Final() {
 		b.t.Errorf("order %s: %v %v", out, o, err)

@@ -34,7 +34,7 @@ func TestLengthsCountedAsAlipay(t *testing.T) {
 	var calls atomic.Int64
 	b := setup(t, countGateway(&calls))
 	ctx := context.Background()
-	by := b.buyer("100.00")
+	by := b.Buyer("100.00")
 	han := func(n int) string { return strings.Repeat("汉", n) }
 	for name, c := range map[string]struct {
 		mod  func(*payment.PayRequest)
@@ -47,7 +47,7 @@ func TestLengthsCountedAsAlipay(t *testing.T) {
 		"operator_id of 15 Chinese":         {func(r *payment.PayRequest) { r.OperatorID = han(15) }, "operator_id is too long for Alipay: 30 bytes"},
 		"operator_id of 29 ASCII":           {func(r *payment.PayRequest) { r.OperatorID = strings.Repeat("o", 29) }, "at most 28"},
 	} {
-		r := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100, Subject: "tea"}
+		r := payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 100, Subject: "tea"}
 		c.mod(&r)
 		_, err := b.engine.PayBarcode(ctx, r)
 		if errCode(err) != f2fpay.EINVALID || !strings.Contains(err.Error(), c.want) {
@@ -62,14 +62,14 @@ func TestLengthsCountedAsAlipay(t *testing.T) {
 	}
 
 	for _, subject := range []string{han(100), han(128)} {
-		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 100,
+		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 100,
 			Subject: subject, Body: han(64), OperatorID: han(14)})
 		if err != nil || o.State != f2fpay.OrderPaid {
 			t.Fatalf("subject of %d Chinese characters: %v %v", len([]rune(subject)), o, err)
 		}
 	}
 
-	o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 500, Subject: "tea"})
+	o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 500, Subject: "tea"})
 	if err != nil || o.State != f2fpay.OrderPaid {
 		t.Fatal(o, err)
 	}

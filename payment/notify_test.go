@@ -9,6 +9,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -17,15 +18,21 @@ import (
 // with the status (and, when set, the refund request number) and returns its body.
 func (b *bundle) waitNotification(out, status, outBizNo string) []byte {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, body := range b.notifications(out, status) {
+	timeout := time.After(10 * time.Second)
+	for {
+		bodies, next := b.notificationsAndNext(out, status)
+		for _, body := range bodies {
 			v, _ := url.ParseQuery(string(body))
 			if v.Get("out_biz_no") == outBizNo {
 				return body
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-next:
+			continue
+		case <-timeout:
+		}
+		break
 	}
 	b.t.Fatalf("no %s notification for %s (out_biz_no %q)", status, out, outBizNo)
 	return nil
@@ -62,10 +69,10 @@ func TestNotifications(t *testing.T) {
 		}
 		b.engine = e
 
-		by := b.buyer("100.00")
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradePay, Count: 1})
+		by := b.Buyer("100.00")
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradePay, Count: 1})
 		rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		o, err := e.PayBarcode(rctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 1000,
+		o, err := e.PayBarcode(rctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 1000,
 			Subject: "notify", OutTradeNo: "N-1", Deadline: 50 * time.Second})
 		cancel()
 		if err != nil || o.State != f2fpay.OrderUnknown {
@@ -115,7 +122,7 @@ func TestNotifications(t *testing.T) {
 
 		// Refunds: a partial one whose answer is lost, then the rest; their notifications
 		// arrive in reverse order, after a stale copy of the payment notification.
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeRefund, Count: 1})
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeRefund, Count: 1})
 		ra, err := e.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: "N-1", RefundID: "a", Amount: 400})
 		if err != nil || ra.State != f2fpay.RefundUnknown {
 			t.Fatalf("refund a: %v %v", ra, err)
@@ -167,10 +174,10 @@ func TestNotificationsAfterCancel(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind), withNotify())
 		ctx := context.Background()
-		by := b.buyer("100.00", needsPassword)
+		by := b.Buyer("100.00", testbundle.NeedsPassword)
 		// The cancel's answers are lost: the order stays CANCELLING after the request.
-		b.fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel})
-		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 700,
+		b.Fault(alipaysim.Fault{Kind: alipaysim.FaultDropResponse, Method: alipay.MethodTradeCancel})
+		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 700,
 			Subject: "late", OutTradeNo: "N-2", Deadline: 50 * time.Millisecond})
 		if err != nil || o.State != f2fpay.OrderCancelling {
 			t.Fatalf("pay: %v %v, want CANCELLING", o, err)

@@ -45,7 +45,7 @@ func TestPromotionsOnEveryPath(t *testing.T) {
 					b.engine = e
 					b.autoApply.Store(true)
 				}
-				by := b.buyer("100.00")
+				by := b.Buyer("100.00")
 				v, err := b.sim.AddVoucher(ctx, by.UserID, alipaysim.Voucher{Name: "早餐券 满10减3",
 					MerchantContribute: f2fpay.MustParseAmount("1.00"), OtherContribute: f2fpay.MustParseAmount("2.00")})
 				if err != nil {
@@ -54,7 +54,7 @@ func TestPromotionsOnEveryPath(t *testing.T) {
 				const out = "PROMO-1"
 				switch path {
 				case "barcode pay answer":
-					o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+					o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
 						Amount: 1000, Subject: "breakfast", OutTradeNo: out})
 					if err != nil || o.State != f2fpay.OrderPaid {
 						t.Fatalf("pay: %+v %v", o, err)
@@ -85,7 +85,7 @@ func TestPromotionsOnEveryPath(t *testing.T) {
 				if byNotify && (notified == 0 || queried != 0) || !byNotify && notified != 0 {
 					t.Fatalf("%d notifications and %d queries said TRADE_SUCCESS", notified, queried)
 				}
-				if got := 100_00 - b.balance(by.UserID); got != 700 {
+				if got := 100_00 - b.Balance(by.UserID); got != 700 {
 					t.Errorf("buyer charged %s, want 7.00", got)
 				}
 

@@ -8,6 +8,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -32,7 +33,7 @@ func TestQR(t *testing.T) {
 				t.Parallel()
 				b := setup(t, onDB(kind))
 				ctx := context.Background()
-				by := b.buyer("100.00")
+				by := b.Buyer("100.00")
 				o, err := b.engine.PrecreateQR(ctx, payment.QRRequest{TerminalID: b.term.ID, Amount: 250, Subject: "snack",
 					OutTradeNo: "Q-1", Deadline: 300 * time.Millisecond})
 				if err != nil || o.State != f2fpay.OrderPending || o.QRCode == "" || o.Kind != f2fpay.KindQR {
@@ -49,7 +50,7 @@ func TestQR(t *testing.T) {
 				if o.State != c.want || tr == nil || tr.Status != c.simState {
 					t.Fatalf("order %s, sandbox %+v; want %s / %s (calls %+v)", o.State, tr, c.want, c.simState, b.calls(o))
 				}
-				if charged := 100_00 - b.balance(by.UserID); (charged == 250) != c.charged || (charged != 0 && charged != 250) {
+				if charged := 100_00 - b.Balance(by.UserID); (charged == 250) != c.charged || (charged != 0 && charged != 250) {
 					t.Errorf("buyer charged %s", charged)
 				}
 				if n := b.countCalls(o, alipay.MethodTradeClose, ""); n != c.closes {
@@ -74,7 +75,7 @@ func TestJSAPI(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		ctx := context.Background()
-		by := b.buyer("100.00", needsPassword)
+		by := b.Buyer("100.00", testbundle.NeedsPassword)
 		if _, err := b.engine.CreateJSAPI(ctx, payment.JSAPIRequest{TerminalID: b.term.ID, BuyerID: "123", Amount: 100, Subject: "x"}); errCode(err) != f2fpay.EINVALID {
 			t.Errorf("bad buyer id: %v", err)
 		}
@@ -87,8 +88,8 @@ func TestJSAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.settle(10 * time.Second)
-		if o := b.order("J-1"); o.State != f2fpay.OrderPaid || b.balance(by.UserID) != 100_00-300 {
-			t.Errorf("after the wallet paid: %s, balance %s", o.State, b.balance(by.UserID))
+		if o := b.order("J-1"); o.State != f2fpay.OrderPaid || b.Balance(by.UserID) != 100_00-300 {
+			t.Errorf("after the wallet paid: %s, balance %s", o.State, b.Balance(by.UserID))
 		}
 	})
 }
@@ -99,7 +100,7 @@ func TestTerminalCancelAndClose(t *testing.T) {
 		b := setup(t, onDB(kind))
 		ctx := context.Background()
 		// A waiting barcode payment the cashier abandons, then the buyer tries to confirm.
-		by := b.buyer("100.00", needsPassword)
+		by := b.Buyer("100.00", testbundle.NeedsPassword)
 		b.startPay("C-1", by, 500, time.Minute)
 		o, err := b.engine.Cancel(ctx, b.app.ID, "C-1")
 		if err != nil || o.State != f2fpay.OrderCancelled || o.CancelAction != "close" {
@@ -120,7 +121,7 @@ func TestTerminalCancelAndClose(t *testing.T) {
 			t.Errorf("close of a paid order: %v", err)
 		}
 		// A waiting barcode order closed by the terminal.
-		b.startPay("C-3", b.buyer("100.00", needsPassword), 500, time.Minute)
+		b.startPay("C-3", b.Buyer("100.00", testbundle.NeedsPassword), 500, time.Minute)
 		if o, err := b.engine.Close(ctx, b.app.ID, "C-3"); err != nil || o.State != f2fpay.OrderClosed || b.simTrade("C-3").Status != alipaysim.TradeClosed {
 			t.Errorf("close: %+v %v", o, err)
 		}

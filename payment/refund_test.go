@@ -9,6 +9,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/payment"
 )
@@ -16,8 +17,8 @@ import (
 // paid makes a PAID order of amount and returns it with its buyer.
 func (b *bundle) paid(out, amount string) (*f2fpay.Order, *alipaysim.Buyer) {
 	b.t.Helper()
-	by := b.buyer("1000.00")
-	o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID),
+	by := b.Buyer("1000.00")
+	o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
 		Amount: f2fpay.MustParseAmount(amount), Subject: "goods", OutTradeNo: out})
 	if err != nil || o.State != f2fpay.OrderPaid {
 		b.t.Fatalf("paying %s: %v, %v", out, o, err)
@@ -71,7 +72,7 @@ func TestRefund(t *testing.T) {
 				b := setup(t, onDB(kind))
 				ctx := context.Background()
 				o, by := b.paid("R-1", c.total)
-				start := b.balance(by.UserID)
+				start := b.Balance(by.UserID)
 				elsewhere := f2fpay.Amount(0)
 				if name == "refused by Alipay (refunded elsewhere meanwhile)" {
 					b.refundElsewhere(o.OutTradeNo, "5.00")
@@ -79,7 +80,7 @@ func TestRefund(t *testing.T) {
 				}
 				for i, s := range c.steps {
 					for _, f := range s.faults {
-						b.fault(f)
+						b.Fault(f)
 					}
 					r, err := b.engine.Refund(ctx, payment.RefundRequest{AppID: b.app.ID, OutTradeNo: o.OutTradeNo, RefundID: s.id,
 						Amount: f2fpay.MustParseAmount(s.amount), Reason: "returned"})
@@ -93,7 +94,7 @@ func TestRefund(t *testing.T) {
 				if c.settle {
 					// Another instance's janitor, past the handover delay of the refund
 					// requests, resolves what they left.
-					b.settle(10*time.Second, b.newEngine(b.db, b.clients, offsetClock{pastHandover}))
+					b.settle(10*time.Second, b.newEngine(b.db, b.clients, offsetClock(pastHandover)))
 				}
 				o = b.order(o.OutTradeNo)
 				refunded := f2fpay.MustParseAmount(c.refunded)
@@ -104,7 +105,7 @@ func TestRefund(t *testing.T) {
 				if len(tr.Refunds) != c.alipay {
 					t.Errorf("sandbox made %d refunds, want %d", len(tr.Refunds), c.alipay)
 				}
-				if got := b.balance(by.UserID) - start; got != refunded+elsewhere {
+				if got := b.Balance(by.UserID) - start; got != refunded+elsewhere {
 					t.Errorf("buyer got %s back, want %s", got, refunded)
 				}
 				if o.State != f2fpay.OrderPaid {
@@ -141,8 +142,8 @@ func TestRefundRefusals(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		ctx := context.Background()
-		by := b.buyer("100.00", needsPassword)
-		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.code(by.UserID), Amount: 500,
+		by := b.Buyer("100.00", testbundle.NeedsPassword)
+		o, err := b.engine.PayBarcode(ctx, payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID), Amount: 500,
 			Subject: "x", Deadline: 50 * time.Millisecond})
 		if err != nil || o.State != f2fpay.OrderCancelled {
 			t.Fatalf("%v %v", o, err)
@@ -172,7 +173,7 @@ func TestRefundConcurrentOverRefund(t *testing.T) {
 		b := setup(t, onDB(kind))
 		ctx := context.Background()
 		o, by := b.paid("R-c", "10.00")
-		start := b.balance(by.UserID)
+		start := b.Balance(by.UserID)
 		var wg sync.WaitGroup
 		for i := range 5 {
 			wg.Add(1)
@@ -185,8 +186,8 @@ func TestRefundConcurrentOverRefund(t *testing.T) {
 		b.settle(10 * time.Second)
 		o = b.order(o.OutTradeNo)
 		tr := b.simTrade(o.OutTradeNo)
-		if o.RefundedAmount != 800 || tr.RefundFee != 800 || b.balance(by.UserID)-start != 800 {
-			t.Errorf("refunded %s, sandbox %s, buyer got %s; want 8.00 each", o.RefundedAmount, tr.RefundFee, b.balance(by.UserID)-start)
+		if o.RefundedAmount != 800 || tr.RefundFee != 800 || b.Balance(by.UserID)-start != 800 {
+			t.Errorf("refunded %s, sandbox %s, buyer got %s; want 8.00 each", o.RefundedAmount, tr.RefundFee, b.Balance(by.UserID)-start)
 		}
 	})
 }
