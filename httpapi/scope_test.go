@@ -10,6 +10,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 )
 
@@ -23,12 +24,12 @@ func TestOrderNumbersPerMerchant(t *testing.T) {
 		b := setup(t, onDB(kind))
 		other := b.secondMerchant("Other Tea")
 
-		by := b.buyer("100.00")
-		mine, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(by.UserID), Amount: amt("3.00"), Subject: "coffee", OutTradeNo: "M-1"})
+		by := b.Buyer("100.00")
+		mine, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(by.UserID), Amount: amt("3.00"), Subject: "coffee", OutTradeNo: "M-1"})
 		if err != nil || mine.State != string(f2fpay.OrderPaid) {
 			t.Fatalf("merchant A pays M-1: %+v, %v", mine, err)
 		}
-		theirs, err := other.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(by.UserID), Amount: amt("7.00"), Subject: "tea", OutTradeNo: "M-1"})
+		theirs, err := other.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(by.UserID), Amount: amt("7.00"), Subject: "tea", OutTradeNo: "M-1"})
 		if err != nil || theirs.State != string(f2fpay.OrderPaid) {
 			t.Fatalf("merchant B pays M-1 as well: %+v, %v", theirs, err)
 		}
@@ -43,7 +44,7 @@ func TestOrderNumbersPerMerchant(t *testing.T) {
 			}
 		}
 		// Within one merchant the number stays taken (a new Idempotency-Key: a new payment).
-		_, err = b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.code(by.UserID), Amount: amt("3.00"), Subject: "coffee", OutTradeNo: "M-1"})
+		_, err = b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(by.UserID), Amount: amt("3.00"), Subject: "coffee", OutTradeNo: "M-1"})
 		if client.ErrorCode(err) != client.ECONFLICT || !strings.Contains(err.Error(), "already used by an earlier payment") {
 			t.Errorf("merchant A reuses M-1: %v; want a 409 that says so", err)
 		}
@@ -65,8 +66,8 @@ func TestOrderNumbersPerMerchant(t *testing.T) {
 func TestReplayAnswersTheCurrentState(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	by := b.buyer("100.00", needsPassword)
-	req := client.BarcodeRequest{AuthCode: b.code(by.UserID), Amount: amt("9.00"), Subject: "cake", WaitSeconds: 1,
+	by := b.Buyer("100.00", testbundle.NeedsPassword)
+	req := client.BarcodeRequest{AuthCode: b.Code(by.UserID), Amount: amt("9.00"), Subject: "cake", WaitSeconds: 1,
 		PayTimeoutSeconds: 60, IdempotencyKey: "wait-then-pay"}
 	first, err := b.client.PayBarcode(b.ctx, req)
 	if err != nil || first.State != string(f2fpay.OrderWaiting) {
@@ -82,7 +83,7 @@ func TestReplayAnswersTheCurrentState(t *testing.T) {
 	if err != nil || again.State != string(f2fpay.OrderPaid) || again.OutTradeNo != first.OutTradeNo {
 		t.Fatalf("the same request again: %+v, %v; want PAID for %s", again, err, first.OutTradeNo)
 	}
-	if n := b.gw.total(alipay.MethodTradePay); n != 1 {
+	if n := b.gw.Total(alipay.MethodTradePay); n != 1 {
 		t.Errorf("%d trade.pay calls; the retry must not pay again", n)
 	}
 }
@@ -95,7 +96,7 @@ type merchantB struct {
 
 func (b *bundle) secondMerchant(name string) *merchantB {
 	b.t.Helper()
-	ak, _ := keys()
+	ak, _ := testbundle.Keys()
 	simApp, err := b.sim.RegisterApp(b.ctx, alipaysim.AppSpec{
 		PublicKey: string(alipay.PublicKeyPEM(&ak.PublicKey)), Balance: f2fpay.MustParseAmount("100000.00"),
 	})
@@ -103,7 +104,7 @@ func (b *bundle) secondMerchant(name string) *merchantB {
 	m, err := b.admin.CreateMerchant(b.ctx, client.MerchantRequest{Name: name})
 	b.must(err)
 	app, err := b.admin.CreateApp(b.ctx, m.ID, client.AppRequest{
-		AppID: simApp.AppID, Name: "main", Gateway: b.simSrv.URL + "/gateway.do", PrivateKey: pemPKCS8(ak),
+		AppID: simApp.AppID, Name: "main", Gateway: b.Sandbox.Gateway(), PrivateKey: pemPKCS8(ak),
 		AlipayPublicKey: b.sim.AlipayPublicKey(), SellerID: simApp.SellerID,
 	})
 	b.must(err)
