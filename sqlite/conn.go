@@ -67,7 +67,21 @@ type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { r.Rows.Close() }
 
-// tx runs fn in a write transaction of the writer (writer.go).
-func (db *DB) tx(ctx context.Context, lazy bool, fn func(ctx context.Context, tx sqlstore.Conn) error) error {
-	return db.w.do(ctx, lazy, func(ctx context.Context, tx *wtx) error { return fn(ctx, conn[*wtx]{tx}) })
+// A write transaction is a sqlstore.Conn itself, so that the writer hands it to the
+// shared logic without a wrapper (DB.tx is writer.doShared).
+
+func (t *wtx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return t.QueryRowContext(ctx, query, args...)
+}
+
+func (t *wtx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return conn[*wtx]{t}.Query(ctx, query, args...)
+}
+
+func (t *wtx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return conn[*wtx]{t}.Exec(ctx, query, args...)
+}
+
+func (t *wtx) Batch(ctx context.Context, stmts []sqlstore.Stmt) error {
+	return sqlstore.RunBatch(ctx, t, stmts)
 }

@@ -147,7 +147,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 		// Merchant data is written outside the writer's batches, on its connection,
 		// and flushed before the call returns (syncer.go).
 		Autocommit: conn[*sql.DB]{db.write}, Flush: db.w.flush,
-		Tx: db.tx,
+		Tx: db.w.doShared,
 		// This process is the only writer, so the cache is never stale.
 		Cache: db.cache, CacheKeyIDs: true,
 	})

@@ -14,20 +14,19 @@ import (
 // entity whose state change the event announces.
 type eventOwner struct{ merchantID, orderID, refundID int64 }
 
-// insertEvents enqueues events in tx (eventStmts).
+// insertEvents enqueues events in tx (appendEvents).
 func (c *Core) insertEvents(ctx context.Context, tx Conn, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) error {
-	stmts, err := c.eventStmts(events, owner, now, after)
+	stmts, err := c.appendEvents(nil, events, owner, now, after)
 	if err != nil || len(stmts) == 0 {
 		return err
 	}
 	return tx.Batch(ctx, stmts)
 }
 
-// eventStmts are the INSERTs of events. An event without ID gets one; without
+// appendEvents appends the INSERTs of events to stmts. An event without ID gets one; without
 // CreatedAt or NextAttemptAt, now (due at once). Fields are set on the events after
 // the commit. An event that cannot be stored is refused before anything is sent.
-func (c *Core) eventStmts(events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) ([]Stmt, error) {
-	var stmts []Stmt
+func (c *Core) appendEvents(stmts []Stmt, events []*f2fpay.Event, owner eventOwner, now time.Time, after *[]func()) ([]Stmt, error) {
 	for _, e := range events {
 		if e == nil {
 			continue

@@ -154,13 +154,14 @@ func (c *Core) updateOrder(ctx context.Context, lazy bool, o *f2fpay.Order, call
 	// aborted the transaction.
 	var updated int64 = -1 // stays -1 when the UPDATE itself fails
 	err = c.cfg.Tx(ctx, lazy, func(ctx context.Context, tx Conn) error {
-		stmts := []Stmt{c.updateOrderStmt(o, now, &updated)}
-		stmts = append(stmts, c.callStmts(calls, o.ID, 0, now, &after)...)
-		es, err := c.eventStmts(events, eventOwner{merchantID: o.MerchantID, orderID: o.ID}, now, &after)
+		stmts := make([]Stmt, 1, 1+len(calls)+len(events))
+		stmts[0] = c.updateOrderStmt(o, now, &updated)
+		stmts = c.appendCalls(stmts, calls, o.ID, 0, now, &after)
+		stmts, err := c.appendEvents(stmts, events, eventOwner{merchantID: o.MerchantID, orderID: o.ID}, now, &after)
 		if err != nil {
 			return err
 		}
-		err = tx.Batch(ctx, append(stmts, es...))
+		err = tx.Batch(ctx, stmts)
 		if updated == 0 {
 			return errNotUpdated
 		}
@@ -223,10 +224,10 @@ func (c *Core) orderNotUpdated(ctx context.Context, q Conn, o *f2fpay.Order) err
 		o.OutTradeNo, v, o.Version)
 }
 
-// callStmts appends gateway calls; a call without OrderID (or RefundID) belongs to
-// the order (refund) being updated. IDs are set on the calls after the commit.
-func (c *Core) callStmts(calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) []Stmt {
-	var stmts []Stmt
+// appendCalls appends the INSERTs of gateway calls to stmts; a call without OrderID
+// (or RefundID) belongs to the order (refund) being updated. IDs are set on the calls
+// after the commit.
+func (c *Core) appendCalls(stmts []Stmt, calls []*f2fpay.GatewayCall, orderID, refundID int64, now time.Time, after *[]func()) []Stmt {
 	for _, gc := range calls {
 		if gc == nil {
 			continue
@@ -260,7 +261,7 @@ func (c *Core) RecordCall(ctx context.Context, gc *f2fpay.GatewayCall) (err erro
 	defer c.Wrap(&err, "record call")
 	var after []func()
 	err = c.cfg.Single(ctx, true, func(ctx context.Context, tx Conn) error {
-		return tx.Batch(ctx, c.callStmts([]*f2fpay.GatewayCall{gc}, gc.OrderID, gc.RefundID, c.Now(), &after))
+		return tx.Batch(ctx, c.appendCalls(nil, []*f2fpay.GatewayCall{gc}, gc.OrderID, gc.RefundID, c.Now(), &after))
 	})
 	if err != nil {
 		return err

@@ -114,7 +114,7 @@ func (c *Core) UpdateRefund(ctx context.Context, r *f2fpay.Refund, order *f2fpay
 				return err
 			}
 		}
-		if err := tx.Batch(ctx, c.callStmts(calls, r.OrderID, r.ID, now, &after)); err != nil {
+		if err := tx.Batch(ctx, c.appendCalls(nil, calls, r.OrderID, r.ID, now, &after)); err != nil {
 			return err
 		}
 		owner, err := c.refundOwner(ctx, tx, r.OrderID, r.ID, order, events)
