@@ -22,8 +22,8 @@ import (
 // in which case the caller tries again.
 func (db *DB) BeginIdempotent(ctx context.Context, rec *f2fpay.IdempotencyRecord) (_ *f2fpay.IdempotencyRecord, _ bool, err error) {
 	defer db.Wrap(&err, "begin idempotent")
-	if rec.Key == "" {
-		return nil, false, f2fpay.Errorf(f2fpay.EINVALID, "the Idempotency-Key is empty")
+	if err := sqlstore.CheckBegin(rec); err != nil {
+		return nil, false, err
 	}
 	now := db.Now()
 	for range 5 {

@@ -14,13 +14,7 @@ import (
 //go:embed queries.sql
 var dialectSQL string
 
-var queries = func() *sqlstore.Queries {
-	q, err := sqlstore.Load(dialectSQL, '?')
-	if err != nil {
-		panic(err) // a statement file out of step with sqlstore.Queries: caught by every test
-	}
-	return q
-}()
+var queries = sqlstore.MustLoad(dialectSQL, '?')
 
 // timeArg stores t as microseconds since the epoch (sqlstore.NullTime reads it back).
 func timeArg(t time.Time) any { return t.UnixMicro() }

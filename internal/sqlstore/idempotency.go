@@ -39,6 +39,14 @@ func CheckCompleted(rec, stored *f2fpay.IdempotencyRecord, err error) (pending b
 	return true, nil
 }
 
+// CheckBegin refuses a record BeginIdempotent cannot store.
+func CheckBegin(rec *f2fpay.IdempotencyRecord) error {
+	if rec.Key == "" {
+		return f2fpay.Errorf(f2fpay.EINVALID, "the Idempotency-Key is empty")
+	}
+	return nil
+}
+
 // IdempotentNotFound is TakeOverIdempotent's ENOTFOUND.
 func IdempotentNotFound(rec *f2fpay.IdempotencyRecord) error {
 	return f2fpay.Errorf(f2fpay.ENOTFOUND, "idempotency key %q of terminal %d not found", rec.Key, rec.TerminalID)

@@ -83,6 +83,16 @@ func Load(dialectSQL string, p byte) (*Queries, error) {
 	return q, nil
 }
 
+// MustLoad is Load for a store's package variable: a statement file out of step
+// with Queries is a programming error, which every test of the store catches.
+func MustLoad(dialectSQL string, p byte) *Queries {
+	q, err := Load(dialectSQL, p)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
 // render trims a statement of its comments and trailing semicolon, expands the column
 // lists and renders the placeholders.
 func render(text string, p byte) string {
