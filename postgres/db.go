@@ -22,6 +22,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/internal/merchcache"
+	"github.com/f2fpay/f2fpay/internal/sqlstore"
 )
 
 // Options tune Open. The zero value is what the service uses.
@@ -39,8 +40,11 @@ type Options struct {
 	NoMigrate bool
 }
 
-// DB is the PostgreSQL implementation of f2fpay.Storage.
+// DB is the PostgreSQL implementation of f2fpay.Storage. Most of its methods are the
+// shared store logic (internal/sqlstore) running on the pools below; idempotency.go
+// holds the ones of its own.
 type DB struct {
+	*sqlstore.Core
 	pool *pgxpool.Pool
 	// lazy runs the writes whose contract lets them skip the commit's WAL flush
 	// (f2fpay.Storage, "Durability"): its connections have synchronous_commit=off, so a
@@ -105,6 +109,12 @@ func Open(ctx context.Context, dsn string, opts Options) (_ *DB, err error) {
 			db.lazy.Close()
 		}
 	}()
+	db.Core = sqlstore.New(sqlstore.Config{
+		Name: "postgres", Queries: queries, Placeholder: '$', Time: timeArg, Constraint: constraint, Clock: db.clock,
+		Read: conn{db.pool}, Autocommit: conn{db.pool}, Tx: db.tx, Single: db.single,
+		// Other instances write too: a terminal's key is always read (see cache).
+		Cache: db.cache, CacheKeyIDs: false,
+	})
 	if err := db.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: cannot reach %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
@@ -131,9 +141,6 @@ func (db *DB) Close() error {
 	db.lazy.Close()
 	return nil
 }
-
-// now is the time of one store call, truncated to timestamptz's microseconds.
-func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
 
 // inTx runs fn in a READ COMMITTED transaction and commits it. Compare-and-set
 // updates (WHERE version = $n) and token checks are single statements, which row
@@ -164,34 +171,6 @@ func runTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx querier) error) e
 	return tx.end(ctx, true)
 }
 
-// single runs fn, which makes exactly one statement, on the pool: outside a
-// transaction a statement is its own, so this is as atomic as inTx and saves the
-// BEGIN and COMMIT round trips.
-func (db *DB) single(ctx context.Context, fn func(tx querier) error) error { return fn(db.pool) }
-
-// anyEvent reports whether events holds an event to insert (nil ones are skipped).
-func anyEvent(events []*f2fpay.Event) bool {
-	for _, e := range events {
-		if e != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,
-// its message is for the user already.
-func wrap(err *error, op string) {
-	if *err == nil {
-		return
-	}
-	var e *f2fpay.Error
-	if errors.As(*err, &e) {
-		return
-	}
-	*err = fmt.Errorf("postgres: %s: %w", op, *err)
-}
-
 // constraint translates a constraint violation: a unique key into ECONFLICT with
 // conflict as the message, a foreign key into ENOTFOUND with missing, a CHECK into
 // EINVALID. Other errors are returned as they are.
@@ -213,65 +192,4 @@ func constraint(err error, conflict, missing string) error {
 		return f2fpay.Errorf(f2fpay.EINVALID, "a value is out of range (%s)", pe.ConstraintName)
 	}
 	return err
-}
-
-// scanner is pgx.Row or pgx.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// timeArg stores t as timestamptz; the zero time as NULL.
-func timeArg(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-// nullTime scans a timestamptz back into a UTC time, NULL as the zero time.
-type nullTime struct{ t *time.Time }
-
-func (n nullTime) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*n.t = time.Time{}
-	case time.Time:
-		*n.t = v.UTC()
-	default:
-		return fmt.Errorf("time column holds %T, want timestamptz", src)
-	}
-	return nil
-}
-
-// idArg stores an optional reference: 0 as NULL, so the foreign key does not apply.
-func idArg(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// nullID scans an optional reference back, NULL as 0.
-type nullID struct{ id *int64 }
-
-func (n nullID) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*n.id = 0
-	case int64:
-		*n.id = v
-	default:
-		return fmt.Errorf("id column holds %T, want bigint", src)
-	}
-	return nil
-}
-
-// inList renders n placeholders $first, $first+1, ... for an IN list.
-func inList(first, n int) string {
-	b := make([]byte, 0, n*5)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = fmt.Appendf(b, "$%d", first+i)
-	}
-	return string(b)
 }

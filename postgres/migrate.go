@@ -24,7 +24,7 @@ const migrateLock = `SELECT pg_advisory_xact_lock(hashtext('f2fpay.migrate.' || 
 // own transaction together with its row in schema_migrations, and returns the
 // versions it applied. Running it again, or concurrently, applies nothing twice.
 func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
-	defer wrap(&err, "migrate")
+	defer db.Wrap(&err, "migrate")
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.Version, m.Name, db.now()); err != nil {
+				m.Version, m.Name, db.Now()); err != nil {
 				return err
 			}
 			applied = append(applied, m.Version)
@@ -76,7 +76,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
 
 // SchemaVersion returns the highest applied migration, 0 for an empty schema.
 func (db *DB) SchemaVersion(ctx context.Context) (v int, err error) {
-	defer wrap(&err, "schema version")
+	defer db.Wrap(&err, "schema version")
 	var exists bool
 	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return 0, err

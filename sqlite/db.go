@@ -28,6 +28,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/internal/merchcache"
+	"github.com/f2fpay/f2fpay/internal/sqlstore"
 )
 
 // Options tune Open. The zero value is what the service uses.
@@ -41,8 +42,11 @@ type Options struct {
 	NoMigrate bool
 }
 
-// DB is the SQLite implementation of f2fpay.Storage.
+// DB is the SQLite implementation of f2fpay.Storage. Most of its methods are the
+// shared store logic (internal/sqlstore) running on the connections below;
+// idempotency.go holds the ones of its own.
 type DB struct {
+	*sqlstore.Core
 	path  string
 	write *sql.DB // exactly one connection: the single writer
 	w     *writer // group-commits the write transactions (writer.go)
@@ -137,6 +141,16 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 	db.read.SetMaxIdleConns(n)
 	db.read.SetConnMaxIdleTime(0)
 	db.read.SetConnMaxLifetime(0)
+	db.Core = sqlstore.New(sqlstore.Config{
+		Name: "sqlite", Queries: queries, Placeholder: '?', Time: timeArg, Constraint: constraint, Clock: db.clock,
+		Read: conn[*pool]{db.read},
+		// Merchant data is written outside the writer's batches, on its connection,
+		// and flushed before the call returns (syncer.go).
+		Autocommit: conn[*sql.DB]{db.write}, Flush: db.w.flush,
+		Tx: db.w.doShared,
+		// This process is the only writer, so the cache is never stale.
+		Cache: db.cache, CacheKeyIDs: true,
+	})
 
 	if !opts.NoMigrate {
 		if _, err := db.Migrate(ctx); err != nil {
@@ -183,9 +197,6 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// now is the time of one store call, truncated to what the schema keeps.
-func (db *DB) now() time.Time { return db.clock.Now().UTC().Truncate(time.Microsecond) }
-
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and returns once it has
 // committed and is on disk. fn must use the ctx and tx it is given; it may share the
 // transaction with other calls (group commit, writer.go), each undone alone when it
@@ -200,19 +211,6 @@ func (db *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) er
 // money (writer.go lists them).
 func (db *DB) inLazyTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return db.w.do(ctx, true, fn)
-}
-
-// wrap prefixes unexpected errors with the operation; *f2fpay.Error passes unchanged,
-// its message is for the user already.
-func wrap(err *error, op string) {
-	if *err == nil {
-		return
-	}
-	var e *f2fpay.Error
-	if errors.As(*err, &e) {
-		return
-	}
-	*err = fmt.Errorf("sqlite: %s: %w", op, *err)
 }
 
 // constraint translates a constraint violation: a unique key into ECONFLICT with
@@ -238,67 +236,6 @@ func constraint(err error, conflict, missing string) error {
 	return err
 }
 
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// timeArg stores t as microseconds since the epoch; the zero time as NULL.
-func timeArg(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-// nullTime scans what timeArg stored back into a UTC time.
-type nullTime struct{ t *time.Time }
-
-func (n nullTime) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*n.t = time.Time{}
-	case int64:
-		*n.t = time.UnixMicro(v).UTC()
-	default:
-		return fmt.Errorf("time column holds %T, want INTEGER microseconds", src)
-	}
-	return nil
-}
-
-// idArg stores an optional reference: 0 as NULL, so the foreign key does not apply.
-func idArg(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// nullID scans an optional reference back, NULL as 0.
-type nullID struct{ id *int64 }
-
-func (n nullID) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*n.id = 0
-	case int64:
-		*n.id = v
-	default:
-		return fmt.Errorf("id column holds %T, want INTEGER", src)
-	}
-	return nil
-}
-
-// inList renders n placeholders ?first, ?first+1, ... for an IN list.
-func inList(first, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "?%d", first+i)
-	}
-	return b.String()
-}
-
 // Pragmas reports the settings of a write and a read connection, for tests and the
 // startup log. A setting that differs between the two is reported as "w/r".
 func (db *DB) Pragmas(ctx context.Context) (map[string]string, error) {
@@ -317,12 +254,4 @@ func (db *DB) Pragmas(ctx context.Context) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// flushed makes the autocommitted writes of a store call durable when it succeeded
-// (defer db.flushed(&err)); see syncer.go.
-func (db *DB) flushed(err *error) {
-	if *err == nil {
-		*err = db.w.flush()
-	}
 }

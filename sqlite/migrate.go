@@ -20,7 +20,7 @@ func migrations() ([]migration.Migration, error) { return migration.Load(migrati
 // versions it applied. Running it again applies nothing. The lock file keeps other
 // processes out, and BEGIN IMMEDIATE serialises callers within this one.
 func (db *DB) Migrate(ctx context.Context) (applied []int, err error) {
-	defer wrap(&err, "migrate")
+	defer db.Wrap(&err, "migrate")
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func (db *DB) migrateOne(ctx context.Context, m migration.Migration, applied *[]
 				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
-				m.Version, m.Name, db.now().UnixMicro()); err != nil {
+				m.Version, m.Name, db.Now().UnixMicro()); err != nil {
 				return err
 			}
 			*applied = append(*applied, m.Version)
@@ -95,7 +95,7 @@ func (db *DB) migrateOne(ctx context.Context, m migration.Migration, applied *[]
 
 // SchemaVersion returns the highest applied migration, 0 for an empty database.
 func (db *DB) SchemaVersion(ctx context.Context) (v int, err error) {
-	defer wrap(&err, "schema version")
+	defer db.Wrap(&err, "schema version")
 	var exists int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists); err != nil {
 		return 0, err

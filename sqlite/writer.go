@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/f2fpay/f2fpay/internal/sqlstore"
 )
 
 // Group commit. SQLite admits one writer at a time, and every transaction pays for
@@ -63,6 +65,7 @@ const maxBatch = 64
 type txRequest struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *wtx) error
+	sfn  func(ctx context.Context, tx sqlstore.Conn) error // instead of fn: a call of the shared store logic (DB.tx)
 	lazy bool
 	done chan txResult // buffered: nobody ever blocks on sending to a caller
 }
@@ -123,7 +126,19 @@ func (w *writer) do(ctx context.Context, lazy bool, fn func(ctx context.Context,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &txRequest{ctx: ctx, fn: fn, lazy: lazy, done: make(chan txResult, 1)}
+	return w.queueUp(&txRequest{ctx: ctx, fn: fn, lazy: lazy, done: make(chan txResult, 1)})
+}
+
+// doShared is do for the shared store logic's transactions (sqlstore.TxFunc).
+func (w *writer) doShared(ctx context.Context, lazy bool, fn func(ctx context.Context, tx sqlstore.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return w.queueUp(&txRequest{ctx: ctx, sfn: fn, lazy: lazy, done: make(chan txResult, 1)})
+}
+
+// queueUp queues r and waits for its outcome (do).
+func (w *writer) queueUp(r *txRequest) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -285,7 +300,7 @@ func (w *writer) run(batch []*txRequest) {
 		}
 		ctx := context.WithoutCancel(r.ctx)
 		if !savepoints {
-			errs[i] = safeCall(ctx, r.fn, tx)
+			errs[i] = safeCall(ctx, r, tx)
 			if errs[i] != nil {
 				sqlTx.Rollback()
 				finish(batch, errs, nil)
@@ -298,7 +313,7 @@ func (w *writer) run(batch []*txRequest) {
 			finish(batch, errs, err)
 			return
 		}
-		if errs[i] = safeCall(ctx, r.fn, tx); errs[i] != nil {
+		if errs[i] = safeCall(ctx, r, tx); errs[i] != nil {
 			// Undo this call alone. If even that fails, SQLite has abandoned the
 			// transaction (a full disk, an I/O error): nothing of the batch holds.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {
@@ -334,13 +349,16 @@ func (w *writer) run(batch []*txRequest) {
 
 // safeCall runs fn, turning a panic into an error so that one broken call cannot
 // take the writer (and every caller waiting on it) down with it.
-func safeCall(ctx context.Context, fn func(context.Context, *wtx) error, tx *wtx) (err error) {
+func safeCall(ctx context.Context, r *txRequest, tx *wtx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in a write transaction: %v", p)
 		}
 	}()
-	return fn(ctx, tx)
+	if r.sfn != nil {
+		return r.sfn(ctx, tx)
+	}
+	return r.fn(ctx, tx)
 }
 
 // finish answers every caller: its own error when its call failed, else all (the
