@@ -19,10 +19,11 @@ type AdminClient struct {
 	hc   *http.Client
 }
 
-// NewAdminClient returns an admin client; hc may be nil.
+// NewAdminClient returns an admin client; hc may be nil (a client with
+// DefaultTimeout).
 func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	return &AdminClient{base: strings.TrimRight(baseURL, "/"), auth: bearer(token), hc: hc}
 }
@@ -30,7 +31,7 @@ func NewAdminClient(baseURL, token string, hc *http.Client) *AdminClient {
 func (a *AdminClient) call(ctx context.Context, method, path string, in, out any) error {
 	// Admin calls are not retried: they are operator actions, and creating a terminal
 	// twice would issue two keys.
-	_, err := do(ctx, a.hc, a.auth, method, a.base+path, "", in, out, 0, 0)
+	_, err := do(ctx, a.hc, a.auth, method, a.base+path, "", in, out, retryPolicy{})
 	return err
 }
 

@@ -24,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -72,7 +74,13 @@ type Client struct {
 	// or a 409 "in progress" answer, with the same Idempotency-Key; default 2.
 	Retries int
 	// RetryDelay is the first pause between attempts, doubled each time; default 300 ms.
+	// Each pause is drawn between half and one and a half times that, so terminals
+	// that failed together (a service restart) do not all retry in the same instant.
+	// An answer with Retry-After (seconds or an HTTP date) is retried after the time
+	// it names instead, at most MaxRetryAfter.
 	RetryDelay time.Duration
+	// MaxRetryAfter caps the wait a Retry-After header asks for; default 10 s.
+	MaxRetryAfter time.Duration
 	// SignRequests signs every request with the secret (F2FPAY-HMAC-SHA256: a
 	// timestamp, a fresh nonce, the method, path, Idempotency-Key and body) instead of
 	// sending the secret as a bearer token, so that the secret never travels and a
@@ -82,17 +90,22 @@ type Client struct {
 }
 
 // NewClient returns a client for the service at baseURL (e.g. "http://127.0.0.1:8080")
-// authenticating as the terminal whose API key is keyID and secret. hc may be nil
-// (http.DefaultClient); its Timeout, if any, must exceed the longest wait you ask for.
+// authenticating as the terminal whose API key is keyID and secret. hc may be nil: a
+// client with a 90 s timeout, longer than the longest wait the service grants (60 s),
+// so a request lost on the network does not hang the till for ever. A client of your
+// own needs a Timeout above the longest wait you ask for, too.
 func NewClient(baseURL, keyID, secret string, hc *http.Client) *Client {
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	return &Client{
 		base: strings.TrimRight(baseURL, "/"), keyID: keyID, secret: secret, hc: hc,
-		Retries: 2, RetryDelay: 300 * time.Millisecond,
+		Retries: 2, RetryDelay: 300 * time.Millisecond, MaxRetryAfter: 10 * time.Second,
 	}
 }
+
+// DefaultTimeout bounds each request of a client made with a nil *http.Client.
+const DefaultTimeout = 90 * time.Second
 
 // authorize sets the Authorization header of one attempt.
 type authorize func(req *http.Request, body []byte)
@@ -120,11 +133,56 @@ func NewIdempotencyKey() string {
 }
 
 // meta is what an answer says besides its body: whether it came from the service's
-// idempotency store (a repeated request) rather than a fresh execution.
-type meta struct{ replayed bool }
+// idempotency store (a repeated request) rather than a fresh execution, and how long
+// its Retry-After header asks to wait (hasRetryAfter when it had one).
+type meta struct {
+	replayed      bool
+	retryAfter    time.Duration
+	hasRetryAfter bool
+}
+
+// retryPolicy is how do retries: how often, the first pause (doubled each time,
+// jittered), and the cap on a Retry-After wait.
+type retryPolicy struct {
+	retries  int
+	delay    time.Duration
+	maxAfter time.Duration
+}
+
+// pause is the wait before retry number attempt+1: the service's Retry-After when it
+// sent one (capped), else delay·2^attempt drawn from [½, 1½) of it.
+func (p retryPolicy) pause(attempt int, m meta) time.Duration {
+	if m.hasRetryAfter {
+		return min(m.retryAfter, p.maxAfter)
+	}
+	d := p.delay << attempt
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + mrand.N(d)
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
 
 // do sends one logical request, retrying it with the same Idempotency-Key.
-func do(ctx context.Context, hc *http.Client, auth authorize, method, u, key string, in, out any, retries int, delay time.Duration) (meta, error) {
+func do(ctx context.Context, hc *http.Client, auth authorize, method, u, key string, in, out any, policy retryPolicy) (meta, error) {
 	var body []byte
 	if in != nil {
 		var err error
@@ -135,11 +193,11 @@ func do(ctx context.Context, hc *http.Client, auth authorize, method, u, key str
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		m, err, retry := once(ctx, hc, auth, method, u, key, body, out)
-		if err == nil || !retry || attempt >= retries {
+		if err == nil || !retry || attempt >= policy.retries {
 			return m, err
 		}
 		lastErr = err
-		t := time.NewTimer(delay << attempt)
+		t := time.NewTimer(policy.pause(attempt, m))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -178,6 +236,7 @@ func once(ctx context.Context, hc *http.Client, auth authorize, method, u, key s
 		return meta{}, err, ctx.Err() == nil
 	}
 	m := meta{replayed: res.Header.Get("Idempotent-Replayed") == "true"}
+	m.retryAfter, m.hasRetryAfter = parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
 	if res.StatusCode >= 300 {
 		var eb struct {
 			Error struct {
@@ -206,12 +265,16 @@ func (c *Client) post(ctx context.Context, path, key string, in, out any) error 
 	if key == "" {
 		key = NewIdempotencyKey()
 	}
-	_, err := do(ctx, c.hc, c.authorize(), http.MethodPost, c.base+path, key, in, out, c.Retries, c.RetryDelay)
+	_, err := do(ctx, c.hc, c.authorize(), http.MethodPost, c.base+path, key, in, out, c.policy())
 	return err
 }
 
+func (c *Client) policy() retryPolicy {
+	return retryPolicy{retries: c.Retries, delay: c.RetryDelay, maxAfter: c.MaxRetryAfter}
+}
+
 func (c *Client) get(ctx context.Context, path string, out any) error {
-	_, err := do(ctx, c.hc, c.authorize(), http.MethodGet, c.base+path, "", nil, out, c.Retries, c.RetryDelay)
+	_, err := do(ctx, c.hc, c.authorize(), http.MethodGet, c.base+path, "", nil, out, c.policy())
 	return err
 }
 

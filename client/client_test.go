@@ -114,3 +114,92 @@ func TestKeysDifferPerCall(t *testing.T) {
 		t.Fatalf("keys %q", s.keys)
 	}
 }
+
+// TestRetryAfter: a Retry-After in seconds or as an HTTP date is waited for, capped at
+// MaxRetryAfter; without one the pause is jittered around RetryDelay.
+func TestRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		header   func() string
+		min, max time.Duration
+	}{
+		{"seconds", func() string { return "1" }, 900 * time.Millisecond, 3 * time.Second},
+		{"HTTP date", func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 4 * time.Second},
+		{"capped", func() string { return "3600" }, 200 * time.Millisecond, 2 * time.Second},
+		{"none: jittered backoff", func() string { return "" }, 25 * time.Millisecond, 2 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var times []time.Time
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				times = append(times, time.Now())
+				n := len(times)
+				mu.Unlock()
+				if n == 1 {
+					if h := tt.header(); h != "" {
+						w.Header().Set("Retry-After", h)
+					}
+					w.WriteHeader(http.StatusServiceUnavailable)
+					io.WriteString(w, `{"error":{"code":"unavailable","message":"busy"}}`)
+					return
+				}
+				io.WriteString(w, `{"out_trade_no":"T1","state":"PAID","final":true}`)
+			}))
+			defer srv.Close()
+			c := client.NewClient(srv.URL, "k", "s", nil)
+			c.RetryDelay, c.MaxRetryAfter = 50*time.Millisecond, 300*time.Millisecond
+			if tt.name != "capped" {
+				c.MaxRetryAfter = 10 * time.Second
+			}
+			if _, err := c.Payment(context.Background(), "T1", 0); err != nil {
+				t.Fatal(err)
+			}
+			if len(times) != 2 {
+				t.Fatalf("%d attempts", len(times))
+			}
+			if gap := times[1].Sub(times[0]); gap < tt.min || gap > tt.max {
+				t.Errorf("retried after %v, want between %v and %v", gap, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestJitter: the pauses of many clients failing together spread out.
+func TestJitter(t *testing.T) {
+	var mu sync.Mutex
+	first := map[string]time.Time{}
+	var gaps []time.Duration
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("Authorization")
+		if t0, ok := first[id]; ok {
+			gaps = append(gaps, time.Since(t0))
+			io.WriteString(w, `{"out_trade_no":"T1","state":"PAID","final":true}`)
+			return
+		}
+		first[id] = time.Now()
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := client.NewClient(srv.URL, "k", string(rune('a'+i)), nil)
+			c.RetryDelay = 100 * time.Millisecond
+			c.Payment(context.Background(), "T1", 0)
+		}()
+	}
+	wg.Wait()
+	lo, hi := time.Hour, time.Duration(0)
+	for _, g := range gaps {
+		lo, hi = min(lo, g), max(hi, g)
+	}
+	if len(gaps) != 20 || lo < 45*time.Millisecond || hi-lo < 20*time.Millisecond {
+		t.Errorf("%d retries between %v and %v: want them spread over 50–150 ms", len(gaps), lo, hi)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,6 +107,7 @@ type Server struct {
 	inflight  *inflight
 	handler   http.Handler
 	homeLinks []HomeLink
+	draining  atomic.Bool // Drain was called (ops.go)
 }
 
 // New checks cfg and builds the routes.

@@ -117,6 +117,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rand.Read(master)
 	cfg := defaultServeConfig()
 	cfg.DB = *db
+	cfg.AdminListen = ""
 	cfg.MasterKey = base64.StdEncoding.EncodeToString(master)
 	cfg.AdminToken = "bench"
 	cfg.LogLevel = "error"

@@ -21,6 +21,7 @@ import (
 // beats the file, which beats the default.
 type serveConfig struct {
 	Listen        string        `json:"listen"`
+	AdminListen   string        `json:"admin-listen"`
 	DB            string        `json:"db"`
 	MasterKey     string        `json:"master-key"`      // base64; secret
 	MasterKeyFile string        `json:"master-key-file"` // a file holding it
@@ -38,6 +39,7 @@ type serveConfig struct {
 	LogFormat     string        `json:"log-format"`
 	LogLevel      string        `json:"log-level"`
 	ShutdownGrace time.Duration `json:"shutdown-grace"`
+	DrainDelay    time.Duration `json:"drain-delay"`
 
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
@@ -51,6 +53,7 @@ func defaultServeConfig() serveConfig {
 	host, _ := os.Hostname()
 	return serveConfig{
 		Listen:        "127.0.0.1:8080",
+		AdminListen:   "127.0.0.1:8081",
 		DB:            "sqlite:f2fpay.db",
 		Instance:      fmt.Sprintf("%s-%d", host, os.Getpid()),
 		QueryInterval: 5 * time.Second,
@@ -64,12 +67,14 @@ func defaultServeConfig() serveConfig {
 		LogFormat:     "text",
 		LogLevel:      "info",
 		ShutdownGrace: 30 * time.Second,
+		DrainDelay:    5 * time.Second,
 	}
 }
 
 // bindServeFlags declares the flags on fs, with cfg's current values as defaults.
 func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
-	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` of the terminal, admin and notification API")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "public `address`: the terminal API (/v1/), Alipay's notifications (/alipay/notify/), /healthz and /readyz")
+	fs.StringVar(&cfg.AdminListen, "admin-listen", cfg.AdminListen, "internal `address`: the admin API (/admin/), /metrics, the home page and docs, /healthz and /readyz; empty serves everything on -listen")
 	fs.StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH (embedded, one process) or postgres://… (several instances)")
 	fs.StringVar(&cfg.MasterKey, "master-key", cfg.MasterKey, "base64 master `key` sealing app private keys and tokens in the database (prefer -master-key-file or F2FPAY_MASTER_KEY)")
 	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", cfg.MasterKeyFile, "`file` holding the base64 master key")
@@ -86,7 +91,8 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.IntVar(&cfg.SignedNonces, "signed-nonces", cfg.SignedNonces, "nonces of signed terminal requests this instance remembers (5 minutes each, ~100 bytes); when full, signed requests get 503 until older ones expire")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for in-flight requests")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "on SIGTERM, how long /readyz answers 503 while everything else is still served, before the listeners close (load balancers notice meanwhile)")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "after the drain delay, how long shutdown waits for in-flight requests (long-polls answer at once)")
 }
 
 // loadServeConfig resolves the configuration from defaults, the -config file, the
@@ -188,6 +194,28 @@ func (c *serveConfig) check() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return &usageError{"serve: -log-format must be text or json"}
+	}
+	if c.DrainDelay < 0 || c.ShutdownGrace <= 0 {
+		return &usageError{"serve: -drain-delay must be ≥ 0 and -shutdown-grace > 0"}
+	}
+	if c.AdminListen != "" && c.AdminListen == c.Listen {
+		return &usageError{fmt.Sprintf("serve: -admin-listen and -listen are both %s; give the admin API another address, or an empty -admin-listen to serve everything on -listen", c.Listen)}
+	}
+	return c.checkAdminToken()
+}
+
+// checkAdminToken refuses a guessable admin token on an address other machines can
+// reach: the admin API creates apps and terminals and reads every order.
+func (c *serveConfig) checkAdminToken() error {
+	addr, flagName := c.AdminListen, "-admin-listen"
+	if addr == "" {
+		addr, flagName = c.Listen, "-listen (which serves the admin API while -admin-listen is empty)"
+	}
+	if c.AdminToken == "" || isLoopback(addr) {
+		return nil
+	}
+	if why := weakToken(c.AdminToken); why != "" {
+		return &usageError{fmt.Sprintf("serve: the admin token is too weak for %s on %s: %s; make one with `head -c24 /dev/urandom | base64` (or keep the admin API on a loopback address)", flagName, addr, why)}
 	}
 	return nil
 }

@@ -64,6 +64,11 @@ func TestServeConfigErrors(t *testing.T) {
 			}
 			return key(k)
 		}, "F2FPAY_QUERY_COUNT"},
+		{"same address twice", []string{"-listen", "127.0.0.1:9000", "-admin-listen", "127.0.0.1:9000"}, key, "both 127.0.0.1:9000"},
+		{"short admin token off loopback", []string{"-admin-listen", "0.0.0.0:8081", "-admin-token", "secret-admin"}, key, "head -c24 /dev/urandom | base64"},
+		{"dull admin token off loopback", []string{"-admin-listen", "10.0.0.5:8081", "-admin-token", strings.Repeat("ab12", 10)}, key, "only 4 different characters"},
+		{"short admin token on a public single listener", []string{"-listen", ":8080", "-admin-listen", "", "-admin-token", "x"}, key, "-listen (which serves the admin API"},
+		{"negative drain delay", []string{"-drain-delay", "-1s"}, key, "-drain-delay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,5 +77,28 @@ func TestServeConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestServeConfigAdminToken: a weak token is refused only where others can reach it.
+func TestServeConfigAdminToken(t *testing.T) {
+	key := func(k string) string {
+		if k == "F2FPAY_MASTER_KEY" {
+			return "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		}
+		return ""
+	}
+	strong := "q3P9vX2mK7tLw0aZ4rYb8nDc" // 24 characters, 24 different
+	for _, args := range [][]string{
+		{"-admin-token", "x"},                                  // default: internal listener on loopback
+		{"-admin-token", "x", "-listen", "0.0.0.0:8080"},       // public listener, admin still on loopback
+		{"-admin-token", "x", "-admin-listen", "[::1]:8081"},   // IPv6 loopback
+		{"-admin-token", "x", "-admin-listen", "localhost:81"}, // the name
+		{"-admin-token", strong, "-admin-listen", ":8081"},     // all interfaces, strong token
+		{"-listen", "0.0.0.0:8080", "-admin-listen", ":8081"},  // no token: no admin API
+	} {
+		if _, err := loadServeConfig(args, key, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
 	}
 }

@@ -125,7 +125,7 @@ func crashTest(t *testing.T, db string, instances int) {
 			"F2FPAY_CANCEL_BACKOFF=1s,2s,5s",
 			"F2FPAY_JANITOR_INTERVAL=300ms", "F2FPAY_LOG_LEVEL=warn",
 		}
-		svcs[i] = startProcess(t, bin, envs[i], "serve")
+		svcs[i] = startProcess(t, bin, envs[i], "serve", "-admin-listen=")
 		waitReady(t, urls[i])
 	}
 	defer func() {
@@ -213,7 +213,7 @@ func crashTest(t *testing.T, db string, instances int) {
 		i := rng.IntN(instances)
 		svcMu.Lock()
 		svcs[i].kill()
-		svcs[i] = startProcess(t, bin, envs[i], "serve")
+		svcs[i] = startProcess(t, bin, envs[i], "serve", "-admin-listen=")
 		svcMu.Unlock()
 		waitReady(t, urls[i])
 	}

@@ -114,6 +114,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := defaultServeConfig()
 	cfg.DB = "sqlite:" + filepath.Join(*dir, "f2fpay.db")
+	cfg.AdminListen = "" // one listener: the demo's next steps call the admin API on its URL
 	cfg.MasterKey, cfg.AdminToken = state.MasterKey, state.AdminToken
 	cfg.PublicURL = "http://" + svcLn.Addr().String()
 	cfg.LogLevel = "warn"

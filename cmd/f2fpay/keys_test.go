@@ -332,7 +332,7 @@ func TestKeysDispatch(t *testing.T) {
 		{[]string{"keys"}, 2},
 		{[]string{"keys", "rotate"}, 2},
 		{[]string{"keys", "help"}, 0},
-		{[]string{"keys", "generate", "-h"}, 2},
+		{[]string{"keys", "generate", "-h"}, 0},
 	}
 	for _, tt := range tests {
 		r := runF2fpay(t, "", tt.args...)

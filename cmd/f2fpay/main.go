@@ -3,8 +3,13 @@
 //
 // Usage:
 //
+//	f2fpay demo                      the sandbox, the service and a first payment
+//	f2fpay serve [flags]             run the merchant payment service
+//	f2fpay migrate|provision         set up its database and onboard a merchant
+//	f2fpay admin backup|rotate-master-key  back up SQLite, re-seal the secrets
 //	f2fpay keys generate|check|public  make and check RSA app keys
 //	f2fpay sandbox [flags]           run the offline Alipay gateway simulator
+//	f2fpay bench                     load-test the service
 //	f2fpay version
 //
 // Run "f2fpay COMMAND -h" for a command's flags.
@@ -40,7 +45,10 @@ func (e *usageError) Error() string { return e.msg }
 
 func exitCode(err error) int {
 	var u *usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // asked for: the usage was printed on stdout
+	}
+	if errors.As(err, &u) {
 		return 2
 	}
 	return 1
@@ -57,8 +65,9 @@ Commands:
   serve     run the merchant payment service (terminal, admin and notification API)
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
+  admin     operator's tasks: back up a SQLite database, rotate the master key
   sandbox   run the offline, stateful Alipay gateway simulator
-  version   print the version
+  version   print the version (module version, VCS revision and time)
 
 Run "f2fpay COMMAND -h" for the flags of a command.
 `
@@ -70,7 +79,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return &usageError{"no command given"}
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
+	cmd, rest := args[0], args[1:]
+	if wantsHelp(rest) {
+		// "f2fpay COMMAND -h" asks for the usage: it goes to stdout (to be read or
+		// piped to less) and the command succeeds.
+		stderr = stdout
+		err := dispatch(ctx, cmd, rest, stdin, stdout, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	return dispatch(ctx, cmd, rest, stdin, stdout, stderr)
+}
+
+// wantsHelp reports whether a command's arguments ask for its usage.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
+}
+
+func dispatch(ctx context.Context, cmd string, rest []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	switch cmd {
 	case "keys":
 		return runKeys(ctx, rest, stdin, stdout, stderr)
 	case "demo":
@@ -85,8 +122,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "provision":
 		return runProvision(ctx, rest, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "f2fpay", version)
+		fmt.Fprintln(stdout, "f2fpay", versionString())
 		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -96,6 +135,3 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 }
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"

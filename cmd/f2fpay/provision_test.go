@@ -86,6 +86,7 @@ func TestProvision(t *testing.T) {
 			rand.Read(master)
 			cfg := defaultServeConfig()
 			cfg.DB = "sqlite:" + filepath.Join(dir, "f2fpay.db")
+			cfg.AdminListen = ""
 			cfg.MasterKey = base64.StdEncoding.EncodeToString(master)
 			cfg.AdminToken = "admin-provision"
 			cfg.LogLevel = "error"

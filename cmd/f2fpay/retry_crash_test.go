@@ -90,7 +90,7 @@ func retryAfterCrash(t *testing.T, db string) {
 		"F2FPAY_PUBLIC_URL=" + base, "F2FPAY_INSTANCE=till-server", // the same name after the restart
 		"F2FPAY_LOG_LEVEL=warn",
 	}
-	svc := startProcess(t, bin, env, "serve")
+	svc := startProcess(t, bin, env, "serve", "-admin-listen=")
 	defer func() { svc.kill() }()
 	waitReady(t, base)
 
@@ -161,7 +161,7 @@ func retryAfterCrash(t *testing.T, db string) {
 		if err := <-first; err == nil {
 			t.Fatalf("%s: the first request was answered although the service was killed", tc.name)
 		}
-		svc = startProcess(t, bin, env, "serve")
+		svc = startProcess(t, bin, env, "serve", "-admin-listen=")
 		waitReady(t, base)
 		restarted := time.Now()
 

@@ -35,27 +35,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	<-ctx.Done()
+	svc.Drain(cfg.DrainDelay)
 	return svc.Stop()
 }
 
-// service is a running `f2fpay serve`: the HTTP server, the janitor and the webhook
+// service is a running `f2fpay serve`: the HTTP servers, the janitor and the webhook
 // deliverer over one storage.
 type service struct {
-	URL     string
-	Storage f2fpay.Storage
-	Engine  *payment.Engine
-	Box     *secret.Box
+	// URL is the public address (terminal API, notifications); AdminURL the internal
+	// one (admin API, metrics), URL too when -admin-listen is empty.
+	URL      string
+	AdminURL string
+	Storage  f2fpay.Storage
+	Engine   *payment.Engine
+	Box      *secret.Box
 
-	srv    *http.Server
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	grace  time.Duration
-	log    *slog.Logger
-	stdout io.Writer
+	api       *httpapi.Server
+	srvs      []*http.Server
+	endPolls  func() // ends the long-polls in flight (listeners.go)
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	grace     time.Duration
+	log       *slog.Logger
+	stdout    io.Writer
+	drainOnce sync.Once
 }
 
-// startService wires the service and starts it. ln, when not nil, is the listener to
-// serve on (tests and the demo pass one bound to :0).
+// startService wires the service and starts it. ln, when not nil, is the public
+// listener (tests and the demo pass one bound to :0); the internal one is bound to
+// cfg.AdminListen unless it is empty.
 func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Writer, ln net.Listener) (*service, error) {
 	log := newLogger(cfg, stderr)
 	master, err := cfg.masterKey()
@@ -76,6 +84,21 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 			return nil, fmt.Errorf("serve: %w", err)
 		}
 	}
+	var adminLn net.Listener
+	if cfg.AdminListen != "" {
+		if adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			ln.Close()
+			store.Close()
+			return nil, fmt.Errorf("serve: -admin-listen: %w", err)
+		}
+	}
+	closeAll := func() {
+		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		store.Close()
+	}
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
 	metrics := httpapi.NewMetrics(prometheus.NewRegistry(), store)
 	clients := payment.NewAppClients(box, payment.AppClientsOptions{
@@ -95,7 +118,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	}
 	hooks, err := webhook.New(webhook.Config{Store: store, Box: box, Owner: cfg.Instance, Logger: log})
 	if err != nil {
-		store.Close()
+		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 
@@ -105,7 +128,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		EventsCommitted: hooks.Wake, // webhooks leave right after the commit, not at the next poll
 	})
 	if err != nil {
-		store.Close()
+		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{
@@ -117,31 +140,47 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Home:     cfg.homeLinks,
 	})
 	if err != nil {
-		store.Close()
+		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	polls := make(chan struct{})
 	s := &service{
 		URL: "http://" + ln.Addr().String(), Storage: store, Engine: engine, Box: box,
-		srv: &http.Server{
-			Handler:           api.Handler(),
+		api: api, endPolls: sync.OnceFunc(func() { close(polls) }),
+		cancel: cancel, grace: cfg.ShutdownGrace, log: log, stdout: stdout,
+	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           longPolls(polls, h),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		cancel: cancel, grace: cfg.ShutdownGrace, log: log, stdout: stdout,
+		}
 	}
-	s.wg.Add(5)
+	serving := map[*http.Server]net.Listener{}
+	if adminLn == nil {
+		serving[newServer(api.Handler())] = ln
+		s.AdminURL = s.URL
+	} else {
+		serving[newServer(onlyPaths(isPublicPath, onInternal, api.Handler()))] = ln
+		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
+		s.AdminURL = "http://" + adminLn.Addr().String()
+	}
+	s.wg.Add(4 + len(serving))
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
 	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
+	for srv, l := range serving {
+		s.srvs = append(s.srvs, srv)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server stopped", "addr", l.Addr().String(), "err", err)
+			}
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		// The janitor runs a round at once: after a crash, whatever was left PAYING,
@@ -156,17 +195,56 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		defer s.wg.Done()
 		api.PurgeIdempotency(bg, 10*time.Minute)
 	}()
-	fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
+	if adminLn == nil {
+		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
+		if cfg.AdminToken != "" && !isLoopback(cfg.Listen) {
+			log.Warn("the admin API and /metrics are served on the public address; give them an internal one with -admin-listen", "listen", cfg.Listen)
+		}
+	} else {
+		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (terminals, notifications), admin on %s (instance %s)\n", s.URL, s.AdminURL, cfg.Instance)
+	}
 	return s, nil
 }
 
-// Stop shuts down gracefully: stop accepting, let in-flight requests finish (a barcode
+// Drain is the first step of a graceful shutdown: /readyz answers 503 "draining" while
+// everything else is still served, for delay, so that load balancers stop sending
+// terminals here before the listeners close. Stop drains too, without the delay.
+func (s *service) Drain(delay time.Duration) {
+	s.drainOnce.Do(func() {
+		s.api.Drain()
+		if delay > 0 {
+			s.log.Info("draining: /readyz answers 503 until the listeners close", "drain_delay", delay.String())
+			time.Sleep(delay)
+		}
+	})
+}
+
+// Stop shuts down gracefully: /readyz fails, the listeners close, long-polls answer
+// the order as it stands, other in-flight requests finish within the grace (a barcode
 // payment in progress completes or hands over to the janitor of whichever instance
-// runs next), stop the background workers, close the database.
+// runs next), the background workers stop, the database closes. It returns an error
+// only when something was cut: requests still running when the grace ended, or the
+// database failing to close.
 func (s *service) Stop() error {
+	s.Drain(0)
 	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
-	err := s.srv.Shutdown(ctx)
+	errs := make(chan error, len(s.srvs))
+	for _, srv := range s.srvs {
+		go func() { errs <- srv.Shutdown(ctx) }()
+	}
+	s.endPolls() // after Shutdown began: the listeners are closed, polls answer now
+	var err error
+	for range s.srvs {
+		if serr := <-errs; serr != nil && err == nil {
+			err = fmt.Errorf("serve: requests still running after the %v shutdown grace were cut (-shutdown-grace): %w", s.grace, serr)
+		}
+	}
+	if err != nil {
+		for _, srv := range s.srvs {
+			srv.Close()
+		}
+	}
 	s.cancel()
 	s.wg.Wait()
 	if cerr := s.Storage.Close(); err == nil {

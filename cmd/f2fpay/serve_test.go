@@ -55,6 +55,7 @@ func TestServeEndToEnd(t *testing.T) {
 	rand.Read(master)
 	cfg := defaultServeConfig()
 	cfg.DB = "sqlite:" + filepath.Join(t.TempDir(), "f2fpay.db")
+	cfg.AdminListen = ""
 	cfg.MasterKey = base64.StdEncoding.EncodeToString(master)
 	cfg.AdminToken = "admin-e2e"
 	cfg.PublicURL = "http://" + ln.Addr().String()
