@@ -7,7 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
 	"net/http"
+	"runtime"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -56,19 +59,59 @@ func TestKeySignerMatchesCryptoRSA(t *testing.T) {
 	})
 }
 
-// BenchmarkTradePaySigner is BenchmarkClientTradePay with crypto/rsa and with the
-// build's KeySigner side by side, in one run: with -tags openssl, the second is OpenSSL.
+// TestVerifySignatureMatchesCryptoRSA: VerifySignature (with OpenSSL under -tags
+// openssl, through a cache of keys) says what crypto/rsa says, for long-lived keys and
+// for copies made and dropped on the way, and for valid and damaged signatures.
+func TestVerifySignatureMatchesCryptoRSA(t *testing.T) {
+	keys := []*rsa.PrivateKey{appKey(), alipayKey(), otherKey()}
+	rapid.Check(t, func(rt *rapid.T) {
+		k := keys[rapid.IntRange(0, len(keys)-1).Draw(rt, "key")]
+		pub := &k.PublicKey
+		if rapid.Bool().Draw(rt, "a fresh copy of the key") {
+			pub = &rsa.PublicKey{N: new(big.Int).Set(k.N), E: k.E}
+		}
+		st := rapid.SampledFrom([]alipay.SignType{alipay.RSA2, alipay.RSA}).Draw(rt, "sign_type")
+		content := rapid.SliceOfN(rapid.Byte(), 0, 256).Draw(rt, "content")
+		sig, _ := cryptoRSASigner{k}.Sign(context.Background(), st, content)
+		if rapid.Bool().Draw(rt, "damaged") {
+			sig[rapid.IntRange(0, len(sig)-1).Draw(rt, "at")] ^= rapid.ByteRange(1, 255).Draw(rt, "xor")
+		}
+		h, d := crypto.SHA256, sha256.Sum256(content)
+		want := rsa.VerifyPKCS1v15(pub, h, d[:], sig)
+		if st == alipay.RSA {
+			d := sha1.Sum(content)
+			want = rsa.VerifyPKCS1v15(pub, crypto.SHA1, d[:], sig)
+		}
+		got := alipay.VerifySignature(pub, st, content, base64.StdEncoding.EncodeToString(sig))
+		if (got == nil) != (want == nil) {
+			rt.Fatalf("VerifySignature says %v, crypto/rsa says %v", got, want)
+		}
+		if rapid.Bool().Draw(rt, "collect garbage") {
+			runtime.GC() // the dropped copies' OpenSSL keys go
+		}
+	})
+}
+
+// BenchmarkTradePaySigner is BenchmarkClientTradePay with crypto/rsa (signing the
+// request and verifying the answer, as the default build does) and with the build's
+// own, side by side in one run: with -tags openssl, the second is OpenSSL.
 func BenchmarkTradePaySigner(b *testing.B) {
 	body := signedBody(b, alipay.MethodTradePay, reply{content: paidNode})
 	for _, s := range []struct {
-		name string
-		cfg  alipay.Config
+		name      string
+		cryptoRSA bool
 	}{
-		{"crypto-rsa", alipay.Config{Signer: cryptoRSASigner{appKey()}}},
-		{"KeySigner", alipay.Config{PrivateKey: privatePEM(b, appKey())}},
+		{"crypto-rsa", true},
+		{"OpenSSL", false},
 	} {
+		if !s.cryptoRSA && !opensslsign.Available {
+			continue
+		}
 		b.Run(s.name, func(b *testing.B) {
-			cfg := s.cfg
+			if s.cryptoRSA {
+				defer alipay.UseCryptoRSA()()
+			}
+			cfg := alipay.Config{PrivateKey: privatePEM(b, appKey())}
 			cfg.AppID = "2021000000000001"
 			cfg.AlipayPublicKey = string(alipay.PublicKeyPEM(&alipayKey().PublicKey))
 			cfg.Gateway = "http://gateway.invalid/gateway.do"

@@ -65,14 +65,16 @@ type KeySigner struct {
 	fast crypto.Signer // OpenSSL's copy of key; nil in the default, pure-Go build
 }
 
-// Set by sign_openssl.go in builds with -tags openssl; nil otherwise.
+// Set by sign_openssl.go in builds with -tags openssl.
 var (
-	newFastSigner  func(*rsa.PrivateKey) crypto.Signer
+	newFastSigner  func(*rsa.PrivateKey) crypto.Signer // nil: sign with crypto/rsa
+	verifyPKCS1v15 = rsa.VerifyPKCS1v15
 	signingLibrary = "crypto/rsa"
 )
 
-// SigningLibrary names what KeySigner signs with in this build: "crypto/rsa", or
-// libcrypto's version (e.g. "OpenSSL 3.0.19 27 Jan 2026") with -tags openssl.
+// SigningLibrary names what KeySigner signs with, and VerifySignature verifies with,
+// in this build: "crypto/rsa", or libcrypto's version (e.g. "OpenSSL 3.0.19 27 Jan
+// 2026") with -tags openssl.
 func SigningLibrary() string { return signingLibrary }
 
 // NewKeySigner returns a Signer for key. The key is precomputed once here so that every
@@ -133,7 +135,7 @@ func VerifySignature(pub *rsa.PublicKey, signType SignType, content []byte, sign
 		}
 		return fmt.Errorf("%w: signature is not valid base64", ErrSignature)
 	}
-	if err := rsa.VerifyPKCS1v15(pub, h, d, buf[:n]); err != nil {
+	if err := verifyPKCS1v15(pub, h, d, buf[:n]); err != nil {
 		return fmt.Errorf("%w: %s signature does not match (wrong Alipay public key, or the data was altered)", ErrSignature, signType)
 	}
 	return nil

@@ -220,13 +220,18 @@ func TestNoLeaks(t *testing.T) {
 	if !counting {
 		t.Fatal("libcrypto's allocations are not counted: it allocated before TestMain")
 	}
-	k := ks[0] // the 1024-bit key: the cheapest to sign with
+	k, pub := ks[0], testPublicKeys(t)[0] // the 1024-bit key: the cheapest to sign with
 	round := func(n int) {
 		var wg sync.WaitGroup
 		for range runtime.GOMAXPROCS(0) * 2 {
 			wg.Go(func() {
 				for i := range n {
 					sameAsCryptoRSA(t, k, crypto.SHA256, []byte{byte(i)})
+					d := digest(crypto.SHA1, []byte{byte(i)})
+					sig, _ := rsa.SignPKCS1v15(nil, k.goKey, crypto.SHA1, d)
+					sameVerdict(t, k, pub, crypto.SHA1, d, sig)
+					sig[i%len(sig)]++ // a wrong signature fills OpenSSL's error queue
+					sameVerdict(t, k, pub, crypto.SHA1, d, sig)
 					closed, err := opensslsign.New(k.goKey)
 					if err != nil {
 						t.Error(err)
@@ -234,6 +239,13 @@ func TestNoLeaks(t *testing.T) {
 					}
 					closed.Close()
 					opensslsign.New(k.goKey) // dropped: freed by its cleanup
+					closedPub, err := opensslsign.NewPublicKey(&k.goKey.PublicKey)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					closedPub.Close()
+					opensslsign.NewPublicKey(&k.goKey.PublicKey) // dropped
 				}
 			})
 		}
@@ -245,7 +257,7 @@ func TestNoLeaks(t *testing.T) {
 	const n = 300
 	round(n)
 	after := memcount.Live()
-	t.Logf("libcrypto's live blocks: %d before, %d after %d rounds of sign, New+Close and New+drop on %d goroutines",
+	t.Logf("libcrypto's live blocks: %d before, %d after %d rounds of sign, verify (a valid and a wrong signature), New and NewPublicKey with Close and dropped, on %d goroutines",
 		before, after, n, runtime.GOMAXPROCS(0)*2)
 	// A leak of one block per call would be thousands. The slack is for threads the Go
 	// runtime starts during the run: OpenSSL gives each thread that calls it an error

@@ -29,3 +29,19 @@ func (*Key) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { return 
 
 // Close does nothing.
 func (*Key) Close() error { return nil }
+
+// PublicKey is an RSA public key held by OpenSSL. In this build there is none:
+// NewPublicKey always fails.
+type PublicKey struct{}
+
+// NewPublicKey returns ErrUnavailable: this build has no OpenSSL.
+func NewPublicKey(*rsa.PublicKey) (*PublicKey, error) { return nil, ErrUnavailable }
+
+// Is reports false.
+func (*PublicKey) Is(*rsa.PublicKey) bool { return false }
+
+// VerifyPKCS1v15 returns ErrUnavailable.
+func (*PublicKey) VerifyPKCS1v15(crypto.Hash, []byte, []byte) error { return ErrUnavailable }
+
+// Close does nothing.
+func (*PublicKey) Close() error { return nil }
