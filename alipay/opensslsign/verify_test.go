@@ -199,5 +199,18 @@ func BenchmarkVerify(b *testing.B) {
 			}
 			reportCPU(b, cpu)
 		})
+		b.Run(impl.name+"/RSA2048-parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cpustat.Process()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := impl.verify(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			reportCPU(b, cpu)
+		})
 	}
 }
