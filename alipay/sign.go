@@ -57,7 +57,7 @@ type Signer interface {
 }
 
 // KeySigner signs with an in-memory RSA private key: with crypto/rsa, or, in a program
-// built with -tags openssl, with OpenSSL's libcrypto, which signs about three times
+// built with -tags openssl, with OpenSSL's libcrypto, which signs three to four times
 // faster on the same core (package opensslsign; docs/performance.md). The signatures
 // are the same bytes either way.
 type KeySigner struct {
