@@ -1,7 +1,8 @@
 // Package opensslsign signs RSA PKCS#1 v1.5 (Alipay's RSA2 and RSA sign types) with
 // OpenSSL's libcrypto, three to four times faster than crypto/rsa on the same core.
 //
-// It verifies them too (PublicKey), three to four times faster than crypto/rsa.
+// It verifies them too (PublicKey): with no allocation, and in a verified Alipay call
+// about 40 µs of CPU cheaper than crypto/rsa, which rebuilds its modulus every time.
 //
 // It is compiled in only with the build tag openssl (and cgo, and libcrypto's headers:
 // Debian's libssl-dev). Without the tag this package still builds, everywhere, and New
