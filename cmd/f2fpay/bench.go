@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -23,7 +21,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	notify := fs.Bool("notify", true, "ask the sandbox for notifications (one more RSA signature per payment, as in production)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the full-load phase to `file`, and one of the sandbox's whole run to file.sandbox (go tool pprof)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the service to `file` after both phases (go tool pprof -sample_index=inuse_space)")
+	speed := fs.Bool("openssl-speed", true, "also run `openssl speed rsa2048` for 3 s, when the openssl command is installed, as the machine's ceiling")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,13 +87,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*db = dsn
 	}
 
-	// The best of three rounds: on a shared or virtual machine a round can lose time
-	// to others, and a low rate would flatter every figure measured against it.
-	signRate := 0.0
-	for range 3 {
-		signRate = max(signRate, measureSigning(time.Second))
+	rates, err := measureSigningRates(ctx, *speed)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "machine: %d CPUs, RSA-2048 signing %.0f/s (all cores, best of three 1 s rounds, measured now)\n", runtime.NumCPU(), signRate)
+	rates.print(stdout)
+	signRate := rates.inUse
 
 	// The sandbox, in memory, in its own process.
 	var simArgs []string
@@ -156,7 +153,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ceiling := signRate / float64(ops)
 	fmt.Fprintf(stdout, "service: %s, %d terminals; each payment costs %d RSA private-key operations → ceiling %.0f payments/s\n\n", redactDB(*db), *terminals, ops, ceiling)
 
-	cores := min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	paidTotal := 0
 	run := func(name string, d time.Duration, rate float64) (*benchResult, error) {
 		heapBefore := liveHeap()
@@ -169,10 +165,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if res.paid > 0 {
 			// CPU per payment holds still on a shared machine where payments/s do not:
 			// the RSA part is what the ceiling counts, the rest is everything else.
-			rsa := time.Duration(float64(ops) * float64(cores) / signRate * float64(time.Second))
+			rsa := time.Duration(float64(ops) * float64(runtime.NumCPU()) / rates.inUseCPU * float64(time.Second))
 			per := func(d time.Duration) time.Duration { return (d / time.Duration(res.paid)).Round(10 * time.Microsecond) }
 			fmt.Fprintf(stdout, "  CPU per payment: %s = service and terminals %s + sandbox %s, of which RSA ≈ %s; the whole machine was busy %s per payment\n",
 				per(res.cpu+res.simCPU), per(res.cpu), per(res.simCPU), rsa.Round(10*time.Microsecond), per(res.busy))
+			fmt.Fprintf(stdout, "  the %d CPUs alone at that CPU per payment: %s of each RSA ceiling\n", runtime.NumCPU(), rates.shares((res.cpu+res.simCPU)/time.Duration(res.paid), ops))
 		}
 		fmt.Fprintln(stdout)
 		return res, nil
@@ -332,30 +329,6 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// measureSigning returns RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second on all
-// cores, the physical floor of every Alipay call.
-func measureSigning(d time.Duration) float64 {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	key.Precompute()
-	digest := sha256.Sum256([]byte("app_id=2021000000000001&biz_content={}&method=alipay.trade.pay"))
-	var n atomic.Int64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
 type benchResult struct {
