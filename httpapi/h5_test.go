@@ -172,7 +172,7 @@ func (br *browser) pay(page string, saleID int64, buyer *alipaysim.Buyer) {
 	}
 }
 
-// TestMemberLinkAndPay: seed 002 §1 and §3 end to end on both databases — a new
+// TestMemberLinkAndPay: docs/vending.md §8 end to end on both databases — a new
 // buyer links and pays; a second visit from a browser that lost its cookie signs in
 // silently and pays with one tap; the phone is never shown unmasked.
 func TestMemberLinkAndPay(t *testing.T) {
