@@ -14,6 +14,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/member"
 	"github.com/f2fpay/f2fpay/payment"
@@ -381,4 +382,40 @@ func mustAtoi(s string) int {
 	var n int
 	fmt.Sscan(s, &n)
 	return n
+}
+
+// TestMemberClient: the Go clients drive sales and the members' admin API.
+func TestMemberClient(t *testing.T) {
+	b := setup(t)
+	buyer := b.Buyer("20.00")
+	sale, err := b.client.CreateSale(b.ctx, client.SaleRequest{Amount: "2.00", Subject: "Tea"})
+	b.must(err)
+	if sale.State != "OPEN" || sale.PageURL == "" {
+		t.Fatalf("CreateSale = %+v", sale)
+	}
+	br := b.browser()
+	br.pay(br.link(buyer.UserID, "13600136000"), sale.ID, buyer)
+	got, err := b.client.Sale(b.ctx, sale.ID, 0)
+	b.must(err)
+	if got.State != "TAKEN" || got.Payment == nil || got.Payment.State != "PAID" {
+		t.Fatalf("Sale = %+v", got)
+	}
+	if _, err := b.client.CancelSale(b.ctx, sale.ID); err == nil {
+		t.Fatal("a taken sale was cancelled")
+	}
+	ms, err := b.admin.Members(b.ctx, b.merchID, 0, 0)
+	b.must(err)
+	if len(ms) != 1 || ms[0].PhoneMasked != "136****6000" {
+		t.Fatalf("Members = %+v", ms)
+	}
+	m, err := b.admin.UnlinkIdentity(b.ctx, ms[0].ID, ms[0].Identities[0].ID)
+	b.must(err)
+	if len(m.Identities) != 0 {
+		t.Fatalf("after unlink: %+v", m)
+	}
+	m, err = b.admin.EraseMember(b.ctx, m.ID)
+	b.must(err)
+	if m.ErasedAt.IsZero() || m.PhoneMasked != "" {
+		t.Fatalf("after erase: %+v", m)
+	}
 }
