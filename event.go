@@ -168,6 +168,8 @@ type Storage interface {
 	EventStore
 	IdempotencyStore
 	InstanceStore
+	MemberStore
+	SaleStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -22,6 +22,7 @@ import (
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
+	"github.com/f2fpay/f2fpay/member"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -140,7 +141,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
+	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
+		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger})
+	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
+		Members: members, PublicURL: b.srv.URL,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep,

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,10 @@ type Config struct {
 	SignedNonces int
 	// Home adds links to the home page (GET /, home.go), such as the sandbox's wallet.
 	Home []HomeLink
+	// Members serves the buyers' H5 pages under /m/ (usually *member.Handler); none
+	// when nil. PublicURL is where buyers reach the service, for the sales' page_url.
+	Members   http.Handler
+	PublicURL string
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -108,6 +113,8 @@ type Server struct {
 	handler   http.Handler
 	homeLinks []HomeLink
 	draining  atomic.Bool // Drain was called (ops.go)
+	members   http.Handler
+	publicURL string
 }
 
 // New checks cfg and builds the routes.
@@ -120,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
+		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -189,6 +197,9 @@ func (s *Server) routes() http.Handler {
 	idem("POST /v1/payments/{out_trade_no}/close", s.postClose)
 	idem("POST /v1/payments/{out_trade_no}/refunds", s.postRefund)
 	term("GET /v1/payments/{out_trade_no}/refunds/{refund_id}", s.getRefund)
+	idem("POST /v1/sales", s.postSale)
+	term("GET /v1/sales/{id}", s.getSale)
+	idem("POST /v1/sales/{id}/cancel", s.postSaleCancel)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -215,6 +226,15 @@ func (s *Server) routes() http.Handler {
 	admin("GET /admin/orders/{out_trade_no}", s.adminGetOrder)
 	admin("GET /admin/events", s.adminListEvents)
 	admin("POST /admin/events/replay", s.adminReplayEvents)
+	admin("GET /admin/merchants/{id}/members", s.adminListMembers)
+	admin("GET /admin/members/{id}", s.adminGetMember)
+	admin("DELETE /admin/members/{id}/identities/{identity}", s.adminUnlinkIdentity)
+	admin("POST /admin/members/{id}/erase", s.adminEraseMember)
+
+	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
+	if s.members != nil {
+		handle("/m/", s.members)
+	}
 
 	// Operations.
 	handle("GET /healthz", s.serveErrors(s.healthz))

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -32,15 +33,18 @@ type QRRequest struct {
 type JSAPIRequest struct {
 	// TerminalID is mandatory: Alipay requires terminal_id for vending machines.
 	TerminalID int64
-	// BuyerID is the member's Alipay user id (2088…), from OAuth.
-	BuyerID    string
-	Amount     f2fpay.Amount
-	Subject    string
-	Body       string
-	Goods      []alipay.GoodsDetail
-	OperatorID string
-	Deadline   time.Duration
-	OutTradeNo string
+	// BuyerID is the member's Alipay user id (2088…), from OAuth; BuyerOpenID the
+	// open id instead, for apps that receive only that (docs/vending.md §4). One of
+	// the two; the order's BuyerID keeps whichever was sent.
+	BuyerID     string
+	BuyerOpenID string
+	Amount      f2fpay.Amount
+	Subject     string
+	Body        string
+	Goods       []alipay.GoodsDetail
+	OperatorID  string
+	Deadline    time.Duration
+	OutTradeNo  string
 	// RequestKey identifies the terminal request (f2fpay.Order.RequestKey): a second
 	// creation with the same out_trade_no and RequestKey is that request retried, and
 	// gets the order as it stands instead of ECONFLICT.
@@ -95,7 +99,14 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	if err := checkLimit(alipay.LimitOperatorID, req.OperatorID); err != nil {
 		return nil, err
 	}
-	if !userIDPattern.MatchString(req.BuyerID) {
+	if req.BuyerID != "" {
+		req.BuyerOpenID = "" // the user id names the buyer for every app
+	}
+	if req.BuyerOpenID != "" {
+		if err := f2fpay.CheckID("buyer_open_id", req.BuyerOpenID, true, f2fpay.MaxOpenIDLen); err != nil {
+			return nil, err
+		}
+	} else if !userIDPattern.MatchString(req.BuyerID) {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "buyer_id %q is not an Alipay user id (2088 and 12 more digits); get it from the member's OAuth login", req.BuyerID)
 	}
 	if req.TerminalID == 0 {
@@ -109,7 +120,7 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	if err != nil {
 		return nil, err
 	}
-	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindJSAPI, req.Amount, req.Subject, req.Body, req.BuyerID, win)
+	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindJSAPI, req.Amount, req.Subject, req.Body, cmp.Or(req.BuyerID, req.BuyerOpenID), win)
 	if err != nil || retried {
 		return o, err
 	}
@@ -117,7 +128,7 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	st := e.stamp()
 	r, err := c.TradeCreate(cctx, &alipay.TradeCreateRequest{
 		OutTradeNo: o.OutTradeNo, TotalAmount: req.Amount, Subject: req.Subject, Body: req.Body, BuyerID: req.BuyerID,
-		GoodsDetail: req.Goods, OperatorID: req.OperatorID, StoreID: store.Code, TerminalID: term.Code,
+		BuyerOpenID: req.BuyerOpenID, GoodsDetail: req.Goods, OperatorID: req.OperatorID, StoreID: store.Code, TerminalID: term.Code,
 		ExtendParams: extendParams(app), TimeoutExpress: timeoutExpress(win),
 	}, c.Options()...)
 	cancel()

@@ -8,6 +8,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,7 +25,8 @@ const (
 
 // Box seals and opens secrets with one master key.
 type Box struct {
-	aead cipher.AEAD
+	aead   cipher.AEAD
+	master []byte
 }
 
 // NewBox derives an AES-256 key from master (any length ≥ 16 bytes; typically 32 random
@@ -42,7 +44,17 @@ func NewBox(master []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, master: append([]byte(nil), master...)}, nil
+}
+
+// DeriveKey returns a 32-byte key for purpose, derived from the master key
+// (HMAC-SHA256 of the purpose under the master key): a keyed hash for lookups (a
+// member's phone number) without a second secret to configure, and unrelated to the
+// sealing key and to every other purpose's key.
+func (b *Box) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, b.master)
+	m.Write([]byte("f2fpay derived key\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // Seal encrypts plain. The result is text, safe to store. The associated data binds the

@@ -59,6 +59,11 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyTakeOver", testIdempotencyTakeOver},
 		{"Instances", testInstances},
+		{"Members", testMembers},
+		{"MemberErase", testMemberErase},
+		{"MemberSessions", testMemberSessions},
+		{"SMSSends", testSMSSends},
+		{"Sales", testSales},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

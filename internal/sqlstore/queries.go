@@ -12,19 +12,24 @@ import (
 // Queries are the statements of both stores, one field a statement, named as in the
 // .sql files.
 type Queries struct {
-	CreateMerchant, UpdateMerchant, FindMerchant, ListMerchants                       string
-	CreateApp, UpdateApp, AppVersion, FindApp, FindAppByAppID, ListApps               string
-	CreateStore, FindStore, ListStores                                                string
-	CreateTerminal, FindTerminal, FindTerminalByKeyID, ListTerminals                  string
-	SetTerminalDisabled, SetTerminalSignedOnly, RotateTerminalKey                     string
-	CreateOrder, FindOrder, FindOrderByID, ListOrders, UpdateOrder, OrderVersion      string
-	InsertCall, OrderCalls, CountOrdersByState                                        string
-	CreateRefund, OrderMerchant, FindRefund, ListRefunds, UpdateRefund, RefundVersion string
-	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
-	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
-	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
-	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                      string // dialect
-	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                     string // dialect
+	CreateMerchant, UpdateMerchant, FindMerchant, ListMerchants                                 string
+	CreateApp, UpdateApp, AppVersion, FindApp, FindAppByAppID, ListApps                         string
+	CreateStore, FindStore, ListStores                                                          string
+	CreateTerminal, FindTerminal, FindTerminalByKeyID, ListTerminals                            string
+	SetTerminalDisabled, SetTerminalSignedOnly, RotateTerminalKey                               string
+	CreateOrder, FindOrder, FindOrderByID, ListOrders, UpdateOrder, OrderVersion                string
+	InsertCall, OrderCalls, CountOrdersByState                                                  string
+	CreateRefund, OrderMerchant, FindRefund, ListRefunds, UpdateRefund, RefundVersion           string
+	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                              string
+	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent                     string
+	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                            string
+	CreateMember, InsertIdentity, FindMember, MemberIdentities, MemberByUserID, MemberByOpenID  string // members.go
+	FindMemberByPhone, ListMembers, LiveMember, SetMemberProfile, TouchIdentity, DeleteIdentity string
+	DeleteIdentities, SignOutMember, EraseMember, CreateMemberSession, FindMemberSession        string
+	UpdateMemberSession, DeleteMemberSession, RecordSMSSend, CountSMSSends                      string
+	CancelOpenSales, CreateSale, FindSale, OpenSale, TakeSale, CancelSale                       string
+	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
+	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 }
 
 //go:embed queries.sql
@@ -43,6 +48,10 @@ var columns = map[string]string{
 	"eventCols":       eventCols,
 	"idemCols":        idemCols,
 	"openOrderStates": openOrderStates,
+	"memberCols":      memberCols,
+	"identityCols":    identityCols,
+	"sessionCols":     sessionCols,
+	"saleCols":        saleCols,
 }
 
 var (

@@ -193,3 +193,102 @@ SELECT seen_at FROM instances WHERE owner = $1;
 
 -- name: ForgetInstances
 DELETE FROM instances WHERE seen_at < $1;
+
+-- Members (issue 12): members, their identities and sessions, SMS sends, sales.
+
+-- name: CreateMember
+INSERT INTO members (merchant_id, phone_sealed, phone_hash, phone_masked, nick_name, avatar, gender, province,
+	city, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id;
+
+-- name: InsertIdentity
+INSERT INTO member_identities (member_id, app_id, user_id, open_id, linked_at, seen_at)
+VALUES ($1, $2, $3, $4, $5, $5) RETURNING id;
+
+-- name: FindMember
+SELECT {memberCols} FROM members WHERE id = $1;
+
+-- name: MemberIdentities
+SELECT {identityCols} FROM member_identities WHERE member_id = $1 ORDER BY id;
+
+-- name: MemberByUserID
+SELECT member_id FROM member_identities WHERE app_id = $1 AND user_id = $2;
+
+-- name: MemberByOpenID
+SELECT member_id FROM member_identities WHERE app_id = $1 AND open_id = $2;
+
+-- name: FindMemberByPhone
+SELECT {memberCols} FROM members WHERE merchant_id = $1 AND phone_hash = $2;
+
+-- name: ListMembers
+SELECT {memberCols} FROM members WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3;
+
+-- name: LiveMember
+SELECT merchant_id FROM members WHERE id = $1 AND erased_at IS NULL;
+
+-- name: SetMemberProfile
+UPDATE members SET nick_name = $1, avatar = $2, gender = $3, province = $4, city = $5, updated_at = $6
+WHERE id = $7;
+
+-- name: TouchIdentity
+UPDATE member_identities SET seen_at = $1, user_id = coalesce(user_id, $2), open_id = coalesce(open_id, $3)
+WHERE id = $4;
+
+-- name: DeleteIdentity
+DELETE FROM member_identities WHERE id = $1 AND member_id = $2;
+
+-- name: DeleteIdentities
+DELETE FROM member_identities WHERE member_id = $1;
+
+-- name: SignOutMember
+DELETE FROM member_sessions WHERE member_id = $1;
+
+-- name: EraseMember
+UPDATE members SET phone_sealed = '', phone_hash = NULL, phone_masked = '', nick_name = '', avatar = '',
+	gender = '', province = '', city = '', updated_at = $2, erased_at = coalesce(erased_at, $2)
+WHERE id = $1;
+
+-- name: CreateMemberSession
+INSERT INTO member_sessions (token_hash, merchant_id, terminal_id, state, scope, created_at, updated_at, expires_at,
+	version)
+VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1) RETURNING id;
+
+-- name: FindMemberSession
+SELECT {sessionCols} FROM member_sessions WHERE token_hash = $1 AND expires_at > $2;
+
+-- name: UpdateMemberSession
+UPDATE member_sessions SET state = $1, scope = $2, member_id = $3, app_id = $4, user_id = $5, open_id = $6,
+	profile = $7, consented = $8, phone_sealed = $9, phone_hash = $10, code_hash = $11, code_expires_at = $12,
+	code_attempts = $13, updated_at = $14, expires_at = $15, version = version + 1
+WHERE id = $16 AND version = $17;
+
+-- name: DeleteMemberSession
+DELETE FROM member_sessions WHERE id = $1;
+
+-- name: RecordSMSSend
+INSERT INTO sms_sends (merchant_id, phone_hash, client, sent_at) VALUES ($1, $2, $3, $4);
+
+-- name: CountSMSSends
+SELECT (SELECT count(*) FROM sms_sends WHERE merchant_id = $1 AND phone_hash = $2 AND sent_at >= $4),
+	(SELECT count(*) FROM sms_sends WHERE merchant_id = $1 AND client = $3 AND sent_at >= $4);
+
+-- name: CancelOpenSales
+UPDATE sales SET state = 'CANCELLED' WHERE terminal_id = $1 AND state = 'OPEN';
+
+-- name: CreateSale
+INSERT INTO sales (merchant_id, terminal_id, out_trade_no, amount, subject, state, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $7) RETURNING id;
+
+-- name: FindSale
+SELECT {saleCols} FROM sales WHERE id = $1;
+
+-- name: OpenSale
+SELECT {saleCols} FROM sales WHERE terminal_id = $1 AND state = 'OPEN' AND expires_at > $2 ORDER BY id DESC LIMIT 1;
+
+-- name: TakeSale
+UPDATE sales SET state = 'TAKEN', member_id = $2
+WHERE id = $1 AND ((state = 'OPEN' AND expires_at > $3) OR (state = 'TAKEN' AND member_id = $2))
+RETURNING {saleCols};
+
+-- name: CancelSale
+UPDATE sales SET state = 'CANCELLED' WHERE id = $1 AND state = 'OPEN' RETURNING {saleCols};
