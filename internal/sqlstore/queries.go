@@ -23,6 +23,11 @@ type Queries struct {
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
+	CreateReconReport, ClaimReconReport, ReconReportHolder, FinishReconReport         string
+	UpdateReconSummary, FindReconReport, ListReconReports, ClearBillRows              string
+	InsertBillRow, MatchBillTrades, MatchBillRefunds, UnbilledOrders, UnbilledRefunds string
+	BillHasRow, AddReconEntry, UpdateReconEntry, ReconEntries, PendingReconEntries    string
+	AppFeeRate, SetAppFeeRate                                                         string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                      string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                     string // dialect
 }
@@ -43,6 +48,8 @@ var columns = map[string]string{
 	"eventCols":       eventCols,
 	"idemCols":        idemCols,
 	"openOrderStates": openOrderStates,
+	"reconReportCols": reconReportCols,
+	"reconEntryCols":  reconEntryCols,
 }
 
 var (
