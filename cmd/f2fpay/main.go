@@ -43,6 +43,10 @@ func exitCode(err error) int {
 	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
 		return 2
 	}
+	var s interface{ ExitCode() int }
+	if errors.As(err, &s) {
+		return s.ExitCode()
+	}
 	return 1
 }
 
@@ -57,6 +61,7 @@ Commands:
   serve     run the merchant payment service (terminal, admin and notification API)
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
+  reconcile reconcile an app's day against Alipay's trade bill (对账)
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
 
@@ -85,6 +90,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "provision":
 		return runProvision(ctx, rest, stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", version)
 		return nil
