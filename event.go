@@ -170,6 +170,7 @@ type Storage interface {
 	InstanceStore
 	MemberStore
 	SaleStore
+	ReconStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -39,9 +39,16 @@ import (
 //   - signcustomer bills list the merchant's balance movements in the period (payments,
 //     refunds, royalties out and back, royalties received) with the running balance,
 //     which ends at the balance the sandbox shows at that moment.
-//   - Faults bill_missing_row, bill_changed_amount (+0.01 on 订单金额 and 商家实收) and
-//     bill_extra_trade (a trade the sandbox never had) act on the first row of the
-//     bill a query's link serves, so reconciliation can be tested.
+//   - Bill faults make the bill a query's link serves disagree with the sandbox's
+//     records, one per reconciliation class (docs/reconciliation.md), so each can be
+//     tested: bill_missing_row (a row left out), bill_changed_amount (+0.01 on 订单金额
+//     and 商家实收), bill_changed_discount (商家优惠 +0.01 and 商家实收 -0.01),
+//     bill_changed_fee (0.01 more 服务费 charged), bill_extra_trade (a trade the sandbox
+//     never had), bill_unpaid_trade (an unpaid trade of the period listed as paid),
+//     bill_missing_refund (a 退款 row left out), bill_extra_refund (a 0.01 退款 the
+//     sandbox never made) and bill_duplicate_row (a 交易 row listed twice). A fault acts
+//     on the rows of its OutTradeNo when it names one, otherwise on the first row the
+//     fault can act on.
 
 const (
 	// BillURLTTL is how long a bill_download_url works: Alipay's expire after 30 s.
@@ -56,6 +63,12 @@ const (
 	FaultBillMissingRow    = "bill_missing_row"
 	FaultBillChangedAmount = "bill_changed_amount"
 	FaultBillExtraTrade    = "bill_extra_trade"
+	FaultBillChangedDisc   = "bill_changed_discount"
+	FaultBillChangedFee    = "bill_changed_fee"
+	FaultBillUnpaidTrade   = "bill_unpaid_trade"
+	FaultBillMissingRefund = "bill_missing_refund"
+	FaultBillExtraRefund   = "bill_extra_refund"
+	FaultBillDuplicateRow  = "bill_duplicate_row"
 )
 
 // BillLink is an issued bill_download_url.
@@ -67,6 +80,8 @@ type BillLink struct {
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Fault     string    `json:"fault,omitempty"`
+	// FaultTarget is the out_trade_no the fault acts on; the first row when empty.
+	FaultTarget string `json:"fault_target,omitempty"`
 }
 
 func (l *BillLink) recordKind() string  { return kindBillLink }
@@ -122,10 +137,10 @@ func (t *txn) billURL(c *call) *node {
 		// production use: no "empty file" answer for signcustomer).
 		return bizError("isp.bill_not_exist", "账单不存在")
 	}
-	_, effect := t.e.faults.take(c.method, c.app.AppID, "", func(k string) bool { return strings.HasPrefix(k, "bill_") })
+	_, effect := t.e.faults.takeBill(c.method, c.app.AppID)
 	link := &BillLink{AppID: c.app.AppID, BillType: r.BillType, BillDate: string(r.BillDate), IssuedAt: t.now, ExpiresAt: t.now.Add(BillURLTTL)}
 	if effect != nil {
-		link.Fault = effect.Kind
+		link.Fault, link.FaultTarget = effect.Kind, effect.OutTradeNo
 	}
 	for link.Token == "" || t.rec(kindBillLink, link.Token) != nil {
 		link.Token = strings.ToLower(hexDigits(t, 32))
@@ -194,8 +209,11 @@ func (t *txn) billEmpty(app *App, billType string, start, end time.Time) bool {
 
 // billData is what a bill is written from, copied out of the state under the lock.
 type billData struct {
-	kind   string // trade or signcustomer
-	info   bill.FileInfo
+	kind string // trade or signcustomer
+	info bill.FileInfo
+	// unpaid are the trades created in the period and never paid, for
+	// bill_unpaid_trade.
+	unpaid []*bill.DetailRow
 	month  bool
 	detail []*bill.DetailRow
 	acct   []*bill.AccountRow
@@ -210,6 +228,13 @@ func (t *txn) collectBill(app *App, billType string, start, end time.Time) *bill
 		return d
 	}
 	for _, tr := range t.e.trades {
+		if tr.AppID == app.AppID && tr.PaidAt == nil && tr.Visible && in(tr.CreatedAt) {
+			d.unpaid = append(d.unpaid, &bill.DetailRow{
+				TradeNo: tr.TradeNo, OutTradeNo: tr.OutTradeNo, Type: bill.BizTrade, Subject: tr.Subject,
+				Created: tr.CreatedAt.In(beijing), Finished: tr.CreatedAt.In(beijing), OrderAmount: tr.Total,
+				Receipt: tr.Total, ServiceFee: -fee(tr.Total),
+			})
+		}
 		if tr.AppID != app.AppID || tr.PaidAt == nil {
 			continue
 		}
@@ -345,22 +370,40 @@ func (t *txn) accountRows(app *App, start, end time.Time) []*bill.AccountRow {
 	return rows
 }
 
+// target returns the index of the first detail row the fault acts on: of the target
+// out_trade_no when one is named, of the business type typ when it is set; -1 if none.
+func (d *billData) target(outTradeNo string, typ bill.BizType) int {
+	for i, r := range d.detail {
+		if (outTradeNo == "" || r.OutTradeNo == outTradeNo) && (typ == "" || r.Type == typ) {
+			return i
+		}
+	}
+	return -1
+}
+
 // applyFault makes the bill disagree with the sandbox's records.
-func (d *billData) applyFault(kind string) {
+func (d *billData) applyFault(kind, outTradeNo string) {
+	change := func(typ bill.BizType, f func(r *bill.DetailRow)) {
+		if i := d.target(outTradeNo, typ); i >= 0 {
+			r := *d.detail[i]
+			f(&r)
+			d.detail[i] = &r
+		}
+	}
 	switch kind {
 	case FaultBillMissingRow:
-		if len(d.detail) > 0 {
-			d.detail = d.detail[1:]
+		if i := d.target(outTradeNo, ""); i >= 0 {
+			d.detail = slices.Delete(d.detail, i, i+1)
 		}
 		if len(d.acct) > 0 {
 			d.acct = d.acct[1:]
 		}
-	case FaultBillChangedAmount:
-		if len(d.detail) > 0 {
-			r := *d.detail[0]
-			r.OrderAmount, r.Receipt = r.OrderAmount+1, r.Receipt+1
-			d.detail[0] = &r
+	case FaultBillMissingRefund:
+		if i := d.target(outTradeNo, bill.BizRefund); i >= 0 {
+			d.detail = slices.Delete(d.detail, i, i+1)
 		}
+	case FaultBillChangedAmount:
+		change("", func(r *bill.DetailRow) { r.OrderAmount, r.Receipt = r.OrderAmount+1, r.Receipt+1 })
 		if len(d.acct) > 0 {
 			r := *d.acct[0]
 			if r.Income != 0 {
@@ -369,6 +412,28 @@ func (d *billData) applyFault(kind string) {
 				r.Expense--
 			}
 			d.acct[0] = &r
+		}
+	case FaultBillChangedDisc:
+		change(bill.BizTrade, func(r *bill.DetailRow) { r.MerchantDiscount, r.Receipt = r.MerchantDiscount+1, r.Receipt-1 })
+	case FaultBillChangedFee:
+		change(bill.BizTrade, func(r *bill.DetailRow) { r.ServiceFee-- })
+	case FaultBillDuplicateRow:
+		if i := d.target(outTradeNo, bill.BizTrade); i >= 0 {
+			d.detail = slices.Insert(d.detail, i+1, d.detail[i])
+		}
+	case FaultBillExtraRefund:
+		if i := d.target(outTradeNo, bill.BizTrade); i >= 0 {
+			r := *d.detail[i]
+			r.Type, r.RefundRequestNo = bill.BizRefund, "sandbox-extra-refund"
+			r.OrderAmount, r.Receipt, r.MerchantDiscount, r.AlipayDiscount, r.VoucherAmount, r.ServiceFee, r.Royalty = -1, -1, 0, 0, 0, 0, 0
+			d.detail = append(d.detail, &r)
+		}
+	case FaultBillUnpaidTrade:
+		for _, r := range d.unpaid {
+			if outTradeNo == "" || r.OutTradeNo == outTradeNo {
+				d.detail = append(d.detail, r)
+				break
+			}
 		}
 	case FaultBillExtraTrade:
 		at := d.info.End.Add(-time.Minute)
@@ -485,7 +550,7 @@ func (s *Sim) serveBill(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, f2fpay.ErrorMessage(err), http.StatusNotFound)
 		return
 	}
-	d.applyFault(link.Fault)
+	d.applyFault(link.Fault, link.FaultTarget)
 	var buf bytes.Buffer
 	if err := d.write(&buf); err != nil {
 		http.Error(w, "writing the bill: "+err.Error(), http.StatusInternalServerError)

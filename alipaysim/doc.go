@@ -207,7 +207,9 @@
 // cancel_retry (trade.cancel fails with retry_flag=Y, nothing happens), notify_duplicate,
 // notify_reorder (held until the trade's next notification has gone), notify_delay,
 // notify_drop, and for bills (applied to the link the next downloadurl.query issues):
-// bill_missing_row (the first row left out), bill_changed_amount (the first row's
-// 订单金额 and 商家实收 +0.01), bill_extra_trade (a trade the sandbox never had). Faults are
+// bill_missing_row, bill_changed_amount, bill_changed_discount, bill_changed_fee,
+// bill_extra_trade, bill_unpaid_trade, bill_missing_refund, bill_extra_refund and
+// bill_duplicate_row (one per reconciliation class; bills.go says what each does; a
+// fault's out_trade_no names the rows it acts on, the first row otherwise). Faults are
 // not persisted.
 package alipaysim

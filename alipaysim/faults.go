@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +34,8 @@ const (
 
 var faultKinds = []string{FaultLatency, FaultSystemError, FaultHTTP502, FaultDropResponse, FaultBadSignature,
 	FaultMalformedJSON, FaultSlowAnswer, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
-	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade}
+	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade, FaultBillChangedDisc, FaultBillChangedFee,
+	FaultBillUnpaidTrade, FaultBillMissingRefund, FaultBillExtraRefund, FaultBillDuplicateRow}
 
 // Fault is a scripted failure. Scope fields that are set must all match; Count limits it
 // to the next N matching calls (0: until deleted); Probability (0 < p < 1) applies it to
@@ -188,6 +190,21 @@ func (s *faultSet) remove(id string) bool {
 // take returns the faults that fire for this call and consumes them: every matching
 // latency fault, and at most one fault of another kind (the oldest that fires), whose
 // kind is accepted by want.
+// takeBill is take for the bill faults of a bill URL query: a bill fault's OutTradeNo
+// names the rows it acts on (BillLink.FaultTarget), not the query, which has none.
+func (s *faultSet) takeBill(method, appID string) (latency time.Duration, effect *Fault) {
+	s.mu.Lock()
+	var target string
+	for _, f := range s.faults {
+		if strings.HasPrefix(f.Kind, "bill_") && (f.AppID == "" || f.AppID == appID) && (f.Method == "" || f.Method == method) {
+			target = f.OutTradeNo
+			break
+		}
+	}
+	s.mu.Unlock()
+	return s.take(method, appID, target, func(k string) bool { return strings.HasPrefix(k, "bill_") })
+}
+
 func (s *faultSet) take(method, appID, outTradeNo string, want func(kind string) bool) (latency time.Duration, effect *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

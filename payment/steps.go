@@ -103,6 +103,11 @@ func (e *Engine) queryStep(ctx context.Context, o *f2fpay.Order, hand time.Durat
 	if err != nil {
 		return nil, err
 	}
+	return e.applyQuery(ctx, o, f, call, hand, fromCancel)
+}
+
+// applyQuery commits what a query answered (f nil: nothing about the trade).
+func (e *Engine) applyQuery(ctx context.Context, o *f2fpay.Order, f *tradeFact, call *f2fpay.GatewayCall, hand time.Duration, fromCancel bool) (*f2fpay.Order, error) {
 	now := e.now()
 	return e.commit(ctx, o, []*f2fpay.GatewayCall{call}, func(n *f2fpay.Order) error {
 		if n.State.Final() {

@@ -51,6 +51,10 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return 2
 	}
+	var s interface{ ExitCode() int }
+	if errors.As(err, &s) {
+		return s.ExitCode()
+	}
 	return 1
 }
 
@@ -66,6 +70,7 @@ Commands:
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
   admin     operator's tasks: back up a SQLite database, rotate the master key
+  reconcile reconcile an app's day against Alipay's trade bill (对账)
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version (module version, VCS revision and time)
 
@@ -124,6 +129,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdin io.Reader, s
 		return runProvision(ctx, rest, stdout, stderr)
 	case "admin":
 		return runAdmin(ctx, rest, stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", versionString())
 		return nil

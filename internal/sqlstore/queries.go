@@ -28,6 +28,11 @@ type Queries struct {
 	DeleteIdentities, SignOutMember, EraseMember, CreateMemberSession, FindMemberSession        string
 	UpdateMemberSession, DeleteMemberSession, RecordSMSSend, CountSMSSends                      string
 	CancelOpenSales, CreateSale, FindSale, OpenSale, TakeSale, CancelSale                       string
+	CreateReconReport, ClaimReconReport, ReconReportHolder, FinishReconReport                   string
+	UpdateReconSummary, FindReconReport, ListReconReports, ClearBillRows                        string
+	InsertBillRow, MatchBillTrades, MatchBillRefunds, UnbilledOrders, UnbilledRefunds           string
+	BillHasRow, AddReconEntry, UpdateReconEntry, ReconEntries, PendingReconEntries              string
+	AppFeeRate, SetAppFeeRate                                                                   string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 }
@@ -52,6 +57,8 @@ var columns = map[string]string{
 	"identityCols":    identityCols,
 	"sessionCols":     sessionCols,
 	"saleCols":        saleCols,
+	"reconReportCols": reconReportCols,
+	"reconEntryCols":  reconEntryCols,
 }
 
 var (

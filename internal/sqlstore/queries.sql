@@ -292,3 +292,108 @@ RETURNING {saleCols};
 
 -- name: CancelSale
 UPDATE sales SET state = 'CANCELLED' WHERE id = $1 AND state = 'OPEN' RETURNING {saleCols};
+-- Reconciliation (reconciliation.go, docs/reconciliation.md).
+
+-- name: CreateReconReport
+INSERT INTO recon_reports (app_id, day, status) VALUES ($1, $2, 'running')
+ON CONFLICT (app_id, day) DO NOTHING;
+
+-- name: ClaimReconReport
+UPDATE recon_reports SET lease_owner = $3, lease_until = $4, attempts = attempts + 1, status = 'running',
+	started_at = $5, error = ''
+WHERE app_id = $1 AND day = $2 AND (lease_until IS NULL OR lease_until <= $5 OR lease_owner = $3)
+RETURNING {reconReportCols};
+
+-- name: ReconReportHolder
+SELECT lease_owner, lease_until FROM recon_reports WHERE app_id = $1 AND day = $2;
+
+-- name: FinishReconReport
+UPDATE recon_reports SET status = $2, finished_at = $3, error = $4, bill_trades = $5, bill_refunds = $6,
+	bill_trade_amount = $7, bill_refund_amount = $8, summary = $9, lease_owner = '', lease_until = NULL
+WHERE id = $1 AND lease_owner = $10;
+
+-- name: UpdateReconSummary
+UPDATE recon_reports SET status = $2, summary = $3 WHERE id = $1;
+
+-- name: FindReconReport
+SELECT {reconReportCols} FROM recon_reports WHERE app_id = $1 AND day = $2;
+
+-- name: ListReconReports
+SELECT {reconReportCols} FROM recon_reports
+WHERE ($1 = 0 OR app_id = $1) AND ($2 = '' OR status = $2)
+ORDER BY day DESC, app_id LIMIT $3;
+
+-- name: ClearBillRows
+DELETE FROM recon_bill_rows WHERE report_id = $1;
+
+-- name: InsertBillRow
+INSERT INTO recon_bill_rows (report_id, line, kind, trade_no, out_trade_no, out_request_no, order_amount, receipt,
+	merchant_discount, voucher_amount, service_fee, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);
+
+-- name: MatchBillTrades
+-- Each 交易 row with the app's order of its out_trade_no (none: NULLs, read as zero)
+-- and the count of earlier rows of the same number (duplicates).
+SELECT b.line, b.trade_no, b.out_trade_no, b.order_amount, b.receipt, b.merchant_discount, b.voucher_amount,
+	b.service_fee, b.finished_at,
+	(SELECT count(*) FROM recon_bill_rows d WHERE d.report_id = b.report_id AND d.out_trade_no = b.out_trade_no
+		AND d.kind = 'trade' AND d.line < b.line),
+	COALESCE(o.id, 0), COALESCE(o.state, ''), COALESCE(o.trade_no, ''), COALESCE(o.total_amount, 0),
+	COALESCE(o.receipt_amount, 0), COALESCE(o.merchant_discount_amount, 0), COALESCE(o.voucher_detail_list, ''),
+	COALESCE(o.cancel_action, ''), o.paid_at
+FROM recon_bill_rows b LEFT JOIN orders o ON o.app_id = $2 AND o.out_trade_no = b.out_trade_no
+WHERE b.report_id = $1 AND b.kind = 'trade'
+ORDER BY b.line;
+
+-- name: MatchBillRefunds
+SELECT b.line, b.trade_no, b.out_trade_no, b.out_request_no, b.order_amount, b.receipt, b.finished_at,
+	(SELECT count(*) FROM recon_bill_rows d WHERE d.report_id = b.report_id AND d.out_trade_no = b.out_trade_no
+		AND d.kind = 'refund' AND d.out_request_no = b.out_request_no AND d.line < b.line),
+	COALESCE(o.id, 0), COALESCE(o.state, ''), COALESCE(o.cancel_action, ''),
+	COALESCE(r.id, 0), COALESCE(r.state, ''), COALESCE(r.amount, 0)
+FROM recon_bill_rows b
+	LEFT JOIN orders o ON o.app_id = $2 AND o.out_trade_no = b.out_trade_no
+	LEFT JOIN refunds r ON r.order_id = o.id AND r.out_request_no = b.out_request_no
+WHERE b.report_id = $1 AND b.kind = 'refund'
+ORDER BY b.line;
+
+-- name: UnbilledOrders
+SELECT o.id, o.out_trade_no, o.trade_no, o.total_amount, o.paid_at FROM orders o
+WHERE o.app_id = $1 AND o.state = 'PAID' AND o.paid_at >= $2 AND o.paid_at < $3
+	AND NOT EXISTS (SELECT 1 FROM recon_bill_rows b
+		WHERE b.report_id = $4 AND b.out_trade_no = o.out_trade_no AND b.kind = 'trade')
+ORDER BY o.paid_at, o.id;
+
+-- name: UnbilledRefunds
+SELECT r.id, r.order_id, r.out_request_no, r.amount, r.refunded_at, o.out_trade_no, o.trade_no
+FROM refunds r JOIN orders o ON o.id = r.order_id
+WHERE o.app_id = $1 AND r.state = 'SUCCEEDED' AND r.refunded_at >= $2 AND r.refunded_at < $3
+	AND NOT EXISTS (SELECT 1 FROM recon_bill_rows b WHERE b.report_id = $4 AND b.out_trade_no = o.out_trade_no
+		AND b.kind = 'refund' AND b.out_request_no = r.out_request_no)
+ORDER BY r.refunded_at, r.id;
+
+-- name: BillHasRow
+SELECT count(*) FROM recon_bill_rows
+WHERE report_id = $1 AND out_trade_no = $2 AND kind = $3 AND out_request_no = $4;
+
+-- name: AddReconEntry
+INSERT INTO recon_entries (report_id, app_id, day, class, entry_key, status, out_trade_no, trade_no, out_request_no,
+	order_id, bill_amount, local_amount, detail, reason, actions, pending_until, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+ON CONFLICT (report_id, class, entry_key) DO NOTHING;
+
+-- name: UpdateReconEntry
+UPDATE recon_entries SET status = $2, reason = $3, actions = $4, updated_at = $5 WHERE id = $1;
+
+-- name: ReconEntries
+SELECT {reconEntryCols} FROM recon_entries WHERE report_id = $1 ORDER BY id;
+
+-- name: PendingReconEntries
+SELECT {reconEntryCols} FROM recon_entries WHERE app_id = $1 AND status = 'pending' AND day < $2 ORDER BY id;
+
+-- name: AppFeeRate
+SELECT fee_rate_bp FROM recon_app_settings WHERE app_id = $1;
+
+-- name: SetAppFeeRate
+INSERT INTO recon_app_settings (app_id, fee_rate_bp) VALUES ($1, $2)
+ON CONFLICT (app_id) DO UPDATE SET fee_rate_bp = excluded.fee_rate_bp;
