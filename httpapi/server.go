@@ -211,6 +211,10 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/terminals/{id}/rotate-key", s.adminRotateTerminalKey)
 	admin("GET /admin/orders", s.adminListOrders)
 	admin("GET /admin/orders/{out_trade_no}", s.adminGetOrder)
+	admin("POST /admin/apps/{id}/authorizations/link", s.adminAuthorizationLink)
+	admin("POST /admin/apps/{id}/authorizations", s.adminCreateAuthorization)
+	admin("GET /admin/apps/{id}/authorizations", s.adminListAuthorizations)
+	handle("GET /alipay/app-auth", s.serveErrors(s.getAppAuth))
 	admin("GET /admin/events", s.adminListEvents)
 	admin("POST /admin/events/replay", s.adminReplayEvents)
 

@@ -18,12 +18,16 @@ type Queries struct {
 	CreateTerminal, FindTerminal, FindTerminalByKeyID, ListTerminals                  string
 	SetTerminalDisabled, SetTerminalSignedOnly, RotateTerminalKey                     string
 	CreateOrder, FindOrder, FindOrderByID, ListOrders, UpdateOrder, OrderVersion      string
+	FindMerchantOrder                                                                 string
+	CreateAuthorization, FindAuthorization, FindAuthorizationByAuthAppID              string
+	ListAuthorizations, UpdateAuthorization, AuthorizationVersion                     string
 	InsertCall, OrderCalls, CountOrdersByState                                        string
 	CreateRefund, OrderMerchant, FindRefund, ListRefunds, UpdateRefund, RefundVersion string
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                      string // dialect
+	ClaimDueAuthorizations                                                            string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                     string // dialect
 }
 
@@ -35,6 +39,7 @@ var shared string
 var columns = map[string]string{
 	"merchantCols":    merchantCols,
 	"appCols":         appCols,
+	"authCols":        authCols,
 	"storeCols":       storeCols,
 	"terminalCols":    terminalCols,
 	"orderCols":       orderCols,
