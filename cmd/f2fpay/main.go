@@ -56,6 +56,7 @@ Commands:
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   serve     run the merchant payment service (terminal, admin and notification API)
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
+  acceptance run the go-live checks (云验收) of an app: keys, gateway, notify URL and every flow
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "provision":
 		return runProvision(ctx, rest, stdout, stderr)
+	case "acceptance":
+		return runAcceptance(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", version)
 		return nil
