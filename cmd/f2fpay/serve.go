@@ -131,7 +131,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		},
 		cancel: cancel, grace: cfg.ShutdownGrace, log: log, stdout: stdout,
 	}
-	s.wg.Add(5)
+	s.wg.Add(6)
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -147,6 +147,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// The janitor runs a round at once: after a crash, whatever was left PAYING,
 		// WAITING, UNKNOWN or CANCELLING is resolved against Alipay first thing.
 		engine.RunJanitor(bg, payment.JanitorConfig{Interval: cfg.JanitorEvery})
+	}()
+	go func() {
+		defer s.wg.Done()
+		// Merchants' app_auth_tokens (service provider's apps) are renewed before they
+		// end, each by one instance (a lease).
+		engine.RunRefresher(bg)
 	}()
 	go func() {
 		defer s.wg.Done()
