@@ -164,6 +164,7 @@ type InstanceStore interface {
 // is what lets a payment wait for two flushes rather than five.
 type Storage interface {
 	MerchantStore
+	AuthorizationStore
 	OrderStore
 	EventStore
 	IdempotencyStore

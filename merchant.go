@@ -63,8 +63,13 @@ type App struct {
 	AppAuthToken string `json:"-"`
 	// SysServiceProviderID is the service provider's PID that earns rebates (返佣);
 	// sent as extend_params.sys_service_provider_id on every trade.
-	SysServiceProviderID string    `json:"sys_service_provider_id,omitempty"`
-	CreatedAt            time.Time `json:"created_at"`
+	SysServiceProviderID string `json:"sys_service_provider_id,omitempty"`
+	// ISV marks a service provider's app (第三方应用): registered once, it collects
+	// for every merchant that authorised it, each through its own Authorization
+	// (token, auth_app_id, seller id, rebate PID). Terminals of those merchants use
+	// it; MerchantID is the provider that registered it. Set at creation only.
+	ISV       bool      `json:"isv"`
+	CreatedAt time.Time `json:"created_at"`
 	// UpdatedAt is when UpdateApp last changed it (CreatedAt until then).
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is 1 at creation and grows by one with every UpdateApp. Whatever is
@@ -263,8 +268,8 @@ func (t *Terminal) Validate() error {
 // Create methods fill ID and CreatedAt. Find methods return ENOTFOUND when nothing
 // matches. Creating a duplicate (app id, store code or terminal code within a merchant,
 // terminal key id) returns ECONFLICT. The APPID is unique across merchants, since
-// FindAppByAppID must name one app (an ISV acting for several merchants through one
-// app would need auth_app_id to tell them apart: not supported yet). A terminal with
+// FindAppByAppID must name one app (a service provider's app serving several
+// merchants is one App with ISV set and one Authorization per merchant). A terminal with
 // an empty KeyID has no API key; any number of them may exist. Creating something
 // that refers to a merchant, store or app that does not exist returns ENOTFOUND.
 // List methods return oldest first.

@@ -214,12 +214,18 @@ type OrderFilter struct {
 // protection against a successor that took over an expired lease is the Version.
 type OrderStore interface {
 	// CreateOrder inserts o (ID, CreatedAt, UpdatedAt filled, Version 1) with its
-	// events. An OutTradeNo the app (AppID) already has returns ECONFLICT; other apps'
-	// numbers do not matter.
+	// events. An OutTradeNo the app (AppID) already has for the same merchant returns
+	// ECONFLICT; other apps' and other merchants' numbers do not matter.
 	CreateOrder(ctx context.Context, o *Order, events ...*Event) error
 	// FindOrder returns the app's order with out_trade_no (appID is App.ID, the
-	// service's id of the app); ENOTFOUND when the app has none.
+	// service's id of the app); ENOTFOUND when the app has none. Numbers are unique
+	// per app and merchant (docs/orders.md): for a service provider's app (App.ISV)
+	// several merchants may hold the same number, and FindOrder then answers
+	// ECONFLICT — use FindMerchantOrder.
 	FindOrder(ctx context.Context, appID int64, outTradeNo string) (*Order, error)
+	// FindMerchantOrder returns the order of merchantID under the app with
+	// out_trade_no; ENOTFOUND when there is none.
+	FindMerchantOrder(ctx context.Context, appID, merchantID int64, outTradeNo string) (*Order, error)
 	FindOrderByID(ctx context.Context, id int64) (*Order, error)
 	// ListOrders returns the matching orders newest first (by ID, descending); Limit 0
 	// means no limit.

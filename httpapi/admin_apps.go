@@ -31,6 +31,9 @@ type appRequest struct {
 	SellerID             string `json:"seller_id"`
 	AppAuthToken         string `json:"app_auth_token"`
 	SysServiceProviderID string `json:"sys_service_provider_id"`
+	// ISV registers a service provider's app, which collects for the merchants that
+	// authorise it (POST /admin/apps/{id}/authorizations/link).
+	ISV bool `json:"isv"`
 }
 
 // appJSON is an app as the admin API shows it. The private key and app_auth_token
@@ -77,7 +80,7 @@ func (s *Server) adminCreateApp(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) buildApp(m *f2fpay.Merchant, req *appRequest) (*f2fpay.App, error) {
 	a := &f2fpay.App{
 		MerchantID: m.ID, AppID: req.AppID, Name: req.Name, Gateway: gatewayOr(req.Gateway), SignType: signTypeOr(req.SignType),
-		KeyMode: keyModeOr(req.KeyMode), SellerID: req.SellerID, SysServiceProviderID: req.SysServiceProviderID,
+		KeyMode: keyModeOr(req.KeyMode), SellerID: req.SellerID, SysServiceProviderID: req.SysServiceProviderID, ISV: req.ISV,
 		AlipayPublicKey: req.AlipayPublicKey, AppCert: req.AppCert, AlipayCert: req.AlipayCert, AlipayRootCert: req.AlipayRootCert,
 	}
 	if err := a.Validate(); err != nil {

@@ -131,7 +131,14 @@ func (s *Server) buildTerminal(r *http.Request, m *f2fpay.Merchant, req *termina
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id is required: the id (from POST /admin/merchants/%d/apps) of the app this terminal collects with", m.ID)
 	}
 	app, err := s.store.FindApp(r.Context(), req.AppID)
-	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND || (err == nil && app.MerchantID != m.ID) {
+	if err == nil && app.ISV && app.MerchantID != m.ID {
+		// A service provider's app: the merchant collects with it once it authorised it.
+		if _, aerr := s.store.FindAuthorization(r.Context(), app.ID, m.ID); f2fpay.ErrorCode(aerr) == f2fpay.ENOTFOUND {
+			return nil, f2fpay.Errorf(f2fpay.EINVALID, "merchant %d has not authorised service-provider app %d; send it the link of POST /admin/apps/%d/authorizations/link first", m.ID, app.ID, app.ID)
+		} else if aerr != nil {
+			return nil, aerr
+		}
+	} else if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND || (err == nil && app.MerchantID != m.ID) {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "app_id %d is not an app of merchant %d", req.AppID, m.ID)
 	} else if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/payment"
 )
 
 // reqInfo is what a request has learned about itself, for logs and metrics: the
@@ -77,7 +78,9 @@ func (s *Server) terminalAuth(next http.HandlerFunc) http.HandlerFunc {
 			return err
 		}
 		infoOf(r.Context()).terminal = t
-		next(w, r)
+		// The engine finds orders by number within the terminal's merchant: one
+		// service provider's app serves several merchants (docs/orders.md).
+		next(w, r.WithContext(payment.ForMerchant(r.Context(), t.MerchantID)))
 		return nil
 	})
 }

@@ -284,7 +284,7 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 		// a retry of a request whose answer was not stored. Answer with that order if it
 		// is this terminal's.
 		t := terminalOf(r.Context())
-		if prev, ferr := s.store.FindOrder(r.Context(), t.AppID, f.outTradeNo); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == f.amount && prev.RequestKey == "" {
+		if prev, ferr := s.store.FindMerchantOrder(r.Context(), t.AppID, t.MerchantID, f.outTradeNo); ferr == nil && prev.TerminalID == t.ID && prev.TotalAmount == f.amount && prev.RequestKey == "" {
 			o, err = prev, nil
 		}
 	}
@@ -332,10 +332,10 @@ func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 }
 
 // findForTerminal looks an order number up where the terminal's numbers live: its
-// app (numbers are unique per app, docs/orders.md). A merchant-wide terminal also sees
+// app and merchant (numbers are unique per app and merchant, docs/orders.md). A merchant-wide terminal also sees
 // the orders of its merchant's other apps, when the number is unambiguous there.
 func (s *Server) findForTerminal(ctx context.Context, t *f2fpay.Terminal, no string) (*f2fpay.Order, error) {
-	o, err := s.store.FindOrder(ctx, t.AppID, no)
+	o, err := s.store.FindMerchantOrder(ctx, t.AppID, t.MerchantID, no)
 	if err == nil || !s.wide || f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
 		return o, err
 	}

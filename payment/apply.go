@@ -209,6 +209,8 @@ func failMessage(code, subCode, subMsg string) string {
 		m = "The amount is above Alipay's limit for one payment."
 	case "ACQ.ACCESS_FORBIDDEN", "ACQ.SELLER_BEEN_BLOCKED", "ACQ.PARTNER_ERROR":
 		m = "The merchant's Alipay account cannot take this payment (product not signed or account restricted): contact the merchant's administrator."
+	case SubInvalidAppAuthToken, SubAppAuthTokenTimeOut:
+		m = "The merchant's authorisation of the service provider's app was revoked or has expired: the merchant must authorise the app again; the buyer was not charged."
 	case alipay.SubInvalidSignature, "isv.invalid-app-id", "isv.missing-signature-config":
 		m = "The service's Alipay configuration is wrong (keys or app id): contact the administrator; the buyer was not charged."
 	default:

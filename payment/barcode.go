@@ -135,7 +135,7 @@ func (e *Engine) terminal(ctx context.Context, id int64) (*f2fpay.Terminal, *f2f
 	if t.Disabled {
 		return nil, nil, nil, nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "terminal %s is disabled; an administrator can enable it", t.Code)
 	}
-	app, c, err := e.client(ctx, t.AppID)
+	app, c, err := e.client(ctx, t.AppID, t.MerchantID)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -218,7 +218,7 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 	}
 	if err := e.store.CreateOrder(ctx, o); err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
-			prev, err := e.retried(ctx, app.ID, term.ID, req.OutTradeNo, req.RequestKey)
+			prev, err := e.retried(ctx, app.ID, term.MerchantID, term.ID, req.OutTradeNo, req.RequestKey)
 			if err != nil {
 				return nil, err
 			}
@@ -244,6 +244,9 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 	st := e.stamp()
 	res, err := c.TradePay(cctx, payReq, c.Options()...)
 	cancel()
+	if res != nil {
+		e.tokenRefused(ctx, c, res.Err)
+	}
 	var call *f2fpay.GatewayCall
 	if err != nil {
 		// Our client refused to send it: nothing reached Alipay. The order cannot be

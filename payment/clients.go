@@ -20,6 +20,9 @@ import (
 type AppClient struct {
 	*alipay.Client
 	opts []alipay.CallOption
+	// auth is the merchant authorisation whose token opts carry (a service
+	// provider's app acting for a merchant); nil otherwise.
+	auth *f2fpay.Authorization
 }
 
 // NewAppClient wraps c; appAuthToken may be empty.

@@ -192,4 +192,7 @@ type Config struct {
 	// so a webhook deliverer can send them at once instead of at its next poll. It must
 	// not block.
 	EventsCommitted func()
+	// Refresh says when the app_auth_tokens of merchants' authorisations are renewed
+	// (RunRefresher); zero fields take their defaults.
+	Refresh RefreshPolicy
 }

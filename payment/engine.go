@@ -29,6 +29,7 @@ type Engine struct {
 	poll    time.Duration
 	waiters *waiters
 	events  func()
+	refresh RefreshPolicy
 }
 
 // New checks cfg and returns an Engine. Start the janitor with RunJanitor.
@@ -46,6 +47,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		store: cfg.Storage, clients: cfg.Clients, clock: cfg.Clock, log: cfg.Logger,
 		metrics: cfg.Metrics, policy: p, owner: cfg.Owner, poll: cfg.WaitPoll, waiters: newWaiters(), events: cfg.EventsCommitted,
+		refresh: cfg.Refresh.withDefaults(),
 	}
 	if e.clock == nil {
 		e.clock = f2fpay.SystemClock{}
@@ -213,13 +215,39 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 	}
 }
 
+type merchantScopeKey struct{}
+
+// ForMerchant scopes the engine's lookups of orders by number (Order, WaitOrder,
+// Cancel, Close, Refund, Refunds, RefundStatus, History) to one merchant: numbers are
+// unique per app and merchant (docs/orders.md), and a service provider's app serves
+// several merchants, who may use the same numbers. The terminal API scopes every
+// request to its terminal's merchant. Without it a lookup is by app alone, which is
+// ECONFLICT when several merchants of the app hold the number.
+func ForMerchant(ctx context.Context, merchantID int64) context.Context {
+	return context.WithValue(ctx, merchantScopeKey{}, merchantID)
+}
+
+// scopedMerchant is the merchant of ForMerchant, 0 when ctx names none (an app's own
+// calls: e.client then acts for the app's owner, or refuses a service provider's app).
+func scopedMerchant(ctx context.Context) int64 {
+	m, _ := ctx.Value(merchantScopeKey{}).(int64)
+	return m
+}
+
 // load returns the app's order with out_trade_no (appID is the service's id of the
-// app: order numbers are unique per app, docs/orders.md).
+// app: order numbers are unique per app and merchant, docs/orders.md), within the
+// merchant of ForMerchant when ctx names one.
 func (e *Engine) load(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error) {
 	if outTradeNo == "" {
 		return nil, f2fpay.Errorf(f2fpay.EINVALID, "out_trade_no is required")
 	}
-	o, err := e.store.FindOrder(ctx, appID, outTradeNo)
+	var o *f2fpay.Order
+	var err error
+	if m, ok := ctx.Value(merchantScopeKey{}).(int64); ok {
+		o, err = e.store.FindMerchantOrder(ctx, appID, m, outTradeNo)
+	} else {
+		o, err = e.store.FindOrder(ctx, appID, outTradeNo)
+	}
 	if err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no order with out_trade_no %q", outTradeNo)
@@ -229,25 +257,13 @@ func (e *Engine) load(ctx context.Context, appID int64, outTradeNo string) (*f2f
 	return o, nil
 }
 
-func (e *Engine) client(ctx context.Context, appID int64) (*f2fpay.App, *AppClient, error) {
-	app, err := e.store.FindApp(ctx, appID)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := e.clients.Client(ctx, app)
-	if err != nil {
-		return nil, nil, err
-	}
-	return app, c, nil
-}
-
 // retried is a creation whose out_trade_no the app has already. The same terminal
 // request sent again (same RequestKey: its answer was lost in a crash, or its
 // idempotency record in a power cut) gets that order; anything else is a reuse of the
 // number, refused with ECONFLICT — with words that keep a cashier from charging the
 // buyer twice.
-func (e *Engine) retried(ctx context.Context, appID, terminalID int64, outTradeNo, requestKey string) (*f2fpay.Order, error) {
-	o, err := e.store.FindOrder(ctx, appID, outTradeNo)
+func (e *Engine) retried(ctx context.Context, appID, merchantID, terminalID int64, outTradeNo, requestKey string) (*f2fpay.Order, error) {
+	o, err := e.store.FindMerchantOrder(ctx, appID, merchantID, outTradeNo)
 	if err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			// Deleted between the insert and the read: impossible today (orders are

@@ -15,8 +15,9 @@ const MethodNotify = "notify.trade_status_sync"
 // whose Alipay APPID is appAlipayID; body is the raw form body.
 //
 // It is verified before anything is used: the signature over the raw form with the
-// app's Alipay key, app_id, seller_id (the app's SellerID), that out_trade_no names an
-// order of this app, that total_amount is the order's and trade_no matches. It is then
+// app's Alipay key, app_id, seller_id (the app's SellerID; for a service provider's
+// app, the SellerID of the authorisation whose merchant auth_app_id names), that
+// out_trade_no names an order of this app and merchant, that total_amount is the order's and trade_no matches. It is then
 // applied as a state snapshot, never as an event, so duplicates and reordered
 // deliveries change nothing:
 //
@@ -54,15 +55,29 @@ func (e *Engine) HandleNotification(ctx context.Context, appAlipayID string, bod
 	if n.NotifyType != "" && n.NotifyType != "trade_status_sync" {
 		return f2fpay.Errorf(f2fpay.EINVALID, "notification type %q is not handled", n.NotifyType)
 	}
-	if app.SellerID != "" && n.SellerID != app.SellerID {
-		return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "notification for seller %q, but app %s collects for %q", n.SellerID, app.AppID, app.SellerID)
+	// The merchant the notification is for: the app's own, or — for a service
+	// provider's app — the one whose APPID is auth_app_id, checked against its
+	// authorisation's seller id (docs/vending.md §6).
+	merchantID, seller := app.MerchantID, app.SellerID
+	if app.ISV && n.AuthAppID != "" && n.AuthAppID != app.AppID {
+		auth, err := e.store.FindAuthorizationByAuthAppID(ctx, app.ID, n.AuthAppID)
+		if err != nil {
+			if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+				return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "notification for auth_app_id %q, which has not authorised app %s", n.AuthAppID, app.AppID)
+			}
+			return err
+		}
+		merchantID, seller = auth.MerchantID, auth.SellerID
 	}
-	o, err := e.load(ctx, app.ID, n.OutTradeNo)
+	if seller != "" && n.SellerID != seller {
+		return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "notification for seller %q, but app %s collects for %q here", n.SellerID, app.AppID, seller)
+	}
+	o, err := e.load(ForMerchant(ctx, merchantID), app.ID, n.OutTradeNo)
 	if err != nil {
 		return err
 	}
-	if o.AppID != app.ID {
-		return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "order %s does not belong to app %s", o.OutTradeNo, app.AppID)
+	if o.AppID != app.ID || o.MerchantID != merchantID {
+		return f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "order %s does not belong to app %s and this merchant", o.OutTradeNo, app.AppID)
 	}
 	if n.TotalAmount != o.TotalAmount {
 		return f2fpay.Errorf(f2fpay.EINVALID, "notification for %s says total_amount %s, the order's is %s", o.OutTradeNo, n.TotalAmount, o.TotalAmount)

@@ -13,7 +13,7 @@ import (
 // ids and access token (alipay.system.oauth.token). Alipay refuses a code used twice
 // or expired (isv.code-invalid). The token is the caller's to keep out of logs.
 func (e *Engine) OAuthToken(ctx context.Context, appID int64, authCode string) (*alipay.OauthTokenResponse, error) {
-	_, c, err := e.client(ctx, appID)
+	_, c, err := e.client(ctx, appID, scopedMerchant(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (e *Engine) OAuthToken(ctx context.Context, appID int64, authCode string) (
 // UserInfo reads the profile of a buyer who consented with scope auth_user
 // (alipay.user.info.share).
 func (e *Engine) UserInfo(ctx context.Context, appID int64, accessToken string) (*alipay.UserInfoShareResponse, error) {
-	_, c, err := e.client(ctx, appID)
+	_, c, err := e.client(ctx, appID, scopedMerchant(ctx))
 	if err != nil {
 		return nil, err
 	}

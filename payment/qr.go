@@ -85,6 +85,7 @@ func (e *Engine) PrecreateQR(ctx context.Context, req QRRequest) (*f2fpay.Order,
 		ExtendParams: extendParams(app), TimeoutExpress: timeoutExpress(win),
 	}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	return e.finishCreate(ctx, o, alipay.MethodTradePrecreate, st, err, func(n *f2fpay.Order) {
 		n.QRCode = r.QRCode
 	}, func() string { return r.Code })
@@ -132,6 +133,7 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 		ExtendParams: extendParams(app), TimeoutExpress: timeoutExpress(win),
 	}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	return e.finishCreate(ctx, o, alipay.MethodTradeCreate, st, err, func(n *f2fpay.Order) {
 		if n.TradeNo == "" {
 			n.TradeNo = r.TradeNo
@@ -157,7 +159,7 @@ func (e *Engine) createPending(ctx context.Context, outTradeNo, requestKey strin
 	}
 	if err := e.store.CreateOrder(ctx, o); err != nil {
 		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
-			prev, err := e.retried(ctx, app.ID, term.ID, outTradeNo, requestKey)
+			prev, err := e.retried(ctx, app.ID, term.MerchantID, term.ID, outTradeNo, requestKey)
 			return prev, prev != nil, err
 		}
 		return nil, false, err

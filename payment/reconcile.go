@@ -102,7 +102,11 @@ func (e *Engine) reconcileRefund(ctx context.Context, appID int64, o *f2fpay.Ord
 			return o, w, nil
 		}
 	}
-	_, c, err := e.client(ctx, appID)
+	merchant := scopedMerchant(ctx)
+	if o != nil {
+		merchant = o.MerchantID
+	}
+	_, c, err := e.client(ctx, appID, merchant)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -242,7 +242,7 @@ func succeed(n *f2fpay.Refund, o *f2fpay.Order, at time.Time) bool {
 // sendRefund calls trade.refund for r (first time, or again with the same
 // out_request_no) and commits the answer.
 func (e *Engine) sendRefund(ctx context.Context, o *f2fpay.Order, r *f2fpay.Refund, hand time.Duration) (*f2fpay.Refund, error) {
-	_, c, err := e.client(ctx, o.AppID)
+	_, c, err := e.client(ctx, o.AppID, o.MerchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +252,7 @@ func (e *Engine) sendRefund(ctx context.Context, o *f2fpay.Order, r *f2fpay.Refu
 		OutTradeNo: o.OutTradeNo, RefundAmount: r.Amount, OutRequestNo: r.OutRequestNo, RefundReason: r.Reason,
 	}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	var call *f2fpay.GatewayCall
 	var outcome f2fpay.RefundState
 	switch {
@@ -330,7 +331,7 @@ func (e *Engine) resolveRefund(ctx context.Context, r *f2fpay.Refund, hand time.
 	if err != nil {
 		return nil, err
 	}
-	_, c, err := e.client(ctx, o.AppID)
+	_, c, err := e.client(ctx, o.AppID, o.MerchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -338,6 +339,7 @@ func (e *Engine) resolveRefund(ctx context.Context, r *f2fpay.Refund, hand time.
 	st := e.stamp()
 	q, err := c.TradeFastpayRefundQuery(cctx, &alipay.RefundQueryRequest{OutTradeNo: o.OutTradeNo, OutRequestNo: r.OutRequestNo}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	now := e.now()
 	switch {
 	case err == nil && q.Refunded():

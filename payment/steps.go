@@ -66,7 +66,7 @@ func minTime(a, b time.Time) time.Time {
 // query asks Alipay about o's trade and returns the fact it learned (nil when the
 // answer says nothing about the trade) and the call record.
 func (e *Engine) query(ctx context.Context, o *f2fpay.Order) (*tradeFact, *f2fpay.GatewayCall, error) {
-	_, c, err := e.client(ctx, o.AppID)
+	_, c, err := e.client(ctx, o.AppID, o.MerchantID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,6 +74,7 @@ func (e *Engine) query(ctx context.Context, o *f2fpay.Order) (*tradeFact, *f2fpa
 	defer cancel()
 	st := e.stamp()
 	r, err := c.TradeQuery(cctx, &alipay.TradeQueryRequest{OutTradeNo: o.OutTradeNo, QueryOptions: promotionOptions}, c.Options()...)
+	e.tokenRefused(ctx, c, err)
 	var f *tradeFact
 	var call *f2fpay.GatewayCall
 	switch {
@@ -173,7 +174,7 @@ func (e *Engine) cancelStep(ctx context.Context, o *f2fpay.Order, hand time.Dura
 	if err != nil || !ok {
 		return o, err
 	}
-	_, c, err := e.client(ctx, o.AppID)
+	_, c, err := e.client(ctx, o.AppID, o.MerchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +182,7 @@ func (e *Engine) cancelStep(ctx context.Context, o *f2fpay.Order, hand time.Dura
 	st := e.stamp()
 	r, err := c.TradeCancel(cctx, alipay.TradeRef{OutTradeNo: o.OutTradeNo}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	var call *f2fpay.GatewayCall
 	done, retry := false, false
 	switch {
@@ -260,7 +262,7 @@ func (e *Engine) closeStep(ctx context.Context, o *f2fpay.Order, hand time.Durat
 	if err != nil || !ok {
 		return o, err
 	}
-	_, c, err := e.client(ctx, o.AppID)
+	_, c, err := e.client(ctx, o.AppID, o.MerchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +270,7 @@ func (e *Engine) closeStep(ctx context.Context, o *f2fpay.Order, hand time.Durat
 	st := e.stamp()
 	r, err := c.TradeClose(cctx, &alipay.TradeCloseRequest{OutTradeNo: o.OutTradeNo}, c.Options()...)
 	cancel()
+	e.tokenRefused(ctx, c, err)
 	var call *f2fpay.GatewayCall
 	closed, query := false, false
 	switch {

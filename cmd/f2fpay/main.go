@@ -68,6 +68,7 @@ Commands:
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
   serve     run the merchant payment service (terminal, admin and notification API)
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
+  acceptance run the go-live checks (云验收) of an app: keys, gateway, notify URL and every flow
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
   admin     operator's tasks: back up a SQLite database, rotate the master key
   reconcile reconcile an app's day against Alipay's trade bill (对账)
@@ -131,6 +132,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdin io.Reader, s
 		return runAdmin(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "acceptance":
+		return runAcceptance(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", versionString())
 		return nil

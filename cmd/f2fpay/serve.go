@@ -167,7 +167,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(4 + len(serving))
+	s.wg.Add(5 + len(serving)) // heartbeat, janitor, refresher, webhooks, purge, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -186,6 +186,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// The janitor runs a round at once: after a crash, whatever was left PAYING,
 		// WAITING, UNKNOWN or CANCELLING is resolved against Alipay first thing.
 		engine.RunJanitor(bg, payment.JanitorConfig{Interval: cfg.JanitorEvery})
+	}()
+	go func() {
+		defer s.wg.Done()
+		// Merchants' app_auth_tokens (service provider's apps) are renewed before they
+		// end, each by one instance (a lease).
+		engine.RunRefresher(bg)
 	}()
 	go func() {
 		defer s.wg.Done()

@@ -61,7 +61,7 @@ func (c *Core) CreateApp(ctx context.Context, a *f2fpay.App) (err error) {
 	err = c.cfg.Autocommit.QueryRow(ctx, c.q.CreateApp,
 		a.MerchantID, a.AppID, a.Name, a.Gateway, a.SignType, string(a.KeyMode), a.PrivateKey, a.AlipayPublicKey,
 		a.AppCert, a.AlipayCert, a.AlipayRootCert, a.SellerID, a.AppAuthToken, a.SysServiceProviderID,
-		c.T(now)).Scan(&a.ID)
+		c.T(now), a.ISV).Scan(&a.ID)
 	if err != nil {
 		return c.constraint(err, fmt.Sprintf("an app with APPID %s exists already", a.AppID),
 			fmt.Sprintf("app %s: merchant %d not found", a.AppID, a.MerchantID))

@@ -61,7 +61,17 @@ func anyEvent(events []*f2fpay.Event) bool {
 // FindOrder returns the app's order with out_trade_no; ENOTFOUND when it has none.
 func (c *Core) FindOrder(ctx context.Context, appID int64, outTradeNo string) (_ *f2fpay.Order, err error) {
 	defer c.Wrap(&err, "find order")
-	return FindOne(c.cfg.Read.QueryRow(ctx, c.q.FindOrder, appID, outTradeNo), scanOrder, "order %s not found", outTradeNo)
+	rows, err := c.cfg.Read.Query(ctx, c.q.FindOrder, appID, outTradeNo)
+	os, err := Collect(rows, err, scanOrder)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(os) == 0:
+		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "order %s not found", outTradeNo)
+	case len(os) > 1:
+		return nil, f2fpay.Errorf(f2fpay.ECONFLICT, "several merchants of service-provider app %d have an order %s; name the merchant", appID, outTradeNo)
+	}
+	return os[0], nil
 }
 
 // FindOrderByID returns ENOTFOUND for an unknown id.

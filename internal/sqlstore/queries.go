@@ -23,7 +23,7 @@ type Queries struct {
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                              string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent                     string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                            string
-	CreateMember, InsertIdentity, FindMember, MemberIdentities, MemberByUserID, MemberByOpenID  string // members.go
+	CreateMember, InsertIdentity, FindMember, MemberIdentities, MemberByUserID, MemberByOpenID  string
 	FindMemberByPhone, ListMembers, LiveMember, SetMemberProfile, TouchIdentity, DeleteIdentity string
 	DeleteIdentities, SignOutMember, EraseMember, CreateMemberSession, FindMemberSession        string
 	UpdateMemberSession, DeleteMemberSession, RecordSMSSend, CountSMSSends                      string
@@ -33,8 +33,12 @@ type Queries struct {
 	InsertBillRow, MatchBillTrades, MatchBillRefunds, UnbilledOrders, UnbilledRefunds           string
 	BillHasRow, AddReconEntry, UpdateReconEntry, ReconEntries, PendingReconEntries              string
 	AppFeeRate, SetAppFeeRate                                                                   string
+	FindMerchantOrder                                                                           string
+	CreateAuthorization, FindAuthorization, FindAuthorizationByAuthAppID                        string
+	ListAuthorizations, UpdateAuthorization, AuthorizationVersion                               string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
+	ClaimDueAuthorizations                                                                      string // dialect
 }
 
 //go:embed queries.sql
@@ -45,6 +49,7 @@ var shared string
 var columns = map[string]string{
 	"merchantCols":    merchantCols,
 	"appCols":         appCols,
+	"authCols":        authCols,
 	"storeCols":       storeCols,
 	"terminalCols":    terminalCols,
 	"orderCols":       orderCols,

@@ -20,8 +20,8 @@ SELECT {merchantCols} FROM merchants ORDER BY id;
 -- name: CreateApp
 INSERT INTO apps (merchant_id, app_id, name, gateway, sign_type, key_mode,
 	private_key, alipay_public_key, app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token,
-	sys_service_provider_id, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1) RETURNING id;
+	sys_service_provider_id, created_at, updated_at, version, isv)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1, $16) RETURNING id;
 
 -- name: UpdateApp
 UPDATE apps SET name = coalesce($1, name),
@@ -90,8 +90,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 	$30, $31, $32, $33)
 RETURNING id;
 
+-- Two rows mean a service provider's app whose merchants share the number: ambiguous.
 -- name: FindOrder
-SELECT {orderCols} FROM orders WHERE app_id = $1 AND out_trade_no = $2;
+SELECT {orderCols} FROM orders WHERE app_id = $1 AND out_trade_no = $2 ORDER BY id LIMIT 2;
+
+-- name: FindMerchantOrder
+SELECT {orderCols} FROM orders WHERE app_id = $1 AND merchant_id = $2 AND out_trade_no = $3;
 
 -- name: FindOrderByID
 SELECT {orderCols} FROM orders WHERE id = $1;
@@ -397,3 +401,27 @@ SELECT fee_rate_bp FROM recon_app_settings WHERE app_id = $1;
 -- name: SetAppFeeRate
 INSERT INTO recon_app_settings (app_id, fee_rate_bp) VALUES ($1, $2)
 ON CONFLICT (app_id) DO UPDATE SET fee_rate_bp = excluded.fee_rate_bp;
+-- name: CreateAuthorization
+INSERT INTO authorizations (app_id, merchant_id, auth_app_id, seller_id, sys_service_provider_id,
+	app_auth_token, refresh_token, expires_at, re_expires_at, refresh_at, refreshed_at, state, problem,
+	created_at, updated_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 1) RETURNING id;
+
+-- name: FindAuthorization
+SELECT {authCols} FROM authorizations WHERE app_id = $1 AND merchant_id = $2;
+
+-- name: FindAuthorizationByAuthAppID
+SELECT {authCols} FROM authorizations WHERE app_id = $1 AND auth_app_id = $2;
+
+-- name: ListAuthorizations
+SELECT {authCols} FROM authorizations WHERE app_id = $1 ORDER BY id;
+
+-- name: UpdateAuthorization
+UPDATE authorizations SET auth_app_id = $1, seller_id = $2, sys_service_provider_id = $3,
+	app_auth_token = $4, refresh_token = $5, expires_at = $6, re_expires_at = $7, refresh_at = $8,
+	refreshed_at = $9, state = $10, problem = $11, updated_at = $12, version = version + 1,
+	lease_owner = '', lease_until = NULL
+WHERE id = $13 AND version = $14;
+
+-- name: AuthorizationVersion
+SELECT version FROM authorizations WHERE id = $1;

@@ -20,13 +20,26 @@ func scanMerchant(s Scanner) (*f2fpay.Merchant, error) {
 
 const appCols = `id, merchant_id, app_id, name, gateway, sign_type, key_mode, private_key, alipay_public_key,
 	app_cert, alipay_cert, alipay_root_cert, seller_id, app_auth_token, sys_service_provider_id, created_at,
-	updated_at, version`
+	updated_at, version, isv`
 
 func scanApp(s Scanner) (*f2fpay.App, error) {
 	a := new(f2fpay.App)
 	err := s.Scan(&a.ID, &a.MerchantID, &a.AppID, &a.Name, &a.Gateway, &a.SignType, (*string)(&a.KeyMode),
 		&a.PrivateKey, &a.AlipayPublicKey, &a.AppCert, &a.AlipayCert, &a.AlipayRootCert, &a.SellerID,
-		&a.AppAuthToken, &a.SysServiceProviderID, NullTime{&a.CreatedAt}, NullTime{&a.UpdatedAt}, &a.Version)
+		&a.AppAuthToken, &a.SysServiceProviderID, NullTime{&a.CreatedAt}, NullTime{&a.UpdatedAt}, &a.Version, &a.ISV)
+	return a, err
+}
+
+const authCols = `id, app_id, merchant_id, auth_app_id, seller_id, sys_service_provider_id, app_auth_token,
+	refresh_token, expires_at, re_expires_at, refresh_at, refreshed_at, state, problem, created_at, updated_at,
+	version`
+
+func scanAuthorization(s Scanner) (*f2fpay.Authorization, error) {
+	a := new(f2fpay.Authorization)
+	err := s.Scan(&a.ID, &a.AppID, &a.MerchantID, &a.AuthAppID, &a.SellerID, &a.SysServiceProviderID,
+		&a.AppAuthToken, &a.RefreshToken, NullTime{&a.ExpiresAt}, NullTime{&a.ReExpiresAt}, NullTime{&a.RefreshAt},
+		NullTime{&a.RefreshedAt}, (*string)(&a.State), &a.Problem, NullTime{&a.CreatedAt}, NullTime{&a.UpdatedAt},
+		&a.Version)
 	return a, err
 }
 
