@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -33,6 +34,8 @@ type serveConfig struct {
 	CancelRetry   time.Duration `json:"cancel-interval"`
 	CancelCount   int           `json:"cancel-count"`
 	CancelBackoff string        `json:"cancel-backoff"` // durations, comma-separated
+	SMSURL        string        `json:"sms-url"`
+	SMSTemplate   string        `json:"sms-template"`
 	JanitorEvery  time.Duration `json:"janitor-interval"`
 	IdemRetention time.Duration `json:"idempotency-retention"`
 	SignedNonces  int           `json:"signed-nonces"`
@@ -47,7 +50,7 @@ type serveConfig struct {
 }
 
 // secretFields are redacted when the configuration is printed.
-var secretFields = map[string]bool{"master-key": true, "admin-token": true}
+var secretFields = map[string]bool{"master-key": true, "admin-token": true, "sms-url": true, "sms-template": true}
 
 func defaultServeConfig() serveConfig {
 	host, _ := os.Hostname()
@@ -85,6 +88,8 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.IntVar(&cfg.QueryCount, "query-count", cfg.QueryCount, "trade.query polls before cancelling")
 	fs.DurationVar(&cfg.CancelRetry, "cancel-interval", cfg.CancelRetry, "wait between trade.cancel retries (retry_flag=Y)")
 	fs.IntVar(&cfg.CancelCount, "cancel-count", cfg.CancelCount, "fast cancel retries before the slower schedule")
+	fs.StringVar(&cfg.SMSURL, "sms-url", cfg.SMSURL, "`URL` of the SMS provider the member pages POST verification codes to; empty: codes are written to the log (development only)")
+	fs.StringVar(&cfg.SMSTemplate, "sms-template", cfg.SMSTemplate, "request `body` for -sms-url, a text/template with {{.Phone}} and {{.Code}} (JSON strings); default {\"phone\":…,\"code\":…}")
 	fs.StringVar(&cfg.CancelBackoff, "cancel-backoff", cfg.CancelBackoff, "the slower schedule of trade.cancel retries after the fast ones: `durations`, comma-separated; the last repeats")
 	fs.DurationVar(&cfg.JanitorEvery, "janitor-interval", cfg.JanitorEvery, "how often the janitor looks for unresolved orders")
 	fs.DurationVar(&cfg.IdemRetention, "idempotency-retention", cfg.IdemRetention, "how long a terminal's Idempotency-Key and its answer are kept (a retry after that is a new request)")
@@ -182,6 +187,11 @@ func (c *serveConfig) check() error {
 	}
 	if c.QueryCount < 0 || c.CancelCount < 0 || c.QueryInterval <= 0 || c.CancelRetry <= 0 {
 		return &usageError{"serve: query/cancel counts must be ≥ 0 and intervals > 0"}
+	}
+	if c.SMSURL != "" {
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &usageError{fmt.Sprintf("serve: -sms-url %q is not an http(s) URL; give your SMS provider's endpoint, e.g. https://sms.example.com/send", c.SMSURL)}
+		}
 	}
 	if _, err := c.cancelBackoff(); err != nil {
 		return err

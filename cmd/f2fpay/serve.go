@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/f2fpay/f2fpay/member"
 	"io"
 	"log/slog"
 	"net"
@@ -131,7 +132,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	members, err := memberPages(cfg, store, box, engine, log)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	api, err := httpapi.New(httpapi.Config{
+		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
 		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,
 		// Unique per process start even when -instance names it the same after a
@@ -277,4 +284,29 @@ func startID() string {
 	b := make([]byte, 4)
 	rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
+}
+
+// memberPages builds the buyers' account-linking and one-tap pages (/m/, docs/vending.md
+// §8) when the service has a public URL for Alipay's redirect; none without one. Codes
+// go to the SMS provider of -sms-url, or — for development and the demo only — to the log.
+func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine *payment.Engine, log *slog.Logger) (http.Handler, error) {
+	if cfg.PublicURL == "" {
+		return nil, nil
+	}
+	var sms member.Sender = member.LogSender{Log: log}
+	if cfg.SMSURL != "" {
+		hs, err := member.NewHTTPSender(cfg.SMSURL, cfg.SMSTemplate)
+		if err != nil {
+			return nil, err
+		}
+		sms = hs
+	} else {
+		log.Warn("member pages: no -sms-url, so SMS codes are written to this log (development only)")
+	}
+	h, err := member.New(member.Config{Store: store, Box: box, OAuth: engine, Payer: engine, SMS: sms,
+		PublicURL: cfg.PublicURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -80,6 +81,21 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The machine's QR leads buyers to the member pages, which send them to Alipay's
+	// silent authorisation (docs/vending.md §8): serve mounts them with a public URL.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.Get(fmt.Sprintf("%s/m/%d", svc.URL, p.Terminals[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode/100 != 3 || !strings.Contains(loc, "/oauth/authorize") || !strings.Contains(loc, "auth_base") {
+		t.Errorf("GET /m/{terminal}: %d, Location %q; want a redirect to the app's auth_base authorisation", res.StatusCode, loc)
+	}
+	if text := func() string { sw.mu.Lock(); defer sw.mu.Unlock(); return logs.String() }(); !strings.Contains(text, "SMS codes are written to this log") {
+		t.Error("serve without -sms-url did not warn that SMS codes go to the log")
+	}
+
 	buyer, _ := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount("100.00")})
 	code, _ := sim.IssuePaymentCode(ctx, buyer.UserID)
 	term := terminalClient(svc.URL, p.Terminals[0], nil)
