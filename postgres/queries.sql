@@ -58,3 +58,11 @@ ON CONFLICT (owner) DO UPDATE SET seen_at = greatest(instances.seen_at, excluded
 -- name: PurgeIdempotent
 DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
 	SELECT ctid FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2));
+
+-- name: OrderSeries
+-- The console's chart: orders in buckets of $2 microseconds from $1, numbered from 0.
+-- The WHERE and GROUP BY are added by OrderSeries.
+SELECT floor(extract(epoch FROM created_at - $1) * 1000000 / $2)::bigint AS bucket, count(*),
+	sum(CASE WHEN state = 'PAID' THEN 1 ELSE 0 END),
+	CAST(coalesce(sum(CASE WHEN state = 'PAID' THEN total_amount ELSE 0 END), 0) AS BIGINT)
+FROM orders;

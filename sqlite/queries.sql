@@ -55,3 +55,11 @@ ON CONFLICT (owner) DO UPDATE SET seen_at = max(seen_at, excluded.seen_at);
 -- name: PurgeIdempotent
 DELETE FROM idempotency_keys WHERE rowid IN (
 	SELECT rowid FROM idempotency_keys WHERE created_at < $1 ORDER BY rowid LIMIT $2);
+
+-- name: OrderSeries
+-- The console's chart: orders in buckets of $2 microseconds from $1, numbered from 0.
+-- The WHERE and GROUP BY are added by OrderSeries.
+SELECT (created_at - $1) / $2 AS bucket, count(*),
+	sum(CASE WHEN state = 'PAID' THEN 1 ELSE 0 END),
+	CAST(coalesce(sum(CASE WHEN state = 'PAID' THEN total_amount ELSE 0 END), 0) AS BIGINT)
+FROM orders;

@@ -59,6 +59,10 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyTakeOver", testIdempotencyTakeOver},
 		{"Instances", testInstances},
+		{"Staff", testStaff},
+		{"Audit", testAudit},
+		{"OrderStats", testOrderStats},
+		{"ConsoleFilters", testConsoleFilters},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

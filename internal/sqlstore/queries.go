@@ -23,8 +23,12 @@ type Queries struct {
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
+	CreateStaff, FindStaff, FindStaffByLogin, ListStaff, LoginFailed, LoginSucceeded  string
+	CreateSession, FindSession, DeleteSession, AppendAudit, ListAudit                 string
+	OrderStats, CallCount, CallLatencyAt                                              string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                      string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                     string // dialect
+	OrderSeries                                                                       string // dialect
 }
 
 //go:embed queries.sql
@@ -42,6 +46,9 @@ var columns = map[string]string{
 	"refundCols":      refundCols,
 	"eventCols":       eventCols,
 	"idemCols":        idemCols,
+	"staffCols":       staffCols,
+	"sessionCols":     sessionCols,
+	"auditCols":       auditCols,
 	"openOrderStates": openOrderStates,
 }
 
