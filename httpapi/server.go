@@ -83,6 +83,9 @@ type Config struct {
 	SignedNonces int
 	// Home adds links to the home page (GET /, home.go), such as the sandbox's wallet.
 	Home []HomeLink
+	// Console, when set, is the operator console (console.Console.Handler): it takes
+	// GET / in place of the home page, and everything under /console/.
+	Console http.Handler
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -106,6 +109,7 @@ type Server struct {
 	inflight  *inflight
 	handler   http.Handler
 	homeLinks []HomeLink
+	console   http.Handler
 }
 
 // New checks cfg and builds the routes.
@@ -117,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Storage, engine: cfg.Engine, box: cfg.Box, admin: []byte(cfg.AdminToken),
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
-		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
+		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home, console: cfg.Console,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()

@@ -51,6 +51,7 @@ const usage = `f2fpay — Alipay face-to-face payment (当面付): SDK tools, of
 Usage: f2fpay COMMAND [flags]
 
 Commands:
+  admin     create-user: add a staff account of the operator console (the first owner)
   demo      start the sandbox, take a first payment, print what to try next
   keys      generate an RSA-2048 app key pair, or check which key is which
   migrate   apply the database migrations (sqlite:PATH or postgres://...) and print the version
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, stdin, stdout, stderr)
 	case "provision":
 		return runProvision(ctx, rest, stdout, stderr)
 	case "version":
