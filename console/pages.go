@@ -3,7 +3,6 @@ package console
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -126,8 +125,8 @@ type overviewView struct {
 	P50, P99      time.Duration
 	Places        []placeRow
 	Days          []dayRow
-	ChartJSON     string
-	ChartLabels   [2]string
+	// Chart is rendered as JSON by html/template (a script element's context).
+	Chart any
 }
 
 // paymentMethods are the calls whose latency the overview reports: the ones a
@@ -227,11 +226,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		chart.Fen = append(chart.Fen, int64(b.Paid))
 		chart.Count = append(chart.Count, b.Count)
 	}
-	js, err := json.Marshal(chart)
-	if err != nil {
-		return err
-	}
-	v.ChartJSON = string(js)
+	v.Chart = chart
 	return c.render(w, r, http.StatusOK, "overview", &view{L: s.lang, Staff: s.staff, CSRF: s.sess.CSRFToken, Nav: "overview", Data: v})
 }
 
