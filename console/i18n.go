@@ -58,7 +58,7 @@ func (l lang) t(key string) string {
 
 // messages holds each text of the console in Chinese and English.
 var messages = map[string][2]string{
-	"console":               {"f2fpay 运营后台", "f2fpay console"},
+	"console":               {"f2fpay 当面付运营后台", "f2fpay console"},
 	"skip":                  {"跳到正文", "Skip to content"},
 	"nav":                   {"主导航", "Main navigation"},
 	"overview":              {"概览", "Overview"},
