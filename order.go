@@ -179,9 +179,19 @@ type OrderFilter struct {
 	MerchantID *int64
 	AppID      *int64
 	TerminalID *int64
+	StoreID    *int64
 	// OutTradeNo selects the orders with this number (one per app at most).
 	OutTradeNo string
-	States     []OrderState
+	// TradeNo selects the order with Alipay's trade number.
+	TradeNo string
+	// Buyer selects the orders whose BuyerUserID or BuyerLogonID is exactly this.
+	Buyer  string
+	States []OrderState
+	// CreatedFrom and CreatedTo select orders created in [CreatedFrom, CreatedTo);
+	// zero times do not filter.
+	CreatedFrom, CreatedTo time.Time
+	// MinAmount and MaxAmount bound TotalAmount, both inclusive.
+	MinAmount, MaxAmount *Amount
 	// BeforeID pages through a listing (keyset pagination): only orders whose ID is
 	// below it, so a page starts where the previous one ended even while new orders
 	// arrive. Zero starts at the newest.

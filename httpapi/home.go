@@ -19,7 +19,12 @@ type HomeLink struct {
 // signpost for a person who opens the service's address in a browser (GET / used to
 // answer a JSON 404); the operator console will take its place.
 func (s *Server) homeRoutes(handle func(string, http.Handler)) {
-	handle("GET /{$}", http.HandlerFunc(s.home))
+	if s.console != nil {
+		handle("GET /{$}", s.console)
+		handle("/console/", s.console)
+	} else {
+		handle("GET /{$}", http.HandlerFunc(s.home))
+	}
 	handle("GET /docs/api.md", serveDoc(docs.API))
 	handle("GET /docs/openapi.yaml", serveDoc(docs.OpenAPI))
 }

@@ -89,6 +89,9 @@ type Config struct {
 	// when nil. PublicURL is where buyers reach the service, for the sales' page_url.
 	Members   http.Handler
 	PublicURL string
+	// Console, when set, is the operator console (console.Console.Handler): it takes
+	// GET / in place of the home page, and everything under /console/.
+	Console http.Handler
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -115,6 +118,7 @@ type Server struct {
 	draining  atomic.Bool // Drain was called (ops.go)
 	members   http.Handler
 	publicURL string
+	console   http.Handler
 }
 
 // New checks cfg and builds the routes.
@@ -127,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		log: cfg.Logger, clock: cfg.Clock, maxBody: cfg.MaxBodyBytes, maxWait: cfg.MaxWait,
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
-		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -127,5 +129,31 @@ func TestOpenBadDSN(t *testing.T) {
 	_, err := postgres.Open(t.Context(), "postgres://[::1", postgres.Options{})
 	if f2fpay.ErrorCode(err) != f2fpay.EINVALID {
 		t.Errorf("Open(bad DSN) = %v, want EINVALID", err)
+	}
+}
+
+// TestAuditLogAppendOnly: the database itself refuses to change or remove an audit
+// entry, whoever connects to it.
+func TestAuditLogAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	schema := newSchema(t)
+	db := openOpts(t, postgres.Options{Schema: schema})
+	if err := db.AppendAudit(ctx, &f2fpay.AuditEntry{StaffLogin: "ada", Action: "refund", Detail: "1.00"}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range []string{"UPDATE %s.audit_log SET detail = '999.00'", "DELETE FROM %s.audit_log", "TRUNCATE %s.audit_log"} {
+		q := fmt.Sprintf(stmt, schema)
+		if _, err := conn.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", q, err)
+		}
+	}
+	var detail string
+	if err := conn.QueryRow(ctx, "SELECT detail FROM "+schema+".audit_log").Scan(&detail); err != nil || detail != "1.00" {
+		t.Errorf("entry after the attempts: %q, %v", detail, err)
 	}
 }

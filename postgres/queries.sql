@@ -69,3 +69,10 @@ WHERE id IN (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
 RETURNING {authCols};
+-- name: OrderSeries
+-- The console's chart: orders in buckets of $2 microseconds from $1, numbered from 0.
+-- The WHERE and GROUP BY are added by OrderSeries.
+SELECT floor(extract(epoch FROM created_at - $1) * 1000000 / $2)::bigint AS bucket, count(*),
+	sum(CASE WHEN state = 'PAID' THEN 1 ELSE 0 END),
+	CAST(coalesce(sum(CASE WHEN state = 'PAID' THEN total_amount ELSE 0 END), 0) AS BIGINT)
+FROM orders;

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/f2fpay/f2fpay"
@@ -71,5 +72,45 @@ func TestOrderScopeMigration(t *testing.T) {
 	bad := &f2fpay.Order{OutTradeNo: "M-2", MerchantID: 1, AppID: 99, Kind: f2fpay.KindQR, TotalAmount: 1, State: f2fpay.OrderPending}
 	if err := db.CreateOrder(ctx, bad); f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
 		t.Errorf("an order of a missing app: %v; want ENOTFOUND", err)
+	}
+}
+
+// TestMigratedIndexes: the rebuilds of orders (0004, 0010) recreate every index the
+// migrations before them made, so a table rebuilt late keeps what earlier migrations
+// gave it: the indexes of orders after all migrations are exactly those the migration
+// files name.
+func TestMigratedIndexes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "f2fpay.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	re := regexp.MustCompile(`(?i)CREATE\s+(?:UNIQUE\s+)?INDEX\s+(\w+)\s+ON\s+orders\b`)
+	for _, m := range ms {
+		for _, g := range re.FindAllStringSubmatch(m.SQL, -1) {
+			want[g[1]] = true
+		}
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND name NOT LIKE 'sqlite_autoindex%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		got[n] = true
+	}
+	for n := range want {
+		if !got[n] {
+			t.Errorf("index %s of orders is missing after all migrations (a rebuild of orders dropped it)", n)
+		}
 	}
 }

@@ -65,3 +65,10 @@ WHERE id IN (
 	ORDER BY refresh_at, id
 	LIMIT $4)
 RETURNING {authCols};
+-- name: OrderSeries
+-- The console's chart: orders in buckets of $2 microseconds from $1, numbered from 0.
+-- The WHERE and GROUP BY are added by OrderSeries.
+SELECT (created_at - $1) / $2 AS bucket, count(*),
+	sum(CASE WHEN state = 'PAID' THEN 1 ELSE 0 END),
+	CAST(coalesce(sum(CASE WHEN state = 'PAID' THEN total_amount ELSE 0 END), 0) AS BIGINT)
+FROM orders;

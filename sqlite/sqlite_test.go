@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,5 +119,34 @@ func TestMigrate(t *testing.T) {
 	defer db.Close()
 	if v, err := db.SchemaVersion(ctx); err != nil || v != latest {
 		t.Errorf("after reopen: version %d, %v; want %d", v, err, latest)
+	}
+}
+
+// TestAuditLogAppendOnly: the database itself refuses to change or remove an audit
+// entry, whoever connects to it.
+func TestAuditLogAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "f2fpay.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendAudit(ctx, &f2fpay.AuditEntry{StaffLogin: "ada", Action: "refund", Detail: "1.00"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, stmt := range []string{`UPDATE audit_log SET detail = '999.00'`, `DELETE FROM audit_log`} {
+		if _, err := raw.ExecContext(ctx, stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", stmt, err)
+		}
+	}
+	var detail string
+	if err := raw.QueryRowContext(ctx, `SELECT detail FROM audit_log`).Scan(&detail); err != nil || detail != "1.00" {
+		t.Errorf("entry after the attempts: %q, %v", detail, err)
 	}
 }

@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"MemberSessions", testMemberSessions},
 		{"SMSSends", testSMSSends},
 		{"Sales", testSales},
+		{"Staff", testStaff},
+		{"Audit", testAudit},
+		{"OrderStats", testOrderStats},
+		{"ConsoleFilters", testConsoleFilters},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -21,18 +21,21 @@ const adminUsage = `Usage: f2fpay admin COMMAND [flags]
 
 Operator's tasks on the service's database (docs/operations.md):
 
+  create-user        add a staff account of the operator console (the first owner)
   backup             copy a SQLite database while the service runs (VACUUM INTO)
   rotate-master-key  re-seal every stored secret with a new master key (service stopped)
 
 Run "f2fpay admin COMMAND -h" for the flags of a command.
 `
 
-func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, adminUsage)
 		return &usageError{"admin: no command given"}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
+	case "create-user":
+		return runCreateUser(ctx, rest, stdin, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
 	case "rotate-master-key":

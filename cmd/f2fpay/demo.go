@@ -24,6 +24,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/console"
 	"github.com/f2fpay/f2fpay/httpapi"
 )
 
@@ -51,6 +52,9 @@ type demoState struct {
 	AdminToken  string `json:"admin_token"`
 	SandboxURL  string `json:"sandbox_url"`
 	MasterKey   string `json:"master_key"`
+	// ConsolePassword is the password of the console's "owner" (demo only: a real
+	// service keeps no password anywhere but as a hash).
+	ConsolePassword string `json:"console_password,omitempty"`
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -134,10 +138,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	if err := demoConsoleOwner(ctx, *dir, svc.Storage, state); err != nil {
+		return err
+	}
 	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
 
 	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline (state in %s)\n\n", *dir)
 	fmt.Fprintf(stdout, "  payment service: %s/   (open this URL in a browser: API docs, /metrics, /healthz)\n", svc.URL)
+	fmt.Fprintf(stdout, "  console:         %s/console/   (login owner, password %s)\n", svc.URL, state.ConsolePassword)
 	fmt.Fprintf(stdout, "  admin token:     %s   (header \"Authorization: Bearer <token>\" on /admin)\n", state.AdminToken)
 	fmt.Fprintf(stdout, "  terminal key:    %s.%s   (the same header on /v1)\n", state.TerminalKey, state.TerminalSec)
 	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/sandbox/ui   (apps, trades, notifications; SDKs use %s/gateway.do)\n", simURL, simURL)
@@ -348,4 +356,33 @@ func demoPayments(ctx context.Context, w io.Writer, sim *alipaysim.Sim, term *cl
 	}
 	fmt.Fprintf(w, "→ partial refund of 2.34 on %s: %s\n", first, r.State)
 	return nil
+}
+
+// demoConsoleOwner makes the console's first owner, "owner", once, and keeps its
+// password in the demo's state so that every run prints the same login.
+func demoConsoleOwner(ctx context.Context, dir string, store f2fpay.Storage, st *demoState) error {
+	staff, ok := store.(f2fpay.StaffStore)
+	if !ok {
+		return nil
+	}
+	if _, err := staff.FindStaffByLogin(ctx, "owner"); err == nil && st.ConsolePassword != "" {
+		return nil
+	} else if err != nil && f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+		return fmt.Errorf("demo: console owner: %w", err)
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	st.ConsolePassword = base64.RawURLEncoding.EncodeToString(b)
+	hash, err := console.HashPassword(st.ConsolePassword)
+	if err != nil {
+		return err
+	}
+	owner := &f2fpay.Staff{Login: "owner", Name: "Demo owner", Role: f2fpay.RoleOwner, PasswordHash: hash}
+	if err := staff.CreateStaff(ctx, owner); err != nil {
+		return fmt.Errorf("demo: console owner: %w", err)
+	}
+	if err := staff.AppendAudit(ctx, &f2fpay.AuditEntry{StaffLogin: "demo", Action: "create_user", Target: "owner", Detail: "role owner, merchant 0", IP: "local"}); err != nil {
+		return err
+	}
+	return saveDemoState(dir, st)
 }

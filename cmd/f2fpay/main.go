@@ -70,7 +70,7 @@ Commands:
   provision onboard a merchant: merchant, Alipay app, store and terminal, its API key printed once
   acceptance run the go-live checks (云验收) of an app: keys, gateway, notify URL and every flow
   bench     load-test the service against an in-process sandbox, beside the RSA ceiling
-  admin     operator's tasks: back up a SQLite database, rotate the master key
+  admin     operator's tasks: console staff accounts, back up a SQLite database, rotate the master key
   reconcile reconcile an app's day against Alipay's trade bill (对账)
   sandbox   run the offline, stateful Alipay gateway simulator
   version   print the version (module version, VCS revision and time)
@@ -126,10 +126,10 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdin io.Reader, s
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, stdin, stdout, stderr)
 	case "provision":
 		return runProvision(ctx, rest, stdout, stderr)
-	case "admin":
-		return runAdmin(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
 	case "acceptance":

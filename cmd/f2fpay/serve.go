@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/console"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
@@ -137,6 +138,22 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	var consoleHandler http.Handler
+	if staff, ok := store.(f2fpay.StaffStore); ok {
+		var links []console.Link
+		for _, l := range cfg.homeLinks {
+			links = append(links, console.Link{Label: l.Label, URL: l.URL})
+		}
+		con, err := console.New(console.Config{
+			Storage: store, Staff: staff, Refunder: engine, Logger: log, Links: links,
+			SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		consoleHandler = con.Handler()
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
@@ -145,6 +162,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// restart: a key held by the previous process must look dead, not "running here".
 		Instance: cfg.Instance + "." + startID(),
 		Home:     cfg.homeLinks,
+		Console:  consoleHandler,
 	})
 	if err != nil {
 		closeAll()

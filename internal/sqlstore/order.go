@@ -93,8 +93,31 @@ func (c *Core) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpa
 	if f.TerminalID != nil {
 		w.where(c.ph, "terminal_id = ", *f.TerminalID)
 	}
+	if f.StoreID != nil {
+		w.where(c.ph, "store_id = ", *f.StoreID)
+	}
 	if f.OutTradeNo != "" {
 		w.where(c.ph, "out_trade_no = ", f.OutTradeNo)
+	}
+	if f.TradeNo != "" {
+		w.where(c.ph, "trade_no = ", f.TradeNo)
+	}
+	if f.Buyer != "" {
+		w.args = append(w.args, f.Buyer)
+		n := c.ph.arg(len(w.args))
+		w.conds = append(w.conds, "(buyer_user_id = "+n+" OR buyer_logon_id = "+n+")")
+	}
+	if !f.CreatedFrom.IsZero() {
+		w.where(c.ph, "created_at >= ", c.cfg.Time(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		w.where(c.ph, "created_at < ", c.cfg.Time(f.CreatedTo))
+	}
+	if f.MinAmount != nil {
+		w.where(c.ph, "total_amount >= ", int64(*f.MinAmount))
+	}
+	if f.MaxAmount != nil {
+		w.where(c.ph, "total_amount <= ", int64(*f.MaxAmount))
 	}
 	if f.BeforeID > 0 {
 		w.where(c.ph, "id < ", f.BeforeID)

@@ -36,9 +36,13 @@ type Queries struct {
 	FindMerchantOrder                                                                           string
 	CreateAuthorization, FindAuthorization, FindAuthorizationByAuthAppID                        string
 	ListAuthorizations, UpdateAuthorization, AuthorizationVersion                               string
+	CreateStaff, FindStaff, FindStaffByLogin, ListStaff, LoginFailed, LoginSucceeded            string
+	CreateSession, FindSession, DeleteSession, AppendAudit, ListAudit                           string
+	OrderStats, CallCount, CallLatencyAt                                                        string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 	ClaimDueAuthorizations                                                                      string // dialect
+	OrderSeries                                                                                 string // dialect
 }
 
 //go:embed queries.sql
@@ -47,23 +51,26 @@ var shared string
 // columns are the column lists the statements name as {orderCols} and the like: the
 // scanners below read them in this order.
 var columns = map[string]string{
-	"merchantCols":    merchantCols,
-	"appCols":         appCols,
-	"authCols":        authCols,
-	"storeCols":       storeCols,
-	"terminalCols":    terminalCols,
-	"orderCols":       orderCols,
-	"callCols":        callCols,
-	"refundCols":      refundCols,
-	"eventCols":       eventCols,
-	"idemCols":        idemCols,
-	"openOrderStates": openOrderStates,
-	"memberCols":      memberCols,
-	"identityCols":    identityCols,
-	"sessionCols":     sessionCols,
-	"saleCols":        saleCols,
-	"reconReportCols": reconReportCols,
-	"reconEntryCols":  reconEntryCols,
+	"merchantCols":     merchantCols,
+	"appCols":          appCols,
+	"authCols":         authCols,
+	"storeCols":        storeCols,
+	"terminalCols":     terminalCols,
+	"orderCols":        orderCols,
+	"callCols":         callCols,
+	"refundCols":       refundCols,
+	"eventCols":        eventCols,
+	"idemCols":         idemCols,
+	"staffCols":        staffCols,
+	"sessionCols":      sessionCols,
+	"auditCols":        auditCols,
+	"openOrderStates":  openOrderStates,
+	"memberCols":       memberCols,
+	"identityCols":     identityCols,
+	"staffSessionCols": staffSessionCols,
+	"saleCols":         saleCols,
+	"reconReportCols":  reconReportCols,
+	"reconEntryCols":   reconEntryCols,
 }
 
 var (

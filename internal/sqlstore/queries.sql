@@ -425,3 +425,56 @@ WHERE id = $13 AND version = $14;
 
 -- name: AuthorizationVersion
 SELECT version FROM authorizations WHERE id = $1;
+-- The operator console (issue 16): staff, sessions, the audit log, the overview.
+
+-- name: CreateStaff
+INSERT INTO staff (login, name, role, merchant_id, password_hash, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id;
+
+-- name: FindStaff
+SELECT {staffCols} FROM staff WHERE id = $1;
+
+-- name: FindStaffByLogin
+SELECT {staffCols} FROM staff WHERE login = $1;
+
+-- name: ListStaff
+SELECT {staffCols} FROM staff ORDER BY id;
+
+-- name: LoginFailed
+-- The max-th failure in a row locks the account and starts the count over.
+UPDATE staff SET failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+	locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, updated_at = $4
+WHERE id = $1 RETURNING {staffCols};
+
+-- name: LoginSucceeded
+UPDATE staff SET failed_logins = 0, updated_at = $2 WHERE id = $1 AND failed_logins <> 0;
+
+-- name: CreateSession
+INSERT INTO staff_sessions (id, staff_id, csrf_token, ip, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: FindSession
+SELECT {staffSessionCols} FROM staff_sessions WHERE id = $1 AND expires_at > $2;
+
+-- name: DeleteSession
+DELETE FROM staff_sessions WHERE id = $1;
+
+-- name: AppendAudit
+-- The only statement that writes audit_log: entries are never updated or deleted.
+INSERT INTO audit_log (at, staff_id, staff_login, merchant_id, action, target, detail, ip)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id;
+
+-- name: ListAudit
+SELECT {auditCols} FROM audit_log;
+
+-- name: OrderStats
+-- The WHERE and GROUP BY are added by OrderStats.
+SELECT coalesce(store_id, 0), coalesce(terminal_id, 0), state, count(*),
+	CAST(coalesce(sum(total_amount), 0) AS BIGINT), CAST(coalesce(sum(refunded_amount), 0) AS BIGINT)
+FROM orders;
+
+-- name: CallCount
+SELECT count(*) FROM gateway_calls g JOIN orders o ON o.id = g.order_id;
+
+-- name: CallLatencyAt
+SELECT g.latency_ns FROM gateway_calls g JOIN orders o ON o.id = g.order_id;

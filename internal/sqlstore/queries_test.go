@@ -41,3 +41,23 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLogAppendOnly: no statement of either store changes or removes an audit
+// entry (the migrations' triggers refuse it too; the stores' tests try).
+func TestAuditLogAppendOnly(t *testing.T) {
+	for _, file := range []string{"queries.sql", "../../sqlite/queries.sql", "../../postgres/queries.sql"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Join(strings.Fields(strings.ToLower(string(b))), " ")
+		for _, bad := range []string{"update audit_log", "delete from audit_log", "truncate audit_log", "replace into audit_log"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s: %q: the audit log is append-only", file, bad)
+			}
+		}
+		if n := strings.Count(s, "into audit_log"); n > 1 || (n == 1 && !strings.Contains(s, "-- name: appendaudit")) {
+			t.Errorf("%s writes audit_log %d times; only AppendAudit may", file, n)
+		}
+	}
+}

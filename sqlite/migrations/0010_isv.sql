@@ -99,5 +99,9 @@ CREATE INDEX orders_due ON orders (state, next_check_at);
 CREATE INDEX orders_merchant ON orders (merchant_id, id);
 CREATE INDEX orders_terminal ON orders (terminal_id, id);
 CREATE INDEX orders_out_trade_no ON orders (out_trade_no);
--- 0008_reconciliation's index, dropped with the old table.
+-- The indexes of 0008_reconciliation and 0009_console, dropped with the old table.
 CREATE INDEX orders_app_paid ON orders (app_id, paid_at);
+CREATE INDEX orders_created ON orders (created_at);
+CREATE INDEX orders_merchant_created ON orders (merchant_id, created_at);
+CREATE INDEX orders_trade_no ON orders (trade_no);
+CREATE INDEX orders_store ON orders (store_id, id);

@@ -1,0 +1,175 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+)
+
+// lang is a language of the console: "zh" (简体中文) or "en".
+type lang string
+
+const (
+	langZH lang = "zh"
+	langEN lang = "en"
+)
+
+const langCookie = "f2fpay_lang"
+
+// requestLang is the language chosen with the switch (a cookie), else the browser's
+// first preference between Chinese and English, else Chinese.
+func requestLang(r *http.Request) lang {
+	if c, err := r.Cookie(langCookie); err == nil {
+		switch lang(c.Value) {
+		case langZH, langEN:
+			return lang(c.Value)
+		}
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(tag, "zh"):
+			return langZH
+		case strings.HasPrefix(tag, "en"):
+			return langEN
+		}
+	}
+	return langZH
+}
+
+// htmlLang is the lang attribute of the page.
+func (l lang) htmlLang() string {
+	if l == langEN {
+		return "en"
+	}
+	return "zh-CN"
+}
+
+// t translates a message key; an unknown key shows as itself, which a test catches.
+func (l lang) t(key string) string {
+	m, ok := messages[key]
+	if !ok {
+		return key
+	}
+	if l == langEN {
+		return m[1]
+	}
+	return m[0]
+}
+
+// messages holds each text of the console in Chinese and English.
+var messages = map[string][2]string{
+	"console":               {"f2fpay 当面付运营后台", "f2fpay console"},
+	"skip":                  {"跳到正文", "Skip to content"},
+	"nav":                   {"主导航", "Main navigation"},
+	"overview":              {"概览", "Overview"},
+	"orders":                {"订单", "Orders"},
+	"audit":                 {"操作日志", "Audit log"},
+	"logout":                {"退出", "Log out"},
+	"login":                 {"登录", "Log in"},
+	"login.title":           {"员工登录", "Staff login"},
+	"login.name":            {"账号", "Login"},
+	"password":              {"密码", "Password"},
+	"login.failed":          {"账号或密码不正确。", "Wrong login or password."},
+	"login.locked":          {"失败次数过多，账号已锁定，请稍后再试。", "Too many failures: the account is locked for a while. Try again later."},
+	"language":              {"语言", "Language"},
+	"api.docs":              {"接口文档", "API documentation"},
+	"links":                 {"链接", "Links"},
+	"signed.in.as":          {"当前用户", "Signed in as"},
+	"role.owner":            {"所有者", "owner"},
+	"role.finance":          {"财务", "finance"},
+	"role.support":          {"客服", "support"},
+	"role.readonly":         {"只读", "read-only"},
+	"all.merchants":         {"全部商户", "all merchants"},
+	"merchant":              {"商户", "Merchant"},
+	"today":                 {"今天", "Today"},
+	"period":                {"所选时段", "Chosen period"},
+	"from":                  {"开始日期", "From"},
+	"to":                    {"结束日期", "To (inclusive)"},
+	"show":                  {"查看", "Show"},
+	"volume":                {"成交金额", "Volume"},
+	"count":                 {"订单数", "Orders"},
+	"paid.count":            {"成功笔数", "Paid"},
+	"success.rate":          {"成功率", "Success rate"},
+	"refunds":               {"退款", "Refunds"},
+	"latency":               {"支付耗时", "Payment latency"},
+	"latency.note":          {"网关调用 alipay.trade.pay / precreate / create", "gateway calls alipay.trade.pay / precreate / create"},
+	"calls":                 {"次调用", "calls"},
+	"by.store":              {"按门店与终端", "By store and terminal"},
+	"store":                 {"门店", "Store"},
+	"terminal":              {"终端", "Terminal"},
+	"chart.title":           {"每日成交", "Volume by day"},
+	"chart.hint":            {"图表数据见下表。", "The chart's data is in the table below."},
+	"day":                   {"日期", "Day"},
+	"none":                  {"无", "none"},
+	"no.orders":             {"没有符合条件的订单。", "No orders match."},
+	"search":                {"搜索", "Search"},
+	"state":                 {"状态", "State"},
+	"any":                   {"全部", "any"},
+	"min.amount":            {"最低金额（元）", "Min amount (yuan)"},
+	"max.amount":            {"最高金额（元）", "Max amount (yuan)"},
+	"out_trade_no":          {"商户订单号", "out_trade_no"},
+	"trade_no":              {"支付宝交易号", "trade_no"},
+	"buyer":                 {"买家账号", "Buyer"},
+	"amount":                {"金额", "Amount"},
+	"created":               {"创建时间", "Created"},
+	"subject":               {"商品", "Subject"},
+	"next.page":             {"下一页", "Next page"},
+	"first.page":            {"第一页", "First page"},
+	"order":                 {"订单", "Order"},
+	"details":               {"详情", "Details"},
+	"refunded":              {"已退款", "Refunded"},
+	"paid.at":               {"支付时间", "Paid at"},
+	"kind":                  {"支付方式", "Kind"},
+	"timeline":              {"时间线", "Timeline"},
+	"gateway.calls":         {"网关调用", "Gateway calls"},
+	"method":                {"接口", "Method"},
+	"code":                  {"返回码", "Code"},
+	"sub_code":              {"子码", "Sub code"},
+	"outcome":               {"结果", "Outcome"},
+	"at":                    {"时间", "At"},
+	"message":               {"说明", "Message"},
+	"webhooks":              {"回调通知（Webhook）", "Webhook events"},
+	"event":                 {"事件", "Event"},
+	"delivered":             {"已送达", "Delivered"},
+	"attempts":              {"尝试次数", "Attempts"},
+	"refund":                {"退款", "Refund"},
+	"refund.amount":         {"退款金额（元）", "Refund amount (yuan)"},
+	"refund.reason":         {"退款原因", "Reason"},
+	"refund.submit":         {"确认退款", "Refund"},
+	"refund.done":           {"退款已提交，结果：", "Refund submitted; outcome:"},
+	"refund.not.paid":       {"只有已支付的订单可以退款。", "Only paid orders can be refunded."},
+	"refund.no.role":        {"你的角色不能退款。", "Your role cannot refund."},
+	"refundable":            {"可退金额", "Refundable"},
+	"who":                   {"操作人", "Who"},
+	"what":                  {"操作", "What"},
+	"target":                {"对象", "Target"},
+	"where":                 {"来源 IP", "From"},
+	"audit.note":            {"操作日志只能追加，任何人都不能修改或删除。", "The audit log is append-only: nobody can edit or delete an entry."},
+	"error":                 {"出错了", "Something went wrong"},
+	"forbidden":             {"你的角色不能执行此操作。", "Your role may not do this."},
+	"not.found":             {"没有找到。", "Not found."},
+	"csrf":                  {"表单已过期或来源不明，请刷新页面后重试。", "The form expired or did not come from this console; reload the page and try again."},
+	"back":                  {"返回", "Back"},
+	"to.orders":             {"返回订单列表", "Back to orders"},
+	"menu":                  {"菜单", "Menu"},
+	"state.PAID":            {"已支付", "Paid"},
+	"state.FAILED":          {"失败", "Failed"},
+	"state.CANCELLED":       {"已撤销", "Cancelled"},
+	"state.CLOSED":          {"已关闭", "Closed"},
+	"state.PAYING":          {"支付中", "Paying"},
+	"state.WAITING":         {"等待买家确认", "Waiting"},
+	"state.UNKNOWN":         {"结果未知", "Unknown"},
+	"state.PENDING":         {"待支付", "Pending"},
+	"state.CANCELLING":      {"撤销中", "Cancelling"},
+	"rstate.SUCCEEDED":      {"退款成功", "Succeeded"},
+	"rstate.FAILED":         {"退款失败", "Failed"},
+	"rstate.PENDING":        {"处理中", "Pending"},
+	"rstate.UNKNOWN":        {"结果未知", "Unknown"},
+	"action.login":          {"登录", "login"},
+	"action.login_failed":   {"登录失败", "login failed"},
+	"action.locked":         {"账号锁定", "account locked"},
+	"action.logout":         {"退出", "logout"},
+	"action.refund":         {"退款", "refund"},
+	"action.create_user":    {"创建员工", "staff created"},
+	"action.refund_refused": {"退款被拒", "refund refused"},
+}
