@@ -168,6 +168,7 @@ type Storage interface {
 	EventStore
 	IdempotencyStore
 	InstanceStore
+	FundStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

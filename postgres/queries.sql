@@ -58,3 +58,15 @@ ON CONFLICT (owner) DO UPDATE SET seen_at = greatest(instances.seen_at, excluded
 -- name: PurgeIdempotent
 DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
 	SELECT ctid FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2));
+
+-- name: ClaimDueSettlements
+UPDATE settlements SET lease_owner = $1, lease_until = $2
+WHERE id IN (
+	SELECT id FROM settlements
+	WHERE state IN ('WAITING', 'SETTLING')
+		AND (due_at IS NULL OR due_at <= $3)
+		AND (lease_until IS NULL OR lease_until <= $3)
+	ORDER BY due_at NULLS FIRST, id
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED)
+RETURNING {settlementCols};

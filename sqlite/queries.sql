@@ -55,3 +55,14 @@ ON CONFLICT (owner) DO UPDATE SET seen_at = max(seen_at, excluded.seen_at);
 -- name: PurgeIdempotent
 DELETE FROM idempotency_keys WHERE rowid IN (
 	SELECT rowid FROM idempotency_keys WHERE created_at < $1 ORDER BY rowid LIMIT $2);
+
+-- name: ClaimDueSettlements
+UPDATE settlements SET lease_owner = $1, lease_until = $2
+WHERE id IN (
+	SELECT id FROM settlements
+	WHERE state IN ('WAITING', 'SETTLING')
+		AND (due_at IS NULL OR due_at <= $3)
+		AND (lease_until IS NULL OR lease_until <= $3)
+	ORDER BY due_at NULLS FIRST, id
+	LIMIT $4)
+RETURNING {settlementCols};

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyTakeOver", testIdempotencyTakeOver},
 		{"Instances", testInstances},
+		{"FundRules", testFundRules},
+		{"Settlements", testSettlements},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -23,7 +23,10 @@ type Queries struct {
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
-	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                      string // dialect
+	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule          string
+	UnboundApps, SaveRoyaltyRelation, ListRoyaltyRelations                            string
+	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion             string
+	ClaimDueOrders, ClaimDueRefunds, ClaimEvents, ClaimDueSettlements                 string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                     string // dialect
 }
 
@@ -43,6 +46,8 @@ var columns = map[string]string{
 	"eventCols":       eventCols,
 	"idemCols":        idemCols,
 	"openOrderStates": openOrderStates,
+	"fundRuleCols":    fundRuleCols,
+	"settlementCols":  settlementCols,
 }
 
 var (
