@@ -23,7 +23,7 @@ type Queries struct {
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                    string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent           string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                  string
-	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule          string
+	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule         string
 	UnboundApps, SaveRoyaltyRelation, ListRoyaltyRelations                            string
 	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion             string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents, ClaimDueSettlements                 string // dialect
