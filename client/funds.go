@@ -21,7 +21,9 @@ type FundRule struct {
 	UpdatedAt   *time.Time            `json:"updated_at,omitempty"`
 }
 
-func fundRulePath(scope string, id int64) string { return fmt.Sprintf("/admin/%s/%d/fund-rule", scope, id) }
+func fundRulePath(scope string, id int64) string {
+	return fmt.Sprintf("/admin/%s/%d/fund-rule", scope, id)
+}
 
 // SetStoreFundRule sets the fund rule of a store's devices (a terminal's own rule wins).
 // The receivers are bound with Alipay first; a rule over 100% or with a receiver Alipay
