@@ -62,8 +62,10 @@ func (a *AdminClient) DeleteTerminalFundRule(ctx context.Context, terminalID int
 }
 
 // FinalizeSale tells the service that a sale is final (the machine vended), so its
-// frozen money (asynchronous profit sharing) is shared now.
+// frozen money (asynchronous profit sharing) is shared now, and returns the settlement
+// as it stands. Each call has a fresh Idempotency-Key: the call is idempotent in the
+// service itself, and a replayed answer would show a settlement as it stood then.
 func (c *Client) FinalizeSale(ctx context.Context, outTradeNo string) (*f2fpay.Settlement, error) {
 	var s f2fpay.Settlement
-	return &s, c.post(ctx, "/v1/payments/"+esc(outTradeNo)+"/final", "final:"+outTradeNo, nil, &s)
+	return &s, c.post(ctx, "/v1/payments/"+esc(outTradeNo)+"/final", "", nil, &s)
 }

@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/internal/testdb"
+	"github.com/f2fpay/f2fpay/payment"
 )
 
 // ledger is what the sandbox's accounts hold of one sale: each receiver's balance and
@@ -159,4 +161,42 @@ func errorCode(err error) (code, msg string) {
 		return "", ""
 	}
 	return client.ErrorCode(err), err.Error()
+}
+
+// TestSettleResumedByJanitor: a settlement decided and (maybe) sent by a process that
+// died is finished by the janitor — confirmed by the settle query when Alipay did it,
+// sent again with the same out_request_no when it did not — and shares once.
+func TestSettleResumedByJanitor(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind), noJanitor())
+		ra, err := b.sim.CreateAccount(b.ctx, alipaysim.AccountSpec{Name: "site owner"})
+		b.must(err)
+		_, err = b.admin.SetTerminalFundRule(b.ctx, b.term.ID, client.FundRule{Mode: f2fpay.FundAsync, SettleDelay: "1h",
+			Receivers: []f2fpay.FundReceiver{{Account: ra.UserID, BasisPoints: 3000}}})
+		b.must(err)
+		buyer := b.Buyer("100.00")
+		p, err := b.client.PayBarcode(b.ctx, client.BarcodeRequest{AuthCode: b.Code(buyer.UserID), Amount: amt("10.01"), Subject: "cola"})
+		b.must(err)
+		o, err := b.engine.Order(b.ctx, b.app.ID, p.OutTradeNo)
+		b.must(err)
+		// The dead process decided the settle (the row says SETTLING) and nothing more.
+		st, err := b.db.FindSettlement(b.ctx, o.ID)
+		b.must(err)
+		st.State, st.Final, st.OutRequestNo, st.Base = f2fpay.SettlementSettling, true, "S_dead_1", 1001
+		st.Shares = []f2fpay.Share{{Account: ra.UserID, Amount: 300}}
+		st.DueAt = time.Now().Add(-time.Second)
+		b.must(b.db.UpdateSettlement(b.ctx, st))
+		if _, err := b.engine.JanitorRound(b.ctx, payment.JanitorConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		st, err = b.db.FindSettlement(b.ctx, o.ID)
+		b.must(err)
+		if st.State != f2fpay.SettlementSettled || st.SettleNo == "" {
+			t.Fatalf("after the janitor: %+v", st)
+		}
+		if x, _ := b.sim.Balance(ra.UserID); x.Balance != 300 {
+			t.Fatalf("receiver holds %s", x.Balance)
+		}
+	})
 }
