@@ -172,6 +172,7 @@ type Storage interface {
 	MemberStore
 	SaleStore
 	ReconStore
+	FundStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

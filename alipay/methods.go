@@ -11,6 +11,8 @@ const (
 	MethodTradeRefund           = "alipay.trade.refund"
 	MethodTradeFastpayRefundQry = "alipay.trade.fastpay.refund.query"
 	MethodTradeOrderSettle      = "alipay.trade.order.settle"
+	MethodTradeOrderSettleQuery = "alipay.trade.order.settle.query"
+	MethodRoyaltyRelationBind   = "alipay.trade.royalty.relation.bind"
 	MethodBillDownloadURLQuery  = "alipay.data.dataservice.bill.downloadurl.query"
 	MethodSystemOauthToken      = "alipay.system.oauth.token"
 	MethodUserInfoShare         = "alipay.user.info.share"

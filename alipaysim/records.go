@@ -43,6 +43,8 @@ func newRecord(kind string) record {
 		return &OAuthToken{}
 	case kindAccount:
 		return &Account{}
+	case kindRelation:
+		return &Relation{}
 	case kindAppAuthCode:
 		return &AppAuthCode{}
 	case kindAppAuthToken:

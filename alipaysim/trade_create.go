@@ -47,6 +47,8 @@ var methods = map[string]func(t *txn, c *call) *node{
 	"alipay.trade.refund":                            delegated(withRoyaltyReversal((*txn).refundTrade)),
 	"alipay.trade.fastpay.refund.query":              delegated((*txn).refundQuery),
 	"alipay.trade.order.settle":                      delegated((*txn).orderSettle),
+	"alipay.trade.order.settle.query":                delegated((*txn).settleQuery),
+	"alipay.trade.royalty.relation.bind":             delegated((*txn).relationBind),
 	"alipay.data.dataservice.bill.downloadurl.query": delegated((*txn).billURL),
 	"alipay.system.oauth.token":                      delegated((*txn).oauthToken),
 	"alipay.user.info.share":                         delegated((*txn).userInfoShare),

@@ -22,6 +22,7 @@ type Engine interface {
 	Close(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Order, error)
 	RefundEngine
 	NotificationHandler
+	FundEngine
 }
 
 var _ Engine = (*payment.Engine)(nil)

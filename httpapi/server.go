@@ -204,6 +204,7 @@ func (s *Server) routes() http.Handler {
 	idem("POST /v1/sales", s.postSale)
 	term("GET /v1/sales/{id}", s.getSale)
 	idem("POST /v1/sales/{id}/cancel", s.postSaleCancel)
+	idem("POST /v1/payments/{out_trade_no}/final", s.postFinal)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -226,6 +227,12 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/terminals/{id}/disable", s.adminDisableTerminal)
 	admin("POST /admin/terminals/{id}/enable", s.adminEnableTerminal)
 	admin("POST /admin/terminals/{id}/rotate-key", s.adminRotateTerminalKey)
+	admin("GET /admin/stores/{id}/fund-rule", s.adminGetFundRule(false))
+	admin("PUT /admin/stores/{id}/fund-rule", s.adminPutFundRule(false))
+	admin("DELETE /admin/stores/{id}/fund-rule", s.adminDeleteFundRule(false))
+	admin("GET /admin/terminals/{id}/fund-rule", s.adminGetFundRule(true))
+	admin("PUT /admin/terminals/{id}/fund-rule", s.adminPutFundRule(true))
+	admin("DELETE /admin/terminals/{id}/fund-rule", s.adminDeleteFundRule(true))
 	admin("GET /admin/orders", s.adminListOrders)
 	admin("GET /admin/orders/{out_trade_no}", s.adminGetOrder)
 	admin("POST /admin/apps/{id}/authorizations/link", s.adminAuthorizationLink)

@@ -202,6 +202,10 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 	if err != nil {
 		return nil, err
 	}
+	ft, err := e.fundTerms(ctx, term, app, req.Amount)
+	if err != nil {
+		return nil, err
+	}
 	if req.OutTradeNo == "" {
 		req.OutTradeNo = e.newOutTradeNo()
 	}
@@ -231,12 +235,16 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 	}
 	e.metrics.OrderTransition(o.Kind, "", o.State)
 	log := e.log.With("out_trade_no", o.OutTradeNo, "order_id", o.ID, "terminal_id", term.ID)
+	if err := e.openSettlement(ctx, o, ft); err != nil {
+		return nil, err // nothing sent: the janitor cancels the order
+	}
 
 	payReq := &alipay.TradePayRequest{
 		OutTradeNo: o.OutTradeNo, Scene: req.Scene, AuthCode: req.AuthCode, Subject: req.Subject,
 		TotalAmount: req.Amount, Body: req.Body, GoodsDetail: req.Goods, OperatorID: req.OperatorID,
-		StoreID: store.Code, TerminalID: term.Code, ExtendParams: extendParams(app),
+		StoreID: store.Code, TerminalID: term.Code, ExtendParams: ft.extend(app),
 		TimeoutExpress: timeoutExpress(win), QueryOptions: promotionOptions,
+		SellerID: ft.sellerID, RoyaltyInfo: ft.royalty,
 	}
 	// The call is not cancelled with the request: a terminal hanging up must not turn
 	// an answer Alipay is about to give into an unknown outcome.

@@ -46,7 +46,9 @@ func (c JanitorConfig) withDefaults() JanitorConfig {
 //     never saw is cancelled too: the cancel burns the out_trade_no);
 //   - CANCELLING: cancelled again, on the retry schedule;
 //   - PENDING (QR, JSAPI): queried; closed through Alipay after the deadline;
-//   - refunds PENDING or UNKNOWN: refund query, then the same trade.refund again.
+//   - refunds PENDING or UNKNOWN: refund query, then the same trade.refund again;
+//   - settlements due (asynchronous profit sharing): settled once the sale is final,
+//     sent again (after a settle query) while Alipay's answer is unknown.
 //
 // Work is claimed with a lease in the store and every change is a compare-and-set, so
 // janitors of several instances (and requests driving their own orders) never act on
@@ -105,7 +107,14 @@ func (e *Engine) JanitorRound(ctx context.Context, cfg JanitorConfig) (int, erro
 		}(r)
 	}
 	wg.Wait()
-	return len(orders), rerr
+	if rerr != nil {
+		return len(orders), rerr
+	}
+	// Settlements (asynchronous profit sharing, funds.go) after the orders, so that an
+	// order paid in this round is settled in it.
+	settlements, serr := e.store.ClaimDueSettlements(ctx, e.owner, e.now(), cfg.Lease, cfg.Batch)
+	e.settleDue(ctx, settlements)
+	return len(orders), serr
 }
 
 // resolveOrder steps a claimed order while its next step falls due within a short

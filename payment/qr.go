@@ -73,16 +73,23 @@ func (e *Engine) PrecreateQR(ctx context.Context, req QRRequest) (*f2fpay.Order,
 	if err != nil {
 		return nil, err
 	}
+	ft, err := e.fundTerms(ctx, term, app, req.Amount)
+	if err != nil {
+		return nil, err
+	}
 	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindQR, req.Amount, req.Subject, req.Body, "", win)
 	if err != nil || retried {
 		return o, err
+	}
+	if err := e.openSettlement(ctx, o, ft); err != nil {
+		return nil, err
 	}
 	cctx, cancel := e.callCtx(context.WithoutCancel(ctx))
 	st := e.stamp()
 	r, err := c.TradePrecreate(cctx, &alipay.TradePrecreateRequest{
 		OutTradeNo: o.OutTradeNo, TotalAmount: req.Amount, Subject: req.Subject, Body: req.Body,
 		GoodsDetail: req.Goods, OperatorID: req.OperatorID, StoreID: store.Code, TerminalID: term.Code,
-		ExtendParams: extendParams(app), TimeoutExpress: timeoutExpress(win),
+		ExtendParams: ft.extend(app), TimeoutExpress: timeoutExpress(win), SellerID: ft.sellerID, RoyaltyInfo: ft.royalty,
 	}, c.Options()...)
 	cancel()
 	e.tokenRefused(ctx, c, err)
@@ -121,16 +128,23 @@ func (e *Engine) CreateJSAPI(ctx context.Context, req JSAPIRequest) (*f2fpay.Ord
 	if err != nil {
 		return nil, err
 	}
+	ft, err := e.fundTerms(ctx, term, app, req.Amount)
+	if err != nil {
+		return nil, err
+	}
 	o, retried, err := e.createPending(ctx, req.OutTradeNo, req.RequestKey, term, app, store, f2fpay.KindJSAPI, req.Amount, req.Subject, req.Body, cmp.Or(req.BuyerID, req.BuyerOpenID), win)
 	if err != nil || retried {
 		return o, err
+	}
+	if err := e.openSettlement(ctx, o, ft); err != nil {
+		return nil, err
 	}
 	cctx, cancel := e.callCtx(context.WithoutCancel(ctx))
 	st := e.stamp()
 	r, err := c.TradeCreate(cctx, &alipay.TradeCreateRequest{
 		OutTradeNo: o.OutTradeNo, TotalAmount: req.Amount, Subject: req.Subject, Body: req.Body, BuyerID: req.BuyerID,
 		BuyerOpenID: req.BuyerOpenID, GoodsDetail: req.Goods, OperatorID: req.OperatorID, StoreID: store.Code, TerminalID: term.Code,
-		ExtendParams: extendParams(app), TimeoutExpress: timeoutExpress(win),
+		ExtendParams: ft.extend(app), TimeoutExpress: timeoutExpress(win), SellerID: ft.sellerID, RoyaltyInfo: ft.royalty,
 	}, c.Options()...)
 	cancel()
 	e.tokenRefused(ctx, c, err)

@@ -72,3 +72,13 @@ SELECT (created_at - $1) / $2 AS bucket, count(*),
 	sum(CASE WHEN state = 'PAID' THEN 1 ELSE 0 END),
 	CAST(coalesce(sum(CASE WHEN state = 'PAID' THEN total_amount ELSE 0 END), 0) AS BIGINT)
 FROM orders;
+-- name: ClaimDueSettlements
+UPDATE settlements SET lease_owner = $1, lease_until = $2
+WHERE id IN (
+	SELECT id FROM settlements
+	WHERE state IN ('WAITING', 'SETTLING')
+		AND (due_at IS NULL OR due_at <= $3)
+		AND (lease_until IS NULL OR lease_until <= $3)
+	ORDER BY due_at NULLS FIRST, id
+	LIMIT $4)
+RETURNING {settlementCols};

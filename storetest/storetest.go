@@ -68,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"Audit", testAudit},
 		{"OrderStats", testOrderStats},
 		{"ConsoleFilters", testConsoleFilters},
+		{"FundRules", testFundRules},
+		{"Settlements", testSettlements},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

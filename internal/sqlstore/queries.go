@@ -39,10 +39,14 @@ type Queries struct {
 	CreateStaff, FindStaff, FindStaffByLogin, ListStaff, LoginFailed, LoginSucceeded            string
 	CreateSession, FindSession, DeleteSession, AppendAudit, ListAudit                           string
 	OrderStats, CallCount, CallLatencyAt                                                        string
+	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule                   string
+	UnboundApps, SaveRoyaltyRelation, ListRoyaltyRelations                                      string
+	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion                       string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 	ClaimDueAuthorizations                                                                      string // dialect
 	OrderSeries                                                                                 string // dialect
+	ClaimDueSettlements                                                                         string // dialect
 }
 
 //go:embed queries.sql
@@ -51,26 +55,28 @@ var shared string
 // columns are the column lists the statements name as {orderCols} and the like: the
 // scanners below read them in this order.
 var columns = map[string]string{
-	"merchantCols":     merchantCols,
+	"openOrderStates":  openOrderStates,
 	"appCols":          appCols,
+	"auditCols":        auditCols,
 	"authCols":         authCols,
+	"callCols":         callCols,
+	"eventCols":        eventCols,
+	"fundRuleCols":     fundRuleCols,
+	"idemCols":         idemCols,
+	"identityCols":     identityCols,
+	"memberCols":       memberCols,
+	"merchantCols":     merchantCols,
+	"orderCols":        orderCols,
+	"reconEntryCols":   reconEntryCols,
+	"reconReportCols":  reconReportCols,
+	"refundCols":       refundCols,
+	"saleCols":         saleCols,
+	"sessionCols":      sessionCols,
+	"settlementCols":   settlementCols,
+	"staffCols":        staffCols,
+	"staffSessionCols": staffSessionCols,
 	"storeCols":        storeCols,
 	"terminalCols":     terminalCols,
-	"orderCols":        orderCols,
-	"callCols":         callCols,
-	"refundCols":       refundCols,
-	"eventCols":        eventCols,
-	"idemCols":         idemCols,
-	"staffCols":        staffCols,
-	"sessionCols":      sessionCols,
-	"auditCols":        auditCols,
-	"openOrderStates":  openOrderStates,
-	"memberCols":       memberCols,
-	"identityCols":     identityCols,
-	"staffSessionCols": staffSessionCols,
-	"saleCols":         saleCols,
-	"reconReportCols":  reconReportCols,
-	"reconEntryCols":   reconEntryCols,
 }
 
 var (
@@ -100,7 +106,13 @@ func Load(dialectSQL string, p byte) (*Queries, error) {
 			if f.String() != "" {
 				return nil, fmt.Errorf("sqlstore: statement %s is defined twice", name)
 			}
-			f.SetString(render(file[loc[1]:end], p))
+			text := render(file[loc[1]:end], p)
+			if m := macro.FindString(text); m != "" {
+				// A column list or constant the statement names but columns lacks:
+				// refuse at load rather than send "{…}" to the database.
+				return nil, fmt.Errorf("sqlstore: statement %s names %s, which is not in columns", name, m)
+			}
+			f.SetString(text)
 		}
 	}
 	for i := range v.NumField() {

@@ -478,3 +478,54 @@ SELECT count(*) FROM gateway_calls g JOIN orders o ON o.id = g.order_id;
 
 -- name: CallLatencyAt
 SELECT g.latency_ns FROM gateway_calls g JOIN orders o ON o.id = g.order_id;
+-- Fund modes (fund.go): rules per store or terminal, bound receivers, settlements.
+
+-- name: FindFundRule
+SELECT {fundRuleCols} FROM fund_rules WHERE store_id = $1 OR terminal_id = $2;
+
+-- The terminal's own rule wins over its store's.
+-- name: FundRuleFor
+SELECT {fundRuleCols} FROM fund_rules WHERE terminal_id = $1 OR store_id = $2
+ORDER BY terminal_id IS NULL LIMIT 1;
+
+-- name: UpdateFundRule
+UPDATE fund_rules SET mode = $1, receivers = $2, settle_delay_ms = $3, updated_at = $4
+WHERE merchant_id = $5 AND (store_id = $6 OR terminal_id = $7) RETURNING id, created_at;
+
+-- name: InsertFundRule
+INSERT INTO fund_rules (merchant_id, store_id, terminal_id, mode, receivers, settle_delay_ms, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id;
+
+-- name: DeleteFundRule
+DELETE FROM fund_rules WHERE store_id = $1 OR terminal_id = $2;
+
+-- The merchant's apps to which an account is not bound.
+-- name: UnboundApps
+SELECT a.app_id FROM apps a WHERE a.merchant_id = $1
+	AND NOT EXISTS (SELECT 1 FROM royalty_relations r WHERE r.app_id = a.id AND r.account = $2)
+ORDER BY a.id;
+
+-- name: SaveRoyaltyRelation
+INSERT INTO royalty_relations (app_id, account, name, out_request_no, bound_at)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, account) DO NOTHING;
+
+-- name: ListRoyaltyRelations
+SELECT app_id, account, name, out_request_no, bound_at FROM royalty_relations
+WHERE app_id = $1 ORDER BY bound_at, account;
+
+-- name: CreateSettlement
+INSERT INTO settlements (order_id, merchant_id, state, receivers, delay_ms, final, out_request_no, shares,
+	base_amount, settle_no, attempts, last_error, due_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id;
+
+-- name: FindSettlement
+SELECT {settlementCols} FROM settlements WHERE order_id = $1;
+
+-- name: UpdateSettlement
+UPDATE settlements SET state = $1, final = $2, out_request_no = $3, shares = $4, base_amount = $5,
+	settle_no = $6, attempts = $7, last_error = $8, due_at = $9, updated_at = $10, version = version + 1,
+	lease_owner = '', lease_until = NULL
+WHERE id = $11 AND version = $12;
+
+-- name: SettlementVersion
+SELECT version FROM settlements WHERE id = $1;
