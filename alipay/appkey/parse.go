@@ -128,6 +128,13 @@ func Parse(data []byte) (*Key, error) {
 		return parsePEM(text)
 	}
 	if text[0] == 0x30 && !isBase64Text(text) { // an ASN.1 SEQUENCE: binary DER
+		// Binary DER is read as it came (less a BOM's bytes only if it had none of its
+		// own): trimming "whitespace" would cut a DER whose last byte happens to be
+		// 0x0a or 0x20 — about one random key in 40.
+		raw := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+		if len(raw) > 0 && raw[0] == 0x30 {
+			text = raw
+		}
 		k, err := parseDER(text)
 		if err != nil {
 			return nil, err

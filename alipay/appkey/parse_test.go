@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -203,5 +204,29 @@ func TestParseSkipsUnreadableCertificates(t *testing.T) {
 	}
 	if _, err := Parse([]byte(bogus)); err == nil {
 		t.Error("a lone unreadable certificate was accepted")
+	}
+}
+
+// TestParseDERWithWhitespaceLastByte: binary DER whose last byte is a whitespace byte
+// (0x0a, 0x20, …) is read whole. Parse used to trim the input first, cutting such a
+// key by a byte ("it is cut off") for about one random key in 40.
+func TestParseDERWithWhitespaceLastByte(t *testing.T) {
+	for found := 0; found < 3; {
+		k, err := rsa.GenerateKey(rand.Reader, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der := pkcs8DER(t, k)
+		if last := der[len(der)-1]; last != '\n' && last != ' ' && last != '\t' && last != '\r' && last != '\v' && last != '\f' {
+			continue
+		}
+		found++
+		got, err := Parse(der)
+		if err != nil {
+			t.Fatalf("Parse of DER ending in %#x: %v", der[len(der)-1], err)
+		}
+		if !got.Public.Equal(&k.PublicKey) {
+			t.Fatal("parsed a different public key")
+		}
 	}
 }
