@@ -61,7 +61,7 @@ func settleAfterCrash(t *testing.T, db string) {
 		"F2FPAY_PUBLIC_URL=" + base, "F2FPAY_INSTANCE=vending-server", "F2FPAY_JANITOR_INTERVAL=300ms",
 		"F2FPAY_LOG_LEVEL=warn",
 	}
-	svc := startProcess(t, bin, env, "serve")
+	svc := startProcess(t, bin, env, "serve", "-admin-listen=")
 	defer func() { svc.kill() }()
 	waitReady(t, base)
 
@@ -145,7 +145,7 @@ func settleAfterCrash(t *testing.T, db string) {
 	if err := <-first; err == nil {
 		t.Fatal("the final call was answered although the service was killed")
 	}
-	svc = startProcess(t, bin, env, "serve")
+	svc = startProcess(t, bin, env, "serve", "-admin-listen=")
 	waitReady(t, base)
 
 	// Nobody calls: the janitor must finish the settlement on its own.
