@@ -63,7 +63,9 @@ func (p *simPayer) code(_ string, password bool) (string, error) {
 	return p.a.sim.PaymentCode(p.a.ctx, p.buyer.UserID)
 }
 
-func (p *simPayer) confirm(_, _, tradeNo string) error { return p.a.sim.Confirm(p.a.ctx, tradeNo, p.pw) }
+func (p *simPayer) confirm(_, _, tradeNo string) error {
+	return p.a.sim.Confirm(p.a.ctx, tradeNo, p.pw)
+}
 
 func (p *simPayer) scan(_, qrCode string) error {
 	return p.a.post("/sandbox/scan", map[string]string{"buyer_id": p.buyer.UserID, "qr_code": qrCode})
