@@ -54,12 +54,36 @@ func runAcceptance(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	notify := fs.String("notify-url", "", "the notify URL Alipay will POST to (the service's /alipay/notify/{app_id})")
 	sandbox := fs.String("sandbox", "", "the offline sandbox's base URL: the buyer side is driven through its control API")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	db := fs.String("db", "", "the service's database (sqlite:PATH or postgres://…): load the app -app from it, with the master key")
+	appFromDB := fs.String("app", "", "with -db: the `APPID` of the configured app to check")
+	masterKey := fs.String("master-key", "", "base64 master `key` of the service (prefer F2FPAY_MASTER_KEY or -master-key-file)")
+	masterKeyFile := fs.String("master-key-file", "", "`file` holding the base64 master key")
 	yes := fs.Bool("yes", false, "without -sandbox: do not ask before charging (every payment still needs the operator's payment code)")
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}
+	if (*db == "") != (*appFromDB == "") {
+		return &usageError{"acceptance: -db and -app go together: the database and the APPID of the app configured in it"}
+	}
+	if *db != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, n := range []string{"app-id", "gateway", "private-key", "alipay-public-key", "app-cert", "alipay-cert", "root-cert"} {
+			if set[n] {
+				return &usageError{"acceptance: -" + n + " and -db: the app's configuration comes from the database; leave out -" + n}
+			}
+		}
+		if *masterKey == "" {
+			*masterKey = os.Getenv("F2FPAY_MASTER_KEY")
+		}
+		cfg, err := acceptanceAppConfig(ctx, *db, *masterKey, *masterKeyFile, *appFromDB)
+		if err != nil {
+			return err
+		}
+		return acceptanceReportRun(ctx, cfg, *notify, *sandbox, *yes, *asJSON, stdin, stdout, stderr)
+	}
 	if *appID == "" || *keyFile == "" || (*pubFile == "" && *appCert == "") {
-		return &usageError{"acceptance needs -app-id, -private-key and -alipay-public-key (or -app-cert, -alipay-cert, -root-cert)"}
+		return &usageError{"acceptance needs -app-id, -private-key and -alipay-public-key (or -app-cert, -alipay-cert, -root-cert), or -db and -app for an app configured in the service"}
 	}
 	read := func(p string) string {
 		if p == "" {
@@ -77,15 +101,21 @@ func runAcceptance(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	} else {
 		cfg.AlipayPublicKey = read(*pubFile)
 	}
+	return acceptanceReportRun(ctx, cfg, *notify, *sandbox, *yes, *asJSON, stdin, stdout, stderr)
+}
+
+// acceptanceReportRun runs the checks of cfg's app and prints the report.
+func acceptanceReportRun(ctx context.Context, cfg alipay.Config, notify, sandbox string, yes, asJSON bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg.NotifyURL = notify
 	var op *operator
-	if *sandbox == "" {
+	if sandbox == "" {
 		op = newOperator(stdin, stderr)
-		if !*yes && !op.agree(cfg) {
+		if !yes && !op.agree(cfg) {
 			return errors.New("acceptance: not started (the operator did not agree to the test payments)")
 		}
 	}
-	rep := acceptanceRun(ctx, cfg, *notify, *sandbox, op)
-	if *asJSON {
+	rep := acceptanceRun(ctx, cfg, notify, sandbox, op)
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(rep)
