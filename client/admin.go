@@ -80,21 +80,24 @@ func (a *AdminClient) UpdateMerchant(ctx context.Context, id int64, upd Merchant
 
 // App is an app as the admin API shows it: never its private key or token.
 type App struct {
-	ID                   int64     `json:"id"`
-	MerchantID           int64     `json:"merchant_id"`
-	AppID                string    `json:"app_id"`
-	Name                 string    `json:"name"`
-	Gateway              string    `json:"gateway"`
-	SignType             string    `json:"sign_type"`
-	KeyMode              string    `json:"key_mode"`
-	AlipayPublicKey      string    `json:"alipay_public_key,omitempty"`
-	SellerID             string    `json:"seller_id"`
-	SysServiceProviderID string    `json:"sys_service_provider_id,omitempty"`
-	PrivateKeySet        bool      `json:"private_key_set"`
-	PrivateKeySource     string    `json:"private_key_source"`
-	AppAuthTokenSet      bool      `json:"app_auth_token_set"`
-	CreatedAt            time.Time `json:"created_at"`
-	UpdatedAt            time.Time `json:"updated_at"`
+	ID                   int64  `json:"id"`
+	MerchantID           int64  `json:"merchant_id"`
+	AppID                string `json:"app_id"`
+	Name                 string `json:"name"`
+	Gateway              string `json:"gateway"`
+	SignType             string `json:"sign_type"`
+	KeyMode              string `json:"key_mode"`
+	AlipayPublicKey      string `json:"alipay_public_key,omitempty"`
+	SellerID             string `json:"seller_id"`
+	SysServiceProviderID string `json:"sys_service_provider_id,omitempty"`
+	PrivateKeySet        bool   `json:"private_key_set"`
+	PrivateKeySource     string `json:"private_key_source"`
+	AppAuthTokenSet      bool   `json:"app_auth_token_set"`
+	// ISV marks a service provider's app, which collects for the merchants that
+	// authorise it (AuthorizationLink).
+	ISV       bool      `json:"isv"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Version grows by one with every change of the app.
 	Version int64 `json:"version"`
 }
@@ -114,6 +117,9 @@ type AppRequest struct {
 	SellerID             string `json:"seller_id"`
 	AppAuthToken         string `json:"app_auth_token,omitempty"`
 	SysServiceProviderID string `json:"sys_service_provider_id,omitempty"`
+	// ISV registers a service provider's app: merchants authorise it through
+	// AuthorizationLink, and each is paid for with its own app_auth_token.
+	ISV bool `json:"isv,omitempty"`
 }
 
 // CreateApp registers an app for a merchant.

@@ -118,27 +118,44 @@ func (s *Server) adminListAuthorizations(w http.ResponseWriter, r *http.Request)
 // getAppAuth is GET /alipay/app-auth?app_id=&app_auth_code=&state=: where Alipay
 // sends a merchant back after it authorised the app. The sealed state names the app
 // and the merchant (AuthorizationLink), so nobody can attach a code to another merchant.
-func (s *Server) getAppAuth(w http.ResponseWriter, r *http.Request) error {
+// A browser (Accept: text/html) gets a page in Chinese and English that says what
+// happened and what to do; anything else gets JSON.
+func (s *Server) getAppAuth(w http.ResponseWriter, r *http.Request) {
+	a, err := s.appAuth(r)
+	if !wantsHTML(r) {
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"authorized": true, "merchant_id": a.MerchantID, "auth_app_id": a.AuthAppID, "state": a.State})
+		return
+	}
+	if err != nil {
+		s.appAuthPage(w, r, statusOf(err), appAuthView{Error: publicMessage(err)})
+		return
+	}
+	s.appAuthPage(w, r, http.StatusOK, appAuthView{AuthAppID: a.AuthAppID})
+}
+
+func (s *Server) appAuth(r *http.Request) (*f2fpay.Authorization, error) {
 	q := r.URL.Query()
 	az, err := s.authorizer()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if q.Get("state") == "" {
+		return nil, f2fpay.Errorf(f2fpay.EUNAUTHORIZED, "the authorisation link's state is missing; open the link the administrator gave you, or ask for a new one")
 	}
 	appID, merchantID, err := az.OpenAuthorizationState(q.Get("state"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	app, err := s.store.FindApp(r.Context(), appID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if q.Get("app_id") != "" && q.Get("app_id") != app.AppID {
-		return f2fpay.Errorf(f2fpay.EINVALID, "the redirect names app %q, the link was for %s", q.Get("app_id"), app.AppID)
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "the redirect names app %q, the link was for %s", q.Get("app_id"), app.AppID)
 	}
-	a, err := az.Authorize(r.Context(), appID, merchantID, q.Get("app_auth_code"), payment.AuthorizeOptions{})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"authorized": true, "merchant_id": a.MerchantID, "auth_app_id": a.AuthAppID, "state": a.State})
-	return nil
+	return az.Authorize(r.Context(), appID, merchantID, q.Get("app_auth_code"), payment.AuthorizeOptions{})
 }

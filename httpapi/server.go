@@ -238,7 +238,7 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/apps/{id}/authorizations/link", s.adminAuthorizationLink)
 	admin("POST /admin/apps/{id}/authorizations", s.adminCreateAuthorization)
 	admin("GET /admin/apps/{id}/authorizations", s.adminListAuthorizations)
-	handle("GET /alipay/app-auth", s.serveErrors(s.getAppAuth))
+	handle("GET /alipay/app-auth", http.HandlerFunc(s.getAppAuth))
 	admin("GET /admin/events", s.adminListEvents)
 	admin("POST /admin/events/replay", s.adminReplayEvents)
 	admin("GET /admin/merchants/{id}/members", s.adminListMembers)

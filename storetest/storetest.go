@@ -70,6 +70,9 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ConsoleFilters", testConsoleFilters},
 		{"FundRules", testFundRules},
 		{"Settlements", testSettlements},
+		{"Authorizations", testAuthorizations},
+		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
+		{"ISVOrderScope", testISVOrderScope},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 )
@@ -42,7 +41,7 @@ type acceptanceReport struct {
 	Checks  []acceptanceCheck `json:"checks"`
 }
 
-func runAcceptance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAcceptance(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("acceptance", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	appID := fs.String("app-id", "", "the app's APPID")
@@ -55,11 +54,36 @@ func runAcceptance(ctx context.Context, args []string, stdout, stderr io.Writer)
 	notify := fs.String("notify-url", "", "the notify URL Alipay will POST to (the service's /alipay/notify/{app_id})")
 	sandbox := fs.String("sandbox", "", "the offline sandbox's base URL: the buyer side is driven through its control API")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	db := fs.String("db", "", "the service's database (sqlite:PATH or postgres://…): load the app -app from it, with the master key")
+	appFromDB := fs.String("app", "", "with -db: the `APPID` of the configured app to check")
+	masterKey := fs.String("master-key", "", "base64 master `key` of the service (prefer F2FPAY_MASTER_KEY or -master-key-file)")
+	masterKeyFile := fs.String("master-key-file", "", "`file` holding the base64 master key")
+	yes := fs.Bool("yes", false, "without -sandbox: do not ask before charging (every payment still needs the operator's payment code)")
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}
+	if (*db == "") != (*appFromDB == "") {
+		return &usageError{"acceptance: -db and -app go together: the database and the APPID of the app configured in it"}
+	}
+	if *db != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, n := range []string{"app-id", "gateway", "private-key", "alipay-public-key", "app-cert", "alipay-cert", "root-cert"} {
+			if set[n] {
+				return &usageError{"acceptance: -" + n + " and -db: the app's configuration comes from the database; leave out -" + n}
+			}
+		}
+		if *masterKey == "" {
+			*masterKey = os.Getenv("F2FPAY_MASTER_KEY")
+		}
+		cfg, err := acceptanceAppConfig(ctx, *db, *masterKey, *masterKeyFile, *appFromDB)
+		if err != nil {
+			return err
+		}
+		return acceptanceReportRun(ctx, cfg, *notify, *sandbox, *yes, *asJSON, stdin, stdout, stderr)
+	}
 	if *appID == "" || *keyFile == "" || (*pubFile == "" && *appCert == "") {
-		return &usageError{"acceptance needs -app-id, -private-key and -alipay-public-key (or -app-cert, -alipay-cert, -root-cert)"}
+		return &usageError{"acceptance needs -app-id, -private-key and -alipay-public-key (or -app-cert, -alipay-cert, -root-cert), or -db and -app for an app configured in the service"}
 	}
 	read := func(p string) string {
 		if p == "" {
@@ -77,8 +101,21 @@ func runAcceptance(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		cfg.AlipayPublicKey = read(*pubFile)
 	}
-	rep := acceptanceRun(ctx, cfg, *notify, *sandbox)
-	if *asJSON {
+	return acceptanceReportRun(ctx, cfg, *notify, *sandbox, *yes, *asJSON, stdin, stdout, stderr)
+}
+
+// acceptanceReportRun runs the checks of cfg's app and prints the report.
+func acceptanceReportRun(ctx context.Context, cfg alipay.Config, notify, sandbox string, yes, asJSON bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg.NotifyURL = notify
+	var op *operator
+	if sandbox == "" {
+		op = newOperator(stdin, stderr)
+		if !yes && !op.agree(cfg) {
+			return errors.New("acceptance: not started (the operator did not agree to the test payments)")
+		}
+	}
+	rep := acceptanceRun(ctx, cfg, notify, sandbox, op)
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(rep)
@@ -108,6 +145,9 @@ func runAcceptance(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 type acceptor struct {
 	ctx    context.Context
+	poll   time.Duration // between queries while the buyer acts
+	trades []string      // out_trade_no of every test payment, refunded or cancelled at the end
+	refund map[string]alipay.Amount
 	c      *alipay.Client
 	sim    *simclient.Client
 	simURL string
@@ -129,7 +169,7 @@ func (a *acceptor) skip(name, why string) {
 	a.rep.Checks = append(a.rep.Checks, acceptanceCheck{Name: name, Skipped: true, Detail: why})
 }
 
-func acceptanceRun(ctx context.Context, cfg alipay.Config, notify, sandbox string) *acceptanceReport {
+func acceptanceRun(ctx context.Context, cfg alipay.Config, notify, sandbox string, op *operator) *acceptanceReport {
 	a := &acceptor{ctx: ctx, rep: &acceptanceReport{AppID: cfg.AppID, Gateway: cfg.Gateway, Passed: true}, hc: &http.Client{Timeout: 10 * time.Second}}
 	c, err := alipay.New(cfg)
 	if !a.add("keys", explainKeys(err), "the private key parses and fits the configured Alipay key material") {
@@ -145,12 +185,16 @@ func acceptanceRun(ctx context.Context, cfg alipay.Config, notify, sandbox strin
 		a.add("notify_url", a.probeNotify(notify), "reachable, and refuses a forged notification")
 	}
 	if sandbox == "" {
-		a.skip("flows", "against real Alipay the flows need a real payment code at each step (interactive mode, not built yet); pass -sandbox to run them against the offline sandbox")
+		a.flows(op, "")
 		return a.rep
 	}
 	a.simURL = strings.TrimRight(sandbox, "/")
 	a.sim = simclient.New(a.simURL, nil)
-	a.flows(notify)
+	p, err := a.simPayer()
+	if !a.add("sandbox", err, "buyers created through the sandbox's control API") {
+		return a.rep
+	}
+	a.flows(p, notify)
 	return a.rep
 }
 
@@ -211,109 +255,6 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// flows runs each face-to-face flow against the sandbox, as the buyer too.
-func (a *acceptor) flows(notify string) {
-	ctx := a.ctx
-	pw := "112233"
-	buyer, err := a.sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: f2fpay.MustParseAmount("100.00")})
-	if !a.add("sandbox", err, "buyer created through the sandbox's control API") {
-		return
-	}
-	zero := f2fpay.Amount(0)
-	pwBuyer, err := a.sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: f2fpay.MustParseAmount("100.00"), PayPassword: pw, Threshold: &zero})
-	if err != nil {
-		a.add("sandbox", err, "")
-		return
-	}
-	pay := func(b *simclient.Buyer, no string) (*alipay.PayResult, error) {
-		code, err := a.sim.PaymentCode(ctx, b.UserID)
-		if err != nil {
-			return nil, err
-		}
-		return a.c.TradePay(ctx, &alipay.TradePayRequest{OutTradeNo: no, AuthCode: code, Subject: "acceptance", TotalAmount: 1})
-	}
-	// Barcode pay.
-	paidNo := "ACC-PAY-" + randHex(4)
-	res, err := pay(buyer, paidNo)
-	if err == nil && res.Status != alipay.PayPaid {
-		err = fmt.Errorf("trade.pay answered %s (%v), want 10000", res.Status, res.Err)
-	}
-	barOK := a.add("barcode_pay", err, "trade.pay 10000, paid")
-	if barOK && notify != "" {
-		a.add("notify_signed", a.signedNotified(res.Response.TradeNo), "the notify URL answered \"success\" to Alipay's signed notification")
-	}
-	// 10003: the buyer confirms with the password.
-	no := "ACC-PWD-" + randHex(4)
-	res, err = pay(pwBuyer, no)
-	if err == nil && res.Status != alipay.PayWaiting {
-		err = fmt.Errorf("trade.pay answered %s, want 10003 (password)", res.Status)
-	}
-	if err == nil {
-		err = a.sim.Confirm(ctx, res.Response.TradeNo, pw)
-	}
-	if err == nil {
-		err = a.queryStatus(no, alipay.TradeSuccess)
-	}
-	a.add("password_10003", err, "10003, confirmed with the password, query says TRADE_SUCCESS")
-	// QR.
-	no = "ACC-QR-" + randHex(4)
-	pre, err := a.c.TradePrecreate(ctx, &alipay.TradePrecreateRequest{OutTradeNo: no, TotalAmount: 1, Subject: "acceptance"})
-	if err == nil {
-		err = a.post("/sandbox/scan", map[string]string{"buyer_id": buyer.UserID, "qr_code": pre.QRCode})
-	}
-	if err == nil {
-		err = a.queryStatus(no, alipay.TradeSuccess)
-	}
-	a.add("qr", err, "precreate, the buyer scans and pays, query says TRADE_SUCCESS")
-	// Refund and refund query of the barcode payment.
-	if barOK {
-		_, err = a.c.TradeRefund(ctx, &alipay.TradeRefundRequest{OutTradeNo: paidNo, RefundAmount: 1, OutRequestNo: "ACC-RF-1"})
-		a.add("refund", err, "trade.refund 10000")
-		var q *alipay.RefundQueryResponse
-		q, err = a.c.TradeFastpayRefundQuery(ctx, &alipay.RefundQueryRequest{OutTradeNo: paidNo, OutRequestNo: "ACC-RF-1"})
-		if err == nil && q.RefundAmount != 1 {
-			err = fmt.Errorf("refund query says refund_amount %s, want 0.01", q.RefundAmount)
-		}
-		a.add("refund_query", err, "refund query finds the refund")
-	}
-	// Cancel: a payment the buyer never confirms.
-	no = "ACC-CANCEL-" + randHex(4)
-	res, err = pay(pwBuyer, no)
-	if err == nil {
-		var cr *alipay.TradeCancelResponse
-		cr, err = a.c.TradeCancel(ctx, alipay.TradeRef{OutTradeNo: no})
-		if err == nil && cr.RetryFlag == "Y" {
-			err = errors.New("trade.cancel asks to be retried")
-		}
-	}
-	a.add("cancel", err, "trade.cancel of an unconfirmed payment")
-	// Close: a payment waiting for the buyer's password (a QR nobody scanned has no
-	// trade at Alipay yet: closing it answers ACQ.TRADE_NOT_EXIST).
-	no = "ACC-CLOSE-" + randHex(4)
-	res, err = pay(pwBuyer, no)
-	if err == nil {
-		_, err = a.c.TradeClose(ctx, &alipay.TradeCloseRequest{OutTradeNo: no})
-	}
-	if err == nil {
-		err = a.queryStatus(no, alipay.TradeClosed)
-	}
-	a.add("close", err, "trade.close of a payment waiting for the buyer, query says TRADE_CLOSED")
-	// Bill download: yesterday's trade bill.
-	day := time.Now().In(alipay.Beijing()).AddDate(0, 0, -1).Format("2006-01-02")
-	bill, err := a.c.BillDownloadURLQuery(ctx, &alipay.BillDownloadURLQueryRequest{BillType: "trade", BillDate: day})
-	if err == nil {
-		var resp *http.Response
-		resp, err = a.hc.Get(bill.BillDownloadURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				err = fmt.Errorf("the bill link answered HTTP %d", resp.StatusCode)
-			}
-		}
-	}
-	a.add("bill_download", err, "bill download URL for "+day+" answers")
 }
 
 func (a *acceptor) queryStatus(no string, want alipay.TradeStatus) error {

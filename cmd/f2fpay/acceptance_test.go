@@ -128,7 +128,7 @@ func TestAcceptancePasses(t *testing.T) {
 			if err != nil || !rep.Passed {
 				t.Fatalf("acceptance failed: %v\n%s", err, out)
 			}
-			want := []string{"keys", "gateway", "notify_url", "sandbox", "barcode_pay", "notify_signed", "password_10003", "qr", "refund", "refund_query", "cancel", "close", "bill_download"}
+			want := []string{"keys", "gateway", "notify_url", "sandbox", "barcode_pay", "notify_signed", "password_10003", "qr", "refund", "refund_query", "cancel", "close", "bill_download", "cleanup"}
 			var got []string
 			for _, c := range rep.Checks {
 				got = append(got, c.Name)

@@ -133,7 +133,7 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdin io.Reader, s
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
 	case "acceptance":
-		return runAcceptance(ctx, rest, stdout, stderr)
+		return runAcceptance(ctx, rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "f2fpay", versionString())
 		return nil

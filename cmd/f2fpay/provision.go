@@ -21,6 +21,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/httpapi"
+	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
 )
 
@@ -82,7 +83,8 @@ Onboard a merchant in one command: its merchant, Alipay app, store and cashier t
 and the terminal's API key, printed once. The app's private key comes from the key
 directory written by "f2fpay keys generate -dir DIR". The Alipay values come from the
 app's page on Alipay's console — or, with -sandbox, from registering the app with the
-f2fpay sandbox at that URL.
+f2fpay sandbox at that URL. -isv registers the app as a service provider's app; a
+merchant it serves is onboarded with -isv-app (see "Service providers" below).
 
 Running it again is safe: the merchant is found by its name, the app by its APPID (with
 -sandbox: the merchant's app on that sandbox), the store and the terminal by their codes;
@@ -101,6 +103,15 @@ https://openapi.alipay.com/gateway.do (production) or Alipay's online sandbox
 https://openapi-sandbox.dl.alipaydev.com/gateway.do. There is no default: an app that
 charges real buyers should not be one by accident.
 
+Service providers (第三方应用授权): after registering the provider's app with -isv,
+onboard each merchant it serves with -isv-app APPID (no key directory, no Alipay values:
+the merchant pays through the provider's app with its own app_auth_token). Without a
+code, it prints the link the merchant opens to authorise the app (-redirect-uri: the
+service's public https://…/alipay/app-auth, which takes the code itself); when the
+merchant is sent back elsewhere, run again with -app-auth-code CODE. With -sandbox, the
+sandbox's merchant consents at once. The terminal is created once the merchant has
+authorised; -rebate-pid names the PID earning rebates (sys_service_provider_id).
+
 Flags:
 `
 
@@ -117,6 +128,10 @@ type provisionConfig struct {
 
 	Merchant, AppName, StoreCode, StoreName, TerminalCode, TerminalName string
 	RotateKey                                                           bool
+
+	// Service providers (provision_isv.go).
+	ISV                                         bool
+	ISVApp, AppAuthCode, RedirectURI, RebatePID string
 }
 
 func bindProvisionFlags(fs *flag.FlagSet, c *provisionConfig) {
@@ -142,6 +157,7 @@ func bindProvisionFlags(fs *flag.FlagSet, c *provisionConfig) {
 	fs.StringVar(&c.TerminalCode, "terminal", "POS-1", "the cashier terminal's `code`")
 	fs.StringVar(&c.TerminalName, "terminal-name", "", "the terminal's `name` (default: \"cashier \" + its code)")
 	fs.BoolVar(&c.RotateKey, "rotate-key", false, "give an existing terminal a new API key (the old one stops working at once)")
+	bindISVFlags(fs, c)
 }
 
 // loadProvisionConfig reads the flags over the F2FPAY_* environment over the defaults.
@@ -185,9 +201,16 @@ func loadProvisionConfig(args []string, getenv func(string) string, stdout, stde
 
 func (c *provisionConfig) check() error {
 	bad := func(format string, a ...any) error { return &usageError{"provision: " + fmt.Sprintf(format, a...)} }
-	switch {
-	case strings.TrimSpace(c.Merchant) == "":
+	if strings.TrimSpace(c.Merchant) == "" {
 		return bad("-merchant is required: the merchant's name, by which a re-run finds it")
+	}
+	if c.ISVApp != "" {
+		return c.checkISV(bad)
+	}
+	if c.AppAuthCode != "" || c.RedirectURI != "" || c.RebatePID != "" {
+		return bad("-app-auth-code, -redirect-uri and -rebate-pid onboard a merchant under a service provider's app: give -isv-app APPID")
+	}
+	switch {
 	case c.Sandbox != "" && (c.AppID != "" || c.SellerID != "" || c.Gateway != "" || c.AlipayPublicKey != "" || c.AppCert != "" || c.AlipayCert != "" || c.RootCert != ""):
 		return bad("-sandbox registers the app with the sandbox, which gives the APPID, seller id, gateway and Alipay key: leave out -app-id, -seller-id, -gateway and the Alipay key flags")
 	case c.Sandbox == "" && c.Gateway == "":
@@ -219,9 +242,11 @@ func runProvision(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	key, err := readAppKey(c.Keys, c.KeyName)
-	if err != nil {
-		return err
+	var key *rsa.PrivateKey // a merchant under a service provider's app has no key of its own here
+	if c.ISVApp == "" {
+		if key, err = readAppKey(c.Keys, c.KeyName); err != nil {
+			return err
+		}
 	}
 	admin, how, closeAdmin, err := c.adminClient(ctx)
 	if err != nil {
@@ -279,7 +304,13 @@ func (c *provisionConfig) adminClient(ctx context.Context) (*client.AdminClient,
 	tok := make([]byte, 24)
 	rand.Read(tok)
 	token := base64.RawURLEncoding.EncodeToString(tok)
-	api, err := httpapi.New(httpapi.Config{Storage: store, Box: box, AdminToken: token})
+	// The engine exchanges app_auth_codes for a merchant under a service provider's app.
+	engine, err := payment.New(payment.Config{Storage: store, Clients: payment.NewAppClients(box, payment.AppClientsOptions{})})
+	if err != nil {
+		store.Close()
+		return nil, "", nil, fmt.Errorf("provision: %w", err)
+	}
+	api, err := httpapi.New(httpapi.Config{Storage: store, Box: box, AdminToken: token, Engine: engine})
 	if err != nil {
 		store.Close()
 		return nil, "", nil, fmt.Errorf("provision: %w", err)
@@ -319,7 +350,12 @@ func (c *provisionConfig) provision(ctx context.Context, w io.Writer, admin *cli
 		fmt.Fprintf(w, "  merchant %q (id %d) created\n", m.Name, m.ID)
 	}
 
-	app, err := c.provisionApp(ctx, w, admin, m, key)
+	var app *client.App
+	if c.ISVApp != "" {
+		app, err = c.provisionAuthorization(ctx, w, admin, m)
+	} else {
+		app, err = c.provisionApp(ctx, w, admin, m, key)
+	}
 	if err != nil {
 		return err
 	}
@@ -340,6 +376,9 @@ func (c *provisionConfig) provision(ctx context.Context, w io.Writer, admin *cli
 		return fmt.Errorf("provision: creating the store: %w", err)
 	} else {
 		fmt.Fprintf(w, "  store %s (id %d) created\n", st.Code, st.ID)
+	}
+	if app == nil { // the merchant has yet to authorise the service provider's app
+		return nil
 	}
 
 	ts, err := admin.ListTerminals(ctx, m.ID)
@@ -391,7 +430,7 @@ func (c *provisionConfig) provisionApp(ctx context.Context, w io.Writer, admin *
 		return nil, fmt.Errorf("provision: listing apps: %w", err)
 	}
 	req := client.AppRequest{AppID: c.AppID, Name: cmpOr(c.AppName, m.Name+" app"), Gateway: c.Gateway, SellerID: c.SellerID,
-		PrivateKey: string(alipay.PrivateKeyPEM(key))}
+		PrivateKey: string(alipay.PrivateKeyPEM(key)), ISV: c.ISV}
 	var sim *simclient.Client
 	if c.Sandbox != "" {
 		sim = simclient.New(c.Sandbox, nil)
