@@ -14,7 +14,7 @@
       labels: d.labels,
       datasets: [
         { type: "bar", label: d.names[0] + " (¥)", data: yuan, backgroundColor: "#0b5cad", yAxisID: "y" },
-        { type: "line", label: d.names[1], data: d.count, borderColor: "#c05600", backgroundColor: "#c05600", yAxisID: "y1", tension: 0.2 }
+        { type: "line", label: d.names[1], data: d.count, borderColor: "#c05600", backgroundColor: "#c05600", yAxisID: "y1", tension: 0 } // straight segments: a curve overshoots whole counts
       ]
     },
     options: {
