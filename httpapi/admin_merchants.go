@@ -192,12 +192,15 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 	return upd, made, nil
 }
 
-// newWebhookSecret returns 256 random bits, base64url: what the service hands out
-// when asked to rotate a merchant's webhook secret.
+// newWebhookSecret returns 256 random bits in Standard Webhooks' secret format,
+// "whsec_" and standard base64: what the service hands out when asked to rotate a
+// merchant's webhook secret. A Standard Webhooks library takes it as it is (the key is
+// the decoded bytes, webhook.SigningKey). Secrets made before were base64url without
+// padding, whose key is their own bytes.
 func newWebhookSecret() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic("httpapi: crypto/rand failed: " + err.Error())
 	}
-	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
