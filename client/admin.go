@@ -37,12 +37,15 @@ func (a *AdminClient) call(ctx context.Context, method, path string, in, out any
 
 // Merchant is a merchant as the admin API shows it.
 type Merchant struct {
-	ID               int64     `json:"id"`
-	Name             string    `json:"name"`
-	WebhookURL       string    `json:"webhook_url,omitempty"`
-	WebhookSecretSet bool      `json:"webhook_secret_set"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	WebhookURL       string `json:"webhook_url,omitempty"`
+	WebhookSecretSet bool   `json:"webhook_secret_set"`
+	// TerminalsSeeAllOrders: every terminal of the merchant sees and refunds all of
+	// its orders, not only those it took.
+	TerminalsSeeAllOrders bool      `json:"terminals_see_all_orders"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 	// WebhookSecret is filled only in the answer of an UpdateMerchant with
 	// RotateWebhookSecret: the secret the service made, shown this once.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
@@ -50,9 +53,10 @@ type Merchant struct {
 
 // MerchantRequest creates a merchant; WebhookSecret is write-only.
 type MerchantRequest struct {
-	Name          string `json:"name"`
-	WebhookURL    string `json:"webhook_url,omitempty"`
-	WebhookSecret string `json:"webhook_secret,omitempty"`
+	Name                  string `json:"name"`
+	WebhookURL            string `json:"webhook_url,omitempty"`
+	WebhookSecret         string `json:"webhook_secret,omitempty"`
+	TerminalsSeeAllOrders bool   `json:"terminals_see_all_orders,omitempty"`
 }
 
 // CreateMerchant creates a merchant.
@@ -70,6 +74,8 @@ type MerchantUpdate struct {
 	// RotateWebhookSecret has the service make a new secret, returned once in
 	// Merchant.WebhookSecret.
 	RotateWebhookSecret bool `json:"rotate_webhook_secret,omitempty"`
+	// TerminalsSeeAllOrders turns merchant-wide visibility for its terminals on or off.
+	TerminalsSeeAllOrders *bool `json:"terminals_see_all_orders,omitempty"`
 }
 
 // UpdateMerchant changes a merchant's name or webhook.
