@@ -78,6 +78,32 @@ type MerchantUpdate struct {
 	TerminalsSeeAllOrders *bool `json:"terminals_see_all_orders,omitempty"`
 }
 
+// Merchant returns a merchant.
+func (a *AdminClient) Merchant(ctx context.Context, id int64) (*Merchant, error) {
+	var m Merchant
+	return &m, a.call(ctx, http.MethodGet, "/admin/merchants/"+strconv.FormatInt(id, 10), nil, &m)
+}
+
+// AdminRefund is the answer of RefundOrder: the refund and the order as it now stands.
+type AdminRefund struct {
+	Refund f2fpay.PublicRefund `json:"refund"`
+	Order  f2fpay.PublicOrder  `json:"order"`
+}
+
+// RefundOrder refunds an order from the back office (POST
+// /admin/orders/{out_trade_no}/refunds). appID (f2fpay's id of the app, 0 for none)
+// names the app when the number is used by orders of several. req.RefundID makes it
+// idempotent: the same id and amount answer the same refund; give back-office
+// refunds ids of their own ("bo-…"), apart from the terminals'.
+func (a *AdminClient) RefundOrder(ctx context.Context, outTradeNo string, appID int64, req RefundRequest) (*AdminRefund, error) {
+	path := "/admin/orders/" + url.PathEscape(outTradeNo) + "/refunds"
+	if appID != 0 {
+		path += "?app_id=" + strconv.FormatInt(appID, 10)
+	}
+	var out AdminRefund
+	return &out, a.call(ctx, http.MethodPost, path, req, &out)
+}
+
 // UpdateMerchant changes a merchant's name or webhook.
 func (a *AdminClient) UpdateMerchant(ctx context.Context, id int64, upd MerchantUpdate) (*Merchant, error) {
 	var m Merchant
