@@ -20,6 +20,12 @@ const (
 	EventRefundFailed     EventType = "refund.failed"
 )
 
+// EventSchemaVersion is the version of the webhook body (the "version" field): the
+// envelope {"id","type","version","created_at","data"} with PublicOrder or
+// PublicRefund as data. Fields may be added within a version; a change that renames
+// or removes one gets a new version (docs/api.md, "Webhooks").
+const EventSchemaVersion = "2026-12-01"
+
 // Event is an outbox entry: written in the same transaction as the state change it
 // announces, then delivered as a signed webhook until the merchant's endpoint accepts
 // it. ID is unique and stable across retries, for consumer-side dedupe.

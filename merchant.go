@@ -13,8 +13,13 @@ type Merchant struct {
 	// WebhookURL receives signed events (payment and refund state changes); empty: none.
 	WebhookURL string `json:"webhook_url,omitempty"`
 	// WebhookSecret signs webhooks (HMAC-SHA256). Never returned by the admin API.
-	WebhookSecret string    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
+	WebhookSecret string `json:"-"`
+	// TerminalsSeeAllOrders lets every terminal of the merchant see, cancel, close and
+	// refund all of the merchant's orders (a cashier refunding at another till, a
+	// store's manager at the back office PC); otherwise a terminal sees only the orders
+	// it took. Set in the admin API; off by default.
+	TerminalsSeeAllOrders bool      `json:"terminals_see_all_orders"`
+	CreatedAt             time.Time `json:"created_at"`
 	// UpdatedAt is when UpdateMerchant last changed it (CreatedAt until then).
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -25,6 +30,8 @@ type MerchantUpdate struct {
 	WebhookURL *string
 	// WebhookSecret is the new secret as stored (sealed); "" clears it.
 	WebhookSecret *string
+	// TerminalsSeeAllOrders changes Merchant.TerminalsSeeAllOrders.
+	TerminalsSeeAllOrders *bool
 }
 
 // WebhookSecretPurpose is the secret.Box purpose under which merchants' webhook secrets

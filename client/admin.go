@@ -37,12 +37,15 @@ func (a *AdminClient) call(ctx context.Context, method, path string, in, out any
 
 // Merchant is a merchant as the admin API shows it.
 type Merchant struct {
-	ID               int64     `json:"id"`
-	Name             string    `json:"name"`
-	WebhookURL       string    `json:"webhook_url,omitempty"`
-	WebhookSecretSet bool      `json:"webhook_secret_set"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	WebhookURL       string `json:"webhook_url,omitempty"`
+	WebhookSecretSet bool   `json:"webhook_secret_set"`
+	// TerminalsSeeAllOrders: every terminal of the merchant sees and refunds all of
+	// its orders, not only those it took.
+	TerminalsSeeAllOrders bool      `json:"terminals_see_all_orders"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 	// WebhookSecret is filled only in the answer of an UpdateMerchant with
 	// RotateWebhookSecret: the secret the service made, shown this once.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
@@ -50,9 +53,10 @@ type Merchant struct {
 
 // MerchantRequest creates a merchant; WebhookSecret is write-only.
 type MerchantRequest struct {
-	Name          string `json:"name"`
-	WebhookURL    string `json:"webhook_url,omitempty"`
-	WebhookSecret string `json:"webhook_secret,omitempty"`
+	Name                  string `json:"name"`
+	WebhookURL            string `json:"webhook_url,omitempty"`
+	WebhookSecret         string `json:"webhook_secret,omitempty"`
+	TerminalsSeeAllOrders bool   `json:"terminals_see_all_orders,omitempty"`
 }
 
 // CreateMerchant creates a merchant.
@@ -70,6 +74,34 @@ type MerchantUpdate struct {
 	// RotateWebhookSecret has the service make a new secret, returned once in
 	// Merchant.WebhookSecret.
 	RotateWebhookSecret bool `json:"rotate_webhook_secret,omitempty"`
+	// TerminalsSeeAllOrders turns merchant-wide visibility for its terminals on or off.
+	TerminalsSeeAllOrders *bool `json:"terminals_see_all_orders,omitempty"`
+}
+
+// Merchant returns a merchant.
+func (a *AdminClient) Merchant(ctx context.Context, id int64) (*Merchant, error) {
+	var m Merchant
+	return &m, a.call(ctx, http.MethodGet, "/admin/merchants/"+strconv.FormatInt(id, 10), nil, &m)
+}
+
+// AdminRefund is the answer of RefundOrder: the refund and the order as it now stands.
+type AdminRefund struct {
+	Refund f2fpay.PublicRefund `json:"refund"`
+	Order  f2fpay.PublicOrder  `json:"order"`
+}
+
+// RefundOrder refunds an order from the back office (POST
+// /admin/orders/{out_trade_no}/refunds). appID (f2fpay's id of the app, 0 for none)
+// names the app when the number is used by orders of several. req.RefundID makes it
+// idempotent: the same id and amount answer the same refund; give back-office
+// refunds ids of their own ("bo-…"), apart from the terminals'.
+func (a *AdminClient) RefundOrder(ctx context.Context, outTradeNo string, appID int64, req RefundRequest) (*AdminRefund, error) {
+	path := "/admin/orders/" + url.PathEscape(outTradeNo) + "/refunds"
+	if appID != 0 {
+		path += "?app_id=" + strconv.FormatInt(appID, 10)
+	}
+	var out AdminRefund
+	return &out, a.call(ctx, http.MethodPost, path, req, &out)
 }
 
 // UpdateMerchant changes a merchant's name or webhook.

@@ -87,6 +87,10 @@ type Client struct {
 	// captured request cannot be replayed. Each attempt, retries included, is signed
 	// anew. The terminal's clock must be within 5 minutes of the service's.
 	SignRequests bool
+	// AcceptLanguage, when set, is sent as Accept-Language: "zh-CN" has the service
+	// answer payments' messages and the common errors in Chinese (what the cashier
+	// reads); English otherwise.
+	AcceptLanguage string
 }
 
 // NewClient returns a client for the service at baseURL (e.g. "http://127.0.0.1:8080")
@@ -115,12 +119,19 @@ func bearer(token string) authorize {
 }
 
 func (c *Client) authorize() authorize {
+	auth := bearer(c.keyID + "." + c.secret)
 	if c.SignRequests {
-		return func(req *http.Request, body []byte) {
+		auth = func(req *http.Request, body []byte) {
 			SignRequest(req, body, c.keyID, c.secret, time.Now(), NewNonce())
 		}
 	}
-	return bearer(c.keyID + "." + c.secret)
+	if c.AcceptLanguage == "" {
+		return auth
+	}
+	return func(req *http.Request, body []byte) {
+		req.Header.Set("Accept-Language", c.AcceptLanguage) // not signed: it changes only the wording
+		auth(req, body)
+	}
 }
 
 // NewIdempotencyKey returns a fresh random key (128 bits, hex).

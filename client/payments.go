@@ -51,6 +51,14 @@ type Payment struct {
 	MerchantDiscountAmount f2fpay.Amount     `json:"merchant_discount_amount"`
 	FundBills              []f2fpay.FundBill `json:"fund_bill_list,omitempty"`
 	Vouchers               []f2fpay.Voucher  `json:"voucher_detail_list,omitempty"`
+	// Receipt fields: the merchant, store and terminal that took the payment, and the
+	// time it was paid in Beijing time ("2026-03-14 12:05:06"), empty until paid.
+	MerchantName  string `json:"merchant_name,omitempty"`
+	StoreName     string `json:"store_name,omitempty"`
+	StoreCode     string `json:"store_code,omitempty"`
+	TerminalName  string `json:"terminal_name,omitempty"`
+	TerminalCode  string `json:"terminal_code,omitempty"`
+	PaidAtBeijing string `json:"paid_at_beijing,omitempty"`
 }
 
 // BarcodeRequest is a barcode (or face) payment.

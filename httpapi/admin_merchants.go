@@ -17,6 +17,9 @@ type merchantRequest struct {
 	Name          string `json:"name"`
 	WebhookURL    string `json:"webhook_url"`
 	WebhookSecret string `json:"webhook_secret"`
+	// TerminalsSeeAllOrders lets every terminal see and refund all of the merchant's
+	// orders (f2fpay.Merchant.TerminalsSeeAllOrders).
+	TerminalsSeeAllOrders bool `json:"terminals_see_all_orders"`
 }
 
 // merchantJSON is a merchant as the admin API shows it: the webhook secret is
@@ -31,7 +34,7 @@ func (s *Server) adminCreateMerchant(w http.ResponseWriter, r *http.Request) err
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	m := &f2fpay.Merchant{Name: req.Name, WebhookURL: req.WebhookURL}
+	m := &f2fpay.Merchant{Name: req.Name, WebhookURL: req.WebhookURL, TerminalsSeeAllOrders: req.TerminalsSeeAllOrders}
 	if err := m.Validate(); err != nil {
 		return err
 	}
@@ -96,6 +99,9 @@ type merchantPatch struct {
 	// service to make one and show it once. At most one of the two.
 	WebhookSecret       *string `json:"webhook_secret"`
 	RotateWebhookSecret bool    `json:"rotate_webhook_secret"`
+	// TerminalsSeeAllOrders turns merchant-wide visibility of orders for its
+	// terminals on or off.
+	TerminalsSeeAllOrders *bool `json:"terminals_see_all_orders"`
 }
 
 // updatedMerchant is the answer of a change: with a secret the service made, that
@@ -132,7 +138,8 @@ func (s *Server) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	s.log.InfoContext(r.Context(), "merchant updated", "merchant_id", m.ID, "name_changed", upd.Name != nil,
-		"webhook_url_changed", upd.WebhookURL != nil, "webhook_secret_changed", upd.WebhookSecret != nil)
+		"webhook_url_changed", upd.WebhookURL != nil, "webhook_secret_changed", upd.WebhookSecret != nil,
+		"terminals_see_all_orders", m.TerminalsSeeAllOrders)
 	writeJSON(w, http.StatusOK, updatedMerchant{merchantJSON{m, m.WebhookSecret != ""}, made})
 	return nil
 }
@@ -140,9 +147,10 @@ func (s *Server) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) err
 // merchantUpdate checks a patch against the merchant as stored. made is the webhook
 // secret the service generated, if it was asked to.
 func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f2fpay.MerchantUpdate, made string, err error) {
-	if req.Name == nil && req.WebhookURL == nil && req.WebhookSecret == nil && !req.RotateWebhookSecret {
-		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send at least one of name, webhook_url, webhook_secret or \"rotate_webhook_secret\": true")
+	if req.Name == nil && req.WebhookURL == nil && req.WebhookSecret == nil && !req.RotateWebhookSecret && req.TerminalsSeeAllOrders == nil {
+		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "nothing to change: send at least one of name, webhook_url, webhook_secret, terminals_see_all_orders or \"rotate_webhook_secret\": true")
 	}
+	upd.TerminalsSeeAllOrders = req.TerminalsSeeAllOrders
 	if req.WebhookSecret != nil && req.RotateWebhookSecret {
 		return upd, "", f2fpay.Errorf(f2fpay.EINVALID, "send either webhook_secret (a secret you chose) or \"rotate_webhook_secret\": true (the service makes one and shows it once), not both")
 	}
@@ -192,12 +200,15 @@ func (s *Server) merchantUpdate(cur *f2fpay.Merchant, req *merchantPatch) (upd f
 	return upd, made, nil
 }
 
-// newWebhookSecret returns 256 random bits, base64url: what the service hands out
-// when asked to rotate a merchant's webhook secret.
+// newWebhookSecret returns 256 random bits in Standard Webhooks' secret format,
+// "whsec_" and standard base64: what the service hands out when asked to rotate a
+// merchant's webhook secret. A Standard Webhooks library takes it as it is (the key is
+// the decoded bytes, webhook.SigningKey). Secrets made before were base64url without
+// padding, whose key is their own bytes.
 func newWebhookSecret() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic("httpapi: crypto/rand failed: " + err.Error())
 	}
-	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }

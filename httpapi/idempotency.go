@@ -352,11 +352,11 @@ func (s *Server) current(r *http.Request, stored []byte) (any, bool) {
 	}
 	t := terminalOf(r.Context())
 	o, err := s.findForTerminal(r.Context(), t, a.OutTradeNo)
-	if err != nil || o.MerchantID != t.MerchantID || (!s.wide && o.TerminalID != t.ID) {
+	if err != nil || o.MerchantID != t.MerchantID || (o.TerminalID != t.ID && !s.seesAll(r.Context(), t)) {
 		return nil, false
 	}
 	if a.RefundID == "" {
-		return showPayment(o), true
+		return s.payment(r, o), true
 	}
 	rf, err := s.engine.RefundStatus(r.Context(), o.AppID, o.OutTradeNo, a.RefundID)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,46 +61,22 @@ type Payment struct {
 	MerchantDiscountAmount f2fpay.Amount     `json:"merchant_discount_amount"`
 	FundBills              []f2fpay.FundBill `json:"fund_bill_list,omitempty"`
 	Vouchers               []f2fpay.Voucher  `json:"voucher_detail_list,omitempty"`
+	// Receipt fields: who took the payment, and when it was paid in Beijing time
+	// ("2026-03-14 12:05:06", what a Chinese receipt prints), absent until paid.
+	MerchantName  string `json:"merchant_name,omitempty"`
+	StoreName     string `json:"store_name,omitempty"`
+	StoreCode     string `json:"store_code,omitempty"`
+	TerminalName  string `json:"terminal_name,omitempty"`
+	TerminalCode  string `json:"terminal_code,omitempty"`
+	PaidAtBeijing string `json:"paid_at_beijing,omitempty"`
 }
 
-// stateMessage is what a cashier's screen can show for a state.
-func stateMessage(o *f2fpay.Order) string {
-	switch o.State {
-	case f2fpay.OrderPaying:
-		return "payment sent to Alipay; waiting for its answer"
-	case f2fpay.OrderWaiting:
-		return "waiting for the buyer to confirm the payment in the Alipay app (password)"
-	case f2fpay.OrderUnknown:
-		return "Alipay's answer is not known yet; checking — do not charge again, ask for the status"
-	case f2fpay.OrderPending:
-		return "waiting for the buyer to pay"
-	case f2fpay.OrderCancelling:
-		return "cancelling the payment at Alipay; the buyer will not be charged"
-	case f2fpay.OrderPaid:
-		if o.RefundedAmount > 0 {
-			return fmt.Sprintf("paid; %s refunded", o.RefundedAmount)
-		}
-		return "paid"
-	case f2fpay.OrderFailed:
-		if o.FailReason != "" {
-			return "payment failed: " + o.FailReason
-		}
-		return "payment failed"
-	case f2fpay.OrderCancelled:
-		if o.CancelAction == "refund" {
-			return "cancelled; the buyer's money was refunded"
-		}
-		return "cancelled; the buyer was not charged"
-	case f2fpay.OrderClosed:
-		return "closed unpaid"
-	}
-	return string(o.State)
-}
-
-func showPayment(o *f2fpay.Order) Payment {
+// showPayment is o as the terminal API shows it, its message in l; s.payment adds
+// the receipt fields.
+func showPayment(o *f2fpay.Order, l lang) Payment {
 	return Payment{
 		OutTradeNo: o.OutTradeNo, TradeNo: o.TradeNo, Kind: string(o.Kind), State: string(o.State),
-		Final: o.State.Final(), Message: stateMessage(o),
+		Final: o.State.Final(), Message: stateMessage(o, l),
 		TotalAmount: o.TotalAmount, ReceiptAmount: o.ReceiptAmount, BuyerPayAmount: o.BuyerPayAmount,
 		DiscountAmount: o.DiscountAmount, RefundedAmount: o.RefundedAmount, Subject: o.Subject,
 		QRCode: o.QRCode, BuyerLogonID: o.BuyerLogonID, AuthCodeMasked: o.AuthCodeMasked,
@@ -304,13 +279,14 @@ func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, derived b
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, showPayment(o))
+	writeJSON(w, http.StatusOK, s.payment(r, o))
 	return nil
 }
 
 // orderFor loads the order named in the path and checks that the terminal may see
-// it. Another merchant's order (or, by default, another terminal's) is "not found",
-// so terminals cannot probe for order numbers.
+// it. Another merchant's order (or another terminal's, unless the merchant lets its
+// terminals see all its orders) is "not found", so terminals cannot probe for order
+// numbers.
 func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 	no := r.PathValue("out_trade_no")
 	infoOf(r.Context()).outTradeNo = no
@@ -325,7 +301,7 @@ func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 		}
 		return nil, err
 	}
-	if o.MerchantID != t.MerchantID || (!s.wide && o.TerminalID != t.ID) {
+	if o.MerchantID != t.MerchantID || (o.TerminalID != t.ID && !s.seesAll(r.Context(), t)) {
 		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "no payment %q for this terminal", no)
 	}
 	return o, nil
@@ -336,7 +312,7 @@ func (s *Server) orderFor(r *http.Request) (*f2fpay.Order, error) {
 // the orders of its merchant's other apps, when the number is unambiguous there.
 func (s *Server) findForTerminal(ctx context.Context, t *f2fpay.Terminal, no string) (*f2fpay.Order, error) {
 	o, err := s.store.FindMerchantOrder(ctx, t.AppID, t.MerchantID, no)
-	if err == nil || !s.wide || f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+	if err == nil || f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND || !s.seesAll(ctx, t) {
 		return o, err
 	}
 	m := t.MerchantID
@@ -393,7 +369,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) error {
 			o = n
 		}
 	}
-	writeJSON(w, http.StatusOK, showPayment(o))
+	writeJSON(w, http.StatusOK, s.payment(r, o))
 	return nil
 }
 
@@ -429,6 +405,6 @@ func (s *Server) abandon(w http.ResponseWriter, r *http.Request, op func(context
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, showPayment(n))
+	writeJSON(w, http.StatusOK, s.payment(r, n))
 	return nil
 }

@@ -39,14 +39,14 @@ type Sale struct {
 	Payment *Payment `json:"payment,omitempty"`
 }
 
-func (s *Server) showSale(sl *f2fpay.Sale, o *f2fpay.Order) Sale {
+func (s *Server) showSale(r *http.Request, sl *f2fpay.Sale, o *f2fpay.Order) Sale {
 	out := Sale{ID: sl.ID, OutTradeNo: sl.OutTradeNo, Amount: sl.Amount, Subject: sl.Subject, State: string(sl.State),
 		ExpiresAt: sl.ExpiresAt}
 	if s.publicURL != "" {
 		out.PageURL = fmt.Sprintf("%s/m/%d", s.publicURL, sl.TerminalID)
 	}
 	if o != nil {
-		p := showPayment(o)
+		p := s.payment(r, o)
 		out.Payment = &p
 	}
 	return out
@@ -83,7 +83,7 @@ func (s *Server) postSale(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateSale(r.Context(), sl); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.showSale(sl, nil))
+	writeJSON(w, http.StatusCreated, s.showSale(r, sl, nil))
 	return nil
 }
 
@@ -142,7 +142,7 @@ func (s *Server) getSale(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, s.showSale(sl, o))
+	writeJSON(w, http.StatusOK, s.showSale(r, sl, o))
 	return nil
 }
 
@@ -160,6 +160,6 @@ func (s *Server) postSaleCancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.showSale(sl, nil))
+	writeJSON(w, http.StatusOK, s.showSale(r, sl, nil))
 	return nil
 }

@@ -74,9 +74,10 @@ type Config struct {
 	// (PurgeIdempotency deletes older ones); 24 h when zero. A retry after that runs
 	// as a new request, which for a payment finds the order its key named.
 	IdempotencyRetention time.Duration
-	// MerchantWideTerminals lets every terminal of a merchant see and act on the
-	// merchant's orders (a cashier refunding at another desk). By default a terminal
-	// sees only the orders it created.
+	// MerchantWideTerminals lets every terminal of every merchant see and act on its
+	// merchant's orders, whatever the merchant's own setting. The setting is per
+	// merchant (f2fpay.Merchant.TerminalsSeeAllOrders, terminals_see_all_orders in the
+	// admin API): by default a terminal sees only the orders it created.
 	MerchantWideTerminals bool
 	// SignedNonces bounds how many nonces of signed terminal requests this instance
 	// remembers (those less than SignatureWindow old; about 100 bytes each). When
@@ -186,10 +187,13 @@ func (s *Server) routes() http.Handler {
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, s.observe(pattern, h))
 	}
-	term := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.serveErrors(h))) }
+	// Terminals' errors are answered in the cashier's language (localized, i18n.go).
+	term := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.serveErrors(localized(h)))) }
 	// Errors are answered inside idempotent, so that they are stored and replayed
 	// like any other answer.
-	idem := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.idempotent(s.serveErrors(h)))) }
+	idem := func(pattern string, h handlerFunc) {
+		handle(pattern, s.terminalAuth(s.idempotent(s.serveErrors(localized(h)))))
+	}
 	admin := func(pattern string, h handlerFunc) { handle(pattern, s.adminAuth(s.serveErrors(h))) }
 
 	// Terminal API.
@@ -197,6 +201,7 @@ func (s *Server) routes() http.Handler {
 	idem("POST /v1/payments/qr", s.postQR)
 	idem("POST /v1/payments/jsapi", s.postJSAPI)
 	term("GET /v1/payments/{out_trade_no}", s.getPayment)
+	term("GET /v1/payments/{out_trade_no}/qr.png", s.getPaymentQR)
 	idem("POST /v1/payments/{out_trade_no}/cancel", s.postCancel)
 	idem("POST /v1/payments/{out_trade_no}/close", s.postClose)
 	idem("POST /v1/payments/{out_trade_no}/refunds", s.postRefund)
@@ -235,6 +240,7 @@ func (s *Server) routes() http.Handler {
 	admin("DELETE /admin/terminals/{id}/fund-rule", s.adminDeleteFundRule(true))
 	admin("GET /admin/orders", s.adminListOrders)
 	admin("GET /admin/orders/{out_trade_no}", s.adminGetOrder)
+	admin("POST /admin/orders/{out_trade_no}/refunds", s.adminPostRefund)
 	admin("POST /admin/apps/{id}/authorizations/link", s.adminAuthorizationLink)
 	admin("POST /admin/apps/{id}/authorizations", s.adminCreateAuthorization)
 	admin("GET /admin/apps/{id}/authorizations", s.adminListAuthorizations)

@@ -253,6 +253,32 @@ func testMerchantUpdates(t *testing.T, s f2fpay.Storage) {
 		t.Errorf("after clearing the webhook: %+v", got)
 	}
 
+	// The merchant-wide setting of terminals: on, kept by other changes, off again;
+	// FindMerchant (the cache) sees each.
+	if got.TerminalsSeeAllOrders {
+		t.Errorf("terminals_see_all_orders on by default: %+v", got)
+	}
+	got, err = s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{TerminalsSeeAllOrders: new(true)})
+	must(t, err)
+	if !got.TerminalsSeeAllOrders || got.Name != "Fixture Mart 2" {
+		t.Errorf("after terminals_see_all_orders=true: %+v", got)
+	}
+	got, err = s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{Name: new("Fixture Mart 3")})
+	must(t, err)
+	if found, err := s.FindMerchant(ctx, m.ID); err != nil || !got.TerminalsSeeAllOrders || !found.TerminalsSeeAllOrders {
+		t.Errorf("a name change dropped terminals_see_all_orders: %+v / %+v, %v", got, found, err)
+	}
+	got, err = s.UpdateMerchant(ctx, m.ID, f2fpay.MerchantUpdate{TerminalsSeeAllOrders: new(false)})
+	must(t, err)
+	if found, err := s.FindMerchant(ctx, m.ID); err != nil || got.TerminalsSeeAllOrders || found.TerminalsSeeAllOrders {
+		t.Errorf("after terminals_see_all_orders=false: %+v / %+v, %v", got, found, err)
+	}
+	wide := &f2fpay.Merchant{Name: "Wide Mart", TerminalsSeeAllOrders: true}
+	must(t, s.CreateMerchant(ctx, wide))
+	if found, err := s.FindMerchant(ctx, wide.ID); err != nil || !found.TerminalsSeeAllOrders {
+		t.Errorf("created with terminals_see_all_orders: %+v, %v", found, err)
+	}
+
 	// Other merchants are untouched.
 	if found, err := s.FindMerchant(ctx, other.merchant.ID); err != nil || !reflect.DeepEqual(found, other.merchant) {
 		t.Errorf("the other merchant changed: %+v, %v", found, err)

@@ -46,6 +46,7 @@ type bundle struct {
 type received struct {
 	id, typ, sig string
 	body         []byte
+	header       http.Header
 }
 
 func setup(t *testing.T) *bundle {
@@ -55,7 +56,7 @@ func setup(t *testing.T) *bundle {
 	b.status.Store(200)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		b.got <- received{r.Header.Get(webhook.HeaderEventID), r.Header.Get(webhook.HeaderEventType), r.Header.Get(webhook.HeaderSignature), body}
+		b.got <- received{r.Header.Get(webhook.HeaderEventID), r.Header.Get(webhook.HeaderEventType), r.Header.Get(webhook.HeaderSignature), body, r.Header.Clone()}
 		w.WriteHeader(int(b.status.Load()))
 	}))
 	t.Cleanup(srv.Close)
@@ -218,7 +219,7 @@ func TestRetryAfterSecretRotation(t *testing.T) {
 	moved := make(chan received, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		moved <- received{r.Header.Get(webhook.HeaderEventID), r.Header.Get(webhook.HeaderEventType), r.Header.Get(webhook.HeaderSignature), body}
+		moved <- received{r.Header.Get(webhook.HeaderEventID), r.Header.Get(webhook.HeaderEventType), r.Header.Get(webhook.HeaderSignature), body, r.Header.Clone()}
 	}))
 	defer srv.Close()
 	sealed, err := b.box.Seal("whsec_rotated", f2fpay.WebhookSecretPurpose)

@@ -5,17 +5,27 @@
 //
 // # The receiver's side
 //
-// Each POST carries:
+// Webhooks follow Standard Webhooks (https://www.standardwebhooks.com). Each POST carries:
 //
-//	F2fpay-Event-Id:   evt_…           (stable across retries: dedupe on it)
+//	webhook-id:        evt_…           (stable across retries: dedupe on it)
+//	webhook-timestamp: 1715593761      (Unix seconds of this attempt)
+//	webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>
+//
+// and, for one more release, the headers of f2fpay's earlier scheme (deprecated):
+//
+//	F2fpay-Event-Id:   evt_…
 //	F2fpay-Event-Type: payment.succeeded
 //	F2fpay-Signature:  t=1715593761,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
-// Verify checks the signature and the timestamp's freshness; answer any 2xx once the
-// event is stored. Delivery is at least once: dedupe on the event id. An order has at
-// most one payment.* event and a refund at most one refund.* event, but events of one
-// order may arrive out of order after retries. The data is f2fpay.PublicOrder or
-// f2fpay.PublicRefund, documented in docs/api.md ("Webhooks").
+// The key of webhook-signature is SigningKey(secret): a secret "whsec_<base64>" is the
+// key it encodes, as Standard Webhooks defines; any other secret is its own bytes.
+// The body is {"id","type","version","created_at","data"} (Body, version
+// f2fpay.EventSchemaVersion). VerifyStandard (or client.VerifyWebhook, or any Standard
+// Webhooks library) checks the signature and the timestamp's freshness; answer any 2xx
+// once the event is stored. Delivery is at least once: dedupe on the event id. An order
+// has at most one payment.* event and a refund at most one refund.* event, but events
+// of one order may arrive out of order after retries. The data is f2fpay.PublicOrder
+// or f2fpay.PublicRefund, documented in docs/api.md ("Webhooks").
 package webhook
 
 import (
@@ -23,6 +33,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +50,15 @@ import (
 	"github.com/f2fpay/f2fpay/secret"
 )
 
-// Header names.
+// Header names of Standard Webhooks.
+const (
+	HeaderWebhookID        = "Webhook-Id"
+	HeaderWebhookTimestamp = "Webhook-Timestamp"
+	HeaderWebhookSignature = "Webhook-Signature"
+)
+
+// Header names of f2fpay's earlier scheme, still sent for one release beside the
+// Standard Webhooks headers (deprecated: verify webhook-signature instead).
 const (
 	HeaderEventID   = "F2fpay-Event-Id"
 	HeaderEventType = "F2fpay-Event-Type"
@@ -239,9 +258,14 @@ func (d *Deliverer) deliver(ctx context.Context, e *f2fpay.Event) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "f2fpay-webhook/1")
+	now := d.cfg.Clock.Now()
+	req.Header.Set(HeaderWebhookID, e.ID)
+	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderWebhookSignature, SignStandard(SigningKey(key), e.ID, now, body))
+	// Deprecated scheme, kept for one release so that current consumers keep working.
 	req.Header.Set(HeaderEventID, e.ID)
 	req.Header.Set(HeaderEventType, string(e.Type))
-	req.Header.Set(HeaderSignature, Sign([]byte(key), d.cfg.Clock.Now(), body))
+	req.Header.Set(HeaderSignature, Sign([]byte(key), now, body))
 	resp, err := d.cfg.HTTPClient.Do(req)
 	if err != nil {
 		d.retry(ctx, log, e, err.Error())
@@ -291,7 +315,8 @@ func (d *Deliverer) retry(ctx context.Context, log *slog.Logger, e *f2fpay.Event
 	}
 }
 
-// Body is the JSON a webhook POSTs: the event's id, type, time and payload.
+// Body is the JSON a webhook POSTs: the event's id, type, the schema version
+// (f2fpay.EventSchemaVersion), its time and its data.
 func Body(e *f2fpay.Event) ([]byte, error) {
 	payload := e.Payload
 	if len(payload) == 0 {
@@ -300,12 +325,74 @@ func Body(e *f2fpay.Event) ([]byte, error) {
 	return json.Marshal(struct {
 		ID        string           `json:"id"`
 		Type      f2fpay.EventType `json:"type"`
+		Version   string           `json:"version"`
 		CreatedAt time.Time        `json:"created_at"`
 		Data      json.RawMessage  `json:"data"`
-	}{e.ID, e.Type, e.CreatedAt.UTC(), payload})
+	}{e.ID, e.Type, f2fpay.EventSchemaVersion, e.CreatedAt.UTC(), payload})
 }
 
-// Sign returns the F2fpay-Signature header value for body sent at t.
+// SecretPrefix starts a webhook secret in Standard Webhooks' format: the prefix, then
+// the key in standard base64.
+const SecretPrefix = "whsec_"
+
+// SigningKey is the HMAC key of webhook-signature for a merchant's webhook secret: a
+// secret "whsec_<standard base64>" is the key it encodes (what Standard Webhooks
+// libraries do with it); any other secret — one a merchant chose, or one the service
+// made before it made them in this format (whsec_ and 43 base64url characters, which
+// do not decode as standard base64) — is its own bytes, as in F2fpay-Signature.
+func SigningKey(secret string) []byte {
+	if rest, ok := strings.CutPrefix(secret, SecretPrefix); ok {
+		if k, err := base64.StdEncoding.DecodeString(rest); err == nil && len(k) > 0 {
+			return k
+		}
+	}
+	return []byte(secret)
+}
+
+// SignStandard returns the webhook-signature header value: "v1," and the base64
+// HMAC-SHA256, keyed with key (SigningKey of the secret), of id, ".", the Unix
+// timestamp, "." and the exact body.
+func SignStandard(key []byte, id string, t time.Time, body []byte) string {
+	return "v1," + standardMAC(key, id, strconv.FormatInt(t.Unix(), 10), body)
+}
+
+func standardMAC(key []byte, id, ts string, body []byte) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(id))
+	h.Write([]byte{'.'})
+	h.Write([]byte(ts))
+	h.Write([]byte{'.'})
+	h.Write(body)
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// VerifyStandard checks a received webhook by Standard Webhooks: webhook-signature
+// (any of its space-separated "v1,…" values, for secret rotation) over webhook-id,
+// webhook-timestamp and the exact body, keyed with SigningKey(secret), and a timestamp
+// within tolerance of now.
+func VerifyStandard(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	id, ts, sigs := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp), h.Get(HeaderWebhookSignature)
+	if id == "" || ts == "" || sigs == "" {
+		return fmt.Errorf("%w: webhook-id, webhook-timestamp and webhook-signature are required", ErrSignature)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: webhook-timestamp %q is not a number", ErrSignature, ts)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%w: timestamp is %s away from now (tolerance %s)", ErrSignature, d.Round(time.Second), tolerance)
+	}
+	want := standardMAC(SigningKey(secret), id, ts, body)
+	for _, s := range strings.Fields(sigs) {
+		if v, sig, ok := strings.Cut(s, ","); ok && v == "v1" && hmac.Equal([]byte(sig), []byte(want)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no v1 signature matches", ErrSignature)
+}
+
+// Sign returns the F2fpay-Signature header value for body sent at t (the deprecated
+// scheme; secret is the merchant's secret as given, its bytes the key).
 func Sign(secret []byte, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	return "t=" + ts + ",v1=" + mac(secret, ts, body)

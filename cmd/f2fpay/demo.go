@@ -142,6 +142,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
+	term.AcceptLanguage = "zh-CN" // the cashier reads Chinese
 
 	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline (state in %s)\n\n", *dir)
 	fmt.Fprintf(stdout, "  payment service: %s/   (open this URL in a browser: API docs, /metrics, /healthz)\n", svc.URL)
@@ -182,7 +183,7 @@ func demoNextSteps(w io.Writer, d demoSteps) {
 	pay := func(n int) string {
 		out := fmt.Sprintf("%s-%d", d.OutTradeNo, n)
 		return fmt.Sprintf(`  CODE=$(curl -s -X POST %[1]s/sandbox/buyers/%[2]s/payment-codes | tr -d ' \n' | sed -E 's/.*"auth_code":"([0-9]+)".*/\1/')
-  curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' \
+  curl -s -X POST %[3]s/v1/payments/barcode -H 'Authorization: Bearer %[4]s' -H 'Accept-Language: zh-CN' \
        -H 'Idempotency-Key: %[5]s' -d "{\"out_trade_no\":\"%[5]s\",\"auth_code\":\"$CODE\",\"amount\":\"9.99\",\"subject\":\"coffee\"}"
 `, d.SimURL, d.BuyerID, d.SvcURL, d.Auth, out)
 	}
@@ -195,8 +196,8 @@ Now you (the sandbox and the service keep running; Ctrl-C stops both):
 %[6]s  # 3. make Alipay lose its next answer, pay order %[5]s-2, and watch the service resolve it:
   curl -s -X POST %[1]s/sandbox/faults -d '{"kind":"drop_response","method":"alipay.trade.pay","count":1}'
 %[7]s  # 4. look the two payments up as the terminal, and the second one's calls to Alipay as the operator:
-  curl -s %[3]s/v1/payments/%[5]s-1 -H 'Authorization: Bearer %[4]s'
-  curl -s %[3]s/v1/payments/%[5]s-2 -H 'Authorization: Bearer %[4]s'
+  curl -s %[3]s/v1/payments/%[5]s-1 -H 'Authorization: Bearer %[4]s' -H 'Accept-Language: zh-CN'
+  curl -s %[3]s/v1/payments/%[5]s-2 -H 'Authorization: Bearer %[4]s' -H 'Accept-Language: zh-CN'
   curl -s %[3]s/admin/orders/%[5]s-2 -H 'Authorization: Bearer %[8]s'
   # 5. kill this demo (kill -9) in the middle of a payment and run it again:
   #    the janitor resolves every unfinished order against the sandbox.

@@ -210,6 +210,11 @@ func TestDemoNextSteps(t *testing.T) {
 		if p["state"] != "PAID" || p["total_amount"] != "9.99" || p["out_trade_no"] != outTradeNo {
 			t.Fatalf("%s: %v, want a PAID payment of 9.99 with out_trade_no %s", what, p, outTradeNo)
 		}
+		// The commands send Accept-Language: zh-CN, as the demo's cashier reads Chinese;
+		// the receipt fields name the store and the till.
+		if p["message"] != "支付成功" || p["store_name"] == nil || p["terminal_name"] == nil || p["paid_at_beijing"] == nil {
+			t.Fatalf("%s: %v, want the message in Chinese and the receipt fields", what, p)
+		}
 	}
 	stem := regexp.MustCompile(`pay order (DEMO-[0-9-]+)-1 `).FindStringSubmatch(out)
 	if stem == nil {

@@ -12,7 +12,7 @@ func (c *Core) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err erro
 	defer c.Wrap(&err, "create merchant")
 	defer c.merchantWrite(&err)
 	now := c.Now()
-	if err = c.cfg.Autocommit.QueryRow(ctx, c.q.CreateMerchant, m.Name, m.WebhookURL, m.WebhookSecret, c.T(now)).Scan(&m.ID); err != nil {
+	if err = c.cfg.Autocommit.QueryRow(ctx, c.q.CreateMerchant, m.Name, m.WebhookURL, m.WebhookSecret, c.T(now), m.TerminalsSeeAllOrders).Scan(&m.ID); err != nil {
 		return err
 	}
 	m.CreatedAt, m.UpdatedAt = now, now
@@ -24,8 +24,12 @@ func (c *Core) CreateMerchant(ctx context.Context, m *f2fpay.Merchant) (err erro
 func (c *Core) UpdateMerchant(ctx context.Context, id int64, upd f2fpay.MerchantUpdate) (_ *f2fpay.Merchant, err error) {
 	defer c.Wrap(&err, "update merchant")
 	defer c.merchantWrite(&err)
+	var wide any
+	if upd.TerminalsSeeAllOrders != nil {
+		wide = *upd.TerminalsSeeAllOrders
+	}
 	return FindOne(c.cfg.Autocommit.QueryRow(ctx, c.q.UpdateMerchant,
-		OptArg(upd.Name), OptArg(upd.WebhookURL), OptArg(upd.WebhookSecret), c.T(c.Now()), id),
+		OptArg(upd.Name), OptArg(upd.WebhookURL), OptArg(upd.WebhookSecret), c.T(c.Now()), id, wide),
 		scanMerchant, "merchant %d not found", id)
 }
 

@@ -3,12 +3,13 @@
 -- column lists of scan.go. A time argument is the store's encoding of it.
 
 -- name: CreateMerchant
-INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $4) RETURNING id;
+INSERT INTO merchants (name, webhook_url, webhook_secret, created_at, updated_at, terminals_see_all_orders)
+VALUES ($1, $2, $3, $4, $4, $5) RETURNING id;
 
 -- name: UpdateMerchant
 UPDATE merchants SET name = coalesce($1, name),
-	webhook_url = coalesce($2, webhook_url), webhook_secret = coalesce($3, webhook_secret), updated_at = $4
+	webhook_url = coalesce($2, webhook_url), webhook_secret = coalesce($3, webhook_secret), updated_at = $4,
+	terminals_see_all_orders = coalesce($6, terminals_see_all_orders)
 WHERE id = $5 RETURNING {merchantCols};
 
 -- name: FindMerchant

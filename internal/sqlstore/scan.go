@@ -10,11 +10,12 @@ import (
 // Column lists, as the statements name them ({orderCols}), each read by the scanner
 // below it.
 
-const merchantCols = `id, name, webhook_url, webhook_secret, created_at, updated_at`
+const merchantCols = `id, name, webhook_url, webhook_secret, created_at, updated_at, terminals_see_all_orders`
 
 func scanMerchant(s Scanner) (*f2fpay.Merchant, error) {
 	m := new(f2fpay.Merchant)
-	err := s.Scan(&m.ID, &m.Name, &m.WebhookURL, &m.WebhookSecret, NullTime{&m.CreatedAt}, NullTime{&m.UpdatedAt})
+	err := s.Scan(&m.ID, &m.Name, &m.WebhookURL, &m.WebhookSecret, NullTime{&m.CreatedAt}, NullTime{&m.UpdatedAt},
+		&m.TerminalsSeeAllOrders)
 	return m, err
 }
 

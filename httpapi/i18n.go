@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// lang is the language of what a terminal's cashier reads: the message of a payment
+// and the messages of the common errors. English unless the terminal asks for
+// Chinese with Accept-Language (zh, zh-CN, zh-Hans, …); the demo's commands and
+// cashier send zh-CN. Amounts, states, codes and field names are never translated.
+type lang int
+
+const (
+	langEN lang = iota
+	langZH
+)
+
+// requestLang reads Accept-Language: the most preferred of Chinese and English (by
+// q-value, then order); English when the header names neither.
+func requestLang(r *http.Request) lang {
+	type pref struct {
+		l lang
+		q float64
+		i int
+	}
+	var prefs []pref
+	for i, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		var l lang
+		switch {
+		case tag == "zh" || strings.HasPrefix(tag, "zh-"):
+			l = langZH
+		case tag == "en" || strings.HasPrefix(tag, "en-"):
+			l = langEN
+		default:
+			continue
+		}
+		if q > 0 {
+			prefs = append(prefs, pref{l, q, i})
+		}
+	}
+	if len(prefs) == 0 {
+		return langEN
+	}
+	sort.SliceStable(prefs, func(a, b int) bool { return prefs[a].q > prefs[b].q })
+	return prefs[0].l
+}
+
+// stateMessage is what a cashier's screen can show for a state.
+func stateMessage(o *f2fpay.Order, l lang) string {
+	zh := l == langZH
+	pick := func(en, cn string) string {
+		if zh {
+			return cn
+		}
+		return en
+	}
+	switch o.State {
+	case f2fpay.OrderPaying:
+		return pick("payment sent to Alipay; waiting for its answer", "已提交支付宝，等待结果")
+	case f2fpay.OrderWaiting:
+		return pick("waiting for the buyer to confirm the payment in the Alipay app (password)", "等待顾客在支付宝中确认付款（输入密码）")
+	case f2fpay.OrderUnknown:
+		return pick("Alipay's answer is not known yet; checking — do not charge again, ask for the status", "支付结果未知，正在查询——请勿重复收款，稍后查询状态")
+	case f2fpay.OrderPending:
+		return pick("waiting for the buyer to pay", "等待顾客付款")
+	case f2fpay.OrderCancelling:
+		return pick("cancelling the payment at Alipay; the buyer will not be charged", "正在撤销交易，顾客不会被扣款")
+	case f2fpay.OrderPaid:
+		if o.RefundedAmount > 0 {
+			return pick(fmt.Sprintf("paid; %s refunded", o.RefundedAmount), fmt.Sprintf("支付成功；已退款 %s 元", o.RefundedAmount))
+		}
+		return pick("paid", "支付成功")
+	case f2fpay.OrderFailed:
+		if o.FailReason != "" {
+			return pick("payment failed: "+o.FailReason, "支付失败："+o.FailReason)
+		}
+		return pick("payment failed", "支付失败")
+	case f2fpay.OrderCancelled:
+		if o.CancelAction == "refund" {
+			return pick("cancelled; the buyer's money was refunded", "已撤销，款项已退回顾客")
+		}
+		return pick("cancelled; the buyer was not charged", "已撤销，顾客未被扣款")
+	case f2fpay.OrderClosed:
+		return pick("closed unpaid", "未付款，交易已关闭")
+	}
+	return string(o.State)
+}
+
+// zhError is the Chinese form of one English error message of the terminal API: the
+// English message matched whole by re, the Chinese made by format from its groups.
+type zhError struct {
+	re     *regexp.Regexp
+	format string
+}
+
+// zhErrors are the errors a cashier meets at the till. A test produces each through
+// the API, so a changed English message that no longer matches fails it.
+var zhErrors = []zhError{
+	{regexp.MustCompile(`^amount is required: .*$`), "请输入金额（元，最多两位小数，如 88.88）"},
+	{regexp.MustCompile(`^amount: .*$`), "金额无效：须为 0.01 至 100000000.00 元，最多两位小数"},
+	{regexp.MustCompile(`^auth_code is required: the digits of the buyer's payment code as scanned$`), "请扫描顾客的付款码"},
+	{regexp.MustCompile(`^auth_code is not an Alipay payment code .*$`), "付款码无效，请重新扫描顾客支付宝中的付款码"},
+	{regexp.MustCompile(`^subject is required.*$`), "请填写商品名称（subject）"},
+	{regexp.MustCompile(`^no payment "(.*)" for this terminal$`), "本终端没有订单 %s"},
+	{regexp.MustCompile(`^order (\S+) is paid; refund it instead of (cancelling|closing)$`), "订单 %s 已支付，请退款"},
+	{regexp.MustCompile(`^order (\S+) is (\S+); only paid orders can be refunded$`), "订单 %s 状态为 %s，只有已支付的订单可以退款"},
+	{regexp.MustCompile(`^a refund of (\S+) exceeds what is left to refund on order (\S+): (\S+) \(.*$`), "退款 %s 元超过订单 %s 的可退金额 %s 元"},
+	{regexp.MustCompile(`^refund_id "(.*)" was already used for a refund of (\S+); .*$`), "退款单号 %s 已用于一笔 %s 元的退款，金额不同请使用新的退款单号"},
+	{regexp.MustCompile(`^order (\S+) has no refund with refund_id "(.*)"$`), "订单 %s 没有退款单号为 %s 的退款"},
+	{regexp.MustCompile(`^Alipay did not answer.*$`), "支付宝未及时响应，请重新下单"},
+	{regexp.MustCompile(`^out_trade_no "(.*)" is already used; retry the request$`), "订单号 %s 已被使用"},
+}
+
+// zhByCode prefixes an error this table does not know, so the cashier still reads
+// what kind of problem it is; the English detail follows.
+var zhByCode = map[string]string{
+	f2fpay.EINVALID:        "请求无效",
+	f2fpay.ENOTFOUND:       "未找到",
+	f2fpay.ECONFLICT:       "与当前状态冲突",
+	f2fpay.EUNAVAILABLE:    "服务暂不可用，请稍后重试",
+	f2fpay.EUNAUTHORIZED:   "终端未授权",
+	f2fpay.ENOTIMPLEMENTED: "不支持的操作",
+}
+
+// zhMessage translates msg, an error of the given code.
+func zhMessage(code, msg string) string {
+	for _, z := range zhErrors {
+		if m := z.re.FindStringSubmatch(msg); m != nil {
+			args := make([]any, 0, len(m)-1)
+			for _, g := range m[1:] {
+				args = append(args, g)
+			}
+			return fmt.Sprintf(z.format, args[:strings.Count(z.format, "%s")]...)
+		}
+	}
+	if p, ok := zhByCode[code]; ok {
+		return p + "：" + msg
+	}
+	return msg
+}
+
+// localized answers the errors of h in the terminal's language: an f2fpay error of h
+// gets its message translated, keeping its code (and so its status). Internal errors
+// are left to writeError, which never shows their detail.
+func localized(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := h(w, r)
+		if err == nil || requestLang(r) != langZH {
+			return err
+		}
+		code := f2fpay.ErrorCode(err)
+		if code == f2fpay.EINTERNAL {
+			return err
+		}
+		zh := &f2fpay.Error{Code: code, Message: zhMessage(code, f2fpay.ErrorMessage(err))}
+		if se, ok := err.(*statusError); ok {
+			return &statusError{status: se.status, err: zh}
+		}
+		return zh
+	}
+}
