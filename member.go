@@ -226,4 +226,10 @@ type MemberStore interface {
 	// CountSMSSends counts a merchant's sends since then, to the phone and by the
 	// client.
 	CountSMSSends(ctx context.Context, merchantID int64, phoneHash []byte, client string, since time.Time) (toPhone, byClient int, err error)
+	// PurgeMemberSessions deletes up to limit sessions that expired at or before
+	// before and returns how many.
+	PurgeMemberSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// PurgeSMSSends deletes up to limit send records older than before (the rate
+	// limits look back an hour) and returns how many.
+	PurgeSMSSends(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -15,6 +15,8 @@ const (
 	SaleTaken SaleState = "TAKEN"
 	// SaleCancelled: the machine gave up on it, or put up a newer one.
 	SaleCancelled SaleState = "CANCELLED"
+	// SaleExpired: nobody took it before ExpiresAt (ExpireSales, run periodically).
+	SaleExpired SaleState = "EXPIRED"
 )
 
 // Sale is what a vending machine offers a member to pay with one tap: the machine
@@ -51,4 +53,7 @@ type SaleStore interface {
 	TakeSale(ctx context.Context, id, memberID int64) (*Sale, error)
 	// CancelSale moves an open sale to CANCELLED (ECONFLICT when it is taken).
 	CancelSale(ctx context.Context, id int64) (*Sale, error)
+	// ExpireSales moves up to limit open sales whose expiry is at or before now to
+	// EXPIRED and returns how many.
+	ExpireSales(ctx context.Context, now time.Time, limit int) (int, error)
 }

@@ -185,9 +185,9 @@
 //	| /wallet/{user_id}                            | balance, the payment code (Code 128 and QR; a new one each minute; used/expired shown), what waits for the buyer, vouchers, history with refunds |
 //	| /wallet/{user_id}/scan                       | paste a precreate qr_code |
 //	| /qr/{token}                                  | (a browser) the merchant, amount and subject; choose the paying account |
-//	| /wallet/{user_id}/trades/{trade_no}/pay      | the payment sheet: pay (the password above the threshold or for a 10003), cancel (6001, the trade stays open) or decline (closes it) |
+//	| /wallet/{user_id}/trades/{trade_no}/pay      | the payment sheet: pay (the password above the threshold or for a 10003), cancel (6001, the trade stays open) or decline (closes it); ?return_url= (http or https) is where the result page links back to, as tradePay returns to the merchant's page |
 //	| /wallet/{user_id}/trades/{trade_no}/result   | tradePay's resultCode (9000, 6001, 4000) beside the trade's real state |
-//	| /oauth/authorize?app_id&scope&redirect_uri&state | consent: choose the account, allow or deny (GrantOAuth) |
+//	| /oauth/authorize?app_id&scope&redirect_uri&state | consent: choose the account, allow or deny (GrantOAuth); auth_base is silent (straight back with an auth_code) once the wallet cookie names a buyer |
 //	| /sandbox/ui[?app_id=]                        | apps, trades with refunds, notifications with every attempt, faults (add and remove) |
 //
 // While a payment code is shown the page polls it, so a cashier's 10003 opens the

@@ -137,6 +137,9 @@ type Trade struct {
 
 	// Profit sharing (settle.go): the plan sent with the trade, whether the receipt is
 	// frozen for alipay.trade.order.settle, the movements made and the settle requests.
+	// SellerParam is the seller_id the request carried ("" when none): collection
+	// restriction (收款限制) names the operator's PID on every trade.
+	SellerParam    string            `json:"seller_id_param,omitempty"`
 	RoyaltyPlan    []RoyaltyItem     `json:"royalty_plan,omitempty"`
 	RoyaltyFreeze  bool              `json:"royalty_freeze,omitempty"`
 	Royalties      []RoyaltyTransfer `json:"royalties,omitempty"`

@@ -174,6 +174,7 @@ func (t *txn) newTrade(c *call, expires time.Time) *Trade {
 	}
 	tr.SysServiceProviderID = sysServiceProviderID(r.ExtendParams)
 	tr.RoyaltyPlan, tr.RoyaltyFreeze = c.royalty, c.royaltyFreeze
+	tr.SellerParam = string(r.SellerID)
 	if c.isv != nil {
 		tr.ISVAppID = c.isv.AppID
 	}

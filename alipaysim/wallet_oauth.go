@@ -29,7 +29,7 @@ type scopeInfo struct {
 
 // scopeMeanings is what the app tells the buyer each scope shares.
 var scopeMeanings = map[string]string{
-	"auth_base": "your Alipay user ID (silent authorization)",
+	"auth_base": "your Alipay user ID (silent authorization: asked only while no account is signed in)",
 	"auth_user": "your profile: user ID, nickname, avatar, city and gender",
 }
 
@@ -66,6 +66,21 @@ func (s *Sim) oauthPage(w http.ResponseWriter, r *http.Request) {
 	p, err := s.oauthRequest(r, r.URL.Query())
 	if err != nil {
 		s.renderError(w, "Authorization link", err)
+		return
+	}
+	// auth_base is silent in the Alipay app, where the buyer is signed in: a browser
+	// whose wallet cookie names a buyer (it used the wallet, the QR landing or this
+	// page before) is sent straight back with an auth_code. Without one the page asks
+	// which account is "signed in", as it does for auth_user's consent.
+	if p.Scope == ScopeAuthBase && p.Selected != "" {
+		to, err := s.GrantOAuth(r.Context(), OAuthGrant{AppID: p.AppID, UserID: p.Selected, Scope: p.Scope,
+			RedirectURI: p.RedirectURI, State: p.State, Allow: true})
+		if err == nil {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
+		p.Error = f2fpay.ErrorMessage(err)
+		s.render(w, http.StatusBadRequest, "oauth", p)
 		return
 	}
 	s.render(w, http.StatusOK, "oauth", p)

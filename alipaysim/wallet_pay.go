@@ -159,6 +159,8 @@ func (s *Sim) qrScan(w http.ResponseWriter, r *http.Request) {
 
 type payPage struct {
 	pageBase
+	// ReturnURL is the merchant's page the result links back to (return_url).
+	ReturnURL     string
 	Trade         *Trade
 	App           *App
 	NeedsPassword bool
@@ -194,7 +196,22 @@ func (s *Sim) walletPayPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "pay", s.payPage(b, tr))
+	p := s.payPage(b, tr)
+	p.ReturnURL = returnURL(r)
+	s.render(w, http.StatusOK, "pay", p)
+}
+
+// returnURL is the page's return_url when it is an absolute http(s) URL: where the
+// wallet sends the buyer back after tradePay, as the Alipay app returns to the
+// merchant's H5 page (whose callback gets the result code). The form posts to the
+// page's own URL, so the query carries it from the sheet to the result.
+func returnURL(r *http.Request) string {
+	raw := r.URL.Query().Get("return_url")
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return raw
 }
 
 // walletPay answers the payment sheet: pay (with the password when asked), cancel
@@ -211,6 +228,9 @@ func (s *Sim) walletPay(w http.ResponseWriter, r *http.Request) {
 	}
 	result := func(code string, err error) {
 		q := url.Values{"resultCode": {code}}
+		if ret := returnURL(r); ret != "" {
+			q.Set("return_url", ret)
+		}
 		if err != nil {
 			q.Set("memo", f2fpay.ErrorMessage(err))
 		}
@@ -236,6 +256,7 @@ func (s *Sim) walletPay(w http.ResponseWriter, r *http.Request) {
 			result(resultSuccess, nil)
 		case f2fpay.ErrorCode(err) == f2fpay.EUNAUTHORIZED:
 			p := s.payPage(b, tr)
+			p.ReturnURL = returnURL(r)
 			p.Error = "Wrong pay password. Try again."
 			s.render(w, http.StatusForbidden, "pay", p)
 		default:
@@ -250,6 +271,7 @@ type resultPage struct {
 	pageBase
 	Trade      *Trade
 	ResultCode string
+	ReturnURL  string
 	Label      string
 	Memo       string
 }
@@ -267,7 +289,8 @@ func (s *Sim) walletResult(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, "Payment result", f2fpay.Errorf(f2fpay.EINVALID, "resultCode must be 9000, 6001 or 4000"))
 		return
 	}
-	p := resultPage{pageBase: s.base(label), Trade: tr, ResultCode: code, Label: label, Memo: r.URL.Query().Get("memo")}
+	p := resultPage{pageBase: s.base(label), Trade: tr, ResultCode: code, Label: label, Memo: r.URL.Query().Get("memo"),
+		ReturnURL: returnURL(r)}
 	p.Buyer = b
 	s.render(w, http.StatusOK, "result", p)
 }

@@ -200,3 +200,44 @@ func TestSettleResumedByJanitor(t *testing.T) {
 		}
 	})
 }
+
+// TestFundTermsOnQRAndJSAPI: QR (precreate) and JSAPI (create) trades of a device
+// carry its fund terms as barcode payments do: seller_id = the operator's PID in every
+// mode, royalty_info with the shares in realtime mode, royalty_freeze in async mode —
+// as the sandbox recorded them.
+func TestFundTermsOnQRAndJSAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ra, err := b.sim.CreateAccount(b.ctx, alipaysim.AccountSpec{Name: "site owner"})
+	b.must(err)
+	buyer := b.Buyer("100.00")
+	for _, mode := range []f2fpay.FundMode{f2fpay.FundCollection, f2fpay.FundRealtime, f2fpay.FundAsync} {
+		rule := client.FundRule{Mode: mode}
+		if mode != f2fpay.FundCollection {
+			rule.Receivers = []f2fpay.FundReceiver{{Account: ra.UserID, BasisPoints: 3000}}
+		}
+		_, err := b.admin.SetTerminalFundRule(b.ctx, b.term.ID, rule)
+		b.must(err)
+		qr, err := b.client.PayQR(b.ctx, client.QRRequest{Amount: amt("10.01"), Subject: "cola"})
+		b.must(err)
+		js, err := b.client.PayJSAPI(b.ctx, client.JSAPIRequest{BuyerID: buyer.UserID, Amount: amt("10.01"), Subject: "cola"})
+		b.must(err)
+		for kind, p := range map[string]*client.Payment{"qr": qr, "jsapi": js} {
+			tr, err := b.sim.TradeByOutTradeNo(b.simApp.AppID, p.OutTradeNo)
+			b.must(err)
+			if tr.SellerParam != b.simApp.SellerID {
+				t.Errorf("%s %s: seller_id %q, want the operator's PID %s", mode, kind, tr.SellerParam, b.simApp.SellerID)
+			}
+			wantPlan := 0
+			if mode == f2fpay.FundRealtime {
+				wantPlan = 1
+			}
+			if len(tr.RoyaltyPlan) != wantPlan || (wantPlan == 1 && (tr.RoyaltyPlan[0].TransIn != ra.UserID || tr.RoyaltyPlan[0].Amount != 300)) {
+				t.Errorf("%s %s: royalty_info %+v, want %d transfer(s) (3.00 to %s in realtime)", mode, kind, tr.RoyaltyPlan, wantPlan, ra.UserID)
+			}
+			if tr.RoyaltyFreeze != (mode == f2fpay.FundAsync) {
+				t.Errorf("%s %s: royalty_freeze %v", mode, kind, tr.RoyaltyFreeze)
+			}
+		}
+	}
+}

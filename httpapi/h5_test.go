@@ -419,3 +419,67 @@ func TestMemberClient(t *testing.T) {
 		t.Fatalf("after erase: %+v", m)
 	}
 }
+
+// TestMemberSMSLimits: at most member.SendsPerPhone codes per phone and
+// member.SendsPerClient per client address, per hour and merchant (docs/vending.md
+// §8.2); a refused send sends nothing, and the limits lift an hour later.
+func TestMemberSMSLimits(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, onDB(kind))
+		machine := fmt.Sprintf("/m/%d", b.term.ID)
+		buyer := b.Buyer("10.00")
+		consented := func() (*browser, string) {
+			br := b.browser()
+			_, loc, _ := br.do("GET", machine, nil)
+			_, loc, _ = br.do("GET", br.authorize(loc, buyer.UserID, "auth_base"), nil)
+			br.do("GET", br.authorize(loc, buyer.UserID, "auth_user"), nil)
+			_, _, page := br.do("GET", "/m/phone", nil)
+			return br, pageField(t, csrfField, page)
+		}
+		codes := func() int { return len(devCode.FindAllStringSubmatch(b.logs.String(), -1)) }
+		send := func(br *browser, csrf, phone string) (int, string) {
+			st, _, page := br.do("POST", "/m/phone", url.Values{"csrf": {csrf}, "phone": {phone}})
+			return st, page
+		}
+
+		// Per phone: five codes in an hour (a minute apart, the resend wait), not a sixth.
+		br, csrf := consented()
+		for i := 1; i <= member.SendsPerPhone; i++ {
+			if st, page := send(br, csrf, "13800138000"); st != http.StatusSeeOther {
+				t.Fatalf("send %d to the phone: %d %s", i, st, page)
+			}
+			b.clock.Advance(member.ResendAfter + time.Second)
+		}
+		sent := codes()
+		st, page := send(br, csrf, "13800138000")
+		refused(t, st, http.StatusTooManyRequests, page, "Too many codes were sent")
+		// From another browser too: the limit is the phone's, not the session's.
+		other, otherCSRF := consented()
+		st, page = send(other, otherCSRF, "138 0013 8000")
+		refused(t, st, http.StatusTooManyRequests, page, "Try again in an hour")
+		if codes() != sent {
+			t.Fatalf("a refused send sent a code")
+		}
+
+		// Per client: this address has sent 5; five more to other phones, then no more.
+		for i := 0; i < member.SendsPerClient-member.SendsPerPhone; i++ {
+			br, csrf := consented()
+			if st, page := send(br, csrf, fmt.Sprintf("1390013900%d", i)); st != http.StatusSeeOther {
+				t.Fatalf("send %d from the client: %d %s", i, st, page)
+			}
+		}
+		br, csrf = consented()
+		st, page = send(br, csrf, "13700137000")
+		refused(t, st, http.StatusTooManyRequests, page, "Too many codes were sent")
+		if codes() != sent+member.SendsPerClient-member.SendsPerPhone {
+			t.Fatalf("%d codes sent, want %d", codes(), sent+member.SendsPerClient-member.SendsPerPhone)
+		}
+
+		// An hour later both limits have lifted.
+		b.clock.Advance(time.Hour)
+		br, csrf = consented()
+		if st, page := send(br, csrf, "13800138000"); st != http.StatusSeeOther {
+			t.Fatalf("an hour later: %d %s", st, page)
+		}
+	})
+}

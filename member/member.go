@@ -148,13 +148,15 @@ func AuthorizeURL(app *f2fpay.App) string {
 }
 
 // walletURL is where a browser without AlipayJSBridge confirms a trade: the offline
-// sandbox's wallet page, which stands in for the wallet's tradePay; "" for Alipay.
-func walletURL(app *f2fpay.App, buyer, tradeNo string) string {
+// sandbox's wallet page, which stands in for the wallet's tradePay and links back to
+// returnTo (the result page) when done; "" for Alipay.
+func walletURL(app *f2fpay.App, buyer, tradeNo, returnTo string) string {
 	u, err := url.Parse(app.Gateway)
 	if err != nil || u.Host == "openapi.alipay.com" || strings.HasSuffix(u.Host, ".alipaydev.com") {
 		return ""
 	}
-	return u.Scheme + "://" + u.Host + "/wallet/" + url.PathEscape(buyer) + "/trades/" + url.PathEscape(tradeNo) + "/pay"
+	return u.Scheme + "://" + u.Host + "/wallet/" + url.PathEscape(buyer) + "/trades/" + url.PathEscape(tradeNo) + "/pay?" +
+		url.Values{"return_url": {returnTo}}.Encode()
 }
 
 // refusal is a page that says what went wrong and what to do.
@@ -702,7 +704,8 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) error {
 		return refuse(http.StatusBadGateway, "payFailed", "payFailedDo")
 	}
 	h.render(w, r, http.StatusOK, "pay", pageData{Terminal: term, Order: o, Member: m,
-		WalletURL: walletURL(app, cmpOr(ident.UserID, ident.OpenID), o.TradeNo)})
+		WalletURL: walletURL(app, cmpOr(ident.UserID, ident.OpenID), o.TradeNo,
+			fmt.Sprintf("%s/m/%d/orders/%s", h.cfg.PublicURL, term.ID, url.PathEscape(o.OutTradeNo)))})
 	return nil
 }
 

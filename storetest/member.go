@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -292,5 +293,85 @@ func testSales(t *testing.T, s f2fpay.Storage) {
 	wantCode(t, s.CreateSale(ctx, dup), f2fpay.ECONFLICT)
 	if _, err := s.FindSale(ctx, third.ID); err != nil || !bytes.Equal(nil, nil) {
 		t.Fatal(err)
+	}
+}
+
+// drain runs a housekeeping batch until it touches fewer rows than its limit (other
+// tests' rows may qualify too) and returns the total.
+func drain(t *testing.T, batch func(limit int) (int, error)) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := batch(2)
+		must(t, err)
+		total += n
+		if n < 2 {
+			return total
+		}
+	}
+}
+
+// testHousekeeping: open sales past their expiry become EXPIRED (taken, cancelled and
+// current ones are left alone), expired member sessions and old SMS sends are purged,
+// in batches.
+func testHousekeeping(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	fx := newFixture(t, s)
+	now := time.Now()
+
+	m := fx.member(t, "2088000000000009", "", nil)
+	taken := fx.sale(t, 100)
+	_, err := s.TakeSale(ctx, taken.ID, m.ID)
+	must(t, err)
+	stale := []*f2fpay.Sale{}
+	for i := range 3 {
+		sl := &f2fpay.Sale{MerchantID: fx.merchant.ID, TerminalID: fx.terminal.ID, OutTradeNo: fmt.Sprintf("hk-%d-%d", now.UnixNano(), i),
+			Amount: 100, Subject: "cola", ExpiresAt: now.Add(-time.Duration(i+1) * time.Minute)}
+		must(t, s.CreateSale(ctx, sl))
+		stale = append(stale, sl)
+	}
+	// Only the last is still open (a new sale cancels the machine's older open one);
+	// another terminal's sale keeps running.
+	current := newFixture(t, s).sale(t, 200)
+	if n := drain(t, func(limit int) (int, error) { return s.ExpireSales(ctx, now, limit) }); n < 1 {
+		t.Fatalf("ExpireSales expired %d sales, want at least 1", n)
+	}
+	for sl, want := range map[*f2fpay.Sale]f2fpay.SaleState{stale[0]: f2fpay.SaleCancelled, stale[1]: f2fpay.SaleCancelled,
+		stale[2]: f2fpay.SaleExpired, taken: f2fpay.SaleTaken, current: f2fpay.SaleOpen} {
+		got, err := s.FindSale(ctx, sl.ID)
+		must(t, err)
+		if got.State != want {
+			t.Errorf("sale %s: %s, want %s", sl.OutTradeNo, got.State, want)
+		}
+	}
+	_, err = s.CancelSale(ctx, stale[2].ID)
+	wantCode(t, err, f2fpay.ECONFLICT)
+	_, err = s.TakeSale(ctx, stale[2].ID, m.ID)
+	wantCode(t, err, f2fpay.ECONFLICT)
+
+	// Sessions: the expired one is deleted (its token can be used again), the live one stays.
+	oldToken := []byte(fmt.Sprintf("expired-%d", now.UnixNano()))
+	must(t, s.CreateMemberSession(ctx, &f2fpay.MemberSession{TokenHash: oldToken, MerchantID: fx.merchant.ID, ExpiresAt: now.Add(-time.Minute)}))
+	live := fx.session(t)
+	if n := drain(t, func(limit int) (int, error) { return s.PurgeMemberSessions(ctx, now, limit) }); n < 1 {
+		t.Fatalf("PurgeMemberSessions deleted %d, want at least 1", n)
+	}
+	must(t, s.CreateMemberSession(ctx, &f2fpay.MemberSession{TokenHash: oldToken, MerchantID: fx.merchant.ID, ExpiresAt: now.Add(time.Minute)}))
+	if _, err := s.FindMemberSession(ctx, live.TokenHash); err != nil {
+		t.Fatalf("the live session: %v", err)
+	}
+
+	// SMS sends: older than the cut go, newer stay.
+	phone := []byte(fmt.Sprintf("hk-phone-%d", now.UnixNano()))
+	for _, ago := range []time.Duration{time.Minute, 25 * time.Hour, 26 * time.Hour, 27 * time.Hour} {
+		must(t, s.RecordSMSSend(ctx, f2fpay.SMSSend{MerchantID: fx.merchant.ID, PhoneHash: phone, Client: "9.9.9.9", SentAt: now.Add(-ago)}))
+	}
+	if n := drain(t, func(limit int) (int, error) { return s.PurgeSMSSends(ctx, now.Add(-24*time.Hour), limit) }); n < 3 {
+		t.Fatalf("PurgeSMSSends deleted %d, want at least 3", n)
+	}
+	p, _, err := s.CountSMSSends(ctx, fx.merchant.ID, phone, "9.9.9.9", now.Add(-30*24*time.Hour))
+	must(t, err)
+	if p != 1 {
+		t.Fatalf("%d sends left to the phone, want the recent one", p)
 	}
 }

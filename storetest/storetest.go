@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"MemberSessions", testMemberSessions},
 		{"SMSSends", testSMSSends},
 		{"Sales", testSales},
+		{"Housekeeping", testHousekeeping},
 		{"Staff", testStaff},
 		{"Audit", testAudit},
 		{"OrderStats", testOrderStats},

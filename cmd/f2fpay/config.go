@@ -47,6 +47,9 @@ type serveConfig struct {
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
 	homeLinks []httpapi.HomeLink
+	// housekeepEvery is how often member housekeeping runs; a minute when 0 (tests
+	// set it shorter).
+	housekeepEvery time.Duration
 }
 
 // secretFields are redacted when the configuration is printed.

@@ -31,8 +31,8 @@ import (
 const demoUsage = `Usage: f2fpay demo [flags]
 
 One command, no setup: starts the offline Alipay sandbox and the payment service on
-SQLite in a data directory, registers a demo merchant, app, store, cashier terminal and
-buyer, takes a first barcode payment through the terminal API (and one that waits for
+SQLite in a data directory, registers a demo merchant, app, store, cashier terminal,
+vending machine (its member page: account linking and one-tap payment) and buyer, takes a first barcode payment through the terminal API (and one that waits for
 the buyer's password, and a partial refund), then keeps running and prints what to try
 next. Run it again on the same directory, any number of times: it picks up where it
 stopped and tops the buyer's balance up to 1000.00 — kill it mid-payment and the
@@ -52,6 +52,11 @@ type demoState struct {
 	AdminToken  string `json:"admin_token"`
 	SandboxURL  string `json:"sandbox_url"`
 	MasterKey   string `json:"master_key"`
+	// VendTerminalID and its key are the demo's vending machine (kind vending): its
+	// member page /m/{id} is where a person tries account linking and one-tap payment.
+	VendTerminalID  int64  `json:"vend_terminal_id,omitempty"`
+	VendTerminalKey string `json:"vend_terminal_key_id,omitempty"`
+	VendTerminalSec string `json:"vend_terminal_secret,omitempty"`
 	// ConsolePassword is the password of the console's "owner" (demo only: a real
 	// service keeps no password anywhere but as a hash).
 	ConsolePassword string `json:"console_password,omitempty"`
@@ -141,6 +146,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoConsoleOwner(ctx, *dir, svc.Storage, state); err != nil {
 		return err
 	}
+	if err := demoVendingMachine(ctx, *dir, svc, state); err != nil {
+		return err
+	}
 	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
 	term.AcceptLanguage = "zh-CN" // the cashier reads Chinese
 
@@ -151,6 +159,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "  terminal key:    %s.%s   (the same header on /v1)\n", state.TerminalKey, state.TerminalSec)
 	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/sandbox/ui   (apps, trades, notifications; SDKs use %s/gateway.do)\n", simURL, simURL)
 	fmt.Fprintf(stdout, "  buyer's wallet:  %s   (pay password 123456)\n", walletURL)
+	fmt.Fprintf(stdout, "  vending machine: %s/m/%d   (member page: account linking and one-tap payment; open it after a sale, SMS codes in the log)\n", svc.URL, state.VendTerminalID)
+	fmt.Fprintf(stdout, "  machine key:     %s.%s   (the vending machine's terminal key: POST /v1/sales)\n", state.VendTerminalKey, state.VendTerminalSec)
 	fmt.Fprintf(stdout, "  merchant app %s, seller %s; buyer %s, balance %s\n\n", state.AppID, state.SellerID, state.BuyerID, demoBuyerBalance)
 	if err := demoPayments(ctx, stdout, sim, term, state); err != nil {
 		return err
@@ -160,7 +170,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	demoNextSteps(stdout, demoSteps{
 		SimURL: simURL, BuyerID: state.BuyerID, SvcURL: svc.URL, Auth: state.TerminalKey + "." + state.TerminalSec,
-		AdminToken: state.AdminToken, OutTradeNo: "DEMO-" + time.Now().Format("20060102-150405"),
+		AdminToken: state.AdminToken, MemberURL: fmt.Sprintf("%s/m/%d", svc.URL, state.VendTerminalID),
+		MachineAuth: state.VendTerminalKey + "." + state.VendTerminalSec, OutTradeNo: "DEMO-" + time.Now().Format("20060102-150405"),
 	})
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "f2fpay demo: stopped")
@@ -170,6 +181,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // demoSteps is what the next steps are written with.
 type demoSteps struct {
 	SimURL, BuyerID, SvcURL, Auth, AdminToken string
+	// MemberURL and MachineAuth are the vending machine's member page and terminal key.
+	MemberURL, MachineAuth string
 	// OutTradeNo is the stem of the two payments' out_trade_no (-1, -2), chosen here
 	// so that step 4 can name them.
 	OutTradeNo string
@@ -201,7 +214,12 @@ Now you (the sandbox and the service keep running; Ctrl-C stops both):
   curl -s %[3]s/admin/orders/%[5]s-2 -H 'Authorization: Bearer %[8]s'
   # 5. kill this demo (kill -9) in the middle of a payment and run it again:
   #    the janitor resolves every unfinished order against the sandbox.
-`, d.SimURL, d.BuyerID, d.SvcURL, d.Auth, d.OutTradeNo, pay(1), pay(2), d.AdminToken)
+  # 6. the vending machine offers a 3.50 sale; open its member page in a browser (a phone's size suits it),
+  #    allow the sign-in as the buyer, verify any mainland number with the SMS code this log shows, pay in one tap:
+  curl -s -X POST %[3]s/v1/sales -H 'Authorization: Bearer %[10]s' -H 'Idempotency-Key: %[5]s-sale' \
+       -d '{"amount":"3.50","subject":"cola","expires_in_seconds":900}'
+  #    %[9]s
+`, d.SimURL, d.BuyerID, d.SvcURL, d.Auth, d.OutTradeNo, pay(1), pay(2), d.AdminToken, d.MemberURL, d.MachineAuth)
 }
 
 func shutdown(ctx context.Context, srv *http.Server) {
@@ -357,6 +375,30 @@ func demoPayments(ctx context.Context, w io.Writer, sim *alipaysim.Sim, term *cl
 	}
 	fmt.Fprintf(w, "→ partial refund of 2.34 on %s: %s\n", first, r.State)
 	return nil
+}
+
+// demoVendingMachine adds the vending machine to the demo merchant once (a demo
+// directory made before it existed gets it on its next run).
+func demoVendingMachine(ctx context.Context, dir string, svc *service, st *demoState) error {
+	if st.VendTerminalID != 0 {
+		return nil
+	}
+	apps, err := svc.Storage.ListApps(ctx, st.MerchantID)
+	if err != nil || len(apps) == 0 {
+		return fmt.Errorf("demo: vending machine: the demo merchant has no app (%v); delete %s to start over", err, dir)
+	}
+	stores, err := svc.Storage.ListStores(ctx, st.MerchantID)
+	if err != nil || len(stores) == 0 {
+		return fmt.Errorf("demo: vending machine: the demo merchant has no store (%v); delete %s to start over", err, dir)
+	}
+	admin := client.NewAdminClient(svc.AdminURL, st.AdminToken, nil)
+	t, err := admin.CreateTerminal(ctx, st.MerchantID, client.TerminalRequest{StoreID: stores[0].ID, AppID: apps[0].ID,
+		Code: "VEND-1", Kind: "vending", Name: "vending machine 1"})
+	if err != nil {
+		return fmt.Errorf("demo: vending machine: %w", err)
+	}
+	st.VendTerminalID, st.VendTerminalKey, st.VendTerminalSec = t.ID, t.APIKey.KeyID, t.APIKey.Secret
+	return saveDemoState(dir, st)
 }
 
 // demoConsoleOwner makes the console's first owner, "owner", once, and keeps its

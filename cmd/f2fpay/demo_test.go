@@ -34,6 +34,10 @@ func TestDemoOnce(t *testing.T) {
 		if token == nil || buyer == nil {
 			t.Fatalf("run %d: no admin token or buyer in:\n%s", run, out)
 		}
+		vend := regexp.MustCompile(`vending machine: +(http://\S+/m/\d+)`).FindStringSubmatch(out)
+		if vend == nil {
+			t.Fatalf("run %d: no vending machine's member page in:\n%s", run, out)
+		}
 		// What each printed page must show.
 		want := map[string]string{
 			"http://" + svcAddr + "/":                   "当面付",
@@ -47,6 +51,7 @@ func TestDemoOnce(t *testing.T) {
 			"http://" + svcAddr + "/readyz":             "",
 			"http://" + svcAddr + "/console/":           "f2fpay", // the console's login page
 		}
+		want[vend[1]] = "auth_base" // no session yet: Alipay's (the sandbox's) silent authorisation
 		seen := map[string]bool{}
 		for _, line := range strings.Split(out, "\n") {
 			if strings.Contains(line, "curl ") {

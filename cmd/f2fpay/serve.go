@@ -192,7 +192,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(5 + len(serving)) // heartbeat, janitor, refresher, webhooks, purge, and the listeners
+	s.wg.Add(6 + len(serving)) // heartbeat, janitor, refresher, webhooks, two purges, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -225,6 +225,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	go func() {
 		defer s.wg.Done()
 		api.PurgeIdempotency(bg, 10*time.Minute)
+	}()
+	go func() {
+		defer s.wg.Done()
+		// Sales past their expiry become EXPIRED; expired member sessions and old
+		// SMS-send records go (whether or not this instance serves /m/).
+		member.RunHousekeeping(bg, store, nil, cfg.memberHousekeeping(), log)
 	}()
 	if adminLn == nil {
 		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
@@ -302,6 +308,16 @@ func startID() string {
 	b := make([]byte, 4)
 	rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
+}
+
+// memberHousekeeping is how often sales are expired and member sessions and SMS
+// sends purged: a minute, so that a machine long-polling a sale nobody paid learns
+// EXPIRED soon after its expiry.
+func (c *serveConfig) memberHousekeeping() time.Duration {
+	if c.housekeepEvery > 0 {
+		return c.housekeepEvery
+	}
+	return time.Minute
 }
 
 // memberPages builds the buyers' account-linking and one-tap pages (/m/, docs/vending.md

@@ -61,6 +61,7 @@ func TestServeEndToEnd(t *testing.T) {
 	cfg.AdminToken = "admin-e2e"
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	cfg.JanitorEvery = 100 * time.Millisecond
+	cfg.housekeepEvery = 100 * time.Millisecond
 	var logs bytes.Buffer
 	sw := &syncWriter{w: &logs}
 	svc, err := startService(ctx, &cfg, io.Discard, sw, ln)
@@ -94,6 +95,36 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if text := func() string { sw.mu.Lock(); defer sw.mu.Unlock(); return logs.String() }(); !strings.Contains(text, "SMS codes are written to this log") {
 		t.Error("serve without -sms-url did not warn that SMS codes go to the log")
+	}
+
+	// Housekeeping: a sale nobody paid is marked EXPIRED after its expiry, an expired
+	// member session and SMS sends older than a day are purged.
+	sale := &f2fpay.Sale{MerchantID: p.MerchantID, TerminalID: p.Terminals[0].ID, OutTradeNo: "HK-1", Amount: 350, Subject: "cola",
+		ExpiresAt: time.Now().Add(300 * time.Millisecond)}
+	oldSession := &f2fpay.MemberSession{TokenHash: []byte("hk-session"), MerchantID: p.MerchantID, ExpiresAt: time.Now().Add(-time.Second)}
+	for _, err := range []error{svc.Storage.CreateSale(ctx, sale), svc.Storage.CreateMemberSession(ctx, oldSession),
+		svc.Storage.RecordSMSSend(ctx, f2fpay.SMSSend{MerchantID: p.MerchantID, PhoneHash: []byte("hk"), Client: "1.2.3.4", SentAt: time.Now().Add(-25 * time.Hour)})} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	purged := false
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := svc.Storage.FindSale(ctx, sale.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends, _, _ := svc.Storage.CountSMSSends(ctx, p.MerchantID, []byte("hk"), "1.2.3.4", time.Now().Add(-48*time.Hour))
+		// A purged session's token can be used again.
+		if !purged {
+			purged = svc.Storage.CreateMemberSession(ctx, &f2fpay.MemberSession{TokenHash: []byte("hk-session"), MerchantID: p.MerchantID, ExpiresAt: time.Now().Add(time.Hour)}) == nil
+		}
+		if got.State == f2fpay.SaleExpired && sends == 0 && purged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: sale %s, %d old SMS sends, expired session purged %v; want EXPIRED, 0, true", got.State, sends, purged)
+		}
 	}
 
 	buyer, _ := sim.CreateBuyer(ctx, alipaysim.BuyerSpec{Balance: f2fpay.MustParseAmount("100.00")})

@@ -445,6 +445,35 @@ func (c *Core) CancelSale(ctx context.Context, id int64) (_ *f2fpay.Sale, err er
 	return c.saleCAS(ctx, id, fmt.Sprintf("sale %d is not open any more", id), c.q.CancelSale, id)
 }
 
+// ExpireSales moves open sales past their expiry to EXPIRED, up to limit.
+func (c *Core) ExpireSales(ctx context.Context, now time.Time, limit int) (int, error) {
+	return c.batch(ctx, "expire sales", c.q.ExpireSales, now, limit)
+}
+
+// PurgeMemberSessions deletes expired sessions, up to limit.
+func (c *Core) PurgeMemberSessions(ctx context.Context, before time.Time, limit int) (int, error) {
+	return c.batch(ctx, "purge member sessions", c.q.PurgeMemberSessions, before, limit)
+}
+
+// PurgeSMSSends deletes send records older than before, up to limit.
+func (c *Core) PurgeSMSSends(ctx context.Context, before time.Time, limit int) (int, error) {
+	return c.batch(ctx, "purge sms sends", c.q.PurgeSMSSends, before, limit)
+}
+
+// batch runs a housekeeping statement taking (time, limit) and returns the rows it touched.
+func (c *Core) batch(ctx context.Context, what, q string, at time.Time, limit int) (n int, err error) {
+	defer c.Wrap(&err, what)
+	if limit <= 0 {
+		return 0, nil
+	}
+	err = c.cfg.Single(ctx, false, func(ctx context.Context, tx Conn) error {
+		m, err := tx.Exec(ctx, q, c.T(at), limit)
+		n = int(m)
+		return err
+	})
+	return n, err
+}
+
 func (c *Core) saleCAS(ctx context.Context, id int64, conflict, q string, args ...any) (*f2fpay.Sale, error) {
 	var s *f2fpay.Sale
 	err := c.cfg.Single(ctx, false, func(ctx context.Context, tx Conn) error {

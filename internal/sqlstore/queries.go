@@ -28,6 +28,7 @@ type Queries struct {
 	DeleteIdentities, SignOutMember, EraseMember, CreateMemberSession, FindMemberSession        string
 	UpdateMemberSession, DeleteMemberSession, RecordSMSSend, CountSMSSends                      string
 	CancelOpenSales, CreateSale, FindSale, OpenSale, TakeSale, CancelSale                       string
+	ExpireSales, PurgeMemberSessions, PurgeSMSSends                                             string
 	CreateReconReport, ClaimReconReport, ReconReportHolder, FinishReconReport                   string
 	UpdateReconSummary, FindReconReport, ListReconReports, ClearBillRows                        string
 	InsertBillRow, MatchBillTrades, MatchBillRefunds, UnbilledOrders, UnbilledRefunds           string

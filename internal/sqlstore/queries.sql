@@ -297,6 +297,18 @@ RETURNING {saleCols};
 
 -- name: CancelSale
 UPDATE sales SET state = 'CANCELLED' WHERE id = $1 AND state = 'OPEN' RETURNING {saleCols};
+
+-- name: ExpireSales
+UPDATE sales SET state = 'EXPIRED' WHERE id IN (
+	SELECT id FROM sales WHERE state = 'OPEN' AND expires_at <= $1 ORDER BY expires_at LIMIT $2);
+
+-- name: PurgeMemberSessions
+DELETE FROM member_sessions WHERE id IN (
+	SELECT id FROM member_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2);
+
+-- name: PurgeSMSSends
+DELETE FROM sms_sends WHERE id IN (
+	SELECT id FROM sms_sends WHERE sent_at < $1 ORDER BY sent_at LIMIT $2);
 -- Reconciliation (reconciliation.go, docs/reconciliation.md).
 
 -- name: CreateReconReport
