@@ -29,11 +29,12 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // observe counts, times and logs every request under its route pattern (not its
 // path, which would give one time series per order), and gives it a reqInfo for the
-// ids the log line carries.
+// ids the log line carries, starting with the request id (requestid.go).
 func (s *Server) observe(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &reqInfo{}
+		ri := &reqInfo{requestID: requestID(r)}
+		w.Header().Set(HeaderRequestID, ri.requestID)
 		r = r.WithContext(withInfo(r.Context(), ri))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
