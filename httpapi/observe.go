@@ -42,11 +42,21 @@ func (s *Server) observe(route string, next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.metrics.observe(route, rec.status, d)
+		s.metrics.observe(route, rec.status, d, isLongPoll(route, r))
 		if route == "GET /metrics" || route == "GET /healthz" || route == "GET /readyz" {
 			return
 		}
 		attrs := append([]any{"method", r.Method, "route", route, "status", rec.status, "duration", d}, logAttrs(r)...)
 		s.log.InfoContext(r.Context(), "http request", attrs...)
 	})
+}
+
+// isLongPoll tells a long-poll (a GET of a payment or a sale with wait > 0), whose
+// duration is the buyer's, not the service's, from a request measured as latency.
+func isLongPoll(route string, r *http.Request) bool {
+	if route != "GET /v1/payments/{out_trade_no}" && route != "GET /v1/sales/{id}" {
+		return false
+	}
+	w := r.URL.Query().Get("wait")
+	return w != "" && w != "0" && w != "0s"
 }

@@ -169,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics(prometheus.NewRegistry(), cfg.Storage)
 	}
+	s.metrics.registerNonces(s.nonces)
 	s.handler = s.routes()
 	return s, nil
 }
