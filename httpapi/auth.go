@@ -15,6 +15,7 @@ import (
 // middleware puts an empty one in the context, authentication fills the terminal,
 // handlers the order.
 type reqInfo struct {
+	requestID  string // requestid.go
 	terminal   *f2fpay.Terminal
 	outTradeNo string
 	refundID   string

@@ -11,7 +11,7 @@ import (
 )
 
 // errorBody is the JSON shape of every error answer:
-// {"error": {"code": "invalid", "message": "amount: ..."}}.
+// {"error": {"code": "invalid", "message": "amount: ...", "request_id": "..."}}.
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -24,6 +24,10 @@ type errorDetail struct {
 	// charging the buyer again.
 	OutTradeNo string `json:"out_trade_no,omitempty"`
 	StatusURL  string `json:"status_url,omitempty"`
+	// RequestID is the request's id (also its X-Request-Id answer header), for the
+	// operator to find the request in the log. A replayed answer (Idempotency-Key)
+	// carries the id of the request that made it.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // statusError carries an explicit status for the few answers whose status the code
@@ -87,7 +91,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	msg := f2fpay.ErrorMessage(err)
 	if code == f2fpay.EINTERNAL {
 		log.ErrorContext(r.Context(), "internal error", append(logAttrs(r), "err", err.Error())...)
-		msg = "internal error; the details are in the service's log, retry later or contact the operator"
+		msg = "internal error; the details are in the service's log under this request_id, retry later or contact the operator with it"
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="f2fpay"`)
@@ -98,7 +102,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusServiceUnavailable || (status == http.StatusConflict && isInProgress(err)) {
 		w.Header().Set("Retry-After", "1")
 	}
-	detail := errorDetail{Code: code, Message: msg}
+	detail := errorDetail{Code: code, Message: msg, RequestID: RequestID(r.Context())}
 	if ri := infoOf(r.Context()); status == http.StatusConflict && ri.terminal != nil && ri.outTradeNo != "" {
 		detail.OutTradeNo, detail.StatusURL = ri.outTradeNo, statusPath(ri.outTradeNo)
 	}

@@ -92,6 +92,7 @@ type options struct {
 	idemKeep time.Duration
 	storage  func(f2fpay.Storage) f2fpay.Storage // what the API server sees of the store
 	window   time.Duration                       // the sandbox's refund window (default its own)
+	wrap     func(http.Handler) http.Handler     // around the API server's handler
 }
 
 type option func(*options)
@@ -153,6 +154,9 @@ func setup(t testing.TB, opts ...option) *bundle {
 		t.Fatal(err)
 	}
 	handler = b.server.Handler()
+	if o.wrap != nil {
+		handler = o.wrap(handler)
+	}
 	if !o.noJanit {
 		done := make(chan struct{})
 		go func() {

@@ -323,6 +323,7 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, next http
 // was not final is answered with the state as it is now — the terminal asked again
 // because it still wants to know, and the stored "waiting" may be long over.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request, rec *f2fpay.IdempotencyRecord) {
+	s.metrics.replays.WithLabelValues(r.Pattern).Inc()
 	if rec.Status == http.StatusOK {
 		if v, ok := s.current(r, rec.Response); ok {
 			w.Header().Set("Idempotent-Replayed", "true")

@@ -26,6 +26,8 @@ type Metrics struct {
 	orderTrans   *prometheus.CounterVec
 	refundTrans  *prometheus.CounterVec
 	notification *prometheus.CounterVec
+	longPolls    *prometheus.HistogramVec
+	replays      *prometheus.CounterVec
 }
 
 // NewMetrics registers the service's metrics on reg (a registry of its own, never
@@ -38,7 +40,7 @@ func NewMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
 			Name: "f2fpay_http_requests_total", Help: "HTTP requests by route pattern and status code.",
 		}, []string{"route", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "f2fpay_http_request_duration_seconds", Help: "HTTP request latency by route pattern (long-polls included).",
+			Name: "f2fpay_http_request_duration_seconds", Help: "HTTP request latency by route pattern; long-polls (wait > 0) are in f2fpay_http_long_poll_duration_seconds instead.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"route"}),
 		gwCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -57,10 +59,19 @@ func NewMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
 		notification: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "f2fpay_notifications_total", Help: "Alipay notifications received, by answer (success or fail).",
 		}, []string{"result"}),
+		longPolls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "f2fpay_http_long_poll_duration_seconds", Help: "How long long-polls (GET with wait > 0) were held, by route pattern: apart from the request latency, which they would swamp.",
+			Buckets: []float64{.01, .1, .5, 1, 2.5, 5, 10, 20, 30, 45, 60},
+		}, []string{"route"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "f2fpay_idempotency_replays_total", Help: "Terminal POSTs answered with the stored answer of an earlier request with the same Idempotency-Key, by route pattern.",
+		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.gwCalls, m.gwLatency, m.orderTrans, m.refundTrans, m.notification,
+		m.longPolls, m.replays,
 		&orderCollector{store: store},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector())
 	return m
 }
 
@@ -89,9 +100,29 @@ func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-func (m *Metrics) observe(route string, status int, d time.Duration) {
+func (m *Metrics) observe(route string, status int, d time.Duration, longPoll bool) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	if longPoll {
+		m.longPolls.WithLabelValues(route).Observe(d.Seconds())
+		return
+	}
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// registerNonces adds the gauges of a server's nonce cache (signature.go): how many
+// nonces it holds and how many it may. When it is full, signed requests get 503. A
+// registry shared by two servers keeps the first one's.
+func (m *Metrics) registerNonces(c *nonceCache) {
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "f2fpay_signed_nonces", Help: "Nonces of signed terminal requests this instance remembers; at f2fpay_signed_nonces_capacity signed requests are refused with 503.",
+		}, func() float64 { return float64(c.len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "f2fpay_signed_nonces_capacity", Help: "How many nonces this instance may remember (-signed-nonces).",
+		}, func() float64 { return float64(c.max) }),
+	} {
+		m.reg.Register(g) // an AlreadyRegistered error leaves the first server's
+	}
 }
 
 // orderCollector reads the orders by state at scrape time, so the gauge is the

@@ -143,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.log = slog.New(LogHandler(s.log.Handler()))
 	if s.clock == nil {
 		s.clock = f2fpay.SystemClock{}
 	}
@@ -169,6 +170,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics(prometheus.NewRegistry(), cfg.Storage)
 	}
+	s.metrics.registerNonces(s.nonces)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -264,9 +266,31 @@ func (s *Server) routes() http.Handler {
 
 	s.homeRoutes(handle) // GET /, /docs/api.md, /docs/openapi.yaml
 
-	// Anything else: a JSON 404 (or 405) rather than the mux's plain text.
+	// Anything else: a JSON 404, or 405 with Allow for a known path asked with a
+	// method it does not serve, rather than the mux's plain text.
 	handle("/", s.serveErrors(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return withStatus(http.StatusMethodNotAllowed, f2fpay.EINVALID, "%s %s: this path answers only %s; see docs/api.md for the API",
+				r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "no endpoint %s %s; see docs/api.md for the API", r.Method, r.URL.Path)
 	}))
 	return mux
+}
+
+// allowedMethods lists the methods that mux serves on r's path with a pattern of its
+// own (not the catch-all "/"): the Allow header of a 405. Empty for an unknown path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

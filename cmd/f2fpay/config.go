@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"sort"
@@ -207,6 +208,10 @@ func (c *serveConfig) check() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return &usageError{"serve: -log-format must be text or json"}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return &usageError{fmt.Sprintf("serve: -log-level %q is not a level: use debug, info, warn or error", c.LogLevel)}
 	}
 	if c.DrainDelay < 0 || c.ShutdownGrace <= 0 {
 		return &usageError{"serve: -drain-delay must be ≥ 0 and -shutdown-grace > 0"}

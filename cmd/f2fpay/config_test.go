@@ -69,6 +69,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{"dull admin token off loopback", []string{"-admin-listen", "10.0.0.5:8081", "-admin-token", strings.Repeat("ab12", 10)}, key, "only 4 different characters"},
 		{"short admin token on a public single listener", []string{"-listen", ":8080", "-admin-listen", "", "-admin-token", "x"}, key, "-listen (which serves the admin API"},
 		{"negative drain delay", []string{"-drain-delay", "-1s"}, key, "-drain-delay"},
+		{"unknown log level", []string{"-log-level", "loud"}, key, `-log-level "loud" is not a level`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

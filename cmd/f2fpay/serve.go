@@ -291,6 +291,10 @@ func (s *service) Stop() error {
 	return err
 }
 
+// newLogger makes the process's logger at cfg's level (checked by validate): JSON
+// lines carry the instance's name, so the lines of several instances can be told
+// apart once collected; every line logged with a request's context carries its
+// request_id (httpapi.LogHandler).
 func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
@@ -298,9 +302,9 @@ func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(httpapi.LogHandler(slog.NewJSONHandler(w, opts).WithAttrs([]slog.Attr{slog.String("instance", cfg.Instance)})))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(httpapi.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // startID tells one start of a process from another: 8 random hex digits.
