@@ -18,6 +18,9 @@ const (
 	EventPaymentCancelled EventType = "payment.cancelled"
 	EventRefundSucceeded  EventType = "refund.succeeded"
 	EventRefundFailed     EventType = "refund.failed"
+	// EventReconOpenEntries: a reconciliation closed a day with entries a person must
+	// look at (ReconOpenEntries is its payload).
+	EventReconOpenEntries EventType = "reconciliation.open_entries"
 )
 
 // Event is an outbox entry: written in the same transaction as the state change it

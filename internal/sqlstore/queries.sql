@@ -324,7 +324,7 @@ SELECT {reconReportCols} FROM recon_reports WHERE app_id = $1 AND day = $2;
 
 -- name: ListReconReports
 SELECT {reconReportCols} FROM recon_reports
-WHERE ($1 = 0 OR app_id = $1) AND ($2 = '' OR status = $2)
+WHERE ($1 = 0 OR app_id = $1) AND ($2 = '' OR status = $2) AND ($4 = '' OR day >= $4) AND ($5 = '' OR day <= $5)
 ORDER BY day DESC, app_id LIMIT $3;
 
 -- name: ClearBillRows
@@ -529,3 +529,9 @@ WHERE id = $11 AND version = $12;
 
 -- name: SettlementVersion
 SELECT version FROM settlements WHERE id = $1;
+
+-- name: FindReconReportByID
+SELECT {reconReportCols} FROM recon_reports WHERE id = $1;
+
+-- name: CountOpenReconEntries
+SELECT class, count(*) FROM recon_entries WHERE status = 'open' GROUP BY class;
