@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ConsoleFilters", testConsoleFilters},
 		{"FundRules", testFundRules},
 		{"Settlements", testSettlements},
+		{"Recon", testRecon},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
