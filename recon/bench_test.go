@@ -129,7 +129,7 @@ func BenchmarkReconcileDay(b *testing.B) {
 	close(stop)
 	b.ReportMetric(float64(n)*float64(i)/stage.Seconds(), "stage-rows/s")
 	b.ReportMetric(float64(n)*float64(i)/match.Seconds(), "match-rows/s")
-	b.ReportMetric((stage + match).Seconds()/float64(i), "s/day")
+	b.ReportMetric((stage+match).Seconds()/float64(i), "s/day")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
 
