@@ -18,6 +18,9 @@ const (
 	EventPaymentCancelled EventType = "payment.cancelled"
 	EventRefundSucceeded  EventType = "refund.succeeded"
 	EventRefundFailed     EventType = "refund.failed"
+	// EventReconOpenEntries: a reconciliation closed a day with entries a person must
+	// look at (ReconOpenEntries is its payload).
+	EventReconOpenEntries EventType = "reconciliation.open_entries"
 )
 
 // EventSchemaVersion is the version of the webhook body (the "version" field): the

@@ -230,7 +230,9 @@ type ReconUnbilledRefund struct {
 type ReconFilter struct {
 	AppID  int64
 	Status ReconReportStatus
-	Limit  int // 0: 100
+	// From and To bound the days (yyyy-MM-dd, both included).
+	From, To string
+	Limit    int // 0: 100
 }
 
 // ReconStore keeps reconciliation reports and stages bills.
@@ -241,16 +243,21 @@ type ReconStore interface {
 	// one more attempt.
 	ClaimReconReport(ctx context.Context, appID int64, day, owner string, now time.Time, lease time.Duration) (*ReconReport, error)
 	// FinishReconReport writes a claimed report's status, error, bill counts and
-	// summary and releases it; ECONFLICT when owner no longer holds it.
-	FinishReconReport(ctx context.Context, r *ReconReport, owner string) error
+	// summary and releases it, enqueuing events (the day closed with open entries) in
+	// the same transaction; ECONFLICT when owner no longer holds it (nothing written).
+	FinishReconReport(ctx context.Context, r *ReconReport, owner string, events ...*Event) error
 	// UpdateReconSummary rewrites a report's status and summary (after a later day
 	// settled its pending entries).
 	UpdateReconSummary(ctx context.Context, r *ReconReport) error
 	// FindReconReport returns the report of (appID, day) with its entries; ENOTFOUND
 	// when the day was never reconciled.
 	FindReconReport(ctx context.Context, appID int64, day string) (*ReconReport, error)
+	// FindReconReportByID returns a report with its entries; ENOTFOUND when none.
+	FindReconReportByID(ctx context.Context, id int64) (*ReconReport, error)
 	// ListReconReports returns reports, the latest day first, without entries.
 	ListReconReports(ctx context.Context, f ReconFilter) ([]*ReconReport, error)
+	// CountOpenReconEntries counts the open entries of every report by class.
+	CountOpenReconEntries(ctx context.Context) (map[ReconClass]int, error)
 
 	// ClearBillRows drops a report's staged bill rows; AddBillRows stages rows (one
 	// transaction per call, lazily durable: a lost batch is read again from the bill).
@@ -284,4 +291,61 @@ type ReconStore interface {
 	// ok false when none was set.
 	AppFeeRate(ctx context.Context, appID int64) (bp int, ok bool, err error)
 	SetAppFeeRate(ctx context.Context, appID int64, bp int) error
+}
+
+// ReconOpenEntries is the payload of a reconciliation.open_entries event: a day of an
+// app closed with open entries. Like PublicOrder it is a contract (docs/api.md,
+// "Webhooks"): fields are added, never renamed or dropped.
+type ReconOpenEntries struct {
+	ReportID int64 `json:"report_id"`
+	// AppID is the service's id of the app, AlipayAppID Alipay's APPID.
+	AppID       int64             `json:"app_id"`
+	AlipayAppID string            `json:"alipay_app_id"`
+	Day         string            `json:"day"`
+	Status      ReconReportStatus `json:"status"`
+	Attempt     int               `json:"attempt"`
+	// Open counts the open entries; Entries lists them (at most ReconEventEntries:
+	// Truncated says more exist; the admin API's report has them all).
+	Open      int                `json:"open"`
+	Summary   []ReconClassSum    `json:"summary"`
+	Entries   []PublicReconEntry `json:"entries"`
+	Truncated bool               `json:"truncated,omitempty"`
+}
+
+// ReconEventEntries bounds the entries a reconciliation.open_entries event lists.
+const ReconEventEntries = 100
+
+// PublicReconEntry is an entry as merchants' systems see it.
+type PublicReconEntry struct {
+	Class        ReconClass  `json:"class"`
+	Status       ReconStatus `json:"status"`
+	OutTradeNo   string      `json:"out_trade_no"`
+	TradeNo      string      `json:"trade_no,omitempty"`
+	OutRequestNo string      `json:"out_request_no,omitempty"`
+	OrderID      int64       `json:"order_id,omitempty"`
+	BillAmount   Amount      `json:"bill_amount"`
+	LocalAmount  Amount      `json:"local_amount"`
+	Detail       string      `json:"detail"`
+	Reason       string      `json:"reason,omitempty"`
+}
+
+// OpenEntries returns the payload of the event announcing r's open entries, with
+// app's APPID; ok false when r has none open.
+func (r *ReconReport) OpenEntries(alipayAppID string) (p ReconOpenEntries, ok bool) {
+	p = ReconOpenEntries{ReportID: r.ID, AppID: r.AppID, AlipayAppID: alipayAppID, Day: r.Day, Status: r.Status,
+		Attempt: r.Attempts, Summary: r.Summary, Entries: []PublicReconEntry{}}
+	for _, e := range r.Entries {
+		if e.Status != ReconOpen {
+			continue
+		}
+		p.Open++
+		if len(p.Entries) == ReconEventEntries {
+			p.Truncated = true
+			continue
+		}
+		p.Entries = append(p.Entries, PublicReconEntry{Class: e.Class, Status: e.Status, OutTradeNo: e.OutTradeNo,
+			TradeNo: e.TradeNo, OutRequestNo: e.OutRequestNo, OrderID: e.OrderID, BillAmount: e.BillAmount,
+			LocalAmount: e.LocalAmount, Detail: e.Detail, Reason: e.Reason})
+	}
+	return p, p.Open > 0
 }

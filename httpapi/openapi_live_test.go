@@ -218,6 +218,9 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	adm("POST", "/admin/orders/NOPE/refunds", `{"refund_id":"bo-2","amount":"0.50"}`) // 404
 	adm("GET", "/admin/events?merchant_id="+m, "")
 	adm("POST", "/admin/events/replay", `{"merchant_id":`+m+`}`)
+	adm("POST", "/admin/reconciliations", `{"app_id":`+app+`,"date":"2000-01-01"}`)
+	adm("GET", "/admin/reconciliations?app_id="+app, "")
+	adm("GET", "/admin/reconciliations/999999", "")
 	adm("GET", "/admin/merchants/"+m+"/members", "")
 	adm("GET", "/admin/members/999999", "")
 	adm("DELETE", "/admin/members/999999/identities/1", "")

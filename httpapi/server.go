@@ -93,6 +93,9 @@ type Config struct {
 	// Console, when set, is the operator console (console.Console.Handler): it takes
 	// GET / in place of the home page, and everything under /console/.
 	Console http.Handler
+	// Reconciler runs POST /admin/reconciliations (usually *recon.Reconciler); that
+	// endpoint answers 503 when nil.
+	Reconciler Reconciler
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -120,6 +123,7 @@ type Server struct {
 	members   http.Handler
 	publicURL string
 	console   http.Handler
+	recon     Reconciler
 }
 
 // New checks cfg and builds the routes.
@@ -133,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
+		recon: cfg.Reconciler,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -253,6 +258,9 @@ func (s *Server) routes() http.Handler {
 	admin("GET /admin/members/{id}", s.adminGetMember)
 	admin("DELETE /admin/members/{id}/identities/{identity}", s.adminUnlinkIdentity)
 	admin("POST /admin/members/{id}/erase", s.adminEraseMember)
+	admin("POST /admin/reconciliations", s.adminRunReconciliation)
+	admin("GET /admin/reconciliations", s.adminListReconciliations)
+	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {

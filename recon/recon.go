@@ -9,11 +9,15 @@ package recon
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -62,6 +66,15 @@ type Config struct {
 	// Progress, when set, is told how far a run is: stage "download" in bytes,
 	// "stage" and "match" in rows (total -1 when unknown), "repair" in entries.
 	Progress func(stage string, done, total int64)
+	// Metrics, when set, is told how each run ended and how long it took.
+	Metrics Metrics
+}
+
+// Metrics receives the outcome of each run: the report's status (balanced, open,
+// pending), "failed", or "not_ready" (Alipay has no bill yet); httpapi.ReconMetrics
+// implements it.
+type Metrics interface {
+	ReconRun(outcome string, d time.Duration)
 }
 
 // Reconciler runs reconciliations.
@@ -111,6 +124,22 @@ type Options struct {
 	Repair bool
 }
 
+// Reconcile runs Run for the admin API (httpapi.Reconciler): a bill Alipay has not
+// made yet, or cannot be read, is EUNAVAILABLE with the reason, so the operator reads
+// it rather than an internal error.
+func (r *Reconciler) Reconcile(ctx context.Context, appID int64, day string, repair bool) (*f2fpay.ReconReport, error) {
+	rep, err := r.Run(ctx, appID, day, Options{Repair: repair})
+	var nr *NotReadyError
+	var be *BillError
+	switch {
+	case errors.As(err, &nr):
+		return rep, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "%s", nr.Error())
+	case errors.As(err, &be):
+		return rep, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "%s", be.Error())
+	}
+	return rep, err
+}
+
 // run is one reconciliation in progress.
 type run struct {
 	*Reconciler
@@ -149,7 +178,19 @@ func (r *Reconciler) Run(ctx context.Context, appID int64, day string, opts Opti
 		return nil, err
 	}
 	rn.rep = rep
-	if err := rn.do(ctx, opts); err != nil {
+	start := time.Now()
+	err = rn.do(ctx, opts)
+	if r.cfg.Metrics != nil {
+		outcome := string(rep.Status)
+		var nr *NotReadyError
+		if errors.As(err, &nr) {
+			outcome = "not_ready"
+		} else if err != nil {
+			outcome = string(f2fpay.ReconFailed)
+		}
+		r.cfg.Metrics.ReconRun(outcome, time.Since(start))
+	}
+	if err != nil {
 		rep.Status, rep.Error = f2fpay.ReconFailed, f2fpay.ErrorMessage(err)
 		var nr *NotReadyError
 		if errors.As(err, &nr) {
@@ -193,14 +234,28 @@ func (rn *run) do(ctx context.Context, opts Options) error {
 		}
 	}
 	rn.rep.Summarize(entries)
+	rn.rep.Entries = entries
 	if err := st.ClearBillRows(ctx, rn.rep.ID); err != nil {
 		return err
 	}
-	if err := st.FinishReconReport(ctx, rn.rep, rn.cfg.Owner); err != nil {
-		return err
+	var events []*f2fpay.Event
+	if p, ok := rn.rep.OpenEntries(rn.app.AppID); ok {
+		payload, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		events = append(events, &f2fpay.Event{ID: openEventID(rn.rep), Type: f2fpay.EventReconOpenEntries,
+			MerchantID: rn.app.MerchantID, Payload: payload})
 	}
-	rn.rep.Entries = entries
-	return nil
+	return st.FinishReconReport(ctx, rn.rep, rn.cfg.Owner, events...)
+}
+
+// openEventID names the reconciliation.open_entries event of a report's attempt: the
+// run that closes the day enqueues it with the report, in one transaction, so a run
+// killed before that sends nothing and the run started again sends it once.
+func openEventID(r *f2fpay.ReconReport) string {
+	h := sha256.Sum256([]byte("recon/" + strconv.FormatInt(r.ID, 10) + "/" + strconv.Itoa(r.Attempts)))
+	return "evt_" + hex.EncodeToString(h[:12])
 }
 
 // download asks for the bill's URL and streams the zip to a file, capped in size and

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"Authorizations", testAuthorizations},
 		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
 		{"ISVOrderScope", testISVOrderScope},
+		{"Recon", testRecon},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -44,6 +44,9 @@ type serveConfig struct {
 	LogLevel      string        `json:"log-level"`
 	ShutdownGrace time.Duration `json:"shutdown-grace"`
 	DrainDelay    time.Duration `json:"drain-delay"`
+	ReconAt       string        `json:"recon-at"`
+	ReconRetry    time.Duration `json:"recon-retry"`
+	ReconRepair   bool          `json:"recon-repair"`
 
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
@@ -75,6 +78,9 @@ func defaultServeConfig() serveConfig {
 		LogLevel:      "info",
 		ShutdownGrace: 30 * time.Second,
 		DrainDelay:    5 * time.Second,
+		ReconAt:       "10:00",
+		ReconRetry:    30 * time.Minute,
+		ReconRepair:   true,
 	}
 }
 
@@ -101,6 +107,9 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "on SIGTERM, how long /readyz answers 503 while everything else is still served, before the listeners close (load balancers notice meanwhile)")
+	fs.StringVar(&cfg.ReconAt, "recon-at", cfg.ReconAt, "Beijing `time` (HH:MM) after which the daily job reconciles every app's previous day against Alipay's bill; off disables it")
+	fs.DurationVar(&cfg.ReconRetry, "recon-retry", cfg.ReconRetry, "how long after a failed daily reconciliation (a bill not ready yet) its day is tried again")
+	fs.BoolVar(&cfg.ReconRepair, "recon-repair", cfg.ReconRepair, "the daily job checks each difference with Alipay and applies what Alipay confirms (nothing changes without Alipay's word)")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "after the drain delay, how long shutdown waits for in-flight requests (long-polls answer at once)")
 }
 
@@ -212,6 +221,9 @@ func (c *serveConfig) check() error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return &usageError{fmt.Sprintf("serve: -log-level %q is not a level: use debug, info, warn or error", c.LogLevel)}
+	}
+	if _, _, err := c.reconAt(); err != nil {
+		return err
 	}
 	if c.DrainDelay < 0 || c.ShutdownGrace <= 0 {
 		return &usageError{"serve: -drain-delay must be ≥ 0 and -shutdown-grace > 0"}

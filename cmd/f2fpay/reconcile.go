@@ -8,14 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/recon"
 	"github.com/f2fpay/f2fpay/secret"
@@ -47,8 +50,11 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	feeRate := fs.Int("fee-rate", -1, "set the app's agreed service fee in `basis points` of 商家实收 first (60 = 0.6%)")
 	masterKey := fs.String("master-key-file", "", "`file` holding the base64 master key (or F2FPAY_MASTER_KEY), as serve takes it")
+	adminURL := fs.String("admin-url", os.Getenv("F2FPAY_ADMIN_URL"), "run the reconciliation inside the running service at this admin `URL` (F2FPAY_ADMIN_URL), e.g. http://127.0.0.1:8081: no -db or master key needed")
+	adminToken := fs.String("admin-token", os.Getenv("F2FPAY_ADMIN_TOKEN"), "the service's admin `token` for -admin-url (F2FPAY_ADMIN_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: f2fpay reconcile -db DATABASE -app APPID -date YYYY-MM-DD [-repair] [-json|-csv]\n\n"+
+		fmt.Fprint(stderr, "Usage: f2fpay reconcile -db DATABASE -app APPID -date YYYY-MM-DD [-repair] [-json|-csv]\n"+
+			"       f2fpay reconcile -admin-url URL -admin-token TOKEN -app APPID -date YYYY-MM-DD [-repair] [-json|-csv]\n\n"+
 			"Reconciles one app's day against Alipay's trade bill. Exit status: 0 balanced (or only entries\n"+
 			"pending on the next days' bills), 1 open differences, 2 could not run.\n\n")
 		fs.PrintDefaults()
@@ -57,8 +63,10 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	switch {
-	case *db == "":
-		return &usageError{"reconcile: -db is required (sqlite:./f2fpay.db or a postgres:// URL)"}
+	case *adminURL == "" && *db == "":
+		return &usageError{"reconcile: -db is required (sqlite:./f2fpay.db or a postgres:// URL), or -admin-url to run it inside the running service"}
+	case *adminURL != "" && *feeRate >= 0:
+		return &usageError{"reconcile: -fee-rate needs -db (set the rate once with the database, then use -admin-url)"}
 	case *appID == "":
 		return &usageError{"reconcile: -app is required: the app's Alipay APPID"}
 	case *asJSON && *asCSV:
@@ -66,6 +74,10 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if _, _, err := recon.ParseDay(*date); err != nil {
 		return &usageError{"reconcile: -date: " + f2fpay.ErrorMessage(err)}
+	}
+	out := reconOutput{stdout: stdout, appID: *appID, asJSON: *asJSON, asCSV: *asCSV}
+	if *adminURL != "" {
+		return reconcileRemote(ctx, *adminURL, *adminToken, *appID, *date, *repair, out)
 	}
 	key := os.Getenv("F2FPAY_MASTER_KEY")
 	cfg := serveConfig{MasterKey: key, MasterKeyFile: *masterKey}
@@ -83,7 +95,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	store, _, err := openDB(ctx, *db, "", true)
 	if err != nil {
 		if strings.Contains(err.Error(), "already open in another f2fpay process") {
-			return cannotRun(fmt.Errorf("%w\nOn SQLite one process owns the file: stop the running service and run reconcile again (running it inside serve through the admin API is not available yet)", err))
+			return cannotRun(fmt.Errorf("%w\nOn SQLite one process owns the file: run it inside the service with -admin-url http://ADMIN-ADDRESS -admin-token TOKEN (F2FPAY_ADMIN_URL, F2FPAY_ADMIN_TOKEN), or stop the service", err))
 		}
 		return cannotRun(fmt.Errorf("reconcile: database: %w", err))
 	}
@@ -98,7 +110,15 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	clients := payment.NewAppClients(box, payment.AppClientsOptions{})
-	engine, err := payment.New(payment.Config{Storage: store, Clients: clients, Owner: "reconcile-" + strconv.Itoa(os.Getpid())})
+	// On SQLite this process owns the file (no serve, no other reconcile runs on it),
+	// so a day still held by a reconcile that died is taken over at once: every
+	// reconcile there holds days under one name. On PostgreSQL each process has its
+	// own, and a dead one's day waits for its lease to end.
+	owner := "reconcile-" + strconv.Itoa(os.Getpid())
+	if kind, _, _ := parseDB(*db); kind == dbSQLite {
+		owner = "reconcile"
+	}
+	engine, err := payment.New(payment.Config{Storage: store, Clients: clients, Owner: owner})
 	if err != nil {
 		return cannotRun(err)
 	}
@@ -120,7 +140,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			bar.Set64(done)
 		}
 	}
-	r := recon.New(recon.Config{Store: store, Engine: engine, Clients: clients, Owner: "reconcile-" + strconv.Itoa(os.Getpid()), Progress: progress})
+	r := recon.New(recon.Config{Store: store, Engine: engine, Clients: clients, Owner: owner, Progress: progress})
 	rep, err := r.Run(ctx, app.ID, *date, recon.Options{Repair: *repair})
 	if bar != nil {
 		bar.Finish()
@@ -132,24 +152,51 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return cannotRun(fmt.Errorf("reconcile %s %s: %s", *appID, *date, f2fpay.ErrorMessage(err)))
 	}
+	return out.report(rep)
+}
+
+// reconOutput prints a report as the flags ask and returns the exit status it means.
+type reconOutput struct {
+	stdout        io.Writer
+	appID         string
+	asJSON, asCSV bool
+}
+
+func (o reconOutput) report(rep *f2fpay.ReconReport) error {
 	switch {
-	case *asJSON:
-		enc := json.NewEncoder(stdout)
+	case o.asJSON:
+		enc := json.NewEncoder(o.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	case *asCSV:
-		if err := writeReconCSV(stdout, rep); err != nil {
+	case o.asCSV:
+		if err := writeReconCSV(o.stdout, rep); err != nil {
 			return err
 		}
 	default:
-		printReconReport(stdout, *appID, rep)
+		printReconReport(o.stdout, o.appID, rep)
 	}
 	if rep.Status == f2fpay.ReconHasOpen {
-		return &exitStatus{1, fmt.Errorf("%s %s: open differences need a person (see the report)", *appID, *date)}
+		return &exitStatus{1, fmt.Errorf("%s %s: open differences need a person (see the report)", o.appID, rep.Day)}
 	}
 	return nil
+}
+
+// reconcileRemote asks the running service to reconcile (POST /admin/reconciliations):
+// on SQLite the service owns the file, and on PostgreSQL it keeps the run beside the
+// daily job's.
+func reconcileRemote(ctx context.Context, adminURL, token, appID, date string, repair bool, out reconOutput) error {
+	if token == "" {
+		return &usageError{"reconcile: -admin-url needs -admin-token (or F2FPAY_ADMIN_TOKEN): the service's admin token"}
+	}
+	// A day of a busy app takes minutes; the run holds the day's lease meanwhile.
+	ac := client.NewAdminClient(adminURL, token, &http.Client{Timeout: time.Hour})
+	rep, err := ac.Reconcile(ctx, client.ReconcileRequest{AlipayAppID: appID, Date: date, Repair: repair})
+	if err != nil {
+		return cannotRun(fmt.Errorf("reconcile %s %s through %s: %w", appID, date, adminURL, err))
+	}
+	return out.report(rep)
 }
 
 func writeReconCSV(w io.Writer, rep *f2fpay.ReconReport) error {

@@ -154,9 +154,10 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		}
 		consoleHandler = con.Handler()
 	}
+	reconciler := newReconciler(store, engine, clients, metrics, log)
 	api, err := httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
-		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken,
+		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken, Reconciler: reconciler,
 		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,
 		// Unique per process start even when -instance names it the same after a
 		// restart: a key held by the previous process must look dead, not "running here".
@@ -192,7 +193,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(6 + len(serving)) // heartbeat, janitor, refresher, webhooks, two purges, and the listeners
+	s.wg.Add(7 + len(serving)) // heartbeat, janitor, refresher, webhooks, two purges, daily reconciliation, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -231,6 +232,10 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// Sales past their expiry become EXPIRED; expired member sessions and old
 		// SMS-send records go (whether or not this instance serves /m/).
 		member.RunHousekeeping(bg, store, nil, cfg.memberHousekeeping(), log)
+	}()
+	go func() {
+		defer s.wg.Done()
+		runDailyRecon(bg, cfg, reconciler)
 	}()
 	if adminLn == nil {
 		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)

@@ -33,7 +33,7 @@ type Queries struct {
 	UpdateReconSummary, FindReconReport, ListReconReports, ClearBillRows                        string
 	InsertBillRow, MatchBillTrades, MatchBillRefunds, UnbilledOrders, UnbilledRefunds           string
 	BillHasRow, AddReconEntry, UpdateReconEntry, ReconEntries, PendingReconEntries              string
-	AppFeeRate, SetAppFeeRate                                                                   string
+	AppFeeRate, SetAppFeeRate, FindReconReportByID, CountOpenReconEntries                       string
 	FindMerchantOrder                                                                           string
 	CreateAuthorization, FindAuthorization, FindAuthorizationByAuthAppID                        string
 	ListAuthorizations, UpdateAuthorization, AuthorizationVersion                               string

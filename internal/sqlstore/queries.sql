@@ -337,7 +337,7 @@ SELECT {reconReportCols} FROM recon_reports WHERE app_id = $1 AND day = $2;
 
 -- name: ListReconReports
 SELECT {reconReportCols} FROM recon_reports
-WHERE ($1 = 0 OR app_id = $1) AND ($2 = '' OR status = $2)
+WHERE ($1 = 0 OR app_id = $1) AND ($2 = '' OR status = $2) AND ($4 = '' OR day >= $4) AND ($5 = '' OR day <= $5)
 ORDER BY day DESC, app_id LIMIT $3;
 
 -- name: ClearBillRows
@@ -350,26 +350,29 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);
 
 -- name: MatchBillTrades
 -- Each 交易 row with the app's order of its out_trade_no (none: NULLs, read as zero)
--- and the count of earlier rows of the same number (duplicates).
+-- and the count of earlier rows of the same number (duplicates). The unary + keeps
+-- SQLite's planner (no statistics) off orders_app_paid and the rows' primary key, which
+-- made the join quadratic: the orders come by out_trade_no, the earlier rows by
+-- recon_bill_rows_key (PostgreSQL reads +x as x).
 SELECT b.line, b.trade_no, b.out_trade_no, b.order_amount, b.receipt, b.merchant_discount, b.voucher_amount,
 	b.service_fee, b.finished_at,
 	(SELECT count(*) FROM recon_bill_rows d WHERE d.report_id = b.report_id AND d.out_trade_no = b.out_trade_no
-		AND d.kind = 'trade' AND d.line < b.line),
+		AND d.kind = 'trade' AND +d.line < b.line),
 	COALESCE(o.id, 0), COALESCE(o.state, ''), COALESCE(o.trade_no, ''), COALESCE(o.total_amount, 0),
 	COALESCE(o.receipt_amount, 0), COALESCE(o.merchant_discount_amount, 0), COALESCE(o.voucher_detail_list, ''),
 	COALESCE(o.cancel_action, ''), o.paid_at
-FROM recon_bill_rows b LEFT JOIN orders o ON o.app_id = $2 AND o.out_trade_no = b.out_trade_no
+FROM recon_bill_rows b LEFT JOIN orders o ON +o.app_id = $2 AND o.out_trade_no = b.out_trade_no
 WHERE b.report_id = $1 AND b.kind = 'trade'
 ORDER BY b.line;
 
 -- name: MatchBillRefunds
 SELECT b.line, b.trade_no, b.out_trade_no, b.out_request_no, b.order_amount, b.receipt, b.finished_at,
 	(SELECT count(*) FROM recon_bill_rows d WHERE d.report_id = b.report_id AND d.out_trade_no = b.out_trade_no
-		AND d.kind = 'refund' AND d.out_request_no = b.out_request_no AND d.line < b.line),
+		AND d.kind = 'refund' AND d.out_request_no = b.out_request_no AND +d.line < b.line),
 	COALESCE(o.id, 0), COALESCE(o.state, ''), COALESCE(o.cancel_action, ''),
 	COALESCE(r.id, 0), COALESCE(r.state, ''), COALESCE(r.amount, 0)
 FROM recon_bill_rows b
-	LEFT JOIN orders o ON o.app_id = $2 AND o.out_trade_no = b.out_trade_no
+	LEFT JOIN orders o ON +o.app_id = $2 AND o.out_trade_no = b.out_trade_no
 	LEFT JOIN refunds r ON r.order_id = o.id AND r.out_request_no = b.out_request_no
 WHERE b.report_id = $1 AND b.kind = 'refund'
 ORDER BY b.line;
@@ -542,3 +545,9 @@ WHERE id = $11 AND version = $12;
 
 -- name: SettlementVersion
 SELECT version FROM settlements WHERE id = $1;
+
+-- name: FindReconReportByID
+SELECT {reconReportCols} FROM recon_reports WHERE id = $1;
+
+-- name: CountOpenReconEntries
+SELECT class, count(*) FROM recon_entries WHERE status = 'open' GROUP BY class;

@@ -95,23 +95,31 @@ func (c *Core) ClaimReconReport(ctx context.Context, appID int64, day, owner str
 }
 
 // FinishReconReport writes a claimed report's outcome and releases its lease.
-func (c *Core) FinishReconReport(ctx context.Context, r *f2fpay.ReconReport, owner string) (err error) {
+func (c *Core) FinishReconReport(ctx context.Context, r *f2fpay.ReconReport, owner string, events ...*f2fpay.Event) (err error) {
 	defer c.Wrap(&err, "finish reconciliation report")
 	sum, err := jsonList{r.Summary}.text()
 	if err != nil {
 		return err
 	}
 	now := c.Now()
-	err = c.cfg.Single(ctx, false, func(ctx context.Context, tx Conn) error {
+	var after []func()
+	err = c.cfg.Tx(ctx, false, func(ctx context.Context, tx Conn) error {
+		after = after[:0]
 		n, err := tx.Exec(ctx, c.q.FinishReconReport, r.ID, string(r.Status), c.T(now), r.Error, r.BillTrades, r.BillRefunds,
 			int64(r.BillTradeAmount), int64(r.BillRefundAmount), sum, owner)
 		if err == nil && n != 1 {
 			return f2fpay.Errorf(f2fpay.ECONFLICT, "the reconciliation of app %d for %s is no longer held by %s: another run took it over", r.AppID, r.Day, owner)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return c.insertEvents(ctx, tx, events, eventOwner{}, now, &after)
 	})
 	if err == nil {
 		r.FinishedAt, r.Owner, r.LeaseUntil = now, "", time.Time{}
+		for _, f := range after {
+			f()
+		}
 	}
 	return err
 }
@@ -149,8 +157,38 @@ func (c *Core) ListReconReports(ctx context.Context, f f2fpay.ReconFilter) (_ []
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := c.cfg.Read.Query(ctx, c.q.ListReconReports, f.AppID, string(f.Status), f.Limit)
+	rows, err := c.cfg.Read.Query(ctx, c.q.ListReconReports, f.AppID, string(f.Status), f.Limit, f.From, f.To)
 	return Collect(rows, err, scanReconReport)
+}
+
+// FindReconReportByID returns a report with its entries.
+func (c *Core) FindReconReportByID(ctx context.Context, id int64) (_ *f2fpay.ReconReport, err error) {
+	defer c.Wrap(&err, "find reconciliation report")
+	r, err := FindOne(c.cfg.Read.QueryRow(ctx, c.q.FindReconReportByID, id), scanReconReport,
+		"reconciliation report %d not found", id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Entries, err = c.ReconEntries(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// CountOpenReconEntries counts the open entries by class.
+func (c *Core) CountOpenReconEntries(ctx context.Context) (_ map[f2fpay.ReconClass]int, err error) {
+	defer c.Wrap(&err, "count open reconciliation entries")
+	out := map[f2fpay.ReconClass]int{}
+	err = c.stream(ctx, c.q.CountOpenReconEntries, nil, func(s Scanner) error {
+		var class string
+		var n int
+		if err := s.Scan(&class, &n); err != nil {
+			return err
+		}
+		out[f2fpay.ReconClass(class)] = n
+		return nil
+	})
+	return out, err
 }
 
 // ClearBillRows drops a report's staged rows.
