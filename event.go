@@ -77,6 +77,26 @@ type EventFilter struct {
 // a random one; without CreatedAt, the write's time; without NextAttemptAt, its
 // CreatedAt (due at once). The fields are set on the caller's Event after the commit.
 // Payload must be JSON (else EINVALID) and is kept byte for byte.
+// PoolStat is one connection pool of a store, for metrics: stores that have pools
+// report them with a PoolStats() []PoolStat method (sqlite.DB, postgres.DB).
+type PoolStat struct {
+	Pool        string // e.g. "write", "read" (SQLite), "main", "lazy" (PostgreSQL)
+	Max         int    // the pool's size limit
+	InUse, Idle int
+	// Waits counts acquisitions that had to wait for a connection since start, and
+	// WaitSeconds the time they waited in all.
+	Waits       int64
+	WaitSeconds float64
+}
+
+// EventBacklog is the outbox's state for monitoring: events still to deliver, how old
+// the oldest of them is (zero when none), and events given up on (dead).
+type EventBacklog struct {
+	Undelivered       int64
+	OldestUndelivered time.Time
+	Dead              int64
+}
+
 type EventStore interface {
 	// ClaimEvents leases up to limit undelivered, not dead events whose NextAttemptAt is
 	// at or before now and that no live lease holds; each claim increments the event's
@@ -85,6 +105,8 @@ type EventStore interface {
 	// (see Storage): losing them delivers an event again, which consumers dedupe by
 	// its id.
 	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Event, error)
+	// EventBacklog counts the undelivered and dead events, for metrics.
+	EventBacklog(ctx context.Context) (*EventBacklog, error)
 	// CompleteEvent marks e delivered if e.Token is still current, else ECONFLICT
 	// (ENOTFOUND for an unknown event). Completing twice under one lease is harmless.
 	CompleteEvent(ctx context.Context, e *Event, at time.Time) error

@@ -72,6 +72,9 @@ func NewMetrics(reg *prometheus.Registry, store f2fpay.OrderStore) *Metrics {
 		&orderCollector{store: store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector())
+	if ps, ok := store.(poolStore); ok {
+		reg.MustRegister(poolCollector{ps})
+	}
 	return m
 }
 
@@ -135,12 +138,55 @@ var (
 	ordersDesc  = prometheus.NewDesc("f2fpay_orders", "Orders by state, read from the database at scrape time.", []string{"state"}, nil)
 	backlogDesc = prometheus.NewDesc("f2fpay_janitor_backlog", "Orders not in a final state (PAYING, WAITING, UNKNOWN, PENDING, CANCELLING): what the janitor still has to resolve.", nil, nil)
 	scrapeErr   = prometheus.NewDesc("f2fpay_orders_scrape_error", "1 when the orders by state could not be read at this scrape.", nil, nil)
+
+	outboxUndelivered = prometheus.NewDesc("f2fpay_outbox_undelivered", "Webhook events not yet delivered (retrying or due), read from the database at scrape time.", nil, nil)
+	outboxLag         = prometheus.NewDesc("f2fpay_outbox_oldest_undelivered_seconds", "Age of the oldest undelivered webhook event: how far behind the merchants' systems are (0 when none waits).", nil, nil)
+	outboxDead        = prometheus.NewDesc("f2fpay_outbox_dead", "Webhook events given up after their retries; replay them with POST /admin/events/replay once the endpoint works.", nil, nil)
 )
+
+// poolStore is a store that reports its connection pools.
+type poolStore interface{ PoolStats() []f2fpay.PoolStat }
+
+var (
+	dbConns    = prometheus.NewDesc("f2fpay_db_connections", "Connections of the store's pools by state (in_use, idle).", []string{"pool", "state"}, nil)
+	dbConnsMax = prometheus.NewDesc("f2fpay_db_connections_max", "The size limit of each of the store's pools.", []string{"pool"}, nil)
+	dbWaits    = prometheus.NewDesc("f2fpay_db_connection_waits_total", "Acquisitions that had to wait for a free connection.", []string{"pool"}, nil)
+	dbWaitSecs = prometheus.NewDesc("f2fpay_db_connection_wait_seconds_total", "Time spent waiting for a free connection.", []string{"pool"}, nil)
+)
+
+// poolCollector exports the store's pool statistics (this instance's pools: they are
+// per instance by nature, unlike the database-wide gauges above).
+type poolCollector struct{ store poolStore }
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dbConns
+	ch <- dbConnsMax
+	ch <- dbWaits
+	ch <- dbWaitSecs
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.store.PoolStats() {
+		ch <- prometheus.MustNewConstMetric(dbConns, prometheus.GaugeValue, float64(p.InUse), p.Pool, "in_use")
+		ch <- prometheus.MustNewConstMetric(dbConns, prometheus.GaugeValue, float64(p.Idle), p.Pool, "idle")
+		ch <- prometheus.MustNewConstMetric(dbConnsMax, prometheus.GaugeValue, float64(p.Max), p.Pool)
+		ch <- prometheus.MustNewConstMetric(dbWaits, prometheus.CounterValue, float64(p.Waits), p.Pool)
+		ch <- prometheus.MustNewConstMetric(dbWaitSecs, prometheus.CounterValue, p.WaitSeconds, p.Pool)
+	}
+}
+
+// backlogStore is the part of the store the outbox gauges read (f2fpay.EventStore).
+type backlogStore interface {
+	EventBacklog(ctx context.Context) (*f2fpay.EventBacklog, error)
+}
 
 func (c *orderCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- ordersDesc
 	ch <- backlogDesc
 	ch <- scrapeErr
+	ch <- outboxUndelivered
+	ch <- outboxLag
+	ch <- outboxDead
 }
 
 func (c *orderCollector) Collect(ch chan<- prometheus.Metric) {
@@ -162,4 +208,15 @@ func (c *orderCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(backlog))
+	if bs, ok := c.store.(backlogStore); ok {
+		if b, err := bs.EventBacklog(ctx); err == nil {
+			lag := 0.0
+			if !b.OldestUndelivered.IsZero() {
+				lag = max(0, time.Since(b.OldestUndelivered).Seconds())
+			}
+			ch <- prometheus.MustNewConstMetric(outboxUndelivered, prometheus.GaugeValue, float64(b.Undelivered))
+			ch <- prometheus.MustNewConstMetric(outboxLag, prometheus.GaugeValue, lag)
+			ch <- prometheus.MustNewConstMetric(outboxDead, prometheus.GaugeValue, float64(b.Dead))
+		}
+	}
 }

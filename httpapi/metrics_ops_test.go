@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // TestOperationsMetrics: long-polls are measured apart from the request latency,
-// idempotency replays are counted, and the nonce cache and build info are exported.
+// idempotency replays are counted, and the nonce cache, build info and the outbox's
+// backlog are exported.
 func TestOperationsMetrics(t *testing.T) {
 	b := setup(t)
 	buyer := b.Buyer("100.00")
@@ -26,6 +28,9 @@ func TestOperationsMetrics(t *testing.T) {
 
 	_, _, out := b.raw("GET", "/metrics", "", "", nil)
 	m := string(out)
+	if !regexp.MustCompile(`(?m)^f2fpay_outbox_undelivered [1-9]`).MatchString(m) {
+		t.Error("/metrics does not count the undelivered webhook event of the paid payment (f2fpay_outbox_undelivered)")
+	}
 	for _, want := range []string{
 		`f2fpay_http_long_poll_duration_seconds_count{route="GET /v1/payments/{out_trade_no}"} 1`,
 		`f2fpay_http_request_duration_seconds_count{route="GET /v1/payments/{out_trade_no}"} 1`,
@@ -33,6 +38,12 @@ func TestOperationsMetrics(t *testing.T) {
 		"f2fpay_signed_nonces 0",
 		"f2fpay_signed_nonces_capacity 262144",
 		"go_build_info{",
+		// No webhook worker runs here: the payment's event waits in the outbox.
+		"f2fpay_outbox_dead 0",
+		"f2fpay_outbox_oldest_undelivered_seconds ",
+		// The store's pools (SQLite: one writer, the read pool).
+		`f2fpay_db_connections_max{pool="write"} 1`,
+		`f2fpay_db_connections{pool="read",state="idle"}`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)

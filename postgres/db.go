@@ -193,3 +193,17 @@ func constraint(err error, conflict, missing string) error {
 	}
 	return err
 }
+
+// PoolStats reports the main and lazy connection pools (f2fpay.PoolStat), for metrics.
+func (db *DB) PoolStats() []f2fpay.PoolStat {
+	stat := func(name string, p *pgxpool.Pool) f2fpay.PoolStat {
+		s := p.Stat()
+		return f2fpay.PoolStat{Pool: name, Max: int(s.MaxConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()),
+			Waits: s.EmptyAcquireCount(), WaitSeconds: s.EmptyAcquireWaitTime().Seconds()}
+	}
+	out := []f2fpay.PoolStat{stat("main", db.pool)}
+	if db.lazy != nil && db.lazy != db.pool {
+		out = append(out, stat("lazy", db.lazy))
+	}
+	return out
+}

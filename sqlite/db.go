@@ -255,3 +255,13 @@ func (db *DB) Pragmas(ctx context.Context) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// PoolStats reports the write and read connection pools (f2fpay.PoolStat), for metrics.
+func (db *DB) PoolStats() []f2fpay.PoolStat {
+	stat := func(name string, d *sql.DB) f2fpay.PoolStat {
+		s := d.Stats()
+		return f2fpay.PoolStat{Pool: name, Max: s.MaxOpenConnections, InUse: s.InUse, Idle: s.Idle,
+			Waits: s.WaitCount, WaitSeconds: s.WaitDuration.Seconds()}
+	}
+	return []f2fpay.PoolStat{stat("write", db.write), stat("read", db.read.DB)}
+}

@@ -255,3 +255,45 @@ func testClaimEventsConcurrent(t *testing.T, s f2fpay.Storage) {
 		}
 	}
 }
+
+// testEventBacklog: the outbox's backlog counts undelivered events (and the age of the
+// oldest) and dead ones; a delivered event is in neither.
+func testEventBacklog(t *testing.T, s f2fpay.Storage) {
+	ctx := t.Context()
+	b, err := s.EventBacklog(ctx)
+	must(t, err)
+	if b.Undelivered != 0 || b.Dead != 0 || !b.OldestUndelivered.IsZero() {
+		t.Fatalf("empty outbox backlog = %+v", b)
+	}
+	fx := newFixture(t, s)
+	first := event(f2fpay.EventPaymentSucceeded)
+	fx.createOrder(t, f2fpay.OrderPaid, first)
+	for range 2 {
+		fx.createOrder(t, f2fpay.OrderPaid, event(f2fpay.EventPaymentSucceeded))
+	}
+	far := first.CreatedAt.Add(time.Hour)
+	claimed, err := s.ClaimEvents(ctx, "w", far, time.Minute, 10)
+	must(t, err)
+	if len(claimed) != 3 {
+		t.Fatalf("claimed %d events, want 3", len(claimed))
+	}
+	var oldest time.Time
+	for _, e := range claimed {
+		switch e.ID {
+		case first.ID:
+			must(t, s.CompleteEvent(ctx, e, far))
+		default:
+			if oldest.IsZero() {
+				oldest = e.CreatedAt
+				must(t, s.RetryEvent(ctx, e, far.Add(time.Minute), "HTTP 500", false))
+			} else {
+				must(t, s.RetryEvent(ctx, e, far, "gave up", true))
+			}
+		}
+	}
+	b, err = s.EventBacklog(ctx)
+	must(t, err)
+	if b.Undelivered != 1 || b.Dead != 1 || !b.OldestUndelivered.Equal(oldest) {
+		t.Errorf("backlog = %+v; want 1 undelivered (created %v) and 1 dead", b, oldest)
+	}
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"EventFencing", testEventFencing},
 		{"EventRetryDead", testEventRetryDead},
 		{"ReplayEvents", testReplayEvents},
+		{"EventBacklog", testEventBacklog},
 		{"ClaimEventsConcurrent", testClaimEventsConcurrent},
 		{"Idempotency", testIdempotency},
 		{"PurgeIdempotent", testPurgeIdempotent},

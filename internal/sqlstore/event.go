@@ -185,3 +185,11 @@ WHERE seq IN (SELECT seq FROM events`+where+`)`, args...)
 	})
 	return n, err
 }
+
+// EventBacklog counts the outbox's undelivered and dead events.
+func (c *Core) EventBacklog(ctx context.Context) (_ *f2fpay.EventBacklog, err error) {
+	defer c.Wrap(&err, "event backlog")
+	b := new(f2fpay.EventBacklog)
+	err = c.cfg.Read.QueryRow(ctx, c.q.EventBacklog).Scan(&b.Undelivered, NullTime{&b.OldestUndelivered}, &b.Dead)
+	return b, err
+}

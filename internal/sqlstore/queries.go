@@ -20,6 +20,7 @@ type Queries struct {
 	CreateOrder, FindOrder, FindOrderByID, ListOrders, UpdateOrder, OrderVersion                string
 	InsertCall, OrderCalls, CountOrdersByState                                                  string
 	CreateRefund, OrderMerchant, FindRefund, ListRefunds, UpdateRefund, RefundVersion           string
+	EventBacklog                                                                                string
 	InsertEvent, ListEvents, EventToken, CompleteEvent, RetryEvent                              string
 	BeginIdempotent, FindIdempotent, CompleteIdempotent, TakeOverIdempotent                     string
 	CountIdempotent, DeleteIdempotent, InstanceSeen, ForgetInstances                            string

@@ -551,3 +551,8 @@ SELECT {reconReportCols} FROM recon_reports WHERE id = $1;
 
 -- name: CountOpenReconEntries
 SELECT class, count(*) FROM recon_entries WHERE status = 'open' GROUP BY class;
+
+-- name: EventBacklog
+SELECT (SELECT count(*) FROM events WHERE delivered_at IS NULL AND dead_at IS NULL),
+	(SELECT min(created_at) FROM events WHERE delivered_at IS NULL AND dead_at IS NULL),
+	(SELECT count(*) FROM events WHERE dead_at IS NOT NULL);
