@@ -12,7 +12,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +22,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim/simclient"
@@ -56,26 +53,7 @@ func TestCrashSafetyPostgres(t *testing.T) {
 	if base == "" {
 		t.Skip("F2FPAY_TEST_POSTGRES is not set (CI sets it)")
 	}
-	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(context.Background(), base)
-	if err != nil {
-		t.Fatalf("PostgreSQL at F2FPAY_TEST_POSTGRES: %v", err)
-	}
-	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // pgx sends unknown DSN parameters as run-time settings
-	u.RawQuery = q.Encode()
-	crashTest(t, u.String(), 2)
+	crashTest(t, postgresSchema(t, base, "crash"), 2)
 }
 
 func crashTest(t *testing.T, db string, instances int) {

@@ -29,16 +29,20 @@ import (
 // docs/api.md tells it to. Within 30 s of the restart it must be told the truth, PAID,
 // and never "start a new payment" or "out_trade_no already used"; the buyer is charged
 // once. Both with the terminal's own out_trade_no and without one.
-func TestRetryAfterCrash(t *testing.T) {
+func TestRetryAfterCrash(t *testing.T) { onEachDatabase(t, "retrycrash", retryAfterCrash) }
+
+// onEachDatabase runs a process test on a fresh SQLite file and on a fresh schema of
+// F2FPAY_TEST_POSTGRES (skipped without it; CI sets it), passing serve's -db value.
+func onEachDatabase(t *testing.T, prefix string, run func(t *testing.T, db string)) {
 	t.Run("sqlite", func(t *testing.T) {
-		retryAfterCrash(t, "sqlite:"+filepath.Join(t.TempDir(), "f2fpay.db"))
+		run(t, "sqlite:"+filepath.Join(t.TempDir(), "f2fpay.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		base := os.Getenv("F2FPAY_TEST_POSTGRES")
 		if base == "" {
 			t.Skip("F2FPAY_TEST_POSTGRES is not set (CI sets it)")
 		}
-		retryAfterCrash(t, postgresSchema(t, base, "retrycrash"))
+		run(t, postgresSchema(t, base, prefix))
 	})
 }
 

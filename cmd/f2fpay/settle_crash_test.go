@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -25,18 +24,7 @@ import (
 // so, and the service is killed meanwhile. After the restart, with nobody calling, the
 // janitor finds the settlement it wrote before sending, confirms it with the settle
 // query or the same request again, and the receiver holds exactly its share — once.
-func TestSettleAfterCrash(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		settleAfterCrash(t, "sqlite:"+filepath.Join(t.TempDir(), "f2fpay.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("F2FPAY_TEST_POSTGRES")
-		if base == "" {
-			t.Skip("F2FPAY_TEST_POSTGRES is not set (CI sets it)")
-		}
-		settleAfterCrash(t, postgresSchema(t, base, "settlecrash"))
-	})
-}
+func TestSettleAfterCrash(t *testing.T) { onEachDatabase(t, "settlecrash", settleAfterCrash) }
 
 func settleAfterCrash(t *testing.T, db string) {
 	if testing.Short() {
