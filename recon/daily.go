@@ -27,12 +27,17 @@ type Daily struct {
 	Every time.Duration
 	// Repair checks each entry with Alipay and applies what Alipay confirms.
 	Repair bool
+	// CatchUp is how many days back the job looks for days no run has closed — days
+	// missed while no instance ran, or whose bill was not ready before the day ended —
+	// never before the day the app was added; 7 when zero.
+	CatchUp int
 }
 
 func (d Daily) defaults() Daily {
 	d.At = cmp.Or(d.At, 10*time.Hour)
 	d.Retry = cmp.Or(d.Retry, 30*time.Minute)
 	d.Every = cmp.Or(d.Every, time.Minute)
+	d.CatchUp = cmp.Or(d.CatchUp, 7)
 	return d
 }
 
@@ -51,9 +56,11 @@ func (r *Reconciler) RunDaily(ctx context.Context, d Daily) {
 	}
 }
 
-// DailyOnce looks once: before At nothing happens; after it, each app whose previous
-// day has no finished report (none yet, a dead run's, a failed one's older than
-// Retry) is reconciled. It returns the reports of the runs it made.
+// DailyOnce looks once: before At nothing happens; after it, each app's days from
+// CatchUp days ago (or the day the app was added) to yesterday that have no finished
+// report (none yet, a dead run's, a failed one's older than Retry) are reconciled,
+// oldest first — so a day's pending entries (those near midnight) meet the next
+// day's bill in order. It returns the reports of the runs it made.
 func (r *Reconciler) DailyOnce(ctx context.Context, d Daily) []*f2fpay.ReconReport {
 	d = d.defaults()
 	now := r.cfg.Clock.Now()
@@ -62,7 +69,7 @@ func (r *Reconciler) DailyOnce(ctx context.Context, d Daily) []*f2fpay.ReconRepo
 	if bj.Sub(midnight) < d.At {
 		return nil
 	}
-	day := midnight.AddDate(0, 0, -1).Format("2006-01-02")
+	yesterday := midnight.AddDate(0, 0, -1)
 	st := r.cfg.Store
 	ms, err := st.ListMerchants(ctx)
 	if err != nil {
@@ -80,23 +87,32 @@ func (r *Reconciler) DailyOnce(ctx context.Context, d Daily) []*f2fpay.ReconRepo
 			if ctx.Err() != nil {
 				return out
 			}
-			if !r.due(ctx, a, day, now, d) {
-				continue
+			first := yesterday.AddDate(0, 0, 1-d.CatchUp)
+			if ac := a.CreatedAt.In(bill.Location()); !ac.IsZero() {
+				if added := time.Date(ac.Year(), ac.Month(), ac.Day(), 0, 0, 0, 0, bill.Location()); added.After(first) {
+					first = added
+				}
 			}
-			rep, err := r.Run(ctx, a.ID, day, Options{Repair: d.Repair})
-			var nr *NotReadyError
-			switch {
-			case f2fpay.ErrorCode(err) == f2fpay.ECONFLICT:
-				continue // another instance holds the day
-			case errors.As(err, &nr):
-				r.cfg.Log.Info("daily reconciliation: the bill is not ready; trying again later", "app_id", a.AppID, "day", day, "retry_in", d.Retry, "reason", nr.Reason)
-			case err != nil:
-				r.cfg.Log.Error("daily reconciliation failed; trying again later", "app_id", a.AppID, "day", day, "retry_in", d.Retry, "err", err)
-			default:
-				r.cfg.Log.Info("daily reconciliation", "app_id", a.AppID, "day", day, "status", rep.Status, "entries", len(rep.Entries))
-			}
-			if rep != nil {
-				out = append(out, rep)
+			for t := first; !t.After(yesterday); t = t.AddDate(0, 0, 1) {
+				day := t.Format("2006-01-02")
+				if !r.due(ctx, a, day, now, d) {
+					continue
+				}
+				rep, err := r.Run(ctx, a.ID, day, Options{Repair: d.Repair})
+				var nr *NotReadyError
+				switch {
+				case f2fpay.ErrorCode(err) == f2fpay.ECONFLICT:
+					continue // another instance holds the day
+				case errors.As(err, &nr):
+					r.cfg.Log.Info("daily reconciliation: the bill is not ready; trying again later", "app_id", a.AppID, "day", day, "retry_in", d.Retry, "reason", nr.Reason)
+				case err != nil:
+					r.cfg.Log.Error("daily reconciliation failed; trying again later", "app_id", a.AppID, "day", day, "retry_in", d.Retry, "err", err)
+				default:
+					r.cfg.Log.Info("daily reconciliation", "app_id", a.AppID, "day", day, "status", rep.Status, "entries", len(rep.Entries))
+				}
+				if rep != nil {
+					out = append(out, rep)
+				}
 			}
 		}
 	}

@@ -204,3 +204,37 @@ func TestPendingAcrossMidnight(t *testing.T) {
 }
 
 func sorted(s ...string) []string { slices.Sort(s); return s }
+
+// TestDailyCatchUp: days missed while no instance ran are closed when one runs again,
+// oldest first, from the day the app was added — not before it.
+func TestDailyCatchUp(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		ctx := context.Background()
+		b := setup(t, kind) // the app is added at noon of day, Beijing
+		b.pay("10.00")
+		// Nothing runs for three days; then an instance starts at noon.
+		b.clk.Advance(72 * time.Hour)
+		b.simClk.Advance(72 * time.Hour)
+		daily := recon.Daily{At: 10 * time.Hour, Repair: true}
+		reps := b.reconciler("late").DailyOnce(ctx, daily)
+		var days []string
+		for _, rep := range reps {
+			days = append(days, rep.Day)
+			if rep.Status != f2fpay.ReconBalanced {
+				t.Errorf("day %s: %s (%s), want BALANCED", rep.Day, rep.Status, rep.Error)
+			}
+		}
+		d0, err := time.ParseInLocation("2006-01-02", day, alipay.Beijing())
+		b.must(err)
+		want := []string{day, d0.AddDate(0, 0, 1).Format("2006-01-02"), d0.AddDate(0, 0, 2).Format("2006-01-02")}
+		if !slices.Equal(days, want) {
+			t.Fatalf("caught up %v, want %v (from the app's first day, oldest first)", days, want)
+		}
+		if _, err := b.db.FindReconReport(ctx, b.app.ID, d0.AddDate(0, 0, -1).Format("2006-01-02")); f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+			t.Errorf("the day before the app was added was reconciled: %v", err)
+		}
+		if n := len(b.reconciler("late").DailyOnce(ctx, daily)); n != 0 {
+			t.Errorf("%d runs after catching up, want none", n)
+		}
+	})
+}
