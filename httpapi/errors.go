@@ -102,6 +102,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusServiceUnavailable || (status == http.StatusConflict && isInProgress(err)) {
 		w.Header().Set("Retry-After", "1")
 	}
+	if code != f2fpay.EINTERNAL && strings.HasPrefix(r.URL.Path, "/v1/") && requestLang(r) == langZH {
+		// The cashier's language (i18n.go), for every error of the terminal API —
+		// authentication, idempotency and body limits included, not only the
+		// handlers'. The code, and so the status, stays.
+		msg = zhMessage(code, msg)
+	}
 	detail := errorDetail{Code: code, Message: msg, RequestID: RequestID(r.Context())}
 	if ri := infoOf(r.Context()); status == http.StatusConflict && ri.terminal != nil && ri.outTradeNo != "" {
 		detail.OutTradeNo, detail.StatusURL = ri.outTradeNo, statusPath(ri.outTradeNo)

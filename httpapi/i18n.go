@@ -124,6 +124,9 @@ var zhErrors = []zhError{
 	{regexp.MustCompile(`^order (\S+) has no refund with refund_id "(.*)"$`), "订单 %s 没有退款单号为 %s 的退款"},
 	{regexp.MustCompile(`^Alipay did not answer.*$`), "支付宝未及时响应，请重新下单"},
 	{regexp.MustCompile(`^out_trade_no "(.*)" is already used; retry the request$`), "订单号 %s 已被使用"},
+	{regexp.MustCompile(`^out_trade_no "(.*)" is already used by an earlier payment; .*$`), "订单号 %s 已被之前的一笔支付使用：请先查询那笔支付的状态，切勿重复收款；新的支付请使用新的订单号"},
+	{regexp.MustCompile(`^a request with this Idempotency-Key is still in progress for payment (\S+); .*$`), "支付 %s 仍在处理中，切勿重复收款：请稍后用相同的 Idempotency-Key 和请求重试，或查询该支付的状态"},
+	{regexp.MustCompile(`^Idempotency-Key "(.*)" was already used for a different request.*$`), "Idempotency-Key %s 已用于另一笔请求：新的操作请使用新的 Idempotency-Key，重试请原样重发原请求"},
 }
 
 // zhByCode prefixes an error this table does not know, so the cashier still reads
@@ -152,25 +155,4 @@ func zhMessage(code, msg string) string {
 		return p + "：" + msg
 	}
 	return msg
-}
-
-// localized answers the errors of h in the terminal's language: an f2fpay error of h
-// gets its message translated, keeping its code (and so its status). Internal errors
-// are left to writeError, which never shows their detail.
-func localized(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		err := h(w, r)
-		if err == nil || requestLang(r) != langZH {
-			return err
-		}
-		code := f2fpay.ErrorCode(err)
-		if code == f2fpay.EINTERNAL {
-			return err
-		}
-		zh := &f2fpay.Error{Code: code, Message: zhMessage(code, f2fpay.ErrorMessage(err))}
-		if se, ok := err.(*statusError); ok {
-			return &statusError{status: se.status, err: zh}
-		}
-		return zh
-	}
 }

@@ -194,12 +194,12 @@ func (s *Server) routes() http.Handler {
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, s.observe(pattern, h))
 	}
-	// Terminals' errors are answered in the cashier's language (localized, i18n.go).
-	term := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.serveErrors(localized(h)))) }
+	// Terminals' errors are answered in the cashier's language (writeError, i18n.go).
+	term := func(pattern string, h handlerFunc) { handle(pattern, s.terminalAuth(s.serveErrors(h))) }
 	// Errors are answered inside idempotent, so that they are stored and replayed
 	// like any other answer.
 	idem := func(pattern string, h handlerFunc) {
-		handle(pattern, s.terminalAuth(s.idempotent(s.serveErrors(localized(h)))))
+		handle(pattern, s.terminalAuth(s.idempotent(s.serveErrors(h))))
 	}
 	admin := func(pattern string, h handlerFunc) { handle(pattern, s.adminAuth(s.serveErrors(h))) }
 

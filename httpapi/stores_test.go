@@ -293,3 +293,39 @@ func TestAcceptLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestZhBeforeTheHandler: errors the terminal API gives before a handler runs — a
+// failed authentication, a reused Idempotency-Key — come in the cashier's language.
+func TestZhBeforeTheHandler(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	status, _, out := b.rawAt(b.srv.URL, http.MethodGet, "/v1/payments/x", "Bearer nope.nope", "", nil, "Accept-Language", "zh-CN")
+	if _, msg := errorOf(t, out); status != http.StatusUnauthorized || !strings.HasPrefix(msg, "终端未授权") {
+		t.Errorf("unauthenticated, zh: %d %q", status, msg)
+	}
+	buyer := b.Buyer("100.00")
+	body := []byte(`{"auth_code":"` + b.Code(buyer.UserID) + `","amount":"1.00","subject":"tea"}`)
+	if status, _, out := b.rawAt(b.srv.URL, http.MethodPost, "/v1/payments/barcode", b.termAuth(), "zh-key-1", body); status != http.StatusOK {
+		t.Fatalf("first payment: %d %s", status, out)
+	}
+	status, _, out = b.rawAt(b.srv.URL, http.MethodPost, "/v1/payments/barcode", b.termAuth(), "zh-key-1", []byte(`{"amount":"2.00","subject":"x"}`), "Accept-Language", "zh-CN")
+	if _, msg := errorOf(t, out); status != http.StatusUnprocessableEntity || !strings.Contains(msg, "已用于另一笔请求") {
+		t.Errorf("reused key, zh: %d %q", status, msg)
+	}
+	status, _, out = b.rawAt(b.srv.URL, http.MethodPost, "/v1/payments/barcode", b.termAuth(), "zh-key-1", []byte(`{"amount":"2.00","subject":"x"}`))
+	if _, msg := errorOf(t, out); status != http.StatusUnprocessableEntity || !strings.Contains(msg, "already used for a different request") {
+		t.Errorf("reused key, en: %d %q", status, msg)
+	}
+	// A number the terminal chose, used again by a new payment: the 409 tells the
+	// cashier, in Chinese, not to charge twice.
+	own := func() []byte {
+		return []byte(`{"auth_code":"` + b.Code(buyer.UserID) + `","amount":"1.00","subject":"tea","out_trade_no":"ZH-1"}`)
+	}
+	if status, _, out := b.rawAt(b.srv.URL, http.MethodPost, "/v1/payments/barcode", b.termAuth(), "zh-key-2", own()); status != http.StatusOK {
+		t.Fatalf("payment ZH-1: %d %s", status, out)
+	}
+	status, _, out = b.rawAt(b.srv.URL, http.MethodPost, "/v1/payments/barcode", b.termAuth(), "zh-key-3", own(), "Accept-Language", "zh-CN")
+	if _, msg := errorOf(t, out); status != http.StatusConflict || !strings.Contains(msg, "订单号 ZH-1 已被之前的一笔支付使用") || !strings.Contains(msg, "切勿重复收款") {
+		t.Errorf("reused out_trade_no, zh: %d %q", status, msg)
+	}
+}
