@@ -78,35 +78,8 @@ func retryAfterCrash(t *testing.T, db string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := buildF2fpay(t)
-	dir := t.TempDir()
-	sandbox := startProcess(t, bin, nil, "sandbox", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "sandbox"))
-	defer sandbox.kill()
-	sim := simclient.New(sandbox.waitFor(t, regexp.MustCompile(`gateway:\s+(http://\S+)/gateway\.do`)), nil)
-
-	master := make([]byte, 32)
-	rand.Read(master)
-	port := freePort(t)
-	base := "http://127.0.0.1:" + port
-	env := []string{
-		"F2FPAY_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
-		"F2FPAY_ADMIN_TOKEN=retry-admin", "F2FPAY_DB=" + db, "F2FPAY_LISTEN=127.0.0.1:" + port,
-		"F2FPAY_PUBLIC_URL=" + base, "F2FPAY_INSTANCE=till-server", // the same name after the restart
-		"F2FPAY_LOG_LEVEL=warn",
-	}
-	svc := startProcess(t, bin, env, "serve", "-admin-listen=")
-	defer func() { svc.kill() }()
-	waitReady(t, base)
-
-	admin := client.NewAdminClient(base, "retry-admin", nil)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := provision(ctx, sim, admin, key, client.MerchantRequest{Name: "retry"}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := startServeStack(ctx, t, db, "retry", "F2FPAY_INSTANCE=till-server") // the same name after the restart
+	sim, p, base := st.sim, st.p, st.URL
 	initial := f2fpay.MustParseAmount("1000.00")
 	buyer, err := sim.CreateBuyer(ctx, simclient.BuyerSpec{Balance: initial})
 	if err != nil {
@@ -161,12 +134,11 @@ func retryAfterCrash(t *testing.T, db string) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		svc.kill()
+		st.kill()
 		if err := <-first; err == nil {
 			t.Fatalf("%s: the first request was answered although the service was killed", tc.name)
 		}
-		svc = startProcess(t, bin, env, "serve", "-admin-listen=")
-		waitReady(t, base)
+		st.start()
 		restarted := time.Now()
 
 		// The terminal resends the exact request until it hears a final outcome.
@@ -213,3 +185,60 @@ func retryAfterCrash(t *testing.T, db string) {
 		}
 	}
 }
+
+// serveStack is what a process test of serve runs: the built binary, a sandbox process,
+// and one serve process (a single listener) with a merchant, an app at the sandbox and
+// one terminal provisioned. The serve process can be killed (SIGKILL) and started
+// again with the same configuration, database and port.
+type serveStack struct {
+	t       *testing.T
+	bin     string
+	gateway string // the sandbox's base URL
+	sim     *simclient.Client
+	URL     string // the service
+	admin   *client.AdminClient
+	env     []string
+	svc     *process
+	p       *provisioned
+}
+
+// startServeStack starts the sandbox and serve on db, provisions merchant name and one
+// terminal; env adds settings of serve (F2FPAY_...). Both processes die with the test.
+func startServeStack(ctx context.Context, t *testing.T, db, name string, env ...string) *serveStack {
+	t.Helper()
+	st := &serveStack{t: t, bin: buildF2fpay(t)}
+	sandbox := startProcess(t, st.bin, nil, "sandbox", "--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "sandbox"))
+	t.Cleanup(sandbox.kill)
+	st.gateway = sandbox.waitFor(t, regexp.MustCompile(`gateway:\s+(http://\S+)/gateway\.do`))
+	st.sim = simclient.New(st.gateway, nil)
+	master := make([]byte, 32)
+	rand.Read(master)
+	port := freePort(t)
+	st.URL = "http://127.0.0.1:" + port
+	st.env = append([]string{
+		"F2FPAY_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
+		"F2FPAY_ADMIN_TOKEN=" + name + "-admin", "F2FPAY_DB=" + db, "F2FPAY_LISTEN=127.0.0.1:" + port,
+		"F2FPAY_PUBLIC_URL=" + st.URL, "F2FPAY_LOG_LEVEL=warn",
+	}, env...)
+	st.start()
+	t.Cleanup(func() { st.kill() })
+	st.admin = client.NewAdminClient(st.URL, name+"-admin", nil)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.p, err = provision(ctx, st.sim, st.admin, key, client.MerchantRequest{Name: name}, 1); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// start starts serve and waits until it is ready.
+func (st *serveStack) start() {
+	st.t.Helper()
+	st.svc = startProcess(st.t, st.bin, st.env, "serve", "-admin-listen=")
+	waitReady(st.t, st.URL)
+}
+
+// kill is SIGKILL: exactly a crash.
+func (st *serveStack) kill() { st.svc.kill() }

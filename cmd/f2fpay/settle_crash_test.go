@@ -3,13 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -32,36 +27,8 @@ func settleAfterCrash(t *testing.T, db string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := buildF2fpay(t)
-	dir := t.TempDir()
-	sandbox := startProcess(t, bin, nil, "sandbox", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "sandbox"))
-	defer sandbox.kill()
-	gateway := sandbox.waitFor(t, regexp.MustCompile(`gateway:\s+(http://\S+)/gateway\.do`))
-	sim := simclient.New(gateway, nil)
-
-	master := make([]byte, 32)
-	rand.Read(master)
-	port := freePort(t)
-	base := "http://127.0.0.1:" + port
-	env := []string{
-		"F2FPAY_MASTER_KEY=" + base64.StdEncoding.EncodeToString(master),
-		"F2FPAY_ADMIN_TOKEN=settle-admin", "F2FPAY_DB=" + db, "F2FPAY_LISTEN=127.0.0.1:" + port,
-		"F2FPAY_PUBLIC_URL=" + base, "F2FPAY_INSTANCE=vending-server", "F2FPAY_JANITOR_INTERVAL=300ms",
-		"F2FPAY_LOG_LEVEL=warn",
-	}
-	svc := startProcess(t, bin, env, "serve", "-admin-listen=")
-	defer func() { svc.kill() }()
-	waitReady(t, base)
-
-	admin := client.NewAdminClient(base, "settle-admin", nil)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := provision(ctx, sim, admin, key, client.MerchantRequest{Name: "vending"}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := startServeStack(ctx, t, db, "vending", "F2FPAY_INSTANCE=vending-server", "F2FPAY_JANITOR_INTERVAL=300ms")
+	sim, p, base, admin, gateway := stack.sim, stack.p, stack.URL, stack.admin, stack.gateway
 	// The sandbox's control API: a receiver account and balances.
 	control := func(method, path string, in, out any) {
 		t.Helper()
@@ -129,12 +96,11 @@ func settleAfterCrash(t *testing.T, db string) {
 			t.Fatal("the settle never reached the sandbox")
 		}
 	}
-	svc.kill()
+	stack.kill()
 	if err := <-first; err == nil {
 		t.Fatal("the final call was answered although the service was killed")
 	}
-	svc = startProcess(t, bin, env, "serve", "-admin-listen=")
-	waitReady(t, base)
+	stack.start()
 
 	// Nobody calls: the janitor must finish the settlement on its own.
 	restarted := time.Now()
