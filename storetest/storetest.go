@@ -76,6 +76,10 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
 		{"ISVOrderScope", testISVOrderScope},
 		{"Recon", testRecon},
+		{"Devices", testDevices},
+		{"TakeStock", testTakeStock},
+		{"Commands", testCommands},
+		{"AckConcurrent", testAckConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
