@@ -49,6 +49,9 @@ type Queries struct {
 	ClaimDueAuthorizations                                                                      string // dialect
 	OrderSeries                                                                                 string // dialect
 	ClaimDueSettlements                                                                         string // dialect
+	CreateVendOrder, FindVendOrder, FindVendByKey, FindVendByTrade, ListVendOrders              string
+	UpdateVendOrder, VendVersion                                                                string
+	ClaimDueVendOrders                                                                          string // dialect
 }
 
 //go:embed queries.sql
@@ -79,6 +82,7 @@ var columns = map[string]string{
 	"staffSessionCols": staffSessionCols,
 	"storeCols":        storeCols,
 	"terminalCols":     terminalCols,
+	"vendCols":         vendCols,
 }
 
 var (
