@@ -78,6 +78,10 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"Recon", testRecon},
 		{"VendOrders", testVendOrders},
 		{"ClaimDueVendOrders", testClaimDueVendOrders},
+		{"Devices", testDevices},
+		{"TakeStock", testTakeStock},
+		{"Commands", testCommands},
+		{"AckConcurrent", testAckConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
