@@ -413,3 +413,61 @@ func TestCancelUnpaid(t *testing.T) {
 		t.Errorf("an unpaid vend commanded the machine: %+v", cmds)
 	}
 }
+
+// TestAsyncSharingWaitsForTheVend: under asynchronous profit sharing the frozen money
+// is settled only when every unit is delivered or refunded — not at the rule's delay
+// while a unit is still out — and on the receipt minus the refunded unit.
+func TestAsyncSharingWaitsForTheVend(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		b := setup(t, kind)
+		ctx := context.Background()
+		acct, err := b.Sim.CreateAccount(ctx, alipaysim.AccountSpec{Name: "site owner"})
+		b.must(err)
+		b.must(b.engine.SaveFundRule(ctx, &f2fpay.FundRule{MerchantID: b.term.MerchantID, TerminalID: b.term.ID, Mode: f2fpay.FundAsync,
+			SettleDelay: time.Minute, Receivers: []f2fpay.FundReceiver{{Account: acct.UserID, BasisPoints: 2000}}}))
+		v, by := b.buy(vend.Line{Slot: "A1", Quantity: 1, Price: 300}, vend.Line{Slot: "B2", Quantity: 1, Price: 350})
+		o := mustOrder(b, v)
+
+		// An engine two minutes ahead — past the rule's delay — still holds the
+		// settlement while the units are out.
+		box := testbundle.Box(t)
+		late, err := payment.New(payment.Config{Storage: b.db, Clients: payment.NewAppClients(box, payment.AppClientsOptions{}),
+			Clock: testbundle.NewClock(2 * time.Minute), Policy: testbundle.FastPolicy()})
+		b.must(err)
+		for range 3 {
+			_, err := late.JanitorRound(ctx, payment.JanitorConfig{})
+			b.must(err)
+		}
+		if st, err := b.db.FindSettlement(ctx, o.ID); err != nil || st.State != f2fpay.SettlementWaiting {
+			t.Fatalf("settlement while the vend is dispensing: %+v %v", st, err)
+		}
+
+		for b.machine(map[string]string{"B2": "JAMMED"}, nil) < 2 {
+			b.rounds(1)
+		}
+		v = b.until(v.ID, 10*time.Second)
+		if v.State != f2fpay.VendFinal {
+			t.Fatalf("vend %s: %s", v.State, states(v))
+		}
+		var st *f2fpay.Settlement
+		for deadline := time.Now().Add(10 * time.Second); ; b.rounds(1) {
+			if st, err = b.db.FindSettlement(ctx, o.ID); err == nil && st.State == f2fpay.SettlementSettled {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not settled: %+v %v", st, err)
+			}
+		}
+		// 20% of 6.50 − 3.50 = 3.00 → 0.60.
+		if st.Base != 300 || len(st.Shares) != 1 || st.Shares[0].Amount != 60 {
+			t.Fatalf("settlement %+v", st)
+		}
+		a, err := b.Sim.Balance(acct.UserID)
+		b.must(err)
+		if a.Balance != 60 {
+			t.Errorf("receiver holds %s, want 0.60", a.Balance)
+		}
+		b.ledger(v, by, 350, 1)
+	})
+}
