@@ -143,6 +143,11 @@ func (e *Engine) settle(ctx context.Context, s *f2fpay.Settlement) (*f2fpay.Sett
 		case !s.Final && now.Before(o.PaidAt.Add(s.Delay)):
 			s.DueAt = o.PaidAt.Add(s.Delay)
 			return s, e.store.UpdateSettlement(ctx, s)
+		case !s.Final && e.vendOpen(ctx, o):
+			// A vend order's units may still be refunded (docs/vending.md §11): the
+			// vend service finalizes the sale when every unit is delivered or refunded.
+			s.DueAt = now.Add(e.policy.PendingInterval)
+			return s, e.store.UpdateSettlement(ctx, s)
 		}
 		refunds, err := e.store.ListRefunds(ctx, o.ID)
 		if err != nil {
@@ -257,6 +262,16 @@ func (e *Engine) settleDue(ctx context.Context, list []*f2fpay.Settlement) {
 			e.log.Error("janitor: settlement failed", "order_id", s.OrderID, "err", err)
 		}
 	}
+}
+
+// vendOpen reports whether o pays a vend order that is not final yet; when the store
+// cannot tell (an error), the settlement waits and asks again.
+func (e *Engine) vendOpen(ctx context.Context, o *f2fpay.Order) bool {
+	v, err := e.store.FindVendOrderByTrade(ctx, o.AppID, o.MerchantID, o.OutTradeNo)
+	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+		return false
+	}
+	return err != nil || !v.State.Final()
 }
 
 func maxTime(a, b time.Time) time.Time {

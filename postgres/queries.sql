@@ -87,3 +87,15 @@ WHERE id IN (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED)
 RETURNING {settlementCols};
+
+-- name: ClaimDueVendOrders
+UPDATE vend_orders SET lease_owner = $1, lease_until = $2
+WHERE id IN (
+	SELECT id FROM vend_orders
+	WHERE state IN ('AWAITING_PAYMENT', 'DISPENSING')
+		AND (next_check_at IS NULL OR next_check_at <= $3)
+		AND (lease_until IS NULL OR lease_until <= $3)
+	ORDER BY next_check_at NULLS FIRST, id
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED)
+RETURNING {vendCols};

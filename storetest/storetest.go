@@ -76,6 +76,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
 		{"ISVOrderScope", testISVOrderScope},
 		{"Recon", testRecon},
+		{"VendOrders", testVendOrders},
+		{"ClaimDueVendOrders", testClaimDueVendOrders},
 		{"Devices", testDevices},
 		{"TakeStock", testTakeStock},
 		{"Commands", testCommands},

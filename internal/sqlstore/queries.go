@@ -51,6 +51,9 @@ type Queries struct {
 	ClaimDueAuthorizations                                                                      string // dialect
 	OrderSeries                                                                                 string // dialect
 	ClaimDueSettlements                                                                         string // dialect
+	CreateVendOrder, FindVendOrder, FindVendByKey, FindVendByTrade, ListVendOrders              string
+	UpdateVendOrder, VendVersion                                                                string
+	ClaimDueVendOrders                                                                          string // dialect
 }
 
 //go:embed queries.sql
@@ -84,6 +87,7 @@ var columns = map[string]string{
 	"staffSessionCols": staffSessionCols,
 	"storeCols":        storeCols,
 	"terminalCols":     terminalCols,
+	"vendCols":         vendCols,
 }
 
 var (
