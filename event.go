@@ -204,6 +204,7 @@ type Storage interface {
 	SaleStore
 	ReconStore
 	FundStore
+	CabinetStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -76,6 +76,9 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
 		{"ISVOrderScope", testISVOrderScope},
 		{"Recon", testRecon},
+		{"Agreements", testAgreements},
+		{"CabinetSessions", testCabinetSessions},
+		{"ClaimDueCabinetSessions", testClaimDueCabinetSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -49,6 +49,12 @@ type Queries struct {
 	ClaimDueAuthorizations                                                                      string // dialect
 	OrderSeries                                                                                 string // dialect
 	ClaimDueSettlements                                                                         string // dialect
+
+	// The open-door cabinet (cabinet.go).
+	CreateAgreement, FindAgreement, FindAgreementByExternalNo, LatestAgreement, UpdateAgreement string
+	AgreementVersion, OpenCabinetSession, FindCabinetSession, ListCabinetSessions               string
+	CloseCabinetSession, UpdateCabinetSession, CabinetSessionVersion                            string
+	ClaimDueCabinetSessions                                                                     string // dialect
 }
 
 //go:embed queries.sql
@@ -79,6 +85,9 @@ var columns = map[string]string{
 	"staffSessionCols": staffSessionCols,
 	"storeCols":        storeCols,
 	"terminalCols":     terminalCols,
+
+	"agreementCols":      agreementCols,
+	"cabinetSessionCols": cabinetSessionCols,
 }
 
 var (
