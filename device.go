@@ -3,7 +3,10 @@ package f2fpay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Vending devices (docs/vending.md §10). A device is a terminal of kind vending that
@@ -39,6 +42,11 @@ const (
 	MaxGoodsIDLen = 32
 	// MaxSiteLen bounds a device's site (where it stands), in characters.
 	MaxSiteLen = 128
+	// MaxSlotNameLen bounds a slot's goods name (Alipay's goods_name is 256 bytes;
+	// a machine's screen shows far fewer), in characters.
+	MaxSlotNameLen = 64
+	// MaxSlotStock bounds a slot's stock: no spiral or shelf holds more.
+	MaxSlotStock = 10000
 )
 
 // Device is the vending description of a terminal.
@@ -64,6 +72,64 @@ type Slot struct {
 	// takes one. It never goes below zero: a machine that drops goods it did not
 	// have is believed, and the operator recounts.
 	Stock int `json:"stock"`
+}
+
+// Validate checks the machine kind, the site and the planogram: at most MaxSlots
+// slots, each with a unique code of letters and digits, a goods id, a name, a price of
+// at least one fen (Alipay charges no less) and a stock between 0 and MaxSlotStock.
+// That the terminal is the merchant's and of kind vending is the store's check.
+func (d *Device) Validate() error {
+	switch d.Machine {
+	case MachineOrdinary, MachineFace, MachineCabinet:
+	default:
+		return Errorf(EINVALID, "machine %q is not known; use \"ordinary\", \"face\" or \"cabinet\"", d.Machine)
+	}
+	if err := CheckText("site", d.Site, false, MaxSiteLen); err != nil {
+		return err
+	}
+	if len(d.Slots) > MaxSlots {
+		return Errorf(EINVALID, "the planogram has %d slots; at most %d are allowed", len(d.Slots), MaxSlots)
+	}
+	seen := make(map[string]int, len(d.Slots))
+	for i, s := range d.Slots {
+		if err := s.validate(i); err != nil {
+			return err
+		}
+		if j, ok := seen[s.Code]; ok {
+			return Errorf(EINVALID, "slots %d and %d both have code %q; give every slot its own code", j+1, i+1, s.Code)
+		}
+		seen[s.Code] = i
+	}
+	return nil
+}
+
+func (s *Slot) validate(i int) error {
+	if err := CheckID(fmt.Sprintf("slot %d: code", i+1), s.Code, true, MaxSlotCodeLen); err != nil {
+		return err
+	}
+	if err := CheckID(fmt.Sprintf("slot %s: goods_id", s.Code), s.GoodsID, true, MaxGoodsIDLen); err != nil {
+		return err
+	}
+	if err := CheckText(fmt.Sprintf("slot %s: name", s.Code), s.Name, true, MaxSlotNameLen); err != nil {
+		return err
+	}
+	if s.Price < 1 || s.Price > MaxAmount {
+		return Errorf(EINVALID, "slot %s: price %d fen is out of range; a price is 1 to %d fen", s.Code, int64(s.Price), int64(MaxAmount))
+	}
+	if s.Stock < 0 || s.Stock > MaxSlotStock {
+		return Errorf(EINVALID, "slot %s: stock %d is out of range; count 0 to %d units", s.Code, s.Stock, MaxSlotStock)
+	}
+	return nil
+}
+
+// Slot returns the planogram's slot with that code, or nil.
+func (d *Device) Slot(code string) *Slot {
+	for i := range d.Slots {
+		if d.Slots[i].Code == code {
+			return &d.Slots[i]
+		}
+	}
+	return nil
 }
 
 // CommandKind is what the service asks a machine to do.
@@ -96,6 +162,15 @@ const (
 	MaxCommandPayload = 4 << 10
 )
 
+// Known reports whether k is one of the command kinds.
+func (k CommandKind) Known() bool {
+	switch k {
+	case CommandDispense, CommandOpenDoor, CommandShowQR, CommandCancel:
+		return true
+	}
+	return false
+}
+
 // Command is one instruction to one machine.
 type Command struct {
 	ID         int64       `json:"id"`
@@ -118,28 +193,79 @@ type Command struct {
 	AckedAt time.Time `json:"acked_at,omitzero"`
 }
 
+// Validate checks what EnqueueCommand stores: a known kind, a key of at most
+// MaxCommandKeyLen letters, digits and '_', '-', '.', ':', a payload that is a JSON
+// object of at most MaxCommandPayload bytes (or empty), and a deadline.
+func (c *Command) Validate() error {
+	if !c.Kind.Known() {
+		return Errorf(EINVALID, "command kind %q is not known; use dispense, open_door, show_qr or cancel", c.Kind)
+	}
+	if c.Key == "" || len(c.Key) > MaxCommandKeyLen {
+		return Errorf(EINVALID, "command key %q must be 1 to %d characters", c.Key, MaxCommandKeyLen)
+	}
+	for _, r := range c.Key {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("_-.:", r)) {
+			return Errorf(EINVALID, "command key %q contains %q; use letters, digits and _ - . :", c.Key, r)
+		}
+	}
+	if err := CheckJSONObject("command payload", c.Payload); err != nil {
+		return err
+	}
+	if c.ExpiresAt.IsZero() {
+		return Errorf(EINVALID, "command %s has no deadline (ExpiresAt); a command must expire", c.Key)
+	}
+	return nil
+}
+
+// CheckJSONObject checks a device channel document (a command's payload, an
+// acknowledgement's result): empty, or a JSON object of at most MaxCommandPayload bytes.
+func CheckJSONObject(field string, v json.RawMessage) error {
+	if len(v) == 0 {
+		return nil
+	}
+	if len(v) > MaxCommandPayload {
+		return Errorf(EINVALID, "%s is %d bytes; at most %d are allowed", field, len(v), MaxCommandPayload)
+	}
+	var m map[string]json.RawMessage
+	if !utf8.Valid(v) || json.Unmarshal(v, &m) != nil || m == nil {
+		return Errorf(EINVALID, "%s is not a JSON object; send {...}", field)
+	}
+	return nil
+}
+
 // DeviceStore persists device descriptions and the device channel.
 type DeviceStore interface {
-	// PutDevice creates or replaces the description of a terminal of kind vending
-	// (ENOTFOUND for no such terminal, EINVALID for a cashier terminal).
+	// PutDevice validates d (Device.Validate) and creates or replaces the description
+	// of a terminal of kind vending, its planogram — stock included — replaced whole;
+	// it fills MerchantID from the terminal and UpdatedAt. ENOTFOUND for no such
+	// terminal (or one of another merchant when d.MerchantID is set), EINVALID for a
+	// cashier terminal or an invalid description, which writes nothing.
 	PutDevice(ctx context.Context, d *Device) error
 	// FindDevice returns a terminal's description (ENOTFOUND when it has none).
 	FindDevice(ctx context.Context, terminalID int64) (*Device, error)
-	// TakeStock lowers a slot's stock by n, not below zero.
+	// TakeStock lowers a slot's stock by n (n > 0, else EINVALID), not below zero, in
+	// one statement (concurrent takes all count). ENOTFOUND when the device has no such
+	// slot.
 	TakeStock(ctx context.Context, terminalID int64, slot string, n int) error
 
-	// EnqueueCommand inserts c PENDING and fills its ID and CreatedAt, unless the
-	// terminal already has a command with c.Key: then it returns that one, unchanged,
-	// and created=false.
+	// EnqueueCommand validates c (Command.Validate) and inserts it PENDING with no
+	// deliveries, filling its ID, State and CreatedAt, unless the terminal already has
+	// a command with c.Key — in any state: then it returns that one, unchanged (its
+	// kind and payload are the first enqueue's), and created=false. Two concurrent
+	// enqueues of one key store one command. ENOTFOUND when the terminal has no
+	// device description.
 	EnqueueCommand(ctx context.Context, c *Command) (stored *Command, created bool, err error)
 	// DeliverCommands returns up to limit of the terminal's PENDING commands that
 	// have not expired at now, oldest first, counting a delivery on each.
 	DeliverCommands(ctx context.Context, terminalID int64, now time.Time, limit int) ([]*Command, error)
 	// AckCommand moves a PENDING command of the terminal to ACKED with result.
 	// Acknowledging an ACKED command again returns it unchanged (the first result
-	// stands); an EXPIRED one is ECONFLICT; another terminal's is ENOTFOUND.
+	// stands); an EXPIRED one, or a PENDING one acknowledged at or after its
+	// ExpiresAt, is ECONFLICT (the deadline is the deadline: its owner acts on the
+	// expiry); another terminal's, or none, is ENOTFOUND. result is checked as
+	// CheckJSONObject does.
 	AckCommand(ctx context.Context, terminalID, id int64, result json.RawMessage, now time.Time) (*Command, error)
-	// FindCommand returns a command by id.
+	// FindCommand returns a command by id (ENOTFOUND when there is none).
 	FindCommand(ctx context.Context, id int64) (*Command, error)
 	// ExpireCommands moves up to limit PENDING commands whose ExpiresAt is at or
 	// before now to EXPIRED and returns them, so their owners can act (a dispense

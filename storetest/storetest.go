@@ -79,6 +79,10 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"Agreements", testAgreements},
 		{"CabinetSessions", testCabinetSessions},
 		{"ClaimDueCabinetSessions", testClaimDueCabinetSessions},
+		{"Devices", testDevices},
+		{"TakeStock", testTakeStock},
+		{"Commands", testCommands},
+		{"AckConcurrent", testAckConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

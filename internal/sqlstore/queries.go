@@ -44,6 +44,8 @@ type Queries struct {
 	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule                   string
 	UnboundApps, SaveRoyaltyRelation, ListRoyaltyRelations                                      string
 	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion                       string
+	PutDevice, DeleteSlots, InsertSlot, FindDevice, DeviceSlots, TakeStock                      string
+	InsertCommand, FindCommandByKey, FindCommand, DeliverCommands, AckCommand, ExpireCommands   string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 	ClaimDueAuthorizations                                                                      string // dialect
@@ -67,6 +69,9 @@ var columns = map[string]string{
 	"appCols":          appCols,
 	"auditCols":        auditCols,
 	"authCols":         authCols,
+	"commandCols":      commandCols,
+	"deviceCols":       deviceCols,
+	"slotCols":         slotCols,
 	"callCols":         callCols,
 	"eventCols":        eventCols,
 	"fundRuleCols":     fundRuleCols,

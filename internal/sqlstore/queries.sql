@@ -603,3 +603,70 @@ WHERE id = $15 AND version = $16;
 
 -- name: CabinetSessionVersion
 SELECT version FROM cabinet_sessions WHERE id = $1;
+
+-- Vending devices and the device channel (device.go, docs/vending.md §10).
+
+-- name: PutDevice
+INSERT INTO devices (terminal_id, merchant_id, machine, site, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT (terminal_id) DO UPDATE SET machine = excluded.machine, site = excluded.site,
+	updated_at = excluded.updated_at;
+
+-- name: DeleteSlots
+DELETE FROM device_slots WHERE terminal_id = $1;
+
+-- name: InsertSlot
+INSERT INTO device_slots (terminal_id, position, code, goods_id, name, price, stock)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: FindDevice
+SELECT {deviceCols} FROM devices WHERE terminal_id = $1;
+
+-- name: DeviceSlots
+SELECT {slotCols} FROM device_slots WHERE terminal_id = $1 ORDER BY position;
+
+-- The stock is clamped at zero in the statement, so concurrent takes all count and
+-- none drives it negative.
+-- name: TakeStock
+UPDATE device_slots SET stock = CASE WHEN stock > $3 THEN stock - $3 ELSE 0 END
+WHERE terminal_id = $1 AND code = $2;
+
+-- On a key the terminal has used, nothing is inserted and no row returned; the
+-- caller reads the stored command (FindCommandByKey). PostgreSQL's ON CONFLICT waits
+-- for a concurrent insert of the same key to commit, so the read finds it.
+-- name: InsertCommand
+INSERT INTO device_commands (terminal_id, kind, key, payload, state, created_at, expires_at)
+VALUES ($1, $2, $3, $4, 'PENDING', $5, $6)
+ON CONFLICT (terminal_id, key) DO NOTHING
+RETURNING {commandCols};
+
+-- name: FindCommandByKey
+SELECT {commandCols} FROM device_commands WHERE terminal_id = $1 AND key = $2;
+
+-- name: FindCommand
+SELECT {commandCols} FROM device_commands WHERE id = $1;
+
+-- The outer state test is re-checked on a row a concurrent statement changed
+-- (PostgreSQL), so a command acknowledged or expired meanwhile is not counted.
+-- name: DeliverCommands
+UPDATE device_commands SET deliveries = deliveries + 1
+WHERE state = 'PENDING' AND expires_at > $2 AND id IN (
+	SELECT id FROM device_commands
+	WHERE terminal_id = $1 AND state = 'PENDING' AND expires_at > $2
+	ORDER BY id
+	LIMIT $3)
+RETURNING {commandCols};
+
+-- name: AckCommand
+UPDATE device_commands SET state = 'ACKED', result = $3, acked_at = $4
+WHERE id = $1 AND terminal_id = $2 AND state = 'PENDING' AND expires_at > $4
+RETURNING {commandCols};
+
+-- name: ExpireCommands
+UPDATE device_commands SET state = 'EXPIRED'
+WHERE state = 'PENDING' AND expires_at <= $1 AND id IN (
+	SELECT id FROM device_commands
+	WHERE state = 'PENDING' AND expires_at <= $1
+	ORDER BY expires_at, id
+	LIMIT $2)
+RETURNING {commandCols};
