@@ -35,7 +35,8 @@ const (
 var faultKinds = []string{FaultLatency, FaultSystemError, FaultHTTP502, FaultDropResponse, FaultBadSignature,
 	FaultMalformedJSON, FaultSlowAnswer, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
 	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade, FaultBillChangedDisc, FaultBillChangedFee,
-	FaultBillUnpaidTrade, FaultBillMissingRefund, FaultBillExtraRefund, FaultBillDuplicateRow}
+	FaultBillUnpaidTrade, FaultBillMissingRefund, FaultBillExtraRefund, FaultBillDuplicateRow,
+	FaultFaceWeakLight, FaultFaceNotRecognised, FaultFaceCancelled}
 
 // Fault is a scripted failure. Scope fields that are set must all match; Count limits it
 // to the next N matching calls (0: until deleted); Probability (0 < p < 1) applies it to
@@ -116,6 +117,11 @@ func (f *Fault) check() error {
 			return f2fpay.Errorf(f2fpay.EINVALID, "cancel_retry applies to alipay.trade.cancel only")
 		}
 		f.Method = "alipay.trade.cancel"
+	case FaultFaceWeakLight, FaultFaceNotRecognised, FaultFaceCancelled:
+		if f.Method != "" && f.Method != faceVerifyMethod {
+			return f2fpay.Errorf(f2fpay.EINVALID, "%s applies to the face scan (POST /sandbox/face/verify) only", f.Kind)
+		}
+		f.Method = faceVerifyMethod
 	case FaultNotifyReorder:
 		if f.Delay == 0 {
 			f.Delay = Duration(10 * time.Minute) // sent anyway if no later notification comes

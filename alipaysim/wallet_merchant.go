@@ -26,6 +26,7 @@ type merchantPage struct {
 	Apps          []*App
 	Trades        []*Trade
 	Notifications []Notification
+	Agreements    []Agreement
 	Faults        []Fault
 	FaultKinds    []string
 	Form          map[string]string
@@ -56,6 +57,7 @@ func (s *Sim) merchantData(r *http.Request) merchantPage {
 		ns = ns[:merchantNotifications]
 	}
 	p.Notifications = ns
+	p.Agreements = s.Agreements(AgreementFilter{AppID: appID})
 	return p
 }
 
