@@ -205,6 +205,7 @@ type Storage interface {
 	ReconStore
 	FundStore
 	VendStore
+	CabinetStore
 	DeviceStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -13,6 +13,9 @@ const (
 	KindFace    OrderKind = "face"    // face payment (trade.pay security_code)
 	KindQR      OrderKind = "qr"      // buyer scans the terminal's QR (trade.precreate)
 	KindJSAPI   OrderKind = "jsapi"   // logged-in member pays in the wallet (trade.create + tradePay)
+	// KindAgreement: an open-door cabinet's charge on the member's withholding agreement
+	// (trade.pay with agreement_params, docs/vending.md §12); written only once paid.
+	KindAgreement OrderKind = "agreement"
 )
 
 // OrderState is where an order stands. The state machine is drawn in

@@ -93,3 +93,14 @@ WHERE id IN (
 	ORDER BY next_check_at NULLS FIRST, id
 	LIMIT $4)
 RETURNING {vendCols};
+
+-- name: ClaimDueCabinetSessions
+UPDATE cabinet_sessions SET lease_owner = $1, lease_until = $2
+WHERE id IN (
+	SELECT id FROM cabinet_sessions
+	WHERE state IN ('CHARGING', 'DEBT')
+		AND ((next_check_at IS NULL AND state = 'CHARGING') OR next_check_at <= $3)
+		AND (lease_until IS NULL OR lease_until <= $3)
+	ORDER BY next_check_at NULLS FIRST, id
+	LIMIT $4)
+RETURNING {cabinetSessionCols};

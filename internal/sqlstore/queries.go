@@ -54,6 +54,12 @@ type Queries struct {
 	CreateVendOrder, FindVendOrder, FindVendByKey, FindVendByTrade, ListVendOrders              string
 	UpdateVendOrder, VendVersion                                                                string
 	ClaimDueVendOrders                                                                          string // dialect
+
+	// The open-door cabinet (cabinet.go).
+	CreateAgreement, FindAgreement, FindAgreementByExternalNo, LatestAgreement, UpdateAgreement string
+	AgreementVersion, OpenCabinetSession, FindCabinetSession, ListCabinetSessions               string
+	CloseCabinetSession, UpdateCabinetSession, CabinetSessionVersion                            string
+	ClaimDueCabinetSessions                                                                     string // dialect
 }
 
 //go:embed queries.sql
@@ -88,6 +94,9 @@ var columns = map[string]string{
 	"storeCols":        storeCols,
 	"terminalCols":     terminalCols,
 	"vendCols":         vendCols,
+
+	"agreementCols":      agreementCols,
+	"cabinetSessionCols": cabinetSessionCols,
 }
 
 var (

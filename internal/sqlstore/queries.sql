@@ -581,6 +581,53 @@ WHERE id = $7 AND version = $8;
 
 -- name: VendVersion
 SELECT version FROM vend_orders WHERE id = $1;
+-- name: CreateAgreement
+INSERT INTO cabinet_agreements (merchant_id, member_id, app_id, external_no, agreement_no, state, personal_product_code,
+	sign_scene, alipay_user_id, alipay_open_id, signed_at, unsigned_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id;
+
+-- name: FindAgreement
+SELECT {agreementCols} FROM cabinet_agreements WHERE id = $1;
+
+-- name: FindAgreementByExternalNo
+SELECT {agreementCols} FROM cabinet_agreements WHERE app_id = $1 AND external_no = $2;
+
+-- name: LatestAgreement
+SELECT {agreementCols} FROM cabinet_agreements WHERE member_id = $1 AND app_id = $2 ORDER BY id DESC LIMIT 1;
+
+-- name: UpdateAgreement
+UPDATE cabinet_agreements SET agreement_no = $1, state = $2, personal_product_code = $3, sign_scene = $4,
+	alipay_user_id = $5, alipay_open_id = $6, signed_at = $7, unsigned_at = $8, updated_at = $9, version = version + 1
+WHERE id = $10 AND version = $11;
+
+-- name: AgreementVersion
+SELECT version FROM cabinet_agreements WHERE id = $1;
+
+-- name: OpenCabinetSession
+INSERT INTO cabinet_sessions (merchant_id, terminal_id, member_id, app_id, state, agreement_id, command_id, created_at,
+	updated_at)
+VALUES ($1, $2, $3, $4, 'OPEN', $5, $6, $7, $7) RETURNING id;
+
+-- name: FindCabinetSession
+SELECT {cabinetSessionCols} FROM cabinet_sessions WHERE id = $1;
+
+-- name: ListCabinetSessions
+SELECT {cabinetSessionCols} FROM cabinet_sessions;
+
+-- name: CloseCabinetSession
+UPDATE cabinet_sessions SET state = $1, items = $2, amount = $3, out_trade_no = $4, generation = $5,
+	next_check_at = $6, closed_at = $7, updated_at = $7, version = version + 1
+WHERE id = $8 AND state IN ('OPEN', 'ABANDONED');
+
+-- name: UpdateCabinetSession
+UPDATE cabinet_sessions SET state = $1, agreement_id = $2, command_id = $3, out_trade_no = $4, generation = $5,
+	order_id = $6, trade_no = $7, fail_code = $8, fail_reason = $9, attempts = $10, next_check_at = $11,
+	closed_at = $12, paid_at = $13, updated_at = $14, version = version + 1, lease_owner = '', lease_until = NULL
+WHERE id = $15 AND version = $16;
+
+-- name: CabinetSessionVersion
+SELECT version FROM cabinet_sessions WHERE id = $1;
+
 -- Vending devices and the device channel (device.go, docs/vending.md §10).
 
 -- name: PutDevice
