@@ -44,6 +44,9 @@ type Config struct {
 	// (sqlite.DB and postgres.DB are both). Required.
 	Storage f2fpay.Storage
 	Staff   f2fpay.StaffStore
+	// Approvals holds refunds awaiting a second person's approval and the merchants'
+	// thresholds; Staff when nil and it is one (sqlite.DB and postgres.DB are).
+	Approvals f2fpay.RefundApprovalStore
 	// Refunder refunds orders; without it the console refunds nothing.
 	Refunder Refunder
 	Logger   *slog.Logger
@@ -68,6 +71,7 @@ type Config struct {
 type Console struct {
 	store    f2fpay.Storage
 	staff    f2fpay.StaffStore
+	approval f2fpay.RefundApprovalStore
 	refunder Refunder
 	log      *slog.Logger
 	clock    f2fpay.Clock
@@ -98,6 +102,13 @@ func New(cfg Config) (*Console, error) {
 		store: cfg.Storage, staff: cfg.Staff, refunder: cfg.Refunder, log: cfg.Logger, clock: cfg.Clock,
 		loc: cfg.Location, secure: cfg.SecureCookies, ttl: cfg.SessionTTL, maxFail: cfg.MaxFailures,
 		lockFor: cfg.LockFor, links: cfg.Links, hashing: make(chan struct{}, 2),
+	}
+	if c.approval = cfg.Approvals; c.approval == nil {
+		as, ok := cfg.Staff.(f2fpay.RefundApprovalStore)
+		if !ok {
+			return nil, errors.New("console: Config.Approvals is required (Config.Staff is not a RefundApprovalStore)")
+		}
+		c.approval = as
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -146,6 +157,10 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/orders/{id}", c.serve(c.authed(c.order)))
 	mux.Handle("POST /console/orders/{id}/refund", c.serve(c.authed(c.refund)))
 	mux.Handle("GET /console/audit", c.serve(c.authed(c.audit)))
+	mux.Handle("GET /console/approvals", c.serve(c.authed(c.approvals)))
+	mux.Handle("POST /console/approvals/{id}/{decision}", c.serve(c.authed(c.decide)))
+	mux.Handle("GET /console/staff", c.serve(c.authed(c.staffPage)))
+	mux.Handle("POST /console/staff", c.serve(c.authed(c.createStaff)))
 	mux.Handle("/console/", c.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "no console page %s", r.URL.Path)
 	}))

@@ -76,6 +76,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"ClaimDueAuthorizations", testClaimDueAuthorizations},
 		{"ISVOrderScope", testISVOrderScope},
 		{"Recon", testRecon},
+		{"RefundApprovals", testRefundApprovals},
+		{"LoginTokens", testLoginTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
