@@ -352,6 +352,7 @@ type orderView struct {
 	HasThreshold  bool
 	Asked         *f2fpay.RefundApproval
 	CanDecide     bool
+	Steps         []step
 	CanRefund     bool
 	Refundable    f2fpay.Amount
 	RefundID      string
@@ -414,6 +415,7 @@ func (c *Console) renderOrder(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	v.CanDecide = s.staff.Role.CanRefund() && c.refunder != nil
+	v.Steps = timeline(s.lang, &v)
 	v.Refundable = o.TotalAmount - o.RefundedAmount
 	for _, rf := range v.Refunds {
 		if !rf.State.Final() {
