@@ -154,6 +154,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/logout", c.serve(c.authed(c.postLogout)))
 	mux.Handle("GET /console/{$}", c.serve(c.authed(c.overview)))
 	mux.Handle("GET /console/orders", c.serve(c.authed(c.orders)))
+	mux.Handle("GET /console/orders.csv", c.serve(c.authed(c.exportOrders)))
 	mux.Handle("GET /console/orders/{id}", c.serve(c.authed(c.order)))
 	mux.Handle("POST /console/orders/{id}/refund", c.serve(c.authed(c.refund)))
 	mux.Handle("GET /console/audit", c.serve(c.authed(c.audit)))

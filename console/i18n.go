@@ -209,4 +209,6 @@ var messages = map[string][2]string{
 	"tl.dead":                    {"Webhook 放弃投递", "Webhook given up"},
 	"next.attempt":               {"下次尝试", "Next attempt"},
 	"wh.dead":                    {"已放弃", "given up"},
+	"export.csv":                 {"导出 CSV（全部符合条件的订单）", "Export CSV (every matching order)"},
+	"action.export":              {"导出订单", "orders exported"},
 }

@@ -240,6 +240,7 @@ type ordersView struct {
 	Orders   []*f2fpay.Order
 	NextPage string
 	Paged    bool
+	Export   string // the CSV export of the same search
 }
 
 var allStates = []f2fpay.OrderState{f2fpay.OrderPaid, f2fpay.OrderFailed, f2fpay.OrderCancelled, f2fpay.OrderClosed,
@@ -324,6 +325,13 @@ func (c *Console) orders(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	v := ordersView{Q: q, Places: pl, States: allStates, Paged: f.BeforeID > 0}
+	exp := url.Values{}
+	for k, vs := range q {
+		if k != "before" {
+			exp[k] = vs
+		}
+	}
+	v.Export = "/console/orders.csv?" + exp.Encode()
 	if len(os) > pageSize {
 		os = os[:pageSize]
 		next := url.Values{}
