@@ -113,6 +113,14 @@ func sameOrigin(r *http.Request) bool {
 
 // readForm bounds and parses a POSTed form.
 func readForm(w http.ResponseWriter, r *http.Request) error {
+	// Key and certificate uploads come as multipart forms, bounded more loosely.
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+		if err := r.ParseMultipartForm(maxUploadBytes); err != nil {
+			return f2fpay.Errorf(f2fpay.EINVALID, "the form could not be read (at most %d bytes)", maxUploadBytes)
+		}
+		return nil
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return f2fpay.Errorf(f2fpay.EINVALID, "the form could not be read (at most %d bytes)", maxFormBytes)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	// Approvals holds refunds awaiting a second person's approval and the merchants'
 	// thresholds; Staff when nil and it is one (sqlite.DB and postgres.DB are).
 	Approvals f2fpay.RefundApprovalStore
+	// Admin is the admin API's client through which owners manage merchants, apps,
+	// stores and terminals (InProcess connects it to the service's own admin API);
+	// without it those pages only show.
+	Admin *client.AdminClient
 	// Refunder refunds orders; without it the console refunds nothing.
 	Refunder Refunder
 	Logger   *slog.Logger
@@ -73,6 +78,7 @@ type Console struct {
 	staff    f2fpay.StaffStore
 	approval f2fpay.RefundApprovalStore
 	refunder Refunder
+	admin    *client.AdminClient
 	log      *slog.Logger
 	clock    f2fpay.Clock
 	loc      *time.Location
@@ -99,7 +105,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, errors.New("console: Config.Storage and Config.Staff are required")
 	}
 	c := &Console{
-		store: cfg.Storage, staff: cfg.Staff, refunder: cfg.Refunder, log: cfg.Logger, clock: cfg.Clock,
+		store: cfg.Storage, staff: cfg.Staff, refunder: cfg.Refunder, admin: cfg.Admin, log: cfg.Logger, clock: cfg.Clock,
 		loc: cfg.Location, secure: cfg.SecureCookies, ttl: cfg.SessionTTL, maxFail: cfg.MaxFailures,
 		lockFor: cfg.LockFor, links: cfg.Links, hashing: make(chan struct{}, 2),
 	}
@@ -160,6 +166,15 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/audit", c.serve(c.authed(c.audit)))
 	mux.Handle("GET /console/approvals", c.serve(c.authed(c.approvals)))
 	mux.Handle("POST /console/approvals/{id}/{decision}", c.serve(c.authed(c.decide)))
+	mux.Handle("GET /console/merchants", c.serve(c.authed(c.merchants)))
+	mux.Handle("POST /console/merchants", c.serve(c.authed(c.createMerchant)))
+	mux.Handle("GET /console/merchants/{id}", c.serve(c.authed(c.merchant)))
+	mux.Handle("POST /console/merchants/{id}", c.serve(c.authed(c.updateMerchant)))
+	mux.Handle("POST /console/merchants/{id}/apps", c.serve(c.authed(c.createApp)))
+	mux.Handle("POST /console/merchants/{id}/stores", c.serve(c.authed(c.createStore)))
+	mux.Handle("POST /console/merchants/{id}/terminals", c.serve(c.authed(c.createTerminal)))
+	mux.Handle("POST /console/apps/{id}/keys", c.serve(c.authed(c.updateAppKeys)))
+	mux.Handle("POST /console/terminals/{id}/{action}", c.serve(c.authed(c.terminalAction)))
 	mux.Handle("GET /console/staff", c.serve(c.authed(c.staffPage)))
 	mux.Handle("POST /console/staff", c.serve(c.authed(c.createStaff)))
 	mux.Handle("/console/", c.serve(func(w http.ResponseWriter, r *http.Request) error {

@@ -25,7 +25,7 @@ type view struct {
 }
 
 // pageNames are the templates/*.html besides layout.html, one per page.
-var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff"}
+var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant"}
 
 func parsePages(extra template.FuncMap) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -65,6 +65,11 @@ var funcs = template.FuncMap{
 			can = d.CanDecide
 		}
 		return map[string]any{"L": v.L, "CSRF": v.CSRF, "Staff": v.Staff, "A": a, "CanDecide": can}
+	},
+	// keyArgs is what the "keyfields" template (layout.html) gets: a prefix for the
+	// fields' ids and the app's key mode.
+	"keyArgs": func(v *view, prefix, mode string) map[string]any {
+		return map[string]any{"L": v.L, "P": prefix, "Mode": mode}
 	},
 	"ms":    func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) },
 	"query": url.QueryEscape,
