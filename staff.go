@@ -259,3 +259,6 @@ type RefundApprovalStore interface {
 	// now, atomically (two uses: one wins); ENOTFOUND otherwise.
 	UseLoginToken(ctx context.Context, id string, now time.Time) (*StaffLoginToken, error)
 }
+
+// CanReplay reports whether the role may resend webhook events from the console.
+func (r StaffRole) CanReplay() bool { return r == RoleOwner || r == RoleSupport }

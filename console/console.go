@@ -175,6 +175,10 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/merchants/{id}/terminals", c.serve(c.authed(c.createTerminal)))
 	mux.Handle("POST /console/apps/{id}/keys", c.serve(c.authed(c.updateAppKeys)))
 	mux.Handle("POST /console/terminals/{id}/{action}", c.serve(c.authed(c.terminalAction)))
+	mux.Handle("GET /console/webhooks", c.serve(c.authed(c.webhooks)))
+	mux.Handle("POST /console/webhooks/replay", c.serve(c.authed(c.replayWebhooks)))
+	mux.Handle("GET /console/reconciliations", c.serve(c.authed(c.reconciliations)))
+	mux.Handle("GET /console/reconciliations/{id}", c.serve(c.authed(c.reconciliation)))
 	mux.Handle("GET /console/staff", c.serve(c.authed(c.staffPage)))
 	mux.Handle("POST /console/staff", c.serve(c.authed(c.createStaff)))
 	mux.Handle("/console/", c.serve(func(w http.ResponseWriter, r *http.Request) error {
