@@ -258,6 +258,13 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := c.staff.LoginSucceeded(ctx, st.ID); err != nil {
 		return err
 	}
+	return c.startSession(w, r, st, "login", "", next)
+}
+
+// startSession logs st in: a new session, its cookie, an audit entry, and a redirect
+// to next.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, st *f2fpay.Staff, action, detail, next string) error {
+	ctx := r.Context()
 	// A new session id at every login, and the old one (if the browser had one)
 	// ended: a session id planted before login is worth nothing after it.
 	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
@@ -266,11 +273,11 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	token := newToken()
-	sess := &f2fpay.StaffSession{ID: sessionID(token), StaffID: st.ID, CSRFToken: newToken(), IP: clientIP(r), ExpiresAt: now.Add(c.ttl)}
+	sess := &f2fpay.StaffSession{ID: sessionID(token), StaffID: st.ID, CSRFToken: newToken(), IP: clientIP(r), ExpiresAt: c.clock.Now().Add(c.ttl)}
 	if err := c.staff.CreateSession(ctx, sess); err != nil {
 		return err
 	}
-	c.record(ctx, r, st, st.MerchantID, "login", st.Login, "")
+	c.record(ctx, r, st, st.MerchantID, action, st.Login, detail)
 	http.SetCookie(w, c.cookie(r, sessionCookie, token, c.ttl))
 	http.SetCookie(w, c.cookie(r, loginCSRFCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -156,6 +156,8 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/static/", c.staticHandler())
 	mux.Handle("GET /console/login", c.serve(c.getLogin))
 	mux.Handle("POST /console/login", c.serve(c.postLogin))
+	mux.Handle("GET /console/login/link/{token}", c.serve(c.getLoginLink))
+	mux.Handle("POST /console/login/link", c.serve(c.postLoginLink))
 	mux.Handle("GET /console/lang/{lang}", c.serve(c.setLang))
 	mux.Handle("POST /console/logout", c.serve(c.authed(c.postLogout)))
 	mux.Handle("GET /console/{$}", c.serve(c.authed(c.overview)))

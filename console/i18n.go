@@ -287,4 +287,10 @@ var messages = map[string][2]string{
 	"recon.class":                {"类别", "Class"},
 	"action.webhooks_replayed":   {"重发 Webhook", "webhooks replayed"},
 	"action.replay_refused":      {"重发被拒", "replay refused"},
+	"link.title":                 {"一次性登录链接", "One-time login link"},
+	"link.note":                  {"此链接只能使用一次，并且很快过期。", "This link works once and expires soon."},
+	"link.submit":                {"登录", "Log in"},
+	"link.password":              {"改用账号密码登录", "Log in with a password instead"},
+	"link.spent":                 {"登录链接无效、已使用或已过期；请用账号密码登录。", "The login link is unknown, used already or expired; log in with your password."},
+	"action.login_link_created":  {"生成登录链接", "login link made"},
 }

@@ -25,7 +25,7 @@ type view struct {
 }
 
 // pageNames are the templates/*.html besides layout.html, one per page.
-var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant", "webhooks", "recon"}
+var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant", "webhooks", "recon", "loginlink"}
 
 func parsePages(extra template.FuncMap) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
