@@ -182,3 +182,83 @@ type StaffStore interface {
 	// (0 ≤ q ≤ 1, nearest rank) — zero when there were none.
 	CallLatencies(ctx context.Context, f OrderStatsFilter, methods []string, qs []float64) (int64, []time.Duration, error)
 }
+
+// ApprovalState is where a refund awaiting a second person's approval stands.
+type ApprovalState string
+
+const (
+	ApprovalPending  ApprovalState = "pending"
+	ApprovalApproved ApprovalState = "approved"
+	ApprovalRejected ApprovalState = "rejected"
+)
+
+// RefundApproval is a console refund above its merchant's threshold, held until a
+// second staff member (finance or owner, not the one who asked) approves or rejects
+// it (docs/console.md "Refund approvals"). Only an approval sends the refund, through
+// the payment engine, keyed on RefundID: approving twice refunds once.
+type RefundApproval struct {
+	ID         int64  `json:"id"`
+	MerchantID int64  `json:"merchant_id"`
+	OrderID    int64  `json:"order_id"`
+	OutTradeNo string `json:"out_trade_no"`
+	// RefundID is the engine's idempotency key of the refund (console-…), unique: the
+	// same form sent twice asks once.
+	RefundID       string        `json:"refund_id"`
+	Amount         Amount        `json:"amount"`
+	Reason         string        `json:"reason"`
+	State          ApprovalState `json:"state"`
+	RequestedBy    int64         `json:"requested_by"`
+	RequestedLogin string        `json:"requested_login"`
+	DecidedBy      int64         `json:"decided_by,omitempty"`
+	DecidedLogin   string        `json:"decided_login,omitempty"`
+	DecidedAt      time.Time     `json:"decided_at,omitzero"`
+	CreatedAt      time.Time     `json:"created_at"`
+}
+
+// RefundApprovalFilter selects refund approvals, newest first.
+type RefundApprovalFilter struct {
+	MerchantID *int64
+	OrderID    *int64
+	State      ApprovalState // "" for any
+	Limit      int
+}
+
+// StaffLoginToken is a single-use link that logs a staff member in (the demo prints
+// one). The store keeps the SHA-256 of the token (ID), never the token.
+type StaffLoginToken struct {
+	ID        string    `json:"-"`
+	StaffID   int64     `json:"staff_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RefundApprovalStore keeps the console's refunds awaiting approval, the per-merchant
+// threshold above which a refund needs one, and single-use login tokens. sqlite.DB and
+// postgres.DB implement it beside StaffStore; storetest checks both.
+type RefundApprovalStore interface {
+	// RequestRefundApproval inserts a pending approval (ID, State, CreatedAt filled).
+	// A RefundID asked already is no error: a is filled with the approval as stored.
+	RequestRefundApproval(ctx context.Context, a *RefundApproval) error
+	// FindRefundApproval returns ENOTFOUND for an unknown id.
+	FindRefundApproval(ctx context.Context, id int64) (*RefundApproval, error)
+	ListRefundApprovals(ctx context.Context, f RefundApprovalFilter) ([]*RefundApproval, error)
+	// DecideRefundApproval moves a pending approval to state (approved or rejected),
+	// decided by another staff member than the one who asked (else EINVALID).
+	// Deciding again what the same staff member decided returns the approval as it
+	// is (a resent form); any other decision of a decided approval is ECONFLICT.
+	DecideRefundApproval(ctx context.Context, id int64, state ApprovalState, by *Staff) (*RefundApproval, error)
+	// RefundApprovalAbove returns the merchant's threshold: refunds of more need an
+	// approval. ok is false when the merchant has none (no refund needs one).
+	RefundApprovalAbove(ctx context.Context, merchantID int64) (limit Amount, ok bool, err error)
+	// SetRefundApprovalAbove sets the threshold; a negative limit removes it.
+	SetRefundApprovalAbove(ctx context.Context, merchantID int64, limit Amount) error
+
+	// CreateLoginToken inserts a single-use login token (CreatedAt filled).
+	CreateLoginToken(ctx context.Context, t *StaffLoginToken) error
+	// UseLoginToken spends the token with this id if it is unused and unexpired at
+	// now, atomically (two uses: one wins); ENOTFOUND otherwise.
+	UseLoginToken(ctx context.Context, id string, now time.Time) (*StaffLoginToken, error)
+}
+
+// CanReplay reports whether the role may resend webhook events from the console.
+func (r StaffRole) CanReplay() bool { return r == RoleOwner || r == RoleSupport }

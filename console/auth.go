@@ -113,6 +113,14 @@ func sameOrigin(r *http.Request) bool {
 
 // readForm bounds and parses a POSTed form.
 func readForm(w http.ResponseWriter, r *http.Request) error {
+	// Key and certificate uploads come as multipart forms, bounded more loosely.
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+		if err := r.ParseMultipartForm(maxUploadBytes); err != nil {
+			return f2fpay.Errorf(f2fpay.EINVALID, "the form could not be read (at most %d bytes)", maxUploadBytes)
+		}
+		return nil
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return f2fpay.Errorf(f2fpay.EINVALID, "the form could not be read (at most %d bytes)", maxFormBytes)
@@ -250,6 +258,13 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := c.staff.LoginSucceeded(ctx, st.ID); err != nil {
 		return err
 	}
+	return c.startSession(w, r, st, "login", "", next)
+}
+
+// startSession logs st in: a new session, its cookie, an audit entry, and a redirect
+// to next.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, st *f2fpay.Staff, action, detail, next string) error {
+	ctx := r.Context()
 	// A new session id at every login, and the old one (if the browser had one)
 	// ended: a session id planted before login is worth nothing after it.
 	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
@@ -258,11 +273,11 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	token := newToken()
-	sess := &f2fpay.StaffSession{ID: sessionID(token), StaffID: st.ID, CSRFToken: newToken(), IP: clientIP(r), ExpiresAt: now.Add(c.ttl)}
+	sess := &f2fpay.StaffSession{ID: sessionID(token), StaffID: st.ID, CSRFToken: newToken(), IP: clientIP(r), ExpiresAt: c.clock.Now().Add(c.ttl)}
 	if err := c.staff.CreateSession(ctx, sess); err != nil {
 		return err
 	}
-	c.record(ctx, r, st, st.MerchantID, "login", st.Login, "")
+	c.record(ctx, r, st, st.MerchantID, action, st.Login, detail)
 	http.SetCookie(w, c.cookie(r, sessionCookie, token, c.ttl))
 	http.SetCookie(w, c.cookie(r, loginCSRFCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -44,6 +45,13 @@ type Config struct {
 	// (sqlite.DB and postgres.DB are both). Required.
 	Storage f2fpay.Storage
 	Staff   f2fpay.StaffStore
+	// Approvals holds refunds awaiting a second person's approval and the merchants'
+	// thresholds; Staff when nil and it is one (sqlite.DB and postgres.DB are).
+	Approvals f2fpay.RefundApprovalStore
+	// Admin is the admin API's client through which owners manage merchants, apps,
+	// stores and terminals (InProcess connects it to the service's own admin API);
+	// without it those pages only show.
+	Admin *client.AdminClient
 	// Refunder refunds orders; without it the console refunds nothing.
 	Refunder Refunder
 	Logger   *slog.Logger
@@ -68,7 +76,9 @@ type Config struct {
 type Console struct {
 	store    f2fpay.Storage
 	staff    f2fpay.StaffStore
+	approval f2fpay.RefundApprovalStore
 	refunder Refunder
+	admin    *client.AdminClient
 	log      *slog.Logger
 	clock    f2fpay.Clock
 	loc      *time.Location
@@ -95,9 +105,16 @@ func New(cfg Config) (*Console, error) {
 		return nil, errors.New("console: Config.Storage and Config.Staff are required")
 	}
 	c := &Console{
-		store: cfg.Storage, staff: cfg.Staff, refunder: cfg.Refunder, log: cfg.Logger, clock: cfg.Clock,
+		store: cfg.Storage, staff: cfg.Staff, refunder: cfg.Refunder, admin: cfg.Admin, log: cfg.Logger, clock: cfg.Clock,
 		loc: cfg.Location, secure: cfg.SecureCookies, ttl: cfg.SessionTTL, maxFail: cfg.MaxFailures,
 		lockFor: cfg.LockFor, links: cfg.Links, hashing: make(chan struct{}, 2),
+	}
+	if c.approval = cfg.Approvals; c.approval == nil {
+		as, ok := cfg.Staff.(f2fpay.RefundApprovalStore)
+		if !ok {
+			return nil, errors.New("console: Config.Approvals is required (Config.Staff is not a RefundApprovalStore)")
+		}
+		c.approval = as
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -139,13 +156,33 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/static/", c.staticHandler())
 	mux.Handle("GET /console/login", c.serve(c.getLogin))
 	mux.Handle("POST /console/login", c.serve(c.postLogin))
+	mux.Handle("GET /console/login/link/{token}", c.serve(c.getLoginLink))
+	mux.Handle("POST /console/login/link", c.serve(c.postLoginLink))
 	mux.Handle("GET /console/lang/{lang}", c.serve(c.setLang))
 	mux.Handle("POST /console/logout", c.serve(c.authed(c.postLogout)))
 	mux.Handle("GET /console/{$}", c.serve(c.authed(c.overview)))
 	mux.Handle("GET /console/orders", c.serve(c.authed(c.orders)))
+	mux.Handle("GET /console/orders.csv", c.serve(c.authed(c.exportOrders)))
 	mux.Handle("GET /console/orders/{id}", c.serve(c.authed(c.order)))
 	mux.Handle("POST /console/orders/{id}/refund", c.serve(c.authed(c.refund)))
 	mux.Handle("GET /console/audit", c.serve(c.authed(c.audit)))
+	mux.Handle("GET /console/approvals", c.serve(c.authed(c.approvals)))
+	mux.Handle("POST /console/approvals/{id}/{decision}", c.serve(c.authed(c.decide)))
+	mux.Handle("GET /console/merchants", c.serve(c.authed(c.merchants)))
+	mux.Handle("POST /console/merchants", c.serve(c.authed(c.createMerchant)))
+	mux.Handle("GET /console/merchants/{id}", c.serve(c.authed(c.merchant)))
+	mux.Handle("POST /console/merchants/{id}", c.serve(c.authed(c.updateMerchant)))
+	mux.Handle("POST /console/merchants/{id}/apps", c.serve(c.authed(c.createApp)))
+	mux.Handle("POST /console/merchants/{id}/stores", c.serve(c.authed(c.createStore)))
+	mux.Handle("POST /console/merchants/{id}/terminals", c.serve(c.authed(c.createTerminal)))
+	mux.Handle("POST /console/apps/{id}/keys", c.serve(c.authed(c.updateAppKeys)))
+	mux.Handle("POST /console/terminals/{id}/{action}", c.serve(c.authed(c.terminalAction)))
+	mux.Handle("GET /console/webhooks", c.serve(c.authed(c.webhooks)))
+	mux.Handle("POST /console/webhooks/replay", c.serve(c.authed(c.replayWebhooks)))
+	mux.Handle("GET /console/reconciliations", c.serve(c.authed(c.reconciliations)))
+	mux.Handle("GET /console/reconciliations/{id}", c.serve(c.authed(c.reconciliation)))
+	mux.Handle("GET /console/staff", c.serve(c.authed(c.staffPage)))
+	mux.Handle("POST /console/staff", c.serve(c.authed(c.createStaff)))
 	mux.Handle("/console/", c.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "no console page %s", r.URL.Path)
 	}))

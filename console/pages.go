@@ -240,6 +240,7 @@ type ordersView struct {
 	Orders   []*f2fpay.Order
 	NextPage string
 	Paged    bool
+	Export   string // the CSV export of the same search
 }
 
 var allStates = []f2fpay.OrderState{f2fpay.OrderPaid, f2fpay.OrderFailed, f2fpay.OrderCancelled, f2fpay.OrderClosed,
@@ -324,6 +325,13 @@ func (c *Console) orders(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	v := ordersView{Q: q, Places: pl, States: allStates, Paged: f.BeforeID > 0}
+	exp := url.Values{}
+	for k, vs := range q {
+		if k != "before" {
+			exp[k] = vs
+		}
+	}
+	v.Export = "/console/orders.csv?" + exp.Encode()
 	if len(os) > pageSize {
 		os = os[:pageSize]
 		next := url.Values{}
@@ -340,16 +348,24 @@ func (c *Console) orders(w http.ResponseWriter, r *http.Request, s *session) err
 }
 
 type orderView struct {
-	Order      *f2fpay.Order
-	Places     *places
-	Calls      []*f2fpay.GatewayCall
-	Refunds    []*f2fpay.Refund
-	Events     []*f2fpay.Event
-	CanRefund  bool
-	Refundable f2fpay.Amount
-	RefundID   string
-	Done       *f2fpay.Refund
-	Problem    string
+	Order     *f2fpay.Order
+	Places    *places
+	Calls     []*f2fpay.GatewayCall
+	Refunds   []*f2fpay.Refund
+	Events    []*f2fpay.Event
+	Approvals []*f2fpay.RefundApproval
+	// ApprovalAbove is the merchant's threshold (HasThreshold): a refund of more waits
+	// for a second person.
+	ApprovalAbove f2fpay.Amount
+	HasThreshold  bool
+	Asked         *f2fpay.RefundApproval
+	CanDecide     bool
+	Steps         []step
+	CanRefund     bool
+	Refundable    f2fpay.Amount
+	RefundID      string
+	Done          *f2fpay.Refund
+	Problem       string
 }
 
 // findOrder loads an order the staff member may see; another merchant's order is
@@ -394,6 +410,20 @@ func (c *Console) renderOrder(w http.ResponseWriter, r *http.Request, s *session
 	if v.Places, err = c.places(r, s.staff); err != nil {
 		return err
 	}
+	if v.Approvals, err = c.approval.ListRefundApprovals(ctx, f2fpay.RefundApprovalFilter{OrderID: &oid, Limit: 100}); err != nil {
+		return err
+	}
+	if v.ApprovalAbove, v.HasThreshold, err = c.approval.RefundApprovalAbove(ctx, o.MerchantID); err != nil {
+		return err
+	}
+	asked := r.URL.Query().Get("approval")
+	for _, a := range v.Approvals {
+		if strconv.FormatInt(a.ID, 10) == asked {
+			v.Asked = a
+		}
+	}
+	v.CanDecide = s.staff.Role.CanRefund() && c.refunder != nil
+	v.Steps = timeline(s.lang, &v)
 	v.Refundable = o.TotalAmount - o.RefundedAmount
 	for _, rf := range v.Refunds {
 		if !rf.State.Final() {
@@ -436,6 +466,16 @@ func (c *Console) refund(w http.ResponseWriter, r *http.Request, s *session) err
 	}
 	target := "order " + o.OutTradeNo
 	detail := fmt.Sprintf("amount %s, refund_id %s, reason %q", amount, refundID, reason)
+	if refundID == "" || len(refundID) > 64 {
+		return f2fpay.Errorf(f2fpay.EINVALID, "the form has no refund_id; reload the order page and try again")
+	}
+	limit, ok, err := c.approval.RefundApprovalAbove(r.Context(), o.MerchantID)
+	if err != nil {
+		return err
+	}
+	if ok && amount > limit {
+		return c.askApproval(w, r, s, o, refundID, amount, reason, detail)
+	}
 	// The entry is written before the refund is sent: a refund the log does not show
 	// must not happen.
 	if err := c.record(r.Context(), r, s.staff, o.MerchantID, "refund", target, detail); err != nil {

@@ -25,7 +25,7 @@ type view struct {
 }
 
 // pageNames are the templates/*.html besides layout.html, one per page.
-var pageNames = []string{"login", "overview", "orders", "order", "audit", "error"}
+var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant", "webhooks", "recon", "loginlink"}
 
 func parsePages(extra template.FuncMap) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -53,6 +53,23 @@ var funcs = template.FuncMap{
 			return l.t("action." + a)
 		}
 		return a
+	},
+	// decideArgs is what the "decide" template (layout.html) gets: the page's view
+	// and one approval.
+	"decideArgs": func(v *view, a *f2fpay.RefundApproval) map[string]any {
+		can := false
+		switch d := v.Data.(type) {
+		case approvalsView:
+			can = d.CanDecide
+		case orderView:
+			can = d.CanDecide
+		}
+		return map[string]any{"L": v.L, "CSRF": v.CSRF, "Staff": v.Staff, "A": a, "CanDecide": can}
+	},
+	// keyArgs is what the "keyfields" template (layout.html) gets: a prefix for the
+	// fields' ids and the app's key mode.
+	"keyArgs": func(v *view, prefix, mode string) map[string]any {
+		return map[string]any{"L": v.L, "P": prefix, "Mode": mode}
 	},
 	"ms":    func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) },
 	"query": url.QueryEscape,

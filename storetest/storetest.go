@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"TakeStock", testTakeStock},
 		{"Commands", testCommands},
 		{"AckConcurrent", testAckConcurrent},
+		{"RefundApprovals", testRefundApprovals},
+		{"LoginTokens", testLoginTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

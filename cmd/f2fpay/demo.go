@@ -146,6 +146,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoConsoleOwner(ctx, *dir, svc.Storage, state); err != nil {
 		return err
 	}
+	consoleLink, err := demoConsoleLink(ctx, svc.Storage)
+	if err != nil {
+		return err
+	}
 	if err := demoVendingMachine(ctx, *dir, svc, state); err != nil {
 		return err
 	}
@@ -155,6 +159,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "f2fpay demo — Alipay face-to-face payment, offline (state in %s)\n\n", *dir)
 	fmt.Fprintf(stdout, "  payment service: %s/   (open this URL in a browser: API docs, /metrics, /healthz)\n", svc.URL)
 	fmt.Fprintf(stdout, "  console:         %s/console/   (login owner, password %s)\n", svc.URL, state.ConsolePassword)
+	if consoleLink != "" {
+		fmt.Fprintf(stdout, "  console link:    %s%s   (logs the owner in once, within %v)\n", svc.URL, consoleLink, console.DefaultLinkTTL)
+	}
 	fmt.Fprintf(stdout, "  admin token:     %s   (header \"Authorization: Bearer <token>\" on /admin)\n", state.AdminToken)
 	fmt.Fprintf(stdout, "  terminal key:    %s.%s   (the same header on /v1)\n", state.TerminalKey, state.TerminalSec)
 	fmt.Fprintf(stdout, "  Alipay sandbox:  %s/sandbox/ui   (apps, trades, notifications; SDKs use %s/gateway.do)\n", simURL, simURL)
@@ -428,4 +435,23 @@ func demoConsoleOwner(ctx context.Context, dir string, store f2fpay.Storage, st 
 		return err
 	}
 	return saveDemoState(dir, st)
+}
+
+// demoConsoleLink makes a single-use login link for the demo's owner, new at every
+// run ("" when the store keeps no staff).
+func demoConsoleLink(ctx context.Context, store f2fpay.Storage) (string, error) {
+	staff, ok := store.(f2fpay.StaffStore)
+	links, ok2 := store.(f2fpay.RefundApprovalStore)
+	if !ok || !ok2 {
+		return "", nil
+	}
+	owner, err := staff.FindStaffByLogin(ctx, "owner")
+	if err != nil {
+		return "", fmt.Errorf("demo: console link: %w", err)
+	}
+	link, err := console.NewLoginLink(ctx, links, staff, owner, 0, "demo")
+	if err != nil {
+		return "", fmt.Errorf("demo: console link: %w", err)
+	}
+	return link, nil
 }

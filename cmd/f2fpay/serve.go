@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/console"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
@@ -139,13 +140,22 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	var consoleHandler http.Handler
+	// The console's owners manage merchants, apps, stores and terminals through the
+	// admin API, called in process (so with the admin API's checks and sealing); api
+	// is set below, before the first request.
+	var api *httpapi.Server
+	var consoleAdmin *client.AdminClient
+	if cfg.AdminToken != "" {
+		consoleAdmin = client.NewAdminClient("http://console.internal", cfg.AdminToken,
+			console.InProcess(func() http.Handler { return api.Handler() }))
+	}
 	if staff, ok := store.(f2fpay.StaffStore); ok {
 		var links []console.Link
 		for _, l := range cfg.homeLinks {
 			links = append(links, console.Link{Label: l.Label, URL: l.URL})
 		}
 		con, err := console.New(console.Config{
-			Storage: store, Staff: staff, Refunder: engine, Logger: log, Links: links,
+			Storage: store, Staff: staff, Refunder: engine, Logger: log, Links: links, Admin: consoleAdmin,
 			SecureCookies: strings.HasPrefix(publicURL, "https://"),
 		})
 		if err != nil {
@@ -155,7 +165,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	api, err := httpapi.New(httpapi.Config{
+	api, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken, Reconciler: reconciler,
 		Logger: log, Metrics: metrics, IdempotencyRetention: cfg.IdemRetention, SignedNonces: cfg.SignedNonces,

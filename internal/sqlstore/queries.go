@@ -41,6 +41,9 @@ type Queries struct {
 	CreateStaff, FindStaff, FindStaffByLogin, ListStaff, LoginFailed, LoginSucceeded            string
 	CreateSession, FindSession, DeleteSession, AppendAudit, ListAudit                           string
 	OrderStats, CallCount, CallLatencyAt                                                        string
+	RequestRefundApproval, FindRefundApproval, FindRefundApprovalByRefundID                     string
+	ListRefundApprovals, DecideRefundApproval, RefundApprovalAbove, SetRefundApprovalAbove      string
+	DeleteRefundApprovalAbove, CreateLoginToken, UseLoginToken                                  string
 	FindFundRule, FundRuleFor, UpdateFundRule, InsertFundRule, DeleteFundRule                   string
 	UnboundApps, SaveRoyaltyRelation, ListRoyaltyRelations                                      string
 	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion                       string
@@ -70,6 +73,7 @@ var shared string
 var columns = map[string]string{
 	"openOrderStates":  openOrderStates,
 	"appCols":          appCols,
+	"approvalCols":     approvalCols,
 	"auditCols":        auditCols,
 	"authCols":         authCols,
 	"commandCols":      commandCols,

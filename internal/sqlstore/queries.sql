@@ -694,3 +694,41 @@ WHERE state = 'PENDING' AND expires_at <= $1 AND id IN (
 	ORDER BY expires_at, id
 	LIMIT $2)
 RETURNING {commandCols};
+
+-- The console's refund approvals and single-use login links (migration 0019).
+
+-- name: RequestRefundApproval
+INSERT INTO refund_approvals (merchant_id, order_id, out_trade_no, refund_id, amount, reason, state,
+	requested_by, requested_login, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) ON CONFLICT (refund_id) DO NOTHING;
+
+-- name: FindRefundApproval
+SELECT {approvalCols} FROM refund_approvals WHERE id = $1;
+
+-- name: FindRefundApprovalByRefundID
+SELECT {approvalCols} FROM refund_approvals WHERE refund_id = $1;
+
+-- name: ListRefundApprovals
+SELECT {approvalCols} FROM refund_approvals;
+
+-- name: DecideRefundApproval
+-- Only a pending approval is decided, and never by the one who asked.
+UPDATE refund_approvals SET state = $2, decided_by = $3, decided_login = $4, decided_at = $5
+WHERE id = $1 AND state = 'pending' AND requested_by <> $3 RETURNING {approvalCols};
+
+-- name: RefundApprovalAbove
+SELECT approval_above FROM refund_policies WHERE merchant_id = $1;
+
+-- name: SetRefundApprovalAbove
+INSERT INTO refund_policies (merchant_id, approval_above, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (merchant_id) DO UPDATE SET approval_above = excluded.approval_above, updated_at = excluded.updated_at;
+
+-- name: DeleteRefundApprovalAbove
+DELETE FROM refund_policies WHERE merchant_id = $1;
+
+-- name: CreateLoginToken
+INSERT INTO staff_login_tokens (id, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4);
+
+-- name: UseLoginToken
+UPDATE staff_login_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2
+RETURNING staff_id, created_at, expires_at;
