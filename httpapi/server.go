@@ -22,6 +22,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/secret"
+	"github.com/f2fpay/f2fpay/vend"
 )
 
 // Config configures a Server.
@@ -96,6 +97,8 @@ type Config struct {
 	// Reconciler runs POST /admin/reconciliations (usually *recon.Reconciler); that
 	// endpoint answers 503 when nil.
 	Reconciler Reconciler
+	// Vends serves the vend orders (/v1/vends, /admin/vends); they answer 503 when nil.
+	Vends *vend.Service
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -124,6 +127,7 @@ type Server struct {
 	publicURL string
 	console   http.Handler
 	recon     Reconciler
+	vends     *vend.Service
 }
 
 // New checks cfg and builds the routes.
@@ -137,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler,
+		recon: cfg.Reconciler, vends: cfg.Vends,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -217,6 +221,10 @@ func (s *Server) routes() http.Handler {
 	term("GET /v1/sales/{id}", s.getSale)
 	idem("POST /v1/sales/{id}/cancel", s.postSaleCancel)
 	idem("POST /v1/payments/{out_trade_no}/final", s.postFinal)
+	idem("POST /v1/vends", s.postVend)
+	term("GET /v1/vends/{id}", s.getVend)
+	idem("POST /v1/vends/{id}/items/{n}/report", s.postVendReport)
+	idem("POST /v1/vends/{id}/cancel", s.postVendCancel)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -261,6 +269,8 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/reconciliations", s.adminRunReconciliation)
 	admin("GET /admin/reconciliations", s.adminListReconciliations)
 	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
+	admin("GET /admin/vends", s.adminListVends)
+	admin("GET /admin/vends/{id}", s.adminGetVend)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {
