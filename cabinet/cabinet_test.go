@@ -525,3 +525,92 @@ func TestCabinetRefusals(t *testing.T) {
 	_, err = b.svc.Open(ctx, b.member.ID, cab2.ID)
 	wantRefusal(t, err, cabinet.ReasonElsewhere)
 }
+
+// TestCabinetRetrierRestart: an instance that claimed a charge and died before sending
+// it leaves the session CHARGING with the attempt counted; the next instance's retrier
+// asks trade.query (no trade), pays once under the same number. Two instances running
+// their retriers on one debt at once send one successful pay.
+func TestCabinetRetrierRestart(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		ctx := t.Context()
+		b := setup(t, kind, "5.00")
+		b.sign()
+		b.active()
+		// The debt, as before.
+		sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+		b.must(err)
+		debt, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+		b.must(err)
+		if debt.State != f2fpay.CabinetDebt {
+			t.Fatalf("closed: %+v", debt)
+		}
+		// A crash after claiming the retry, before sending it: CHARGING, attempt 2 counted.
+		debt.State, debt.Attempts, debt.NextCheckAt = f2fpay.CabinetCharging, debt.Attempts+1, b.clock.Now().Add(5*time.Second)
+		b.must(b.db.UpdateCabinetSession(ctx, debt))
+		if _, err := b.Sim.TopUp(ctx, b.buyer.UserID, 2000); err != nil {
+			t.Fatal(err)
+		}
+		// A second instance (its own service, same store and engine), after the handover.
+		other, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Alipay: b.engine, PublicURL: "http://127.0.0.1:1",
+			UnknownDelay: time.Second, Handover: 5 * time.Second, Clock: b.clock, Owner: "other"})
+		b.must(err)
+		b.clock.Advance(6 * time.Second)
+		var wg sync.WaitGroup
+		for _, s := range []*cabinet.Service{b.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.RunOnce(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		paid, err := b.db.FindCabinetSession(ctx, sess.ID)
+		b.must(err)
+		if paid.State != f2fpay.CabinetPaid {
+			t.Fatalf("after the restart: %+v", paid)
+		}
+		no := paid.OutTradeNo
+		if p, q := b.Calls.Count(alipay.MethodTradePay, no), b.Calls.Count(alipay.MethodTradeQuery, no); p != 2 || q != 1 {
+			t.Fatalf("%d trade.pay (want the refused one and one more) and %d trade.query (want 1)", p, q)
+		}
+		if got := b.Balance(b.buyer.UserID); got != 500+2000-1150 {
+			t.Fatalf("balance %s: charged other than once", got)
+		}
+	})
+}
+
+// TestCabinetOrderWrittenSessionNot: a crash after the paid charge's order was written
+// but before the session said PAID: the retrier's query finds the trade paid and links
+// the order already written — one order, one payment.succeeded, one trade.pay.
+func TestCabinetOrderWrittenSessionNot(t *testing.T) {
+	ctx := t.Context()
+	b := setup(t, testdb.SQLite, "100.00")
+	b.sign()
+	b.active()
+	sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	paid, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+	b.must(err)
+	orderID := paid.OrderID
+	lost := *paid // the session write that the crash lost
+	lost.State, lost.OrderID, lost.TradeNo, lost.PaidAt, lost.NextCheckAt = f2fpay.CabinetCharging, 0, "", time.Time{}, b.clock.Now()
+	b.must(b.db.UpdateCabinetSession(ctx, &lost))
+	if n, err := b.svc.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d %v", n, err)
+	}
+	again, err := b.db.FindCabinetSession(ctx, sess.ID)
+	b.must(err)
+	if again.State != f2fpay.CabinetPaid || again.OrderID != orderID {
+		t.Fatalf("after the query: %+v, want PAID with order %d", again, orderID)
+	}
+	events, err := b.db.ListEvents(ctx, f2fpay.EventFilter{OrderID: &orderID})
+	b.must(err)
+	if len(events) != 1 || events[0].Type != f2fpay.EventPaymentSucceeded {
+		t.Fatalf("events: %+v", events)
+	}
+	if n := b.Calls.Count(alipay.MethodTradePay, paid.OutTradeNo); n != 1 {
+		t.Fatalf("%d trade.pay calls", n)
+	}
+}
