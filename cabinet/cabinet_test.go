@@ -614,3 +614,51 @@ func TestCabinetOrderWrittenSessionNot(t *testing.T) {
 		t.Fatalf("%d trade.pay calls", n)
 	}
 }
+
+// TestCabinetAbandon: a door whose open_door command was never acknowledged is
+// abandoned after DoorTTL + AbandonAfter and frees the member; one the cabinet
+// acknowledged waits for its report; a report that still comes for an abandoned
+// session is charged.
+func TestCabinetAbandon(t *testing.T) {
+	ctx := t.Context()
+	b := setup(t, testdb.SQLite, "100.00")
+	b.sign()
+	b.active()
+	sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	b.clock.Advance(5 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 0 {
+		t.Fatalf("Abandon too early: %d %v", n, err)
+	}
+	b.clock.Advance(8 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 1 {
+		t.Fatalf("Abandon: %d %v", n, err)
+	}
+	got, err := b.db.FindCabinetSession(ctx, sess.ID)
+	b.must(err)
+	if got.State != f2fpay.CabinetAbandoned {
+		t.Fatalf("after Abandon: %+v", got)
+	}
+	// The member may open again; this time the cabinet acknowledges.
+	next, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	if _, err := b.db.AckCommand(ctx, b.cab.ID, next.CommandID, nil, b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(13 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 0 {
+		t.Fatalf("Abandon of an acknowledged door: %d %v", n, err)
+	}
+	b.must2(b.svc.Close(ctx, b.cab.ID, next.ID, nil))
+	// The abandoned session's late report: charged.
+	late, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+	b.must(err)
+	if late.State != f2fpay.CabinetPaid || late.Amount != 1150 {
+		t.Fatalf("a late report: %+v", late)
+	}
+}
+
+func (b *bundle) must2(_ any, err error) {
+	b.t.Helper()
+	b.must(err)
+}
