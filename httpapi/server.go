@@ -99,6 +99,9 @@ type Config struct {
 	Reconciler Reconciler
 	// Vends serves the vend orders (/v1/vends, /admin/vends); they answer 503 when nil.
 	Vends *vend.Service
+	// Cabinet is the open-door cabinet service (cabinet.go); its endpoints answer 501
+	// when nil.
+	Cabinet Cabinet
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -128,6 +131,7 @@ type Server struct {
 	console   http.Handler
 	recon     Reconciler
 	vends     *vend.Service
+	cabinet   Cabinet
 }
 
 // New checks cfg and builds the routes.
@@ -141,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler, vends: cfg.Vends,
+		recon: cfg.Reconciler, vends: cfg.Vends, cabinet: cfg.Cabinet,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -271,6 +275,14 @@ func (s *Server) routes() http.Handler {
 	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
 	admin("GET /admin/vends", s.adminListVends)
 	admin("GET /admin/vends/{id}", s.adminGetVend)
+
+	// The open-door cabinet (cabinet.go).
+	handle("POST /alipay/agreements/notify/{app_id}", http.HandlerFunc(s.postAgreementNotify))
+	idem("POST /v1/cabinet/sessions/{id}/close", s.postCabinetClose)
+	term("GET /v1/cabinet/sessions/{id}", s.getCabinetSession)
+	admin("GET /admin/cabinet-sessions", s.adminListCabinetSessions)
+	admin("GET /admin/cabinet-sessions/{id}", s.adminGetCabinetSession)
+	admin("POST /admin/cabinet-sessions/{id}/refunds", s.adminPostCabinetRefund)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {
