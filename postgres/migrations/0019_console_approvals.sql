@@ -39,3 +39,8 @@ CREATE TABLE staff_login_tokens (
 	expires_at timestamptz NOT NULL,
 	used_at    timestamptz
 );
+
+-- The console's search by buyer (user id or logon id, newest first) without reading
+-- the merchant's whole history (storetest BenchmarkOrderSearch, docs/performance.md).
+CREATE INDEX orders_buyer_user ON orders (buyer_user_id, id);
+CREATE INDEX orders_buyer_logon ON orders (buyer_logon_id, id);
