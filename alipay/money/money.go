@@ -186,7 +186,8 @@ func (a *Amount) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '"' {
 		s, ok := plainString(data)
 		if !ok {
-			if err := json.Unmarshal(data, &s); err != nil {
+			var err error
+			if s, err = decodeString(data); err != nil {
 				return err
 			}
 		}
@@ -224,6 +225,15 @@ func plainString(data []byte) (string, bool) {
 		}
 	}
 	return string(in), true
+}
+
+// decodeString is json.Unmarshal into a string, in a function of its own so that the
+// string it fills is on the heap only when it runs (UnmarshalJSON's own variables
+// stay on the stack).
+func decodeString(data []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(data, &s)
+	return s, err
 }
 
 // MarshalText and UnmarshalText let amounts live in forms, query strings and configs.
