@@ -263,3 +263,54 @@ func Test20000ThenPaid(t *testing.T) {
 		}
 	})
 }
+
+// TestAnswerAfterNotification: the notification of a payment is applied while the
+// answer to trade.pay is still on its way (Alipay sends it as the payment succeeds).
+// The answer, which tells nothing the notification did not, is recorded in the
+// order's history but does not write the order again.
+func TestAnswerAfterNotification(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		var b *bundle
+		hold := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("method") != alipay.MethodTradePay {
+					next.ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				// Hold the answer until the notification has made the order PAID.
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					if o, err := b.db.FindOrder(r.Context(), b.app.ID, "AN-1"); err == nil && o.State == f2fpay.OrderPaid {
+						break
+					}
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+			})
+		}
+		b = setup(t, onDB(kind), withNotify(), func(o *options) { o.gateway = hold })
+		b.autoApply.Store(true)
+		by := b.Buyer("100.00")
+		o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
+			Amount: 1250, Subject: "notified first", OutTradeNo: "AN-1"})
+		if err != nil || o.State != f2fpay.OrderPaid {
+			t.Fatalf("pay: %v %v, want PAID", o, err)
+		}
+		stored := b.order("AN-1")
+		if stored.Version != 2 || stored.TradeNo == "" || stored.BuyerLogonID == "" || stored.PaidAt.IsZero() {
+			t.Errorf("order version %d, trade_no %q, buyer %q, paid at %v: want version 2 (created, then paid by the notification) with the trade's details",
+				stored.Version, stored.TradeNo, stored.BuyerLogonID, stored.PaidAt)
+		}
+		if n := b.countCalls(stored, alipay.MethodTradePay, ""); n != 1 {
+			t.Errorf("%d trade.pay calls recorded, want the answer recorded once", n)
+		}
+		if n := b.countCalls(stored, payment.MethodNotify, ""); n != 1 {
+			t.Errorf("%d notifications recorded, want 1", n)
+		}
+	})
+}
