@@ -205,6 +205,7 @@ type Storage interface {
 	ReconStore
 	FundStore
 	DeviceStore
+	DeviceHealthStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error
