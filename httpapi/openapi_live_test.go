@@ -177,7 +177,7 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	term("GET", "/v1/sales/"+sale, "")
 	term("POST", "/v1/sales/"+sale+"/cancel", "")
 	// A vending machine's vend: created, read, a report refused before payment, cancelled.
-	vm, _ := b.vendingMachine("VM-LIVE")
+	vm, _ := b.vendMachine("VM-LIVE")
 	vmAuth := "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
 	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vmAuth, "k-vend-1", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`))
 	vendID := "1"
@@ -248,6 +248,23 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	term("GET", "/v1/cabinet/sessions/999999", "")
 	b.rawAt(b.srv.URL, "POST", "/alipay/agreements/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
 	b.raw("GET", "/admin/merchants", "Bearer wrong", "", nil) // 401
+
+	// The device channel (device_test.go): a vending machine described, commanded,
+	// polled and acknowledging; a cashier's poll (404), an expired command's ack (409).
+	dvm, _ := b.vendingMachine("VM-OA")
+	dvmAuth := "Bearer " + dvm.APIKey.KeyID + "." + dvm.APIKey.Secret
+	dvid := fmt.Sprint(dvm.ID)
+	adm("GET", "/admin/terminals/"+dvid+"/device", "")
+	adm("PUT", "/admin/terminals/"+dvid+"/device", `{"machine":"face","site":"gate","slots":[{"code":"A1","goods_id":"cola","name":"可乐","price":"3.50","stock":5}]}`)
+	adm("PUT", "/admin/terminals/"+tid+"/device", `{"machine":"face"}`) // 400: a cashier terminal
+	cmd, _, err := b.devices.Enqueue(ctx, dvm.ID, "dispense", "oa:1", map[string]any{"slot": "A1"}, time.Minute)
+	b.must(err)
+	old, _, err := b.devices.Enqueue(ctx, dvm.ID, "show_qr", "oa:2", nil, time.Millisecond)
+	b.must(err)
+	b.rawAt(b.srv.URL, "GET", "/v1/device/commands?wait=1", dvmAuth, "", nil)
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", cmd.ID), dvmAuth, "", []byte(`{"result":{"dispensed":true}}`))
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", old.ID), dvmAuth, "", nil)
+	term("GET", "/v1/device/commands", "")
 
 	// Operations and documents.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/", "/docs/api.md", "/docs/openapi.yaml"} {
