@@ -187,7 +187,8 @@ type OrderFilter struct {
 	OutTradeNo string
 	// TradeNo selects the order with Alipay's trade number.
 	TradeNo string
-	// Buyer selects the orders whose BuyerUserID or BuyerLogonID is exactly this.
+	// Buyer selects the orders whose BuyerUserID is exactly this when it is a PID
+	// (2088…, what a user id is), else those whose BuyerLogonID is.
 	Buyer  string
 	States []OrderState
 	// CreatedFrom and CreatedTo select orders created in [CreatedFrom, CreatedTo);

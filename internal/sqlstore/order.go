@@ -102,10 +102,15 @@ func (c *Core) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpa
 	if f.TradeNo != "" {
 		w.where(c.ph, "trade_no = ", f.TradeNo)
 	}
-	if f.Buyer != "" {
-		w.args = append(w.args, f.Buyer)
-		n := c.ph.arg(len(w.args))
-		w.conds = append(w.conds, "(buyer_user_id = "+n+" OR buyer_logon_id = "+n+")")
+	// A buyer's user id is a PID (2088 and 12 digits), which no logon id (a masked
+	// phone number or e-mail address) is: one column is searched, so that its index
+	// (buyer, id) serves both the lookup and the newest-first order (an OR of the
+	// two columns made both databases walk the merchant's whole history instead).
+	switch {
+	case f.Buyer != "" && f2fpay.IsPID(f.Buyer):
+		w.where(c.ph, "buyer_user_id = ", f.Buyer)
+	case f.Buyer != "":
+		w.where(c.ph, "buyer_logon_id = ", f.Buyer)
 	}
 	if !f.CreatedFrom.IsZero() {
 		w.where(c.ph, "created_at >= ", c.cfg.Time(f.CreatedFrom))
