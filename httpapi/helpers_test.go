@@ -159,7 +159,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
 	b.must(err)
-	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger,
+		Forwarder: &device.AlipayForwarder{Store: srvStore, Clients: clients}, Metrics: httpapi.NewDeviceMetrics(metrics, srvStore)})
 	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: b.srv.URL, Cabinet: cab, Devices: b.devices,

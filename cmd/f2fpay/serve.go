@@ -22,6 +22,7 @@ import (
 	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/console"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
@@ -178,6 +179,16 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
+	devices, err := device.New(device.Config{
+		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
+		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
+		Metrics: httpapi.NewDeviceMetrics(metrics, store),
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	api, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken, Reconciler: reconciler,
@@ -189,6 +200,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Console:  consoleHandler,
 		Vends:    vends,
 		Cabinet:  cabinetAPI(cab),
+		Devices:  devices,
 	})
 	if err != nil {
 		closeAll()
@@ -218,7 +230,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(8 + len(serving)) // heartbeat, janitor, vend janitor, refresher, webhooks, two purges, daily reconciliation, and the listeners
+	s.wg.Add(9 + len(serving)) // heartbeat, janitor, vend janitor, refresher, webhooks, two purges, daily reconciliation, the device janitor, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -278,6 +290,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 			cab.Run(bg)
 		}()
 	}
+	go func() {
+		defer s.wg.Done()
+		// Device commands past their deadline expire; machines whose heartbeats
+		// stopped go offline (once, with a device.offline event).
+		devices.RunJanitor(bg, device.JanitorConfig{})
+		devices.Wait() // heartbeat forwards in flight
+	}()
 	if adminLn == nil {
 		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
 		if cfg.AdminToken != "" && !isLoopback(cfg.Listen) {
