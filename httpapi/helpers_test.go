@@ -19,6 +19,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
@@ -83,6 +84,7 @@ type bundle struct {
 	secret              string
 	client              *client.Client
 	merchID             int64
+	devices             *device.Service // the device channel (device_test.go)
 }
 
 type options struct {
@@ -144,14 +146,16 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
-	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Engine: b.engine, Logger: logger,
-		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})
-	b.must(err)
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger})
 	b.must(err)
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.must(err)
+	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Commander: b.devices, Engine: b.engine, Logger: logger,
+		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})
+	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
-		Members: members, PublicURL: b.srv.URL,
+		Members: members, PublicURL: b.srv.URL, Devices: b.devices,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep, Vends: b.vends,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/console"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
@@ -156,7 +157,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Engine: engine, Logger: log, Owner: cfg.Instance,
+	// The device channel (docs/vending.md §10): machines long-poll their commands.
+	devices, err := device.New(device.Config{Store: store, Logger: log})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Commander: devices, Engine: engine, Logger: log, Owner: cfg.Instance,
 		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
 	if err != nil {
 		closeAll()
@@ -172,6 +179,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Home:     cfg.homeLinks,
 		Console:  consoleHandler,
 		Vends:    vends,
+		Devices:  devices,
 	})
 	if err != nil {
 		closeAll()
