@@ -234,6 +234,7 @@ type callOptions struct {
 	appAuthToken string
 	authToken    string
 	notifyURL    string
+	returnURL    string
 	params       url.Values
 }
 
@@ -252,6 +253,12 @@ func WithAuthToken(token string) CallOption {
 // WithNotifyURL overrides Config.NotifyURL for this call.
 func WithNotifyURL(u string) CallOption {
 	return func(o *callOptions) { o.notifyURL = u }
+}
+
+// WithReturnURL sets return_url, where a page API (AgreementPageSignURL) sends the
+// buyer's browser when the page is done.
+func WithReturnURL(u string) CallOption {
+	return func(o *callOptions) { o.returnURL = u }
 }
 
 // WithParam adds a top-level request parameter, for the few methods that take business
@@ -368,6 +375,9 @@ func (c *Client) buildRequest(ctx context.Context, method string, biz any, o *ca
 	if notify != "" {
 		sys.Set("notify_url", notify)
 	}
+	if o.returnURL != "" {
+		sys.Set("return_url", o.returnURL)
+	}
 	if o.authToken != "" {
 		sys.Set("auth_token", o.authToken)
 	}
@@ -404,7 +414,8 @@ const timeLayout = "2006-01-02 15:04:05"
 // takesNotifyURL lists the methods whose results Alipay announces asynchronously.
 func takesNotifyURL(method string) bool {
 	switch method {
-	case MethodTradePay, MethodTradePrecreate, MethodTradeCreate, MethodTradeRefund, MethodTradeOrderSettle:
+	case MethodTradePay, MethodTradePrecreate, MethodTradeCreate, MethodTradeRefund, MethodTradeOrderSettle,
+		MethodUserAgreementPageSign: // dut_user_sign goes to the sign request's notify_url
 		return true
 	}
 	return false

@@ -19,4 +19,11 @@ const (
 	MethodOpenAuthTokenApp      = "alipay.open.auth.token.app"
 	MethodAlipayCertDownload    = "alipay.open.app.alipaycert.download"
 	MethodMonitorHeartbeatSyn   = "monitor.heartbeat.syn"
+
+	// Face payment (刷脸付, docs/vending.md §1) and agreement payment (商家扣款, docs/vending.md §7).
+	MethodSmilepayInitialize         = "zoloz.authentication.smilepay.initialize"
+	MethodCustomerSmilepayInitialize = "zoloz.authentication.customer.smilepay.initialize"
+	MethodUserAgreementPageSign      = "alipay.user.agreement.page.sign"
+	MethodUserAgreementQuery         = "alipay.user.agreement.query"
+	MethodUserAgreementUnsign        = "alipay.user.agreement.unsign"
 )

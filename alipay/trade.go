@@ -13,14 +13,28 @@ const (
 	SceneSecurityCode = "security_code" // face payment: auth_code is a face token ("fp…")
 )
 
-// ProductFaceToFace is the product code of 当面付.
-const ProductFaceToFace = "FACE_TO_FACE_PAYMENT"
+// Product codes of alipay.trade.pay.
+const (
+	ProductFaceToFace = "FACE_TO_FACE_PAYMENT" // 当面付: payment code or face token
+	// ProductGeneralWithholding is 商家扣款: a charge on a signed agreement, without
+	// the buyer present (docs/vending.md §7).
+	ProductGeneralWithholding = "GENERAL_WITHHOLDING"
+	ProductCyclePayAuth       = "CYCLE_PAY_AUTH" // periodic deduction on an agreement
+)
+
+// AgreementParams names the agreement a withholding trade.pay charges.
+type AgreementParams struct {
+	AgreementNo      string `json:"agreement_no"`
+	AuthConfirmNo    string `json:"auth_confirm_no,omitempty"`
+	ApplyToken       string `json:"apply_token,omitempty"`
+	DeductPermission string `json:"deduct_permission,omitempty"`
+}
 
 // TradePayRequest is the biz_content of alipay.trade.pay (docs/alipay-protocol.md §6.1).
 type TradePayRequest struct {
 	OutTradeNo           string        `json:"out_trade_no"`
-	Scene                string        `json:"scene"`
-	AuthCode             string        `json:"auth_code"`
+	Scene                string        `json:"scene,omitempty"`
+	AuthCode             string        `json:"auth_code,omitempty"`
 	Subject              string        `json:"subject"`
 	TotalAmount          Amount        `json:"total_amount"`
 	ProductCode          string        `json:"product_code,omitempty"`
@@ -41,6 +55,10 @@ type TradePayRequest struct {
 	RoyaltyInfo          *RoyaltyInfo  `json:"royalty_info,omitempty"`
 	PassbackParams       string        `json:"passback_params,omitempty"`
 	QueryOptions         []string      `json:"query_options,omitempty"`
+	// AgreementParams makes the call an agreement charge (商家扣款): no scene, no
+	// auth_code, product_code GENERAL_WITHHOLDING (TradePay fills it in).
+	AgreementParams *AgreementParams `json:"agreement_params,omitempty"`
+	BuyerOpenID     string           `json:"buyer_open_id,omitempty"`
 }
 
 // TradePayResponse is the answer node of alipay.trade.pay.
@@ -106,16 +124,23 @@ type PayResult struct {
 	Err error
 }
 
-// TradePay charges a buyer's payment code (or face token). The error is non-nil only
-// when the request was invalid and never sent; every sent request yields a PayResult
-// whose Status cannot be misread.
+// TradePay charges a buyer's payment code, face token (scene security_code) or signed
+// agreement (AgreementParams). The error is non-nil only when the request was invalid
+// and never sent; every sent request yields a PayResult whose Status cannot be misread.
 func (c *Client) TradePay(ctx context.Context, req *TradePayRequest, opts ...CallOption) (*PayResult, error) {
 	r := *req
-	if r.Scene == "" {
-		r.Scene = SceneBarCode
-	}
-	if r.ProductCode == "" {
-		r.ProductCode = ProductFaceToFace
+	switch {
+	case r.AgreementParams != nil:
+		if r.ProductCode == "" {
+			r.ProductCode = ProductGeneralWithholding
+		}
+	default:
+		if r.Scene == "" {
+			r.Scene = SceneBarCode
+		}
+		if r.ProductCode == "" {
+			r.ProductCode = ProductFaceToFace
+		}
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -206,6 +231,12 @@ func (r *TradePayRequest) Validate() error {
 	if err := checkOutTradeNo(r.OutTradeNo); err != nil {
 		return err
 	}
+	if r.AgreementParams != nil {
+		if err := r.validateAgreement(); err != nil {
+			return err
+		}
+		return r.validateCommon()
+	}
 	switch r.Scene {
 	case "", SceneBarCode, SceneWaveCode:
 		if !digitsPattern.MatchString(r.AuthCode) {
@@ -218,6 +249,26 @@ func (r *TradePayRequest) Validate() error {
 	default:
 		return invalid("scene %q must be bar_code, wave_code or security_code", r.Scene)
 	}
+	return r.validateCommon()
+}
+
+// validateAgreement checks an agreement charge: Alipay takes the agreement as the
+// buyer's credential, so a scene or auth_code beside it is a mistake.
+func (r *TradePayRequest) validateAgreement() error {
+	switch {
+	case r.Scene != "" || r.AuthCode != "":
+		return invalid("an agreement charge (agreement_params) sends neither scene nor auth_code")
+	case !agreementNoPattern.MatchString(r.AgreementParams.AgreementNo):
+		return invalid("agreement_params.agreement_no %q is not an agreement number: take it from the dut_user_sign notification or alipay.user.agreement.query", r.AgreementParams.AgreementNo)
+	case r.ProductCode != "" && r.ProductCode != ProductGeneralWithholding && r.ProductCode != ProductCyclePayAuth:
+		return invalid("product_code %q: an agreement charge is GENERAL_WITHHOLDING (or CYCLE_PAY_AUTH)", r.ProductCode)
+	case r.BuyerID != "" && !isUserID(r.BuyerID):
+		return invalid("buyer_id %q is not an Alipay user id (2088 and 12 more digits)", r.BuyerID)
+	}
+	return nil
+}
+
+func (r *TradePayRequest) validateCommon() error {
 	if err := checkSubject(r.Subject); err != nil {
 		return err
 	}

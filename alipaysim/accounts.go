@@ -157,27 +157,33 @@ func (s *Sim) issue(ctx context.Context, userID, kind string) (*Code, error) {
 		if t.buyer(userID) == nil {
 			return f2fpay.Errorf(f2fpay.ENOTFOUND, "no buyer %q; create one with POST /sandbox/buyers", userID)
 		}
-		t.purgeCodes()
-		var code string
-		for code == "" || t.code(code) != nil {
-			if kind == "face" {
-				code = "fp" + strings.ToLower(hexDigits(t, 33))
-			} else {
-				code = []string{"25", "26", "27", "28", "29", "30"}[t.ids.intn(6)] + t.ids.digits(16)
-			}
-		}
-		ttl := PaymentCodeTTL
-		if kind == "face" {
-			ttl = FaceTokenTTL
-		}
-		c = &Code{Code: code, Kind: kind, UserID: userID, IssuedAt: t.now, ExpiresAt: t.now.Add(ttl)}
-		t.putCode(c)
+		c = t.issueCode(userID, kind)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c.clone(), nil
+}
+
+// issueCode issues a payment code or face token to a buyer who exists.
+func (t *txn) issueCode(userID, kind string) *Code {
+	t.purgeCodes()
+	var code string
+	for code == "" || t.code(code) != nil {
+		if kind == "face" {
+			code = "fp" + strings.ToLower(hexDigits(t, 33))
+		} else {
+			code = []string{"25", "26", "27", "28", "29", "30"}[t.ids.intn(6)] + t.ids.digits(16)
+		}
+	}
+	ttl := PaymentCodeTTL
+	if kind == "face" {
+		ttl = FaceTokenTTL
+	}
+	c := &Code{Code: code, Kind: kind, UserID: userID, IssuedAt: t.now, ExpiresAt: t.now.Add(ttl)}
+	t.putCode(c)
+	return c
 }
 
 // AddVoucher gives a buyer a voucher, applied to their next payment above its amount.

@@ -38,6 +38,8 @@ type bizRequest struct {
 	RefundAmount   *f2fpay.Amount  `json:"refund_amount"`
 	OutRequestNo   jstr            `json:"out_request_no"`
 	RefundReason   jstr            `json:"refund_reason"`
+	// AgreementParams makes trade.pay an agreement charge (agreement.go).
+	AgreementParams json.RawMessage `json:"agreement_params"`
 }
 
 // jstr is a string field that also accepts a JSON number, as the real gateway does for

@@ -46,6 +46,12 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/accounts/{user_id}", s.getAccount)
 	mux.HandleFunc("POST /sandbox/app-auth-codes", s.postAppAuthCode)
 	mux.HandleFunc("GET /sandbox/heartbeats", s.getHeartbeats)
+	mux.HandleFunc("POST /sandbox/face/verify", s.postFaceVerify)            // face.go
+	mux.HandleFunc("GET /sandbox/agreements", s.getAgreements)               // agreement.go
+	mux.HandleFunc("GET /sandbox/agreements/{agreement_no}", s.getAgreement) //
+	mux.HandleFunc("POST /sandbox/agreements/sign", s.postAgreementSign)     //
+	mux.HandleFunc("POST /sandbox/agreements/{agreement_no}/unsign", s.postAgreementUnsign)
+	mux.HandleFunc("POST /sandbox/agreements/{agreement_no}/stop", s.postAgreementStop)
 	// The wallet, /qr/{token}, /oauth/authorize and /sandbox/ui pages (wallet.go).
 	s.walletRoutes(mux)
 	mux.HandleFunc("/v3/", s.serveREST) // the REST ("v3") protocol, rest.go

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
 )
 
@@ -30,11 +31,31 @@ type reply struct {
 	// signs the answer and its SN goes between node and sign (certs.go).
 	signer *alipay.KeySigner
 	certSN string
+	// page: the method is a page API the buyer's browser opened (agreement page.sign):
+	// success redirects to the wallet page, a failure is an HTML page, as Alipay's are.
+	page     bool
+	redirect string
 }
+
+// pageMethods are opened by a browser, not called by a program.
+var pageMethods = map[string]bool{"alipay.user.agreement.page.sign": true}
 
 // serveGateway is POST /gateway.do.
 func (s *Sim) serveGateway(w http.ResponseWriter, r *http.Request) {
 	rep := s.gateway(r)
+	if rep.page && rep.status == http.StatusOK {
+		if rep.redirect != "" {
+			http.Redirect(w, r, rep.redirect, http.StatusFound)
+			return
+		}
+		n := rep.n
+		if n == nil {
+			n = gatewayError(codeUnknown, "ACQ.SYSTEM_ERROR", "系统错误")
+		}
+		s.renderError(w, "Alipay", f2fpay.Errorf(f2fpay.EINVALID, "%s %s: %s %s — 商户的链接有误，请联系商户 (the merchant's link is wrong)",
+			n.Code, n.Msg, n.SubCode, n.SubMsg))
+		return
+	}
 	s.writeReply(w, r, rep)
 }
 
@@ -52,6 +73,7 @@ func (s *Sim) gateway(r *http.Request) *reply {
 		if _, ok := methods[m]; ok {
 			rep.node = alipay.ResponseNode(m)
 		}
+		rep.page = pageMethods[m]
 	}
 	if st := alipay.SignType(p["sign_type"]); st == alipay.RSA || st == alipay.RSA2 {
 		rep.signType = st
@@ -140,7 +162,8 @@ func (s *Sim) gateway(r *http.Request) *reply {
 	}
 
 	latency, effect := s.e.faults.take(method, app.AppID, string(biz.OutTradeNo), func(k string) bool {
-		return !strings.HasPrefix(k, "notify_") && !strings.HasPrefix(k, "bill_") // bill faults act on the bill (bills.go)
+		// bill faults act on the bill (bills.go), face faults on the face scan (face.go)
+		return !strings.HasPrefix(k, "notify_") && !strings.HasPrefix(k, "bill_") && !strings.HasPrefix(k, "face_")
 	})
 	if latency > 0 {
 		select {
@@ -162,6 +185,11 @@ func (s *Sim) gateway(r *http.Request) *reply {
 			return rep
 		case FaultPayPending:
 			c.pending = effect
+		case FaultPayRefused:
+			zero := f2fpay.Amount(0)
+			rep.n = bizError(effect.SubCode, "支付失败 (a pay_refused fault)").set("out_trade_no", string(biz.OutTradeNo)).
+				set("buyer_pay_amount", zero).set("invoice_amount", zero).set("point_amount", zero).set("receipt_amount", zero)
+			return rep
 		default:
 			rep.effect = effect
 		}
@@ -177,6 +205,7 @@ func (s *Sim) gateway(r *http.Request) *reply {
 		return rep
 	}
 	rep.n = n
+	rep.redirect = c.redirect
 	if c.errorNode {
 		rep.node = errorNode
 	}

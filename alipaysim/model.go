@@ -64,6 +64,10 @@ type Code struct {
 	IssuedAt  time.Time  `json:"issued_at"`
 	ExpiresAt time.Time  `json:"expires_at"`
 	UsedAt    *time.Time `json:"used_at,omitempty"`
+	// SellerID and ZimID bind a face token from a face session (face.go) to the
+	// merchant whose session produced it.
+	SellerID string `json:"seller_id,omitempty"`
+	ZimID    string `json:"zim_id,omitempty"`
 }
 
 // FundBill is one funding channel of a payment.
@@ -159,6 +163,8 @@ type Trade struct {
 	ResolveTo string     `json:"resolve_to,omitempty"`
 	// CancelAction is what a cancel did ("close" or "refund"), repeated on a retried cancel.
 	CancelAction string `json:"cancel_action,omitempty"`
+	// AgreementNo is the agreement an agreement charge (商家扣款) drew on (agreement.go).
+	AgreementNo string `json:"agreement_no,omitempty"`
 }
 
 func (t *Trade) clone() *Trade {
@@ -194,23 +200,25 @@ func (c *Code) clone() *Code { d := *c; return &d }
 // Notification is one asynchronous notification (one notify_id) and its delivery
 // attempts.
 type Notification struct {
-	NotifyID   string            `json:"notify_id"`
-	AppID      string            `json:"app_id"`
-	TradeNo    string            `json:"trade_no"`
-	OutTradeNo string            `json:"out_trade_no"`
-	Status     string            `json:"trade_status"`
-	URL        string            `json:"notify_url"`
-	SignType   string            `json:"sign_type"`
-	Params     map[string]string `json:"params"` // every field except notify_time, sign
-	CreatedAt  time.Time         `json:"created_at"`
-	NextAt     *time.Time        `json:"next_attempt_at,omitempty"`
-	Delivered  bool              `json:"delivered"`
-	GaveUp     bool              `json:"gave_up,omitempty"`
-	Dropped    bool              `json:"dropped,omitempty"`   // a notify_drop fault: never sent
-	Duplicate  bool              `json:"duplicate,omitempty"` // a notify_duplicate fault: each attempt is sent twice
-	HeldFor    string            `json:"held_for,omitempty"`  // a notify_reorder fault: waits for this later notify_id
-	Attempts   []Attempt         `json:"attempts"`
-	Seq        uint64            `json:"seq"`
+	NotifyID   string `json:"notify_id"`
+	AppID      string `json:"app_id"`
+	TradeNo    string `json:"trade_no"`
+	OutTradeNo string `json:"out_trade_no"`
+	Status     string `json:"trade_status"`
+	// AgreementNo is set on dut_user_sign / dut_user_unsign (TradeNo is empty then).
+	AgreementNo string            `json:"agreement_no,omitempty"`
+	URL         string            `json:"notify_url"`
+	SignType    string            `json:"sign_type"`
+	Params      map[string]string `json:"params"` // every field except notify_time, sign
+	CreatedAt   time.Time         `json:"created_at"`
+	NextAt      *time.Time        `json:"next_attempt_at,omitempty"`
+	Delivered   bool              `json:"delivered"`
+	GaveUp      bool              `json:"gave_up,omitempty"`
+	Dropped     bool              `json:"dropped,omitempty"`   // a notify_drop fault: never sent
+	Duplicate   bool              `json:"duplicate,omitempty"` // a notify_duplicate fault: each attempt is sent twice
+	HeldFor     string            `json:"held_for,omitempty"`  // a notify_reorder fault: waits for this later notify_id
+	Attempts    []Attempt         `json:"attempts"`
+	Seq         uint64            `json:"seq"`
 }
 
 // Attempt is one POST of a notification.

@@ -76,18 +76,25 @@ func (t *txn) notify(tr *Trade, rf *Refund) {
 		AppID:    tr.AppID, TradeNo: tr.TradeNo, OutTradeNo: tr.OutTradeNo, Status: tr.Status,
 		URL: u, SignType: tr.SignType, Params: p, CreatedAt: t.now, Seq: seq, Attempts: []Attempt{},
 	}
+	t.queueNotif(n, tr.Method, tr.OutTradeNo, tr.TradeNo)
+}
+
+// queueNotif applies the notify faults that match (method, app, outNo) and schedules
+// the first attempt. key groups the notifications notify_reorder orders: a trade's, or
+// an agreement's.
+func (t *txn) queueNotif(n *Notification, method, outNo, key string) {
 	if n.SignType == "" {
 		n.SignType = string(alipay.RSA2)
 	}
 	at := t.now
 	fs := t.e.faults
-	_, f := fs.take(tr.Method, tr.AppID, tr.OutTradeNo, func(k string) bool {
+	_, f := fs.take(method, n.AppID, outNo, func(k string) bool {
 		return k == FaultNotifyDup || k == FaultNotifyReorder || k == FaultNotifyDelay || k == FaultNotifyDrop
 	})
 	// A notification held back by notify_reorder goes right after this one.
 	fs.mu.Lock()
-	if heldID, ok := fs.held[tr.TradeNo]; ok {
-		delete(fs.held, tr.TradeNo)
+	if heldID, ok := fs.held[key]; ok {
+		delete(fs.held, key)
 		if h := t.notifW(heldID); h != nil && h.NextAt != nil && !h.Delivered {
 			later := at.Add(time.Second)
 			h.NextAt, h.HeldFor = &later, n.NotifyID
@@ -105,7 +112,7 @@ func (t *txn) notify(tr *Trade, rf *Refund) {
 		case FaultNotifyReorder:
 			at = at.Add(f.Delay.D())
 			fs.mu.Lock()
-			fs.held[tr.TradeNo] = n.NotifyID
+			fs.held[key] = n.NotifyID
 			fs.mu.Unlock()
 		}
 	}

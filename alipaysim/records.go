@@ -59,6 +59,12 @@ func newRecord(kind string) record {
 		return &alipayCertRecord{}
 	case kindAppCert:
 		return &appCertRecord{}
+	case kindFaceSession:
+		return &FaceSession{}
+	case kindAgreement:
+		return &Agreement{}
+	case kindSignRequest:
+		return &SignRequest{}
 	}
 	return nil
 }

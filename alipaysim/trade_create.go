@@ -33,28 +33,36 @@ type call struct {
 	// royalty and royaltyFreeze are the request's profit-sharing plan (settle.go).
 	royalty       []RoyaltyItem
 	royaltyFreeze bool
+	// redirect, set by a page method (alipay.user.agreement.page.sign), sends the
+	// buyer's browser there instead of answering JSON.
+	redirect string
 }
 
 // methods maps each supported gateway method to its handler.
 // delegated lets a service provider's app call for a merchant with app_auth_token (isv.go).
 var methods = map[string]func(t *txn, c *call) *node{
-	"alipay.trade.pay":                               delegated((*txn).pay),
-	"alipay.trade.precreate":                         delegated((*txn).precreate),
-	"alipay.trade.create":                            delegated((*txn).create),
-	"alipay.trade.query":                             delegated(withSettleInfo((*txn).query)),
-	"alipay.trade.cancel":                            delegated(withRoyaltyReversal((*txn).cancel)),
-	"alipay.trade.close":                             delegated((*txn).close),
-	"alipay.trade.refund":                            delegated(withRoyaltyReversal((*txn).refundTrade)),
-	"alipay.trade.fastpay.refund.query":              delegated((*txn).refundQuery),
-	"alipay.trade.order.settle":                      delegated((*txn).orderSettle),
-	"alipay.trade.order.settle.query":                delegated((*txn).settleQuery),
-	"alipay.trade.royalty.relation.bind":             delegated((*txn).relationBind),
-	"alipay.data.dataservice.bill.downloadurl.query": delegated((*txn).billURL),
-	"alipay.system.oauth.token":                      delegated((*txn).oauthToken),
-	"alipay.user.info.share":                         delegated((*txn).userInfoShare),
-	"alipay.open.auth.token.app":                     (*txn).openAuthTokenApp,
-	"monitor.heartbeat.syn":                          delegated((*txn).heartbeat),
-	certDownloadMethod:                               (*txn).certDownloadHandler, // answered by the gateway from the CA (certs.go)
+	"alipay.trade.pay":                                  delegated((*txn).pay),
+	"alipay.trade.precreate":                            delegated((*txn).precreate),
+	"alipay.trade.create":                               delegated((*txn).create),
+	"alipay.trade.query":                                delegated(withSettleInfo((*txn).query)),
+	"alipay.trade.cancel":                               delegated(withRoyaltyReversal((*txn).cancel)),
+	"alipay.trade.close":                                delegated((*txn).close),
+	"alipay.trade.refund":                               delegated(withRoyaltyReversal((*txn).refundTrade)),
+	"alipay.trade.fastpay.refund.query":                 delegated((*txn).refundQuery),
+	"alipay.trade.order.settle":                         delegated((*txn).orderSettle),
+	"alipay.trade.order.settle.query":                   delegated((*txn).settleQuery),
+	"alipay.trade.royalty.relation.bind":                delegated((*txn).relationBind),
+	"alipay.data.dataservice.bill.downloadurl.query":    delegated((*txn).billURL),
+	"alipay.system.oauth.token":                         delegated((*txn).oauthToken),
+	"alipay.user.info.share":                            delegated((*txn).userInfoShare),
+	"alipay.open.auth.token.app":                        (*txn).openAuthTokenApp,
+	"monitor.heartbeat.syn":                             delegated((*txn).heartbeat),
+	"zoloz.authentication.smilepay.initialize":          delegated((*txn).smilepayInit),         // face.go
+	"zoloz.authentication.customer.smilepay.initialize": delegated((*txn).customerSmilepayInit), // face.go
+	"alipay.user.agreement.page.sign":                   delegated((*txn).agreementPageSign),    // agreement.go
+	"alipay.user.agreement.query":                       delegated((*txn).agreementQuery),
+	"alipay.user.agreement.unsign":                      delegated((*txn).agreementUnsign),
+	certDownloadMethod:                                  (*txn).certDownloadHandler, // answered by the gateway from the CA (certs.go)
 }
 
 func invalidParam(msg string) *node { return bizError("ACQ.INVALID_PARAMETER", "参数有误。"+msg) }
@@ -205,6 +213,9 @@ func (t *txn) pay(c *call) *node {
 	if n := t.checkRoyalty(c); n != nil {
 		return n
 	}
+	if len(r.AgreementParams) > 0 && string(r.AgreementParams) != "null" {
+		return t.payAgreement(c)
+	}
 	scene := string(r.Scene)
 	if scene == "" {
 		scene = "bar_code"
@@ -242,6 +253,9 @@ func (t *txn) pay(c *call) *node {
 	}
 	if code.UsedAt != nil || !t.now.Before(code.ExpiresAt) {
 		return failed("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，付款码已使用或已过期，请顾客刷新付款码后重新收款")
+	}
+	if code.SellerID != "" && code.SellerID != c.app.SellerID {
+		return failed("ACQ.SMILE_PAY_MERCHANT_NOT_MATCH", "刷脸支付的商户与收款商户不一致 (the face session belongs to another merchant)")
 	}
 	buyer := t.buyer(code.UserID)
 	if buyer == nil {

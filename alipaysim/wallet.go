@@ -34,7 +34,7 @@ const walletCookie = "alipaysim_buyer"
 // pages are the parsed templates, one set per page, each with the shared layout. They
 // are immutable after package initialisation.
 var pages = parsePages("wallet_pick", "wallet_home", "wallet_scan", "qr_landing", "pay", "result",
-	"oauth", "merchant", "error")
+	"oauth", "merchant", "error", "agreement_sign", "agreement_done")
 
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -120,6 +120,9 @@ func (s *Sim) walletRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /qr/{token}", s.qrScan)
 	mux.HandleFunc("GET /oauth/authorize", s.oauthPage)
 	mux.HandleFunc("POST /oauth/authorize", s.oauthAnswer)
+	mux.HandleFunc("GET /agreements/sign/{token}", s.agreementSignPage) // wallet_agreement.go
+	mux.HandleFunc("POST /agreements/sign/{token}", s.agreementSignAnswer)
+	mux.HandleFunc("POST /wallet/{user_id}/agreements/{agreement_no}/unsign", s.walletUnsign)
 	mux.HandleFunc("GET /sandbox/ui", s.merchantPage)
 	mux.HandleFunc("POST /sandbox/ui/faults", s.merchantAddFault)
 	mux.HandleFunc("POST /sandbox/ui/faults/{id}/delete", s.merchantDeleteFault)
@@ -356,9 +359,10 @@ func (s *Sim) buyerForm(w http.ResponseWriter, r *http.Request) (BuyerSpec, erro
 
 type homePage struct {
 	pageBase
-	Code    codeState
-	Waiting []*Trade
-	History []*Trade
+	Code       codeState
+	Waiting    []*Trade
+	History    []*Trade
+	Agreements []Agreement
 }
 
 func (s *Sim) walletHome(w http.ResponseWriter, r *http.Request) {
@@ -374,6 +378,7 @@ func (s *Sim) walletHome(w http.ResponseWriter, r *http.Request) {
 	p := homePage{pageBase: s.base("My wallet"), Waiting: s.waitingFor(b.UserID),
 		History: s.tradesWhere(50, func(tr *Trade) bool { return tr.BuyerID == b.UserID })}
 	p.Buyer = b
+	p.Agreements = s.Agreements(AgreementFilter{UserID: b.UserID})
 	p.Code = s.codeState(c, p.Now)
 	if p.Code.codeImages, err = renderCode(c.Code); err != nil {
 		s.renderError(w, "Payment code", err)
@@ -384,6 +389,8 @@ func (s *Sim) walletHome(w http.ResponseWriter, r *http.Request) {
 		p.Message = "Payment complete."
 	case "rejected":
 		p.Message = "You declined the payment; the trade is closed."
+	case "unsigned":
+		p.Message = "已解约，商户不能再免密扣款。The agreement is cancelled: the merchant can no longer charge you."
 	}
 	s.render(w, http.StatusOK, "wallet_home", p)
 }

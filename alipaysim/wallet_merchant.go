@@ -26,6 +26,7 @@ type merchantPage struct {
 	Apps          []*App
 	Trades        []*Trade
 	Notifications []Notification
+	Agreements    []Agreement
 	Faults        []Fault
 	FaultKinds    []string
 	Form          map[string]string
@@ -56,6 +57,7 @@ func (s *Sim) merchantData(r *http.Request) merchantPage {
 		ns = ns[:merchantNotifications]
 	}
 	p.Notifications = ns
+	p.Agreements = s.Agreements(AgreementFilter{AppID: appID})
 	return p
 }
 
@@ -101,7 +103,7 @@ func faultFromForm(form map[string][]string) (Fault, error) {
 		}
 		return ""
 	}
-	for _, k := range []string{"kind", "method", "app_id", "out_trade_no", "latency", "delay", "resolve_to"} {
+	for _, k := range []string{"kind", "method", "app_id", "out_trade_no", "latency", "delay", "resolve_to", "sub_code"} {
 		if v := get(k); v != "" {
 			m[k] = v
 		}
