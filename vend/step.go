@@ -75,6 +75,7 @@ func (s *Service) cancel(ctx context.Context, v *f2fpay.VendOrder) (*f2fpay.Vend
 // of times, in any instance.
 func (s *Service) Step(ctx context.Context, v *f2fpay.VendOrder) (*f2fpay.VendOrder, error) {
 	ctx = payment.ForMerchant(ctx, v.MerchantID)
+	s.faceGuard(ctx, v)
 	var err error
 	if v.State == f2fpay.VendAwaitingPayment {
 		if v, err = s.stepAwaiting(ctx, v); err != nil {
@@ -121,6 +122,15 @@ func (s *Service) stepAwaiting(ctx context.Context, v *f2fpay.VendOrder) (*f2fpa
 				// no instance ran still gives the machine its whole window.
 				n.Items[i].State, n.Items[i].Deadline, n.Items[i].UpdatedAt = f2fpay.ItemDispensing, now.Add(s.window), now
 			}
+			return nil
+		})
+	case o.State.Final() && v.PayKind == f2fpay.KindFace && now.Before(v.PayDeadline):
+		// The face attempt ended unpaid: the machine may still fall back to a QR.
+		return s.update(ctx, v, func(n *f2fpay.VendOrder) error {
+			if n.State != f2fpay.VendAwaitingPayment {
+				return errSkip
+			}
+			n.NextCheckAt = minTime(now.Add(s.poll), n.PayDeadline)
 			return nil
 		})
 	case o.State.Final():
