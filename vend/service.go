@@ -28,6 +28,10 @@ type Config struct {
 	Storage f2fpay.Storage
 	// Devices holds the planograms and the device channel (often Storage itself).
 	Devices f2fpay.DeviceStore
+	// Commander, when set (usually *device.Service), enqueues the dispense commands
+	// and wakes the machine's long-poll at once; without it they are enqueued in
+	// Devices and the machine finds them at its next poll.
+	Commander Commander
 	// Engine pays and refunds; the vend service never calls Alipay itself.
 	Engine *payment.Engine
 	Clock  f2fpay.Clock
@@ -42,11 +46,18 @@ type Config struct {
 	Poll time.Duration
 }
 
+// Commander enqueues a device command idempotently by key and wakes the machine
+// (device.Service.Enqueue).
+type Commander interface {
+	Enqueue(ctx context.Context, terminalID int64, kind f2fpay.CommandKind, key string, payload any, ttl time.Duration) (*f2fpay.Command, bool, error)
+}
+
 // Service runs vend orders. It is safe for concurrent use; several services (in one
 // process or several) may share one Storage.
 type Service struct {
 	store   f2fpay.Storage
 	devices f2fpay.DeviceStore
+	command Commander
 	engine  *payment.Engine
 	clock   f2fpay.Clock
 	log     *slog.Logger
@@ -60,7 +71,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Storage == nil || cfg.Devices == nil || cfg.Engine == nil {
 		return nil, errors.New("vend: Config.Storage, Devices and Engine are required")
 	}
-	s := &Service{store: cfg.Storage, devices: cfg.Devices, engine: cfg.Engine, clock: cfg.Clock, log: cfg.Logger,
+	s := &Service{store: cfg.Storage, devices: cfg.Devices, command: cfg.Commander, engine: cfg.Engine, clock: cfg.Clock, log: cfg.Logger,
 		owner: cfg.Owner, window: cfg.DispenseWindow, poll: cfg.Poll}
 	if s.clock == nil {
 		s.clock = f2fpay.SystemClock{}
@@ -195,8 +206,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 	if req.Pay == "" {
 		req.Pay = f2fpay.KindQR
 	}
-	if req.Pay != f2fpay.KindQR && req.Pay != f2fpay.KindJSAPI {
-		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "pay %q: a vend is paid by %q or %q", req.Pay, f2fpay.KindQR, f2fpay.KindJSAPI)
+	if req.Pay != f2fpay.KindQR && req.Pay != f2fpay.KindJSAPI && req.Pay != f2fpay.KindFace {
+		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "pay %q: a vend is paid by %q, %q or %q", req.Pay, f2fpay.KindQR, f2fpay.KindJSAPI, f2fpay.KindFace)
 	}
 	if len(req.RequestKey) > f2fpay.MaxVendRequestKeyLen {
 		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "request key is longer than %d bytes", f2fpay.MaxVendRequestKeyLen)
@@ -217,6 +228,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 	}
 	if dev.Machine == f2fpay.MachineCabinet {
 		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "machine %s is an open-door cabinet; it charges when the door closes, not with vend orders", term.Code)
+	}
+	if req.Pay == f2fpay.KindFace && dev.Machine != f2fpay.MachineFace {
+		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "machine %s has no face camera; pay by QR", term.Code)
 	}
 	items, err := checkLines(dev, req.Lines)
 	if err != nil {
@@ -250,12 +264,19 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 		// never created here — a vend whose first request died before it had one is
 		// cancelled by the janitor, and the machine starts a new vend.
 		o, err := s.store.FindMerchantOrder(ctx, v.AppID, v.MerchantID, v.OutTradeNo)
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND && v.PayKind == f2fpay.KindFace {
+			return v, nil, nil
+		}
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			return v, nil, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "vend %d has no payment (its first request was interrupted); start a new vend", v.ID)
 		}
 		return v, o, err
 	}
 	s.log.InfoContext(ctx, "vend created", "vend_id", v.ID, "out_trade_no", v.OutTradeNo, "terminal_id", v.TerminalID, "total", v.Total.String(), "items", len(v.Items))
+	if req.Pay == f2fpay.KindFace {
+		// The machine scans the face now; PayFace pays, Fallback shows a QR.
+		return v, nil, nil
+	}
 	subject, goods := describe(items)
 	var o *f2fpay.Order
 	switch req.Pay {

@@ -173,18 +173,18 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Engine: engine, Logger: log, Owner: cfg.Instance,
-		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("serve: %w", err)
-	}
 	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
 	devices, err := device.New(device.Config{
 		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
 		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
 		Metrics: httpapi.NewDeviceMetrics(metrics, store),
 	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Commander: devices, Engine: engine, Logger: log, Owner: cfg.Instance,
+		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
