@@ -206,6 +206,7 @@ type Storage interface {
 	FundStore
 	CabinetStore
 	DeviceStore
+	DeviceHealthStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

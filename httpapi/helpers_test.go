@@ -20,6 +20,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
@@ -83,6 +84,7 @@ type bundle struct {
 	client              *client.Client
 	merchID             int64
 	cabinet             *cabinet.Service
+	devices             *device.Service // the device channel (device_test.go)
 }
 
 type options struct {
@@ -144,7 +146,9 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
-	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.must(err)
+	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Commands: b.devices, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +157,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
 	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
-		Members: members, PublicURL: b.srv.URL, Cabinet: cab,
+		Members: members, PublicURL: b.srv.URL, Cabinet: cab, Devices: b.devices,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep,

@@ -235,6 +235,23 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	b.rawAt(b.srv.URL, "POST", "/alipay/agreements/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
 	b.raw("GET", "/admin/merchants", "Bearer wrong", "", nil) // 401
 
+	// The device channel (device_test.go): a vending machine described, commanded,
+	// polled and acknowledging; a cashier's poll (404), an expired command's ack (409).
+	vm, _ := b.vendingMachine("VM-OA")
+	vmAuth := "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
+	vid := fmt.Sprint(vm.ID)
+	adm("GET", "/admin/terminals/"+vid+"/device", "")
+	adm("PUT", "/admin/terminals/"+vid+"/device", `{"machine":"face","site":"gate","slots":[{"code":"A1","goods_id":"cola","name":"可乐","price":"3.50","stock":5}]}`)
+	adm("PUT", "/admin/terminals/"+tid+"/device", `{"machine":"face"}`) // 400: a cashier terminal
+	cmd, _, err := b.devices.Enqueue(ctx, vm.ID, "dispense", "oa:1", map[string]any{"slot": "A1"}, time.Minute)
+	b.must(err)
+	old, _, err := b.devices.Enqueue(ctx, vm.ID, "show_qr", "oa:2", nil, time.Millisecond)
+	b.must(err)
+	b.rawAt(b.srv.URL, "GET", "/v1/device/commands?wait=1", vmAuth, "", nil)
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", cmd.ID), vmAuth, "", []byte(`{"result":{"dispensed":true}}`))
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", old.ID), vmAuth, "", nil)
+	term("GET", "/v1/device/commands", "")
+
 	// Operations and documents.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/", "/docs/api.md", "/docs/openapi.yaml"} {
 		b.raw("GET", path, "", "", nil)

@@ -99,6 +99,9 @@ type Config struct {
 	// Cabinet is the open-door cabinet service (cabinet.go); its endpoints answer 501
 	// when nil.
 	Cabinet Cabinet
+	// Devices serves the vending machines' device channel under /v1/device (usually
+	// *device.Service); those endpoints answer 503 when nil.
+	Devices Devices
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -128,6 +131,7 @@ type Server struct {
 	console   http.Handler
 	recon     Reconciler
 	cabinet   Cabinet
+	devices   Devices
 }
 
 // New checks cfg and builds the routes.
@@ -141,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler, cabinet: cfg.Cabinet,
+		recon: cfg.Reconciler, cabinet: cfg.Cabinet, devices: cfg.Devices,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -221,6 +225,10 @@ func (s *Server) routes() http.Handler {
 	term("GET /v1/sales/{id}", s.getSale)
 	idem("POST /v1/sales/{id}/cancel", s.postSaleCancel)
 	idem("POST /v1/payments/{out_trade_no}/final", s.postFinal)
+	// The device channel (device.go): vending machines' long-poll and acknowledgements,
+	// idempotent by command id rather than by Idempotency-Key.
+	term("GET /v1/device/commands", s.getDeviceCommands)
+	term("POST /v1/device/commands/{id}/ack", s.postDeviceAck)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -265,6 +273,8 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/reconciliations", s.adminRunReconciliation)
 	admin("GET /admin/reconciliations", s.adminListReconciliations)
 	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
+	admin("PUT /admin/terminals/{id}/device", s.adminPutDevice)
+	admin("GET /admin/terminals/{id}/device", s.adminGetDevice)
 
 	// The open-door cabinet (cabinet.go).
 	handle("POST /alipay/agreements/notify/{app_id}", http.HandlerFunc(s.postAgreementNotify))
