@@ -198,7 +198,9 @@ type OrderFilter struct {
 	MinAmount, MaxAmount *Amount
 	// BeforeID pages through a listing (keyset pagination): only orders whose ID is
 	// below it, so a page starts where the previous one ended even while new orders
-	// arrive. Zero starts at the newest.
+	// arrive. Zero starts at the newest. With CreatedFrom or CreatedTo the listing is
+	// ordered by creation time, then id, and BeforeID selects the orders after that
+	// order in this order (the same unless orders were made in the same instant).
 	BeforeID int64
 	Limit    int
 }
