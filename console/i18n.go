@@ -293,4 +293,5 @@ var messages = map[string][2]string{
 	"link.password":              {"改用账号密码登录", "Log in with a password instead"},
 	"link.spent":                 {"登录链接无效、已使用或已过期；请用账号密码登录。", "The login link is unknown, used already or expired; log in with your password."},
 	"action.login_link_created":  {"生成登录链接", "login link made"},
+	"app.edit":                   {"修改应用设置、上传密钥或证书", "Edit settings, upload keys or certificates"},
 }
