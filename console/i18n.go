@@ -234,7 +234,7 @@ var messages = map[string][2]string{
 	"keys.problem":               {"有问题", "problem"},
 	"keys.failed":                {"密钥诊断发现问题，未保存。请看下面的说明。", "The key diagnosis found a problem; nothing was saved. See the explanation below."},
 	"keys.none":                  {"没有上传任何密钥或证书。", "No key or certificate was uploaded."},
-	"keys.updated":               {"密钥已更新：", "Keys updated:"},
+	"keys.updated":               {"应用已更新：", "App updated:"},
 	"alipay.public.key":          {"支付宝公钥", "Alipay public key"},
 	"certs":                      {"证书（公钥证书模式）", "Certificates (cert mode)"},
 	"file":                       {"文件", "File"},
