@@ -234,7 +234,7 @@ var messages = map[string][2]string{
 	"keys.problem":               {"有问题", "problem"},
 	"keys.failed":                {"密钥诊断发现问题，未保存。请看下面的说明。", "The key diagnosis found a problem; nothing was saved. See the explanation below."},
 	"keys.none":                  {"没有上传任何密钥或证书。", "No key or certificate was uploaded."},
-	"keys.updated":               {"密钥已更新：", "Keys updated:"},
+	"keys.updated":               {"应用已更新：", "App updated:"},
 	"alipay.public.key":          {"支付宝公钥", "Alipay public key"},
 	"certs":                      {"证书（公钥证书模式）", "Certificates (cert mode)"},
 	"file":                       {"文件", "File"},
@@ -293,4 +293,5 @@ var messages = map[string][2]string{
 	"link.password":              {"改用账号密码登录", "Log in with a password instead"},
 	"link.spent":                 {"登录链接无效、已使用或已过期；请用账号密码登录。", "The login link is unknown, used already or expired; log in with your password."},
 	"action.login_link_created":  {"生成登录链接", "login link made"},
+	"app.edit":                   {"修改应用设置、上传密钥或证书", "Edit settings, upload keys or certificates"},
 }

@@ -357,6 +357,17 @@ func (c *Console) updateAppKeys(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		return v
 	}
+	// The app's settings, when the form changes them.
+	for _, fv := range []struct {
+		field, stored string
+		dst           **string
+	}{{"name", a.Name, &upd.Name}, {"gateway", a.Gateway, &upd.Gateway}, {"seller_id", a.SellerID, &upd.SellerID}} {
+		if v, ok := r.PostForm[fv.field]; ok && strings.TrimSpace(v[0]) != fv.stored {
+			x := strings.TrimSpace(v[0])
+			*fv.dst = &x
+			changed = append(changed, fv.field)
+		}
+	}
 	priv := set("private_key", &upd.PrivateKey)
 	pub := set("alipay_public_key", &upd.AlipayPublicKey)
 	appCert := set("app_cert", &upd.AppCert)

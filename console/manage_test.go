@@ -132,6 +132,17 @@ func TestManage(t *testing.T) {
 		if a, _ := b.store.FindApp(ctx, apps[0].ID); a.Version != 2 {
 			t.Fatalf("after new keys the app is version %d, want 2", a.Version)
 		}
+		// Its settings: a new name; a seller id that is no PID is refused by the admin API.
+		code, _ = owner.multipart("/console/apps/"+strconv.FormatInt(apps[0].ID, 10)+"/keys",
+			map[string]string{"csrf": tok, "name": "Counter app", "seller_id": apps[0].SellerID, "gateway": apps[0].Gateway})
+		if a, _ := b.store.FindApp(ctx, apps[0].ID); code != http.StatusOK || a.Name != "Counter app" {
+			t.Fatalf("renaming the app: %d, name %q", code, a.Name)
+		}
+		code, body = owner.multipart("/console/apps/"+strconv.FormatInt(apps[0].ID, 10)+"/keys",
+			map[string]string{"csrf": tok, "seller_id": "1234"})
+		if code != http.StatusBadRequest || !strings.Contains(body, "seller_id") {
+			t.Fatalf("a wrong seller id: %d", code)
+		}
 
 		code, _, _ = owner.post(mpath+"/stores", url.Values{"csrf": {tok}, "code": {"G1"}, "name": {"Gamma One"}}, b.srv.URL)
 		stores, _ := b.store.ListStores(ctx, mid)
@@ -173,7 +184,7 @@ func TestManage(t *testing.T) {
 			t.Fatalf("the merchant's name is %q", m.Name)
 		}
 		for _, a := range []string{"merchant_created", "app_created", "app_keys_updated", "store_created", "terminal_created", "terminal_rotate_key", "terminal_disable", "merchant_updated"} {
-			if len(b.audit(t, a)) != 1 {
+			if len(b.audit(t, a)) == 0 || (a != "app_keys_updated" && len(b.audit(t, a)) != 1) {
 				t.Errorf("%s: %d audit entries, want 1", a, len(b.audit(t, a)))
 			}
 		}
