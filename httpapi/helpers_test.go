@@ -149,7 +149,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger})
 	b.must(err)
-	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger,
+		Forwarder: &device.AlipayForwarder{Store: srvStore, Clients: clients}, Metrics: httpapi.NewDeviceMetrics(metrics, srvStore)})
 	b.must(err)
 	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Commander: b.devices, Engine: b.engine, Logger: logger,
 		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})

@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"TakeStock", testTakeStock},
 		{"Commands", testCommands},
 		{"AckConcurrent", testAckConcurrent},
+		{"DeviceHealth", testDeviceHealth},
+		{"DeviceHealthConcurrent", testDeviceHealthConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
