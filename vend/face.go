@@ -157,3 +157,15 @@ func (s *Service) faceGuard(ctx context.Context, v *f2fpay.VendOrder) {
 		s.log.Error("vend: refunding the face attempt failed, retried later", "vend_id", v.ID, "err", err)
 	}
 }
+
+// FaceInitialize starts a face session for a face machine (the engine calls Alipay).
+func (s *Service) FaceInitialize(ctx context.Context, terminalID int64, metainfo string) (*payment.FaceSession, error) {
+	dev, err := s.devices.FindDevice(ctx, terminalID)
+	if err != nil && f2fpay.ErrorCode(err) != f2fpay.ENOTFOUND {
+		return nil, err
+	}
+	if dev == nil || dev.Machine != f2fpay.MachineFace {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "this machine has no face camera; pay by QR")
+	}
+	return s.engine.FaceInitialize(ctx, terminalID, metainfo)
+}

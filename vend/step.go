@@ -443,9 +443,9 @@ func (s *Service) Report(ctx context.Context, terminalID, id int64, n int, r Res
 	return v, nil
 }
 
-// CommandAcked takes the vend of an acknowledged dispense command forward at once
-// (the device channel calls it after an acknowledgement); commands that are not a
-// vend's are ignored.
+// CommandAcked takes the vend of an acknowledged (or expired) dispense command forward
+// at once (the device channel calls it after an acknowledgement, the device janitor
+// after an expiry); commands that are not a vend's are ignored.
 func (s *Service) CommandAcked(ctx context.Context, c *f2fpay.Command) {
 	id, _, ok := ParseCommandKey(c.Key)
 	if !ok || c.Kind != f2fpay.CommandDispense {
