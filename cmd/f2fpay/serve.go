@@ -137,7 +137,17 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	cab, err := cabinetService(cfg, store, engine, log)
+	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
+	devices, err := device.New(device.Config{
+		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
+		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
+		Metrics: httpapi.NewDeviceMetrics(metrics, store),
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	cab, err := cabinetService(cfg, store, engine, devices, log)
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
@@ -173,16 +183,6 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
-	devices, err := device.New(device.Config{
-		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
-		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
-		Metrics: httpapi.NewDeviceMetrics(metrics, store),
-	})
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("serve: %w", err)
-	}
 	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Commander: devices, Engine: engine, Logger: log, Owner: cfg.Instance,
 		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
 	if err != nil {
@@ -423,11 +423,13 @@ func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine
 // cabinetService is the open-door cabinet (docs/vending.md §12) when the service has a
 // public URL, where Alipay sends agreement notifications and the signing page returns
 // the member; none without one.
-func cabinetService(cfg *serveConfig, store f2fpay.Storage, engine *payment.Engine, log *slog.Logger) (*cabinet.Service, error) {
+// The open_door command goes through the device channel's service, which wakes the
+// cabinet's long-poll at once.
+func cabinetService(cfg *serveConfig, store f2fpay.Storage, engine *payment.Engine, devices *device.Service, log *slog.Logger) (*cabinet.Service, error) {
 	if cfg.PublicURL == "" {
 		return nil, nil
 	}
-	return cabinet.New(cabinet.Config{Store: store, Devices: store, Alipay: engine, PublicURL: cfg.PublicURL,
+	return cabinet.New(cabinet.Config{Store: store, Devices: store, Commands: devices, Alipay: engine, PublicURL: cfg.PublicURL,
 		Owner: cfg.Instance, Logger: log})
 }
 
