@@ -18,6 +18,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
+	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/internal/testbundle"
@@ -81,6 +82,7 @@ type bundle struct {
 	secret              string
 	client              *client.Client
 	merchID             int64
+	cabinet             *cabinet.Service
 }
 
 type options struct {
@@ -145,8 +147,13 @@ func setup(t testing.TB, opts ...option) *bundle {
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger})
 	b.must(err)
+	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.cabinet = cab
 	if b.server, err = httpapi.New(httpapi.Config{
-		Members: members, PublicURL: b.srv.URL,
+		Members: members, PublicURL: b.srv.URL, Cabinet: cab,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep,

@@ -225,6 +225,14 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	adm("GET", "/admin/members/999999", "")
 	adm("DELETE", "/admin/members/999999/identities/1", "")
 	adm("POST", "/admin/members/999999/erase", "")
+	// The open-door cabinet: unknown sessions, a notification that does not verify.
+	adm("GET", "/admin/cabinet-sessions?merchant_id="+m+"&state=DEBT,CHARGING", "")
+	adm("GET", "/admin/cabinet-sessions?state=LOST", "", invalid...) // 400
+	adm("GET", "/admin/cabinet-sessions/999999", "")
+	adm("POST", "/admin/cabinet-sessions/999999/refunds", `{"refund_id":"d-1","amount":"1.00","reason":"dispute"}`)
+	term("POST", "/v1/cabinet/sessions/999999/close", `{"items":[{"slot":"A1","count":2}]}`)
+	term("GET", "/v1/cabinet/sessions/999999", "")
+	b.rawAt(b.srv.URL, "POST", "/alipay/agreements/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
 	b.raw("GET", "/admin/merchants", "Bearer wrong", "", nil) // 401
 
 	// Operations and documents.

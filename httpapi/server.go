@@ -96,6 +96,9 @@ type Config struct {
 	// Reconciler runs POST /admin/reconciliations (usually *recon.Reconciler); that
 	// endpoint answers 503 when nil.
 	Reconciler Reconciler
+	// Cabinet is the open-door cabinet service (cabinet.go); its endpoints answer 501
+	// when nil.
+	Cabinet Cabinet
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -124,6 +127,7 @@ type Server struct {
 	publicURL string
 	console   http.Handler
 	recon     Reconciler
+	cabinet   Cabinet
 }
 
 // New checks cfg and builds the routes.
@@ -137,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler,
+		recon: cfg.Reconciler, cabinet: cfg.Cabinet,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -261,6 +265,14 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/reconciliations", s.adminRunReconciliation)
 	admin("GET /admin/reconciliations", s.adminListReconciliations)
 	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
+
+	// The open-door cabinet (cabinet.go).
+	handle("POST /alipay/agreements/notify/{app_id}", http.HandlerFunc(s.postAgreementNotify))
+	idem("POST /v1/cabinet/sessions/{id}/close", s.postCabinetClose)
+	term("GET /v1/cabinet/sessions/{id}", s.getCabinetSession)
+	admin("GET /admin/cabinet-sessions", s.adminListCabinetSessions)
+	admin("GET /admin/cabinet-sessions/{id}", s.adminGetCabinetSession)
+	admin("POST /admin/cabinet-sessions/{id}/refunds", s.adminPostCabinetRefund)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {
