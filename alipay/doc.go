@@ -36,7 +36,12 @@
 // production (the default), Alipay's online sandbox, or an offline `f2fpay sandbox`.
 //
 // Notifications are verified with ParseNotificationRequest (or VerifyNotification for a
-// form already decoded) and acknowledged with AckNotification after your commit. Bills
+// form already decoded) and acknowledged with AckNotification after your commit;
+// agreement notifications (dut_user_sign, dut_user_unsign) decode with
+// Notification.Agreement. Face payment (SmilepayInitialize, TradePay with scene
+// security_code) and agreement payment (AgreementPageSignURL, AgreementQuery,
+// AgreementUnsign, TradePay with AgreementParams) are described in docs/vending.md §1
+// and §7. Bills
 // come from BillDownloadURLQuery and DownloadBill, and are read with package
 // alipay/bill.
 //

@@ -173,6 +173,12 @@
 //	| POST /sandbox/app-auth-codes                  | {"isv_app_id","merchant_app_id"}                                     | {"app_auth_code","expires_at"} (24 h, single use) |
 //	| GET /sandbox/heartbeats?app_id=&equipment_id= |                                                                      | {"heartbeats": [...]}, oldest first |
 //	| GET /downloadBillFile.resource?...&token=     |                                                                      | the bill zip (410 once the link is 30 s old) |
+//	| POST /sandbox/face/verify                     | {"zim_id","user_id","outcome"? (ok, weak_light, not_recognised, cancelled, timeout, other_method)} | zolozVerify's map: {"code":"1000","ftoken","expires_at"} or {"code","subCode","msg"} |
+//	| GET /sandbox/agreements?app_id=&user_id=&status= |                                                                   | {"agreements": [...]}, newest first |
+//	| GET /sandbox/agreements/{agreement_no}        |                                                                      | the agreement |
+//	| POST /sandbox/agreements/sign                 | {"token","user_id","allow"} (token: the sign page's last path segment) | {"agreement","return_url"} — the buyer's answer without a browser |
+//	| POST /sandbox/agreements/{agreement_no}/unsign |                                                                     | the buyer cancels in the wallet: UNSIGN, dut_user_unsign |
+//	| POST /sandbox/agreements/{agreement_no}/stop  | {"resume"?}                                                          | STOP (charges refused with ACQ.AGREEMENT_STATUS_NOT_NORMAL) or back to NORMAL |
 //
 // # Wallet pages
 //
@@ -188,7 +194,8 @@
 //	| /wallet/{user_id}/trades/{trade_no}/pay      | the payment sheet: pay (the password above the threshold or for a 10003), cancel (6001, the trade stays open) or decline (closes it); ?return_url= (http or https) is where the result page links back to, as tradePay returns to the merchant's page |
 //	| /wallet/{user_id}/trades/{trade_no}/result   | tradePay's resultCode (9000, 6001, 4000) beside the trade's real state |
 //	| /oauth/authorize?app_id&scope&redirect_uri&state | consent: choose the account, allow or deny (GrantOAuth); auth_base is silent (straight back with an auth_code) once the wallet cookie names a buyer |
-//	| /sandbox/ui[?app_id=]                        | apps, trades with refunds, notifications with every attempt, faults (add and remove) |
+//	| /agreements/sign/{token}                     | where a page.sign link lands: who asks to charge without a password, product, scene, validity (Chinese and English); choose the account, agree or decline; then a page linking back to return_url |
+//	| /sandbox/ui[?app_id=]                        | apps, trades with refunds, agreements, notifications with every attempt, faults (add and remove) |
 //
 // While a payment code is shown the page polls it, so a cashier's 10003 opens the
 // password prompt as the app does. The pages have no authentication or CSRF defence,
@@ -210,6 +217,35 @@
 // bill_missing_row, bill_changed_amount, bill_changed_discount, bill_changed_fee,
 // bill_extra_trade, bill_unpaid_trade, bill_missing_refund, bill_extra_refund and
 // bill_duplicate_row (one per reconciliation class; bills.go says what each does; a
-// fault's out_trade_no names the rows it acts on, the first row otherwise). Faults are
-// not persisted.
+// fault's out_trade_no names the rows it acts on, the first row otherwise), and for the
+// face scan (POST /sandbox/face/verify, scope with app_id): face_weak_light,
+// face_not_recognised, face_cancelled. Notify faults on agreement notifications match
+// "method" dut_user_sign / dut_user_unsign and "out_trade_no" the external_agreement_no.
+// Faults are not persisted.
+//
+// # Face payment and agreements
+//
+// zoloz.authentication.smilepay.initialize (flat zim_id, zim_init_client_data) and
+// zoloz.authentication.customer.smilepay.initialize (result: a JSON text; biz_content
+// {"zimmetainfo": "<metainfo>"} or the bare metainfo, as Alipay's demo sends it) open a
+// face session valid 24 h; POST /sandbox/face/verify plays the device's scan and gives
+// an ftoken ("fp" + 33, single use, FaceTokenTTL) bound to the merchant: another
+// merchant's trade.pay answers ACQ.SMILE_PAY_MERCHANT_NOT_MATCH. A face trade.pay takes
+// every trade.pay fault (pay_pending for 10003, system_error, drop_response).
+//
+// alipay.user.agreement.page.sign is opened by the buyer's browser (GET or POST): a good
+// link redirects to /agreements/sign/{token}, a bad one is an HTML error page with the
+// sub_code. Agreeing makes a NORMAL agreement (20 digits, the year first) and sends
+// dut_user_sign to the link's notify_url (or the app's), signed and retried like a trade
+// notification; alipay.user.agreement.query and .unsign find it by agreement_no, or by
+// personal_product_code + sign_scene + external_agreement_no or the buyer, and answer
+// USER_AGREEMENT_NOT_EXIST, AGREEMENT_HAS_UNSIGNED, AUTHOREE_IS_NOT_MATCH,
+// PRODUCT_CODE_NOT_SUPPORTED_ERROR, USER_NOT_EXIST_ERROR (no ACQ. prefix). Either side's
+// unsign sends dut_user_unsign. trade.pay with agreement_params (product_code
+// GENERAL_WITHHOLDING, no scene, no auth_code) charges the buyer's balance without a
+// password; it answers ACQ.AGREEMENT_NOT_EXIST (unknown, another merchant's, unsigned),
+// ACQ.AGREEMENT_STATUS_NOT_NORMAL (STOP), ACQ.AGREEMENT_INVALID (past invalid_time),
+// ACQ.AGREEMENT_ERROR (product or buyer mismatch, no agreement_no) or
+// ACQ.BUYER_BALANCE_NOT_ENOUGH, and creates no trade then. docs/vending.md §1 and §7 say
+// what is Alipay's and what is the sandbox's choice.
 package alipaysim
