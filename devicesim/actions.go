@@ -1,0 +1,329 @@
+package devicesim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Action is what the page asks the machine to do (POST /sim/{terminal}/actions).
+type Action struct {
+	// Kind: buy (Slots), jam (Slot, On), weak_light (On), face (Slots), cancel,
+	// take (Slot: one unit out of the open cabinet), put_back (Slot), close_door, reset.
+	Kind  string   `json:"kind"`
+	Slots []string `json:"slots,omitempty"`
+	Slot  string   `json:"slot,omitempty"`
+	On    bool     `json:"on,omitempty"`
+}
+
+// maxBuy bounds the units one purchase on the screen takes (f2fpay.MaxVendItems).
+const maxBuy = f2fpay.MaxVendItems
+
+// Do carries out a on the machine. Errors are the buyer's to read, in both languages.
+func (m *Machine) Do(ctx context.Context, a Action) error {
+	switch a.Kind {
+	case "jam":
+		if m.slot(a.Slot) == nil {
+			return errf("没有货道 %s", "no slot %s", a.Slot)
+		}
+		m.mu.Lock()
+		m.jammed[a.Slot] = a.On
+		m.mu.Unlock()
+		if a.On {
+			m.logf("货道 %s 设为卡货：下次出货将失败", "slot %s jammed: its next dispense fails", a.Slot)
+		} else {
+			m.logf("货道 %s 已修好", "slot %s cleared", a.Slot)
+		}
+		return nil
+	case "weak_light":
+		if m.cfg.Kind != f2fpay.MachineFace {
+			return errf("这台机器没有摄像头", "this machine has no camera")
+		}
+		m.mu.Lock()
+		m.weakLight = a.On
+		m.mu.Unlock()
+		if a.On {
+			m.logf("光线变暗：刷脸将失败", "weak light: face capture will fail")
+		} else {
+			m.logf("光线正常", "light back to normal")
+		}
+		return nil
+	case "buy", "face":
+		return m.buy(ctx, a.Slots, a.Kind == "face")
+	case "cancel":
+		return m.cancel(ctx)
+	case "reset":
+		m.mu.Lock()
+		busy := m.screen == screenPaying || m.screen == screenDispensing || m.screen == screenDoorOpen
+		m.mu.Unlock()
+		if busy {
+			return errf("机器正忙", "the machine is busy")
+		}
+		m.reset()
+		return nil
+	case "take", "put_back":
+		return m.take(a.Slot, a.Kind == "take")
+	case "close_door":
+		return m.closeDoor(ctx)
+	}
+	return errf("未知操作 %q", "unknown action %q", a.Kind)
+}
+
+func (m *Machine) slot(code string) *f2fpay.Slot {
+	for i := range m.cfg.Slots {
+		if m.cfg.Slots[i].Code == code {
+			return &m.cfg.Slots[i]
+		}
+	}
+	return nil
+}
+
+// buy starts a vend order for the chosen slots (one unit each, repeated codes for
+// more), paid by QR — or first by face on a face machine.
+func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
+	if m.cfg.Kind == f2fpay.MachineCabinet {
+		return errf("无人货柜请扫码开门", "a cabinet opens for a member: scan its QR")
+	}
+	if len(slots) == 0 || len(slots) > maxBuy {
+		return errf("请选择 1 到 %d 件商品", "choose 1 to %d items", maxBuy)
+	}
+	if face && m.cfg.Kind != f2fpay.MachineFace {
+		return errf("这台机器没有摄像头", "this machine has no camera")
+	}
+	var lines []vendLine
+	at := map[string]int{}
+	for _, code := range slots {
+		s := m.slot(code)
+		if s == nil {
+			return errf("没有货道 %s", "no slot %s", code)
+		}
+		if i, ok := at[code]; ok {
+			lines[i].Quantity++
+			continue
+		}
+		at[code] = len(lines)
+		lines = append(lines, vendLine{Slot: code, Quantity: 1, Price: s.Price.String()})
+	}
+	m.mu.Lock()
+	if m.screen == screenPaying || m.screen == screenDispensing {
+		m.mu.Unlock()
+		return errf("上一笔还没完成", "the previous purchase is not finished")
+	}
+	weak := m.weakLight
+	m.faceTried = face
+	m.mu.Unlock()
+
+	if face {
+		m.logf("刷脸：打开摄像头", "pay by face: camera on")
+		if weak {
+			// The camera cannot capture a face: the buyer can fix it by scanning, so the
+			// machine falls back to a QR before any face payment was attempted — the
+			// buyer can never pay both.
+			m.logf("光线太暗，刷脸失败（face_weak_light）：改为扫码支付", "weak light, face capture failed (face_weak_light): falling back to the QR")
+		} else {
+			m.logf("刷脸支付暂不可用：改为扫码支付", "face payment is not offered by the service yet: falling back to the QR")
+		}
+	}
+	v, err := m.w.createVend(ctx, lines)
+	if err != nil {
+		m.logf("下单失败：%v", "vend refused: %v", err)
+		return errf("下单失败：%v", "the vend was refused: %v", err)
+	}
+	m.logf("订单 %d（%s）：待付 %s 元", "vend %d (%s): %s yuan to pay", v.ID, v.OutTradeNo, v.Total)
+	m.mu.Lock()
+	m.vend, m.qr = v, ""
+	if v.Payment != nil {
+		m.qr = v.Payment.QRCode
+	}
+	m.watchGen++
+	gen := m.watchGen
+	m.mu.Unlock()
+	if face {
+		m.headline(screenPaying, "刷脸失败，请用支付宝扫码支付", "Face payment failed: scan the QR with Alipay instead")
+	} else {
+		m.headline(screenPaying, "请用支付宝扫码支付", "Scan the QR with Alipay to pay")
+	}
+	go m.watch(context.WithoutCancel(ctx), gen, v.ID)
+	return nil
+}
+
+// watch long-polls the vend until it is final and keeps the screen up to date.
+func (m *Machine) watch(ctx context.Context, gen int, id int64) {
+	deadline := time.Now().Add(15 * time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		v, err := m.w.vend(ctx, id, 25*time.Second)
+		m.mu.Lock()
+		current := m.watchGen == gen
+		m.mu.Unlock()
+		if !current {
+			return
+		}
+		if err != nil {
+			m.logf("查询订单 %d 出错：%v", "looking vend %d up failed: %v", id, err)
+			time.Sleep(2 * time.Second)
+			continue
+		}
+		m.mu.Lock()
+		m.vend = v
+		m.mu.Unlock()
+		if v.State != last {
+			last = v.State
+			m.logf("订单 %d：%s", "vend %d: %s", id, v.State)
+		}
+		switch {
+		case v.State == "CANCELLED":
+			m.headline(screenDone, "订单已取消，未扣款", "The vend was cancelled: nothing charged")
+			return
+		case v.Final || v.State == "FINAL" || v.State == "ATTENTION":
+			if v.Refunded != "" && v.Refunded != "0.00" {
+				m.headline(screenDone, fmt.Sprintf("出货完成，未出货的商品已自动退款 %s 元", v.Refunded),
+					fmt.Sprintf("Done. What could not be dispensed was refunded automatically: %s yuan", v.Refunded))
+			} else {
+				m.headline(screenDone, "出货完成，请取走商品", "Done: take your goods")
+			}
+			return
+		case v.State == "DISPENSING":
+			m.headline(screenDispensing, "支付成功，正在出货…", "Paid: dispensing…")
+		}
+	}
+}
+
+// cancel abandons an unpaid vend (the service closes the trade; a trade that turns out
+// paid is dispensed as usual).
+func (m *Machine) cancel(ctx context.Context) error {
+	m.mu.Lock()
+	v := m.vend
+	screen := m.screen
+	m.mu.Unlock()
+	if screen != screenPaying || v == nil {
+		return errf("没有待支付的订单", "nothing waiting for payment")
+	}
+	if err := m.w.cancelVend(ctx, v.ID); err != nil {
+		return errf("取消失败：%v", "cancelling failed: %v", err)
+	}
+	m.logf("已请求取消订单 %d", "asked to cancel vend %d", v.ID)
+	return nil
+}
+
+func (m *Machine) reset() {
+	m.mu.Lock()
+	m.vend, m.qr, m.faceTried, m.cabinet = nil, "", false, nil
+	m.watchGen++
+	m.mu.Unlock()
+	m.headline(screenIdle, "", "")
+}
+
+// take moves one unit of a slot out of (or back into) the open cabinet.
+func (m *Machine) take(code string, out bool) error {
+	s := m.slot(code)
+	if s == nil {
+		return errf("没有货道 %s", "no slot %s", code)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.door != "open" {
+		return errf("柜门没开", "the door is not open")
+	}
+	switch {
+	case out && m.taken[code] >= s.Stock:
+		return errf("%s 已经拿完了", "no %s left", s.Name)
+	case out:
+		m.taken[code]++
+	case m.taken[code] == 0:
+		return errf("没有拿过 %s", "no %s was taken", s.Name)
+	default:
+		m.taken[code]--
+	}
+	return nil
+}
+
+// closeDoor reports what was taken; the service charges it through the member's
+// agreement.
+func (m *Machine) closeDoor(ctx context.Context) error {
+	m.mu.Lock()
+	if m.door != "open" {
+		m.mu.Unlock()
+		return errf("柜门没开", "the door is not open")
+	}
+	session := m.session
+	var items []taken
+	for _, s := range m.cfg.Slots {
+		if n := m.taken[s.Code]; n > 0 {
+			items = append(items, taken{Slot: s.Code, Count: n})
+		}
+	}
+	m.door = "closed"
+	m.mu.Unlock()
+	n := 0
+	for _, it := range items {
+		n += it.Count
+	}
+	m.logf("柜门关闭：会话 %d 取走 %d 件", "door closed: session %d took %d items", session, n)
+	if items == nil {
+		items = []taken{}
+	}
+	cs, err := m.w.closeCabinet(ctx, session, items)
+	if err != nil {
+		m.logf("关门上报失败：%v", "door-close report failed: %v", err)
+		m.headline(screenError, "关门上报失败", "The door-close report failed")
+		return errf("关门上报失败：%v", "the door-close report failed: %v", err)
+	}
+	m.showCharge(cs)
+	go m.watchCharge(context.WithoutCancel(ctx), session)
+	return nil
+}
+
+func (m *Machine) showCharge(cs *cabinetSession) {
+	m.mu.Lock()
+	m.cabinet = cs
+	m.mu.Unlock()
+	switch cs.State {
+	case "PAID":
+		m.headline(screenCharging, fmt.Sprintf("已扣款 %s 元，谢谢", cs.Amount), fmt.Sprintf("Charged %s yuan. Thank you", cs.Amount))
+	case "DEBT":
+		m.headline(screenCharging, fmt.Sprintf("扣款 %s 元失败（%s），请充值后补缴", cs.Amount, cs.FailCode),
+			fmt.Sprintf("Charging %s yuan failed (%s): top up, then pay what is owed", cs.Amount, cs.FailCode))
+	case "CLOSED", "EMPTY", "NOTHING":
+		m.headline(screenCharging, "未取商品，不扣款", "Nothing taken, nothing charged")
+	default:
+		m.headline(screenCharging, fmt.Sprintf("正在扣款 %s 元…", cs.Amount), fmt.Sprintf("Charging %s yuan…", cs.Amount))
+	}
+	m.logf("会话 %d：%s，%s 元", "session %d: %s, %s yuan", cs.ID, cs.State, cs.Amount)
+}
+
+// watchCharge follows the session while it is charging or owed, for a while.
+func (m *Machine) watchCharge(ctx context.Context, id int64) {
+	last := ""
+	for range 120 {
+		time.Sleep(time.Second)
+		cs, err := m.w.cabinetSession(ctx, id)
+		if err != nil {
+			continue
+		}
+		m.mu.Lock()
+		current := m.session == id && m.door == "closed"
+		m.mu.Unlock()
+		if !current {
+			return
+		}
+		if cs.State != last {
+			last = cs.State
+			m.showCharge(cs)
+		}
+		if cs.State != "CHARGING" && cs.State != "DEBT" {
+			return
+		}
+	}
+}
+
+// userError is a message for the person at the screen.
+type userError struct{ zh, en string }
+
+func (e *userError) Error() string { return e.en }
+
+func errf(zh, en string, args ...any) error {
+	return &userError{zh: fmt.Sprintf(zh, args...), en: fmt.Sprintf(en, args...)}
+}

@@ -1,0 +1,175 @@
+package devicesim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// runDevice is the machine's device loop (docs/vending.md §10): long-poll, execute each
+// command id at most once (the journal), acknowledge by id; a lost answer or
+// acknowledgement is repaired by the next poll, which hands the command out again and
+// is acknowledged without executing it again.
+func (m *Machine) runDevice(ctx context.Context) {
+	fails := 0
+	for ctx.Err() == nil {
+		cmds, err := m.w.poll(ctx, m.sim.cfg.PollWait)
+		m.mu.Lock()
+		m.lastPoll, m.online = time.Now(), err == nil
+		m.mu.Unlock()
+		for _, c := range cmds {
+			if err = m.handle(ctx, c); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			fails = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if fails == 0 {
+			m.logf("设备通道出错：%v（稍后重试）", "device channel: %v (retrying)", err)
+		}
+		fails++
+		pause := min(200*time.Millisecond<<min(fails, 8), 30*time.Second)
+		if statusOf(err) == http.StatusNotFound {
+			pause = 30 * time.Second // a service without the device channel
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+	}
+}
+
+// handle executes c unless the journal says it ran already, then acknowledges it.
+func (m *Machine) handle(ctx context.Context, c *f2fpay.Command) error {
+	first, result, err := m.journal.Start(c.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case first && !time.Now().Before(c.ExpiresAt):
+		// Too late: the service acted on the expiry (a vend refunded the unit).
+		m.journal.Finish(c.ID, json.RawMessage(`{"skipped":"expired"}`))
+		m.logf("指令 %d（%s）已过期，不执行", "command %d (%s) arrived after its deadline: not executed", c.ID, c.Kind)
+		return nil
+	case first:
+		result = m.execute(ctx, c)
+		m.journal.Finish(c.ID, result)
+	case result == nil:
+		result = json.RawMessage(`{"interrupted":true}`)
+	case string(result) == `{"skipped":"expired"}`:
+		return nil
+	default:
+		m.logf("指令 %d 重复送达：已执行过，只确认", "command %d delivered again: executed already, acknowledged only", c.ID)
+	}
+	err = m.w.ack(ctx, c.ID, result)
+	switch statusOf(err) {
+	case 0:
+		if err != nil {
+			return err
+		}
+		m.logf("已确认指令 %d：%s", "acknowledged command %d: %s", c.ID, result)
+		return nil
+	case http.StatusConflict, http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity:
+		m.logf("指令 %d 的确认被拒：%v", "acknowledgement of command %d refused: %v", c.ID, err)
+		return nil
+	}
+	return err
+}
+
+// execute carries out one command and says what happened.
+func (m *Machine) execute(ctx context.Context, c *f2fpay.Command) json.RawMessage {
+	switch c.Kind {
+	case f2fpay.CommandDispense:
+		var p struct {
+			VendID int64  `json:"vend_id"`
+			Item   int    `json:"item"`
+			Slot   string `json:"slot"`
+		}
+		json.Unmarshal(c.Payload, &p)
+		m.logf("收到出货指令 %d：订单 %d 第 %d 件，货道 %s", "command %d: dispense vend %d unit %d from slot %s", c.ID, p.VendID, p.Item, p.Slot)
+		select {
+		case <-ctx.Done():
+		case <-time.After(m.sim.cfg.DispenseTime):
+		}
+		m.mu.Lock()
+		jammed := m.jammed[p.Slot]
+		m.mu.Unlock()
+		if jammed {
+			m.logf("货道 %s 卡货：出货失败（JAMMED）", "slot %s jammed: dispense failed (JAMMED)", p.Slot)
+			return json.RawMessage(`{"outcome":"failed","code":"JAMMED"}`)
+		}
+		m.logf("货道 %s 出货成功", "slot %s: delivered", p.Slot)
+		return json.RawMessage(`{"outcome":"delivered"}`)
+	case f2fpay.CommandOpenDoor:
+		var p struct {
+			SessionID int64 `json:"session_id"`
+		}
+		json.Unmarshal(c.Payload, &p)
+		m.mu.Lock()
+		m.door, m.session, m.taken, m.cabinet = "open", p.SessionID, map[string]int{}, nil
+		m.mu.Unlock()
+		m.headline(screenDoorOpen, "柜门已开，请取商品，取完关门", "The door is open: take what you want, then close it")
+		m.logf("收到开门指令 %d：会话 %d，柜门打开", "command %d: open the door for session %d — door open", c.ID, p.SessionID)
+		return json.RawMessage(fmt.Sprintf(`{"door":"open","session_id":%d}`, p.SessionID))
+	case f2fpay.CommandShowQR:
+		var p struct {
+			QRCode string `json:"qr_code"`
+		}
+		json.Unmarshal(c.Payload, &p)
+		if p.QRCode != "" {
+			m.mu.Lock()
+			m.qr = p.QRCode
+			m.mu.Unlock()
+			m.headline(screenPaying, "请用支付宝扫码支付", "Scan the QR with Alipay to pay")
+		}
+		m.logf("收到显示二维码指令 %d", "command %d: show a QR", c.ID)
+		return json.RawMessage(`{"shown":true}`)
+	case f2fpay.CommandCancel:
+		m.logf("收到取消指令 %d", "command %d: cancel", c.ID)
+		m.reset()
+		return json.RawMessage(`{"cancelled":true}`)
+	}
+	m.logf("未知指令 %d（%s）", "command %d: unknown kind %s", c.ID, c.Kind)
+	return json.RawMessage(`{"error":"unknown command kind"}`)
+}
+
+// runHeartbeats reports the machine's status on a schedule (docs/vending.md §5).
+func (m *Machine) runHeartbeats(ctx context.Context) {
+	quiet := false
+	for {
+		m.mu.Lock()
+		h := heartbeat{Status: "online", Door: m.door}
+		for slot, j := range m.jammed {
+			if j {
+				h.ErrorCodes = append(h.ErrorCodes, "JAMMED:"+slot)
+			}
+		}
+		m.mu.Unlock()
+		t := 5.0
+		h.Temperature = &t
+		err := m.w.heartbeat(ctx, h)
+		switch {
+		case err == nil:
+			quiet = false
+		case ctx.Err() != nil:
+			return
+		case !quiet:
+			m.logf("心跳未送达：%v", "heartbeat not delivered: %v", err)
+			quiet = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(m.sim.cfg.HeartbeatEvery):
+		}
+	}
+}

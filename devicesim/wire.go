@@ -1,0 +1,188 @@
+package devicesim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
+)
+
+// wire is the machine's side of the service's terminal API: the device channel
+// (docs/api.md), vend orders (docs/vending.md §11) and the cabinet's door-close report
+// (§12), authenticated with the terminal's key, which stays in this process and never
+// reaches the browser. The calls are plain HTTP with the same Bearer key and
+// Idempotency-Key conventions as package client; the device loop's at-most-once
+// journal is client.MemoryJournal's contract, kept in Machine.
+type wire struct {
+	base string
+	auth string
+	hc   *http.Client
+}
+
+// apiError is the service's error answer.
+type apiError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func statusOf(err error) int {
+	if e, ok := err.(*apiError); ok {
+		return e.Status
+	}
+	return 0
+}
+
+// maxAnswer bounds what the simulator reads of one answer.
+const maxAnswer = 1 << 20
+
+func (w *wire) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, w.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.auth)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", client.NewIdempotencyKey())
+	}
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &apiError{Status: resp.StatusCode}
+		var env struct {
+			Error *apiError `json:"error"`
+		}
+		if json.Unmarshal(data, &env) == nil && env.Error != nil {
+			e.Code, e.Message = env.Error.Code, env.Error.Message
+		} else if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+// poll asks for the terminal's pending commands, waiting up to wait.
+func (w *wire) poll(ctx context.Context, wait time.Duration) ([]*f2fpay.Command, error) {
+	var out struct {
+		Commands []*f2fpay.Command `json:"commands"`
+	}
+	err := w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/device/commands?wait=%d", int(wait/time.Second)), nil, &out)
+	return out.Commands, err
+}
+
+func (w *wire) ack(ctx context.Context, id int64, result json.RawMessage) error {
+	return w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/device/commands/%d/ack", id), map[string]json.RawMessage{"result": result}, nil)
+}
+
+// heartbeat is the machine's status report.
+type heartbeat struct {
+	Status      string   `json:"status"`
+	Door        string   `json:"door,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+	ErrorCodes  []string `json:"error_codes,omitempty"`
+}
+
+func (w *wire) heartbeat(ctx context.Context, h heartbeat) error {
+	return w.call(ctx, http.MethodPost, "/v1/device/heartbeat", h, nil)
+}
+
+// vendLine, vendItem and vendOrder are the vend order's wire form (docs/api.md).
+type vendLine struct {
+	Slot     string `json:"slot"`
+	Quantity int    `json:"quantity"`
+	Price    string `json:"price"`
+}
+
+type vendItem struct {
+	N      int    `json:"n"`
+	Slot   string `json:"slot"`
+	Name   string `json:"name"`
+	Price  string `json:"price"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type vendOrder struct {
+	ID         int64      `json:"id"`
+	OutTradeNo string     `json:"out_trade_no"`
+	State      string     `json:"state"`
+	Final      bool       `json:"final"`
+	Message    string     `json:"message"`
+	Total      string     `json:"total"`
+	Refunded   string     `json:"refunded"`
+	Items      []vendItem `json:"items"`
+	Payment    *struct {
+		State  string `json:"state"`
+		QRCode string `json:"qr_code,omitempty"`
+	} `json:"payment,omitempty"`
+}
+
+func (w *wire) createVend(ctx context.Context, lines []vendLine) (*vendOrder, error) {
+	var v vendOrder
+	return &v, w.call(ctx, http.MethodPost, "/v1/vends", map[string]any{"items": lines, "pay": "qr"}, &v)
+}
+
+func (w *wire) vend(ctx context.Context, id int64, wait time.Duration) (*vendOrder, error) {
+	var v vendOrder
+	return &v, w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/vends/%d?wait=%ds", id, int(wait/time.Second)), nil, &v)
+}
+
+func (w *wire) cancelVend(ctx context.Context, id int64) error {
+	return w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/vends/%d/cancel", id), map[string]any{}, nil)
+}
+
+// cabinetSession is the door-close answer (docs/api.md, the open-door cabinet).
+type cabinetSession struct {
+	ID         int64         `json:"id"`
+	State      string        `json:"state"`
+	Amount     f2fpay.Amount `json:"amount"`
+	FailCode   string        `json:"fail_code,omitempty"`
+	FailReason string        `json:"fail_reason,omitempty"`
+}
+
+type taken struct {
+	Slot  string `json:"slot"`
+	Count int    `json:"count"`
+}
+
+func (w *wire) closeCabinet(ctx context.Context, id int64, items []taken) (*cabinetSession, error) {
+	var s cabinetSession
+	return &s, w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/cabinet/sessions/%d/close", id), map[string]any{"items": items}, &s)
+}
+
+func (w *wire) cabinetSession(ctx context.Context, id int64) (*cabinetSession, error) {
+	var s cabinetSession
+	return &s, w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/cabinet/sessions/%d", id), nil, &s)
+}
