@@ -145,7 +145,7 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 	} else {
 		m.headline(screenPaying, "请用支付宝扫码支付", "Scan the QR with Alipay to pay")
 	}
-	go m.watch(context.WithoutCancel(ctx), gen, v.ID)
+	go m.watch(m.sim.background(), gen, v.ID)
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 func (m *Machine) watch(ctx context.Context, gen int, id int64) {
 	deadline := time.Now().Add(15 * time.Minute)
 	last := ""
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		v, err := m.w.vend(ctx, id, 25*time.Second)
 		m.mu.Lock()
 		current := m.watchGen == gen
@@ -163,7 +163,10 @@ func (m *Machine) watch(ctx context.Context, gen int, id int64) {
 		}
 		if err != nil {
 			m.logf("查询订单 %d 出错：%v", "looking vend %d up failed: %v", id, err)
-			time.Sleep(2 * time.Second)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
 			continue
 		}
 		m.mu.Lock()
@@ -272,7 +275,7 @@ func (m *Machine) closeDoor(ctx context.Context) error {
 		return errf("关门上报失败：%v", "the door-close report failed: %v", err)
 	}
 	m.showCharge(cs)
-	go m.watchCharge(context.WithoutCancel(ctx), session)
+	go m.watchCharge(m.sim.background(), session)
 	return nil
 }
 
@@ -298,7 +301,11 @@ func (m *Machine) showCharge(cs *cabinetSession) {
 func (m *Machine) watchCharge(ctx context.Context, id int64) {
 	last := ""
 	for range 120 {
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 		cs, err := m.w.cabinetSession(ctx, id)
 		if err != nil {
 			continue

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -54,6 +55,16 @@ type Sim struct {
 	log      *slog.Logger
 	machines map[int64]*Machine
 	order    []int64
+	// bg is Run's context: what a machine follows after the page's request ended (a
+	// vend's payment, a cabinet's charge) stops with it.
+	bg atomic.Pointer[context.Context]
+}
+
+func (s *Sim) background() context.Context {
+	if c := s.bg.Load(); c != nil {
+		return *c
+	}
+	return context.Background()
 }
 
 // New returns a simulator of cfg's machines; Run starts them.
@@ -105,6 +116,7 @@ func New(cfg Config) (*Sim, error) {
 
 // Run runs every machine's device loop and heartbeats until ctx ends.
 func (s *Sim) Run(ctx context.Context) {
+	s.bg.Store(&ctx)
 	var wg sync.WaitGroup
 	for _, id := range s.order {
 		m := s.machines[id]

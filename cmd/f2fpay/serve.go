@@ -196,7 +196,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	}
 	serving := map[*http.Server]net.Listener{}
 	if adminLn == nil {
-		serving[newServer(api.Handler())] = ln
+		serving[newServer(withMounts(cfg.mounts, api.Handler()))] = ln
 		s.AdminURL = s.URL
 	} else {
 		serving[newServer(onlyPaths(isPublicPath, onInternal, api.Handler()))] = ln
@@ -362,4 +362,21 @@ func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine
 		return nil, err
 	}
 	return h, nil
+}
+
+// withMounts serves the paths under each of mounts' prefixes with its handler, the
+// rest with h.
+func withMounts(mounts map[string]http.Handler, h http.Handler) http.Handler {
+	if len(mounts) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for prefix, m := range mounts {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				m.ServeHTTP(w, r)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
