@@ -23,9 +23,8 @@ import (
 // follows. Agreements are records, so a sandbox with --data keeps them across restarts.
 
 const (
-	kindAgreement     = "agreement"
-	kindSignRequest   = "agreement_sign_request"
-	agreementStatusNo = "UNSIGN"
+	kindAgreement   = "agreement"
+	kindSignRequest = "agreement_sign_request"
 )
 
 // Agreement states (query answers TEMP, NORMAL or STOP; an ended one is UNSIGN and no
@@ -34,7 +33,7 @@ const (
 	AgreementTemp   = "TEMP"
 	AgreementNormal = "NORMAL"
 	AgreementStop   = "STOP"
-	AgreementUnsign = agreementStatusNo
+	AgreementUnsign = "UNSIGN"
 )
 
 // The personal products the sandbox's merchants have signed with Alipay, and the sales
@@ -74,6 +73,10 @@ type Agreement struct {
 	LastDeductTime      *time.Time `json:"last_deduct_time,omitempty"`
 	NotifyURL           string     `json:"notify_url,omitempty"`
 	SignType            string     `json:"sign_type"`
+	// ISVAppID is the service provider's app that made the sign link with the
+	// merchant's app_auth_token: notifications then carry it as app_id, the merchant's
+	// app as auth_app_id.
+	ISVAppID string `json:"isv_app_id,omitempty"`
 }
 
 func (a *Agreement) recordKind() string  { return kindAgreement }
@@ -101,6 +104,7 @@ type SignRequest struct {
 	ExpiresAt           time.Time `json:"expires_at"`
 	AgreementNo         string    `json:"agreement_no,omitempty"` // once signed
 	Declined            bool      `json:"declined,omitempty"`
+	ISVAppID            string    `json:"isv_app_id,omitempty"`
 }
 
 func (r *SignRequest) recordKind() string  { return kindSignRequest }
@@ -190,6 +194,9 @@ func (t *txn) agreementPageSign(c *call) *node {
 		NotifyURL: c.notifyURL, ReturnURL: c.params["return_url"], SignType: c.signType,
 		CreatedAt: t.now, ExpiresAt: t.now.Add(ttl),
 	}
+	if c.isv != nil {
+		r.ISVAppID = c.isv.AppID
+	}
 	if d := b.DeviceParams; d != nil {
 		r.DeviceID = string(d.DeviceID)
 		if r.DeviceID == "" {
@@ -278,6 +285,7 @@ func (s *Sim) SignAgreement(ctx context.Context, spec AgreementSign) (*Agreement
 			ExternalAgreementNo: req.ExternalAgreementNo, ExternalLogonID: req.ExternalLogonID,
 			ThirdPartyType: req.ThirdPartyType, Channel: req.Channel, DeviceID: req.DeviceID, Status: AgreementNormal,
 			SignTime: t.now, InvalidTime: validUntil(t.now, req.Validity), NotifyURL: req.NotifyURL, SignType: req.SignType,
+			ISVAppID: req.ISVAppID,
 		}
 		w.AgreementNo = a.AgreementNo
 		t.putRec(a)
@@ -332,6 +340,9 @@ func (t *txn) notifyAgreement(a *Agreement, typ string) {
 		"external_logon_id": a.ExternalLogonID, "personal_product_code": a.PersonalProductCode,
 		"sign_scene": a.SignScene, "alipay_user_id": a.UserID, "alipay_open_id": a.OpenID,
 		"alipay_logon_id": maskAgreementLogon(a.LogonID), "status": a.Status,
+	}
+	if a.ISVAppID != "" {
+		p["app_id"] = a.ISVAppID // auth_app_id stays the merchant's, as on trade notifications
 	}
 	if typ == "dut_user_sign" {
 		p["sign_time"], p["valid_time"], p["invalid_time"] = fmtTime(a.SignTime), fmtTime(a.SignTime), fmtTime(a.InvalidTime)

@@ -538,3 +538,61 @@ func TestAgreementRestart(t *testing.T) {
 		t.Errorf("face session after restart: %+v", r)
 	}
 }
+
+// TestAgreementThroughISV: a service provider signs, charges and unsigns for a merchant
+// with its app_auth_token; the agreement and the money are the merchant's, the
+// notifications carry the ISV's app_id and the merchant's auth_app_id.
+func TestAgreementThroughISV(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	merchant := b.app
+	isvApp := b.otherApp()
+	var codeOut map[string]string
+	if st := b.control("POST", "/sandbox/app-auth-codes", map[string]string{"isv_app_id": isvApp.AppID, "merchant_app_id": merchant.AppID}, &codeOut); st != 201 {
+		t.Fatalf("app-auth-codes: %d", st)
+	}
+	rcv := newReceiver(t)
+	isv := b.client(isvApp, rcv.srv.URL)
+	tok, err := isv.OpenAuthTokenApp(ctx, &alipay.OpenAuthTokenAppRequest{GrantType: "authorization_code", Code: codeOut["app_auth_code"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := alipay.WithAppAuthToken(tok.AppAuthToken)
+	by := b.buyer("9.00")
+	link, err := isv.AgreementPageSignURL(ctx, cabinetSign("I1"), as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := b.openSignPage(link)
+	if st, _ := b.answerSignPage(page, by.UserID, "allow"); st != 200 {
+		t.Fatalf("sign: %d", st)
+	}
+	a := b.sim.Agreements(AgreementFilter{})[0]
+	if a.AppID != merchant.AppID || a.SellerID != merchant.SellerID || a.ISVAppID != isvApp.AppID {
+		t.Errorf("agreement %+v", a)
+	}
+	if res, _ := isv.TradePay(ctx, agreementCharge("i1", a.AgreementNo, "4.00"), as); res.Status != alipay.PayPaid {
+		t.Fatalf("charge for the merchant: %+v", res)
+	}
+	if res, _ := isv.TradePay(ctx, agreementCharge("i2", a.AgreementNo, "1.00")); !hasSub(res.Err, alipay.SubAgreementNotExist) {
+		t.Errorf("the ISV's own app charged the merchant's agreement: %+v", res)
+	}
+	if _, err := isv.AgreementUnsign(ctx, &alipay.AgreementUnsignRequest{AgreementRef: alipay.AgreementRef{AgreementNo: a.AgreementNo}}, as); err != nil {
+		t.Fatal(err)
+	}
+	b.settle()
+	for _, n := range rcv.received() {
+		if n.Get("app_id") != isvApp.AppID || n.Get("auth_app_id") != merchant.AppID {
+			t.Errorf("%s: app_id %s auth_app_id %s", n.Get("notify_type"), n.Get("app_id"), n.Get("auth_app_id"))
+		}
+		if _, err := isv.VerifyNotification(n); err != nil {
+			t.Errorf("%s does not verify for the ISV: %v", n.Get("notify_type"), err)
+		}
+	}
+	if len(rcv.received()) != 3 {
+		t.Errorf("%d notifications, want sign, trade, unsign", len(rcv.received()))
+	}
+	if m, _ := b.sim.App(merchant.AppID); m.Balance != amt("4.00") {
+		t.Errorf("merchant balance %s", m.Balance)
+	}
+}

@@ -204,14 +204,16 @@
 // # Faults
 //
 // {"kind": K, "method"?, "app_id"?, "out_trade_no"?, "count"?, "probability"?,
-// "latency"?, "delay"?, "resolve_to"?} — scope fields must all match; count limits it to
+// "latency"?, "delay"?, "resolve_to"?, "sub_code"?} — scope fields must all match; count limits it to
 // the next N matching calls (0: until deleted); probability draws from the seeded
 // generator, so a run with the same --seed replays. Kinds: latency (answer after
 // "latency"), system_error (20000 ACQ.SYSTEM_ERROR, nothing happens), http_502 (nothing
 // happens), drop_response (the call commits, the connection closes unanswered),
 // bad_signature and malformed_json (the call commits, the answer is broken), pay_pending
 // (trade.pay answers 10003 and becomes "resolve_to" paid|closed after "delay"),
-// cancel_retry (trade.cancel fails with retry_flag=Y, nothing happens), notify_duplicate,
+// cancel_retry (trade.cancel fails with retry_flag=Y, nothing happens), pay_refused
+// (trade.pay answers 40004 with "sub_code", e.g. ACQ.PRODUCT_AMOUNT_LIMIT_ERROR for a
+// face payment above the face product's limit; nothing happens), notify_duplicate,
 // notify_reorder (held until the trade's next notification has gone), notify_delay,
 // notify_drop, and for bills (applied to the link the next downloadurl.query issues):
 // bill_missing_row, bill_changed_amount, bill_changed_discount, bill_changed_fee,

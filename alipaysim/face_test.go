@@ -216,6 +216,24 @@ func TestFacePayFaults(t *testing.T) {
 	if got := b.sim.mustBuyer(t, by.UserID).Balance; got != amt("95.00") {
 		t.Errorf("balance %v, want 95.00: one face charge kept, one refunded by cancel", got)
 	}
+
+	// A face-specific refusal: nothing happens, the ftoken stays unspent.
+	if _, err := b.sim.AddFault(Fault{Kind: FaultPayRefused, OutTradeNo: "l1", Count: 1, SubCode: alipay.SubProductAmountLimitExceeded}); err != nil {
+		t.Fatal(err)
+	}
+	tok := token()
+	res, _ = c.TradePay(ctx, facePay("l1", tok, "5.00"))
+	if res.Status != alipay.PayFailed || !hasSub(res.Err, alipay.SubProductAmountLimitExceeded) || res.Response.OutTradeNo != "l1" {
+		t.Errorf("pay_refused: %+v", res)
+	}
+	if res, _ = c.TradePay(ctx, facePay("l2", tok, "5.00")); res.Status != alipay.PayPaid {
+		t.Errorf("the ftoken after a refusal: %+v", res)
+	}
+	for _, bad := range []Fault{{Kind: FaultPayRefused}, {Kind: FaultPayRefused, SubCode: "X"}, {Kind: FaultPayRefused, SubCode: "ACQ.X", Method: "alipay.trade.query"}} {
+		if _, err := b.sim.AddFault(bad); err == nil {
+			t.Errorf("fault %+v accepted", bad)
+		}
+	}
 }
 
 func TestFaceVerifyEndpoint(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	FaultSlowAnswer    = "slow_answer"    // the call commits, then its answer waits Latency (a caller that dies meanwhile never gets it)
 	FaultPayPending    = "pay_pending"    // trade.pay answers 10003, resolves to ResolveTo after Delay
 	FaultCancelRetry   = "cancel_retry"   // trade.cancel fails with retry_flag=Y; nothing happens
+	FaultPayRefused    = "pay_refused"    // trade.pay answers 40004 with SubCode (e.g. ACQ.PRODUCT_AMOUNT_LIMIT_ERROR); nothing happens
 	FaultNotifyDup     = "notify_duplicate"
 	FaultNotifyReorder = "notify_reorder" // held back until the trade's next notification has gone
 	FaultNotifyDelay   = "notify_delay"   // first attempt Delay later
@@ -33,7 +34,7 @@ const (
 )
 
 var faultKinds = []string{FaultLatency, FaultSystemError, FaultHTTP502, FaultDropResponse, FaultBadSignature,
-	FaultMalformedJSON, FaultSlowAnswer, FaultPayPending, FaultCancelRetry, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
+	FaultMalformedJSON, FaultSlowAnswer, FaultPayPending, FaultCancelRetry, FaultPayRefused, FaultNotifyDup, FaultNotifyReorder, FaultNotifyDelay, FaultNotifyDrop,
 	FaultBillMissingRow, FaultBillChangedAmount, FaultBillExtraTrade, FaultBillChangedDisc, FaultBillChangedFee,
 	FaultBillUnpaidTrade, FaultBillMissingRefund, FaultBillExtraRefund, FaultBillDuplicateRow,
 	FaultFaceWeakLight, FaultFaceNotRecognised, FaultFaceCancelled}
@@ -53,6 +54,7 @@ type Fault struct {
 	Latency     Duration `json:"latency,omitempty"`
 	Delay       Duration `json:"delay,omitempty"`
 	ResolveTo   string   `json:"resolve_to,omitempty"` // pay_pending: "paid" (default) or "closed"
+	SubCode     string   `json:"sub_code,omitempty"`   // pay_refused: the ACQ.* sub_code to answer
 	Hits        int      `json:"hits"`
 }
 
@@ -111,6 +113,14 @@ func (f *Fault) check() error {
 		}
 		if f.Delay == 0 {
 			f.Delay = Duration(30 * time.Second)
+		}
+	case FaultPayRefused:
+		if f.Method != "" && f.Method != "alipay.trade.pay" {
+			return f2fpay.Errorf(f2fpay.EINVALID, "pay_refused applies to alipay.trade.pay only")
+		}
+		f.Method = "alipay.trade.pay"
+		if !strings.HasPrefix(f.SubCode, "ACQ.") || len(f.SubCode) > 64 {
+			return f2fpay.Errorf(f2fpay.EINVALID, "a pay_refused fault needs sub_code, an ACQ.* code such as ACQ.PRODUCT_AMOUNT_LIMIT_ERROR")
 		}
 	case FaultCancelRetry:
 		if f.Method != "" && f.Method != "alipay.trade.cancel" {

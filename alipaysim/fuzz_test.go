@@ -1,6 +1,7 @@
 package alipaysim
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,6 +56,7 @@ func queryEscape(s string) string {
 func FuzzGateway(f *testing.F) {
 	b := setup(f)
 	by := b.buyer("1000.00")
+	agreementNo := b.signAgreement(b.client(b.app, ""), by.UserID, cabinetSign("F1")).AgreementNo
 	start := totalMoney(b)
 	seeds := []struct{ raw, method, biz string }{
 		{"method=alipay.trade.pay&app_id=1", "alipay.trade.pay", `{"out_trade_no":"1","auth_code":"281234567890123456","subject":"s","total_amount":"1.00"}`},
@@ -64,6 +66,13 @@ func FuzzGateway(f *testing.F) {
 		{"a=1", "alipay.trade.cancel", `{"out_trade_no":"zz"}`},
 		{"a=1", "alipay.trade.create", `{"out_trade_no":"c","subject":"s","total_amount":"5","buyer_id":"` + by.UserID + `"}`},
 		{"a=1", "alipay.trade.fastpay.refund.query", `[1,2]`},
+		{"a=1", "zoloz.authentication.smilepay.initialize", `{"apdid_token":"a","app_name":"n","app_version":"1","bio_meta_info":"m","merchant_info":{"device_num":7}}`},
+		{"a=1", "zoloz.authentication.customer.smilepay.initialize", `{"zimmetainfo":"{\"apdidToken\":\"a\",\"appName\":\"n\",\"bioMetaInfo\":\"m\"}"}`},
+		{"a=1", "alipay.user.agreement.query", `{"personal_product_code":"GENERAL_WITHHOLDING_P","sign_scene":"INDUSTRY|VENDING_MACHINE","alipay_user_id":"` + by.UserID + `"}`},
+		{"a=1", "alipay.user.agreement.unsign", `{"agreement_no":20260000000000000000}`},
+		{"a=1", "alipay.trade.pay", `{"out_trade_no":"a1","subject":"s","total_amount":"1.00","product_code":"GENERAL_WITHHOLDING","agreement_params":{"agreement_no":"` + agreementNo + `"}}`},
+		{"a=1", "alipay.trade.pay", `{"out_trade_no":"a2","subject":"s","total_amount":"1.00","agreement_params":[]}`},
+		{"method=alipay.user.agreement.page.sign", "alipay.user.agreement.page.sign", `{"personal_product_code":"GENERAL_WITHHOLDING_P","access_params":{"channel":"ALIPAYAPP"},"effect_time":"30"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.raw, s.method, s.biz, false)
@@ -95,6 +104,11 @@ func FuzzGateway(f *testing.F) {
 
 func checkEnvelope(t *testing.T, b *bundle, rec *httptest.ResponseRecorder) {
 	t.Helper()
+	// A page method (agreement page.sign) answers a browser: a redirect to the sign page,
+	// or an HTML error page.
+	if rec.Code == http.StatusFound || (rec.Code == http.StatusBadRequest && strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html")) {
+		return
+	}
 	if rec.Code != 200 && rec.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("HTTP %d", rec.Code)
 	}
@@ -127,4 +141,43 @@ func totalMoney(b *bundle) f2fpay.Amount {
 		}
 	})
 	return sum
+}
+
+// FuzzFaceAndAgreementBiz feeds arbitrary biz_content to the face and agreement
+// handlers directly (no signing, so it runs fast): nothing may panic, every answer is a
+// node with a code, and a page.sign that succeeds always names its sign page.
+func FuzzFaceAndAgreementBiz(f *testing.F) {
+	b := setup(f)
+	by := b.buyer("10.00")
+	no := b.signAgreement(b.client(b.app, ""), by.UserID, cabinetSign("Z1")).AgreementNo
+	handlers := []string{"zoloz.authentication.smilepay.initialize", "zoloz.authentication.customer.smilepay.initialize",
+		"alipay.user.agreement.page.sign", "alipay.user.agreement.query", "alipay.user.agreement.unsign"}
+	for _, s := range []string{
+		`{"apdid_token":"a","app_name":"n","app_version":"1","bio_meta_info":"m"}`,
+		`{"zimmetainfo":"{\"apdidToken\":\"a\",\"appName\":\"n\",\"bioMetaInfo\":\"m\"}"}`,
+		`{"personal_product_code":"GENERAL_WITHHOLDING_P","access_params":{"channel":"QRCODE"},"sign_validity_period":"12m","effect_time":5}`,
+		`{"agreement_no":"` + no + `"}`,
+		`{"personal_product_code":"GENERAL_WITHHOLDING_P","sign_scene":"INDUSTRY|VENDING_MACHINE","alipay_logon_id":"` + by.LogonID + `"}`,
+		`{"zimmetainfo":1}`, `[]`, `null`, ``,
+	} {
+		for i := range handlers {
+			f.Add(uint8(i), s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, biz string) {
+		method := handlers[int(which)%len(handlers)]
+		var n *node
+		var c *call
+		b.sim.e.update(context.Background(), func(tx *txn) error {
+			c = &call{app: b.app, method: method, params: params{"biz_content": biz}, baseURL: "http://sandbox.test", signType: "RSA2"}
+			n = methods[method](tx, c)
+			return nil
+		})
+		if n == nil || n.Code == "" {
+			t.Fatalf("%s(%q): no answer", method, biz)
+		}
+		if method == "alipay.user.agreement.page.sign" && n.Code == codeSuccess && !strings.HasPrefix(c.redirect, "http://sandbox.test/agreements/sign/sr") {
+			t.Fatalf("page.sign succeeded without a sign page: %q", c.redirect)
+		}
+	})
 }

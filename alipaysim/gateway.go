@@ -185,6 +185,11 @@ func (s *Sim) gateway(r *http.Request) *reply {
 			return rep
 		case FaultPayPending:
 			c.pending = effect
+		case FaultPayRefused:
+			zero := f2fpay.Amount(0)
+			rep.n = bizError(effect.SubCode, "支付失败 (a pay_refused fault)").set("out_trade_no", string(biz.OutTradeNo)).
+				set("buyer_pay_amount", zero).set("invoice_amount", zero).set("point_amount", zero).set("receipt_amount", zero)
+			return rep
 		default:
 			rep.effect = effect
 		}

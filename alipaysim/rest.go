@@ -383,7 +383,7 @@ func (s *Sim) rest1(r *http.Request) *restReply {
 	}
 
 	latency, effect := s.e.faults.take(method, app.AppID, string(biz.OutTradeNo), func(k string) bool {
-		return !strings.HasPrefix(k, "notify_") && !strings.HasPrefix(k, "bill_")
+		return !strings.HasPrefix(k, "notify_") && !strings.HasPrefix(k, "bill_") && !strings.HasPrefix(k, "face_")
 	})
 	if latency > 0 {
 		select {
@@ -402,6 +402,8 @@ func (s *Sim) rest1(r *http.Request) *restReply {
 			return fail(http.StatusBadRequest, "ACQ.SYSTEM_ERROR", "系统错误，请重试")
 		case FaultPayPending:
 			c.pending = effect
+		case FaultPayRefused:
+			return fail(http.StatusBadRequest, effect.SubCode, "支付失败 (a pay_refused fault)")
 		default:
 			postEffect = effect
 		}

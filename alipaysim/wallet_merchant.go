@@ -103,7 +103,7 @@ func faultFromForm(form map[string][]string) (Fault, error) {
 		}
 		return ""
 	}
-	for _, k := range []string{"kind", "method", "app_id", "out_trade_no", "latency", "delay", "resolve_to"} {
+	for _, k := range []string{"kind", "method", "app_id", "out_trade_no", "latency", "delay", "resolve_to", "sub_code"} {
 		if v := get(k); v != "" {
 			m[k] = v
 		}

@@ -203,3 +203,20 @@ func refuse(reason string, owed f2fpay.Amount) *Refusal {
 	}
 	return r
 }
+
+// DebtReason says to the member, in Chinese and English, why a charge was refused and
+// what to do, from Alipay's sub_code (FailCode).
+func DebtReason(failCode string) (zh, en string) {
+	switch failCode {
+	case "ACQ.BUYER_BALANCE_NOT_ENOUGH", "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH":
+		return "支付宝余额不足：请充值或在支付宝中更换付款方式，然后点“立即补缴”。",
+			"Your Alipay balance is not enough: top up, or choose another funding source in Alipay, then tap Pay now."
+	case FailNoAgreement, "ACQ.AGREEMENT_NOT_EXIST", "ACQ.AGREEMENT_INVALID", "ACQ.AGREEMENT_STATUS_NOT_NORMAL":
+		return "免密支付协议已失效：请重新开通，欠款将自动扣除。",
+			"Your password-free payment agreement no longer works: sign again, and what you owe is charged automatically."
+	case "":
+		return "扣款结果确认中。", "Waiting for Alipay's answer."
+	}
+	return "支付宝未能扣款（" + failCode + "）：请检查支付宝账户，然后点“立即补缴”。",
+		"Alipay could not charge you (" + failCode + "): check your Alipay account, then tap Pay now."
+}

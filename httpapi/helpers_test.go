@@ -144,14 +144,14 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
-	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
-		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger})
-	b.must(err)
 	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.cabinet = cab
+	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
+		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
+	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: b.srv.URL, Cabinet: cab,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,

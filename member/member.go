@@ -75,6 +75,9 @@ type Config struct {
 	AuthorizeURL func(app *f2fpay.App) string
 	Clock        f2fpay.Clock
 	Logger       *slog.Logger
+	// Cabinet serves the open-door cabinets' pages (cabinet.go); a cabinet's page is
+	// the ordinary sale page when nil.
+	Cabinet Cabinet
 }
 
 // Handler serves the H5 pages under /m/.
@@ -116,6 +119,10 @@ func New(cfg Config) (*Handler, error) {
 	m.HandleFunc("GET /m/{terminal}", h.page(h.device))
 	m.HandleFunc("POST /m/{terminal}/pay", h.page(h.pay))
 	m.HandleFunc("GET /m/{terminal}/orders/{out_trade_no}", h.page(h.result))
+	m.HandleFunc("POST /m/{terminal}/cabinet/sign", h.page(h.cabinetStep(h.cabinetSign)))
+	m.HandleFunc("POST /m/{terminal}/cabinet/open", h.page(h.cabinetStep(h.cabinetOpen)))
+	m.HandleFunc("POST /m/{terminal}/cabinet/pay", h.page(h.cabinetStep(h.cabinetPay)))
+	m.HandleFunc("POST /m/{terminal}/cabinet/unsign", h.page(h.cabinetStep(h.cabinetUnsign)))
 	m.HandleFunc("/m/", h.page(func(w http.ResponseWriter, r *http.Request) error {
 		return refuse(http.StatusNotFound, "notFound", "scanAgain")
 	}))
@@ -303,6 +310,11 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) error {
 			if err := h.cfg.Store.UpdateMemberSession(ctx, s); err != nil {
 				return err
 			}
+		}
+		if ok, err := h.isCabinet(ctx, term.ID); err != nil {
+			return err
+		} else if ok {
+			return h.cabinetPage(w, r, s, m, term, http.StatusOK, cabinetView{})
 		}
 		d := pageData{Session: s, Member: m, Terminal: term, CSRF: h.csrf(s)}
 		d.Sale, err = h.cfg.Store.OpenSale(ctx, term.ID, h.cfg.Clock.Now())

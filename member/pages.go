@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/cabinet"
 )
 
 //go:embed pages/*.html
@@ -28,6 +29,7 @@ type pageData struct {
 	PhoneMasked string
 	Message     string
 	WalletURL   string
+	Cabinet     *cabinetView
 }
 
 // texts are the pages' words, Chinese first: [zh, en].
@@ -94,11 +96,24 @@ var texts = map[string][2]string{
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"refusal", "sale", "phone", "pay", "result"} {
+	for _, name := range []string{"refusal", "sale", "phone", "pay", "result", "cabinet", "cabinet_sign"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(template.FuncMap{
 			"t":     func(lang, key string) string { return text(lang, key) },
 			"yuan":  func(a f2fpay.Amount) string { return a.String() },
 			"state": func(s f2fpay.OrderState) string { return string(s) },
+			"debtWhy": func(lang, failCode string) string {
+				zh, en := cabinet.DebtReason(failCode)
+				if lang == "en" {
+					return en
+				}
+				return zh
+			},
+			"refusal": func(lang string, r *cabinet.Refusal) string {
+				if r == nil {
+					return ""
+				}
+				return refusalText(lang, r)
+			},
 		}).ParseFS(pageFS, "pages/layout.html", "pages/"+name+".html"))
 	}
 	return out

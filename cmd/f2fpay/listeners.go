@@ -21,14 +21,15 @@ import (
 // internal until it is listed here.
 func isPublicPath(p string) bool {
 	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/alipay/notify/") ||
-		p == "/healthz" || p == "/readyz"
+		strings.HasPrefix(p, "/alipay/agreements/notify/") || p == "/healthz" || p == "/readyz"
 }
 
 // isInternalPath reports whether p is served on the internal (admin) listener:
 // everything except the terminal API and Alipay's notifications, which have no
 // business on an address the internet cannot reach.
 func isInternalPath(p string) bool {
-	return !strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/alipay/notify/")
+	return !strings.HasPrefix(p, "/v1/") && !strings.HasPrefix(p, "/alipay/notify/") &&
+		!strings.HasPrefix(p, "/alipay/agreements/notify/")
 }
 
 // onlyPaths serves the requests whose cleaned path allow accepts and answers the

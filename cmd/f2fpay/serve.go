@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/console"
 	"github.com/f2fpay/f2fpay/httpapi"
@@ -134,7 +135,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	members, err := memberPages(cfg, store, box, engine, log)
+	cab, err := cabinetService(cfg, store, engine, log)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	members, err := memberPages(cfg, store, box, engine, cab, log)
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
@@ -174,6 +180,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Instance: cfg.Instance + "." + startID(),
 		Home:     cfg.homeLinks,
 		Console:  consoleHandler,
+		Cabinet:  cabinetAPI(cab),
 	})
 	if err != nil {
 		closeAll()
@@ -247,6 +254,16 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		defer s.wg.Done()
 		runDailyRecon(bg, cfg, reconciler)
 	}()
+	if cab != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			// Cabinet charges whose answer was lost and members' debts are retried on
+			// their backoff, each session by one instance (a lease); doors that never
+			// opened are abandoned.
+			cab.Run(bg)
+		}()
+	}
 	if adminLn == nil {
 		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
 		if cfg.AdminToken != "" && !isLoopback(cfg.Listen) {
@@ -342,7 +359,7 @@ func (c *serveConfig) memberHousekeeping() time.Duration {
 // memberPages builds the buyers' account-linking and one-tap pages (/m/, docs/vending.md
 // §8) when the service has a public URL for Alipay's redirect; none without one. Codes
 // go to the SMS provider of -sms-url, or — for development and the demo only — to the log.
-func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine *payment.Engine, log *slog.Logger) (http.Handler, error) {
+func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine *payment.Engine, cab *cabinet.Service, log *slog.Logger) (http.Handler, error) {
 	if cfg.PublicURL == "" {
 		return nil, nil
 	}
@@ -356,8 +373,12 @@ func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine
 	} else {
 		log.Warn("member pages: no -sms-url, so SMS codes are written to this log (development only)")
 	}
+	var cabinetPages member.Cabinet
+	if cab != nil {
+		cabinetPages = cab
+	}
 	h, err := member.New(member.Config{Store: store, Box: box, OAuth: engine, Payer: engine, SMS: sms,
-		PublicURL: cfg.PublicURL, Logger: log})
+		PublicURL: cfg.PublicURL, Logger: log, Cabinet: cabinetPages})
 	if err != nil {
 		return nil, err
 	}
@@ -379,4 +400,24 @@ func withMounts(mounts map[string]http.Handler, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// cabinetService is the open-door cabinet (docs/vending.md §12) when the service has a
+// public URL, where Alipay sends agreement notifications and the signing page returns
+// the member; none without one.
+func cabinetService(cfg *serveConfig, store f2fpay.Storage, engine *payment.Engine, log *slog.Logger) (*cabinet.Service, error) {
+	if cfg.PublicURL == "" {
+		return nil, nil
+	}
+	return cabinet.New(cabinet.Config{Store: store, Devices: store, Alipay: engine, PublicURL: cfg.PublicURL,
+		Owner: cfg.Instance, Logger: log})
+}
+
+// cabinetAPI is cab as the API's dependency: nil (its endpoints answer 501) when there
+// is none, never a typed nil.
+func cabinetAPI(cab *cabinet.Service) httpapi.Cabinet {
+	if cab == nil {
+		return nil
+	}
+	return cab
 }
