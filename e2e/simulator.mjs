@@ -26,7 +26,9 @@ async function sandbox(method, path, body) {
   if (!r.ok) throw new Error(`sandbox ${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
   return j;
 }
-const balance = async (id) => (await sandbox("GET", `/sandbox/buyers/${id}`)).balance; // fen
+// Amounts travel as strings ("88.88"); the ledger is compared in fen, never floats.
+const fen = (yuan) => { const [i, f = ""] = String(yuan).split("."); return Number(i) * 100 + Number((f + "00").slice(0, 2)); };
+const balance = async (id) => fen((await sandbox("GET", `/sandbox/buyers/${id}`)).balance);
 
 // served reports whether the service has a route (unauthenticated: 401, not 404).
 async function served(method, path) {
@@ -178,7 +180,7 @@ try {
   else {
     let member, terminal, buyer2;
     await step("cabinet: a new buyer signs in on the member page and signs the agreement in the sandbox wallet", async () => {
-      buyer2 = (await sandbox("POST", "/sandbox/buyers", { balance: 1500, pay_password: "123456" })).user_id;
+      buyer2 = (await sandbox("POST", "/sandbox/buyers", { balance: "15.00", pay_password: "123456" })).user_id;
       await desk.goto(env.CABINET_URL);
       await desk.locator("#qr").waitFor();
       await shot(desk, "cabinet-scan");
@@ -254,7 +256,7 @@ try {
     });
 
     await step("cabinet: a top-up, then pay now → the debt is paid, the door can open again", async () => {
-      await sandbox("POST", `/sandbox/buyers/${buyer2}/top-up`, { amount: 2000 });
+      await sandbox("POST", `/sandbox/buyers/${buyer2}/top-up`, { amount: "20.00" });
       await phone.goto(member);
       await phone.click("#paynow");
       for (let i = 0; i < 40 && await phone.locator("#open").count() === 0; i++) { await sleep(250); await phone.goto(member); }
