@@ -525,3 +525,140 @@ func TestCabinetRefusals(t *testing.T) {
 	_, err = b.svc.Open(ctx, b.member.ID, cab2.ID)
 	wantRefusal(t, err, cabinet.ReasonElsewhere)
 }
+
+// TestCabinetRetrierRestart: an instance that claimed a charge and died before sending
+// it leaves the session CHARGING with the attempt counted; the next instance's retrier
+// asks trade.query (no trade), pays once under the same number. Two instances running
+// their retriers on one debt at once send one successful pay.
+func TestCabinetRetrierRestart(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		ctx := t.Context()
+		b := setup(t, kind, "5.00")
+		b.sign()
+		b.active()
+		// The debt, as before.
+		sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+		b.must(err)
+		debt, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+		b.must(err)
+		if debt.State != f2fpay.CabinetDebt {
+			t.Fatalf("closed: %+v", debt)
+		}
+		// A crash after claiming the retry, before sending it: CHARGING, attempt 2 counted.
+		debt.State, debt.Attempts, debt.NextCheckAt = f2fpay.CabinetCharging, debt.Attempts+1, b.clock.Now().Add(5*time.Second)
+		b.must(b.db.UpdateCabinetSession(ctx, debt))
+		if _, err := b.Sim.TopUp(ctx, b.buyer.UserID, 2000); err != nil {
+			t.Fatal(err)
+		}
+		// A second instance (its own service, same store and engine), after the handover.
+		other, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Alipay: b.engine, PublicURL: "http://127.0.0.1:1",
+			UnknownDelay: time.Second, Handover: 5 * time.Second, Clock: b.clock, Owner: "other"})
+		b.must(err)
+		b.clock.Advance(6 * time.Second)
+		var wg sync.WaitGroup
+		for _, s := range []*cabinet.Service{b.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.RunOnce(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		paid, err := b.db.FindCabinetSession(ctx, sess.ID)
+		b.must(err)
+		if paid.State != f2fpay.CabinetPaid {
+			t.Fatalf("after the restart: %+v", paid)
+		}
+		no := paid.OutTradeNo
+		if p, q := b.Calls.Count(alipay.MethodTradePay, no), b.Calls.Count(alipay.MethodTradeQuery, no); p != 2 || q != 1 {
+			t.Fatalf("%d trade.pay (want the refused one and one more) and %d trade.query (want 1)", p, q)
+		}
+		if got := b.Balance(b.buyer.UserID); got != 500+2000-1150 {
+			t.Fatalf("balance %s: charged other than once", got)
+		}
+	})
+}
+
+// TestCabinetOrderWrittenSessionNot: a crash after the paid charge's order was written
+// but before the session said PAID: the retrier's query finds the trade paid and links
+// the order already written — one order, one payment.succeeded, one trade.pay.
+func TestCabinetOrderWrittenSessionNot(t *testing.T) {
+	ctx := t.Context()
+	b := setup(t, testdb.SQLite, "100.00")
+	b.sign()
+	b.active()
+	sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	paid, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+	b.must(err)
+	orderID := paid.OrderID
+	lost := *paid // the session write that the crash lost
+	lost.State, lost.OrderID, lost.TradeNo, lost.PaidAt, lost.NextCheckAt = f2fpay.CabinetCharging, 0, "", time.Time{}, b.clock.Now()
+	b.must(b.db.UpdateCabinetSession(ctx, &lost))
+	if n, err := b.svc.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d %v", n, err)
+	}
+	again, err := b.db.FindCabinetSession(ctx, sess.ID)
+	b.must(err)
+	if again.State != f2fpay.CabinetPaid || again.OrderID != orderID {
+		t.Fatalf("after the query: %+v, want PAID with order %d", again, orderID)
+	}
+	events, err := b.db.ListEvents(ctx, f2fpay.EventFilter{OrderID: &orderID})
+	b.must(err)
+	if len(events) != 1 || events[0].Type != f2fpay.EventPaymentSucceeded {
+		t.Fatalf("events: %+v", events)
+	}
+	if n := b.Calls.Count(alipay.MethodTradePay, paid.OutTradeNo); n != 1 {
+		t.Fatalf("%d trade.pay calls", n)
+	}
+}
+
+// TestCabinetAbandon: a door whose open_door command was never acknowledged is
+// abandoned after DoorTTL + AbandonAfter and frees the member; one the cabinet
+// acknowledged waits for its report; a report that still comes for an abandoned
+// session is charged.
+func TestCabinetAbandon(t *testing.T) {
+	ctx := t.Context()
+	b := setup(t, testdb.SQLite, "100.00")
+	b.sign()
+	b.active()
+	sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	b.clock.Advance(5 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 0 {
+		t.Fatalf("Abandon too early: %d %v", n, err)
+	}
+	b.clock.Advance(8 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 1 {
+		t.Fatalf("Abandon: %d %v", n, err)
+	}
+	got, err := b.db.FindCabinetSession(ctx, sess.ID)
+	b.must(err)
+	if got.State != f2fpay.CabinetAbandoned {
+		t.Fatalf("after Abandon: %+v", got)
+	}
+	// The member may open again; this time the cabinet acknowledges.
+	next, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+	b.must(err)
+	if _, err := b.db.AckCommand(ctx, b.cab.ID, next.CommandID, nil, b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(13 * time.Minute)
+	if n, err := b.svc.Abandon(ctx); err != nil || n != 0 {
+		t.Fatalf("Abandon of an acknowledged door: %d %v", n, err)
+	}
+	b.must2(b.svc.Close(ctx, b.cab.ID, next.ID, nil))
+	// The abandoned session's late report: charged.
+	late, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+	b.must(err)
+	if late.State != f2fpay.CabinetPaid || late.Amount != 1150 {
+		t.Fatalf("a late report: %+v", late)
+	}
+}
+
+func (b *bundle) must2(_ any, err error) {
+	b.t.Helper()
+	b.must(err)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,26 @@ func TestCabinetHTTP(t *testing.T) {
 	if status, _, _ := b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/cabinet/sessions/%d/close", sess.ID), cabAuth, "k-extra",
 		[]byte(`{"items":[{"slot":"A1","count":1}],"extra":1}`), "X-Test-Invalid-Request", "1"); status != http.StatusBadRequest {
 		t.Fatalf("an unknown field: %d", status)
+	}
+	// The Go client: the cabinet's side and the operator's.
+	cc := client.NewClient(b.srv.URL, term.APIKey.KeyID, term.APIKey.Secret, nil)
+	cs, err := cc.CloseCabinetSession(ctx, sess.ID, []client.CabinetTaken{{Slot: "B1", Count: 1}, {Slot: "A1", Count: 2}})
+	b.must(err)
+	if cs.State != "PAID" || cs.Amount != "11.50" || len(cs.Items) != 2 {
+		t.Fatalf("client close: %+v", cs)
+	}
+	if cs, err = cc.CabinetSession(ctx, sess.ID); err != nil || cs.TradeNo == "" {
+		t.Fatalf("client session: %+v %v", cs, err)
+	}
+	list, owed, err := b.admin.CabinetSessions(ctx, url.Values{"member_id": {fmt.Sprint(m.ID)}})
+	b.must(err)
+	if len(list) != 1 || list[0].ID != sess.ID || owed != "0.00" {
+		t.Fatalf("client list: %+v owed %q", list, owed)
+	}
+	ar, err := b.admin.RefundCabinetSession(ctx, sess.ID, client.RefundRequest{RefundID: "d-2", Amount: 100, Reason: "dented can"})
+	b.must(err)
+	if ar.Refund.State != f2fpay.RefundSucceeded || ar.Order.RefundedAmount != 400 {
+		t.Fatalf("client refund: %+v", ar)
 	}
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
