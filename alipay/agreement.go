@@ -319,6 +319,12 @@ func (a *AgreementNotification) Signed() bool {
 	return a.NotifyType == NotifyAgreementSign && a.Status == AgreementNormal
 }
 
+// IsAgreement reports whether the notification is about an agreement (dut_user_sign or
+// dut_user_unsign) rather than a trade: a notify URL that receives both dispatches on it.
+func (n *Notification) IsAgreement() bool {
+	return n.NotifyType == NotifyAgreementSign || n.NotifyType == NotifyAgreementUnsign
+}
+
 // Agreement decodes a verified notification as an agreement notification. It fails
 // for any other notify_type, and when a field an agreement notification must carry is
 // missing or malformed: a notification that cannot be read must not change a member's
@@ -333,7 +339,7 @@ func (n *Notification) Agreement() (*AgreementNotification, error) {
 		AlipayLogonID: f.Get("alipay_logon_id"), Status: f.Get("status"), Notification: n,
 	}
 	switch {
-	case n.NotifyType != NotifyAgreementSign && n.NotifyType != NotifyAgreementUnsign:
+	case !n.IsAgreement():
 		return nil, fmt.Errorf("%w: notify_type %q is not an agreement notification", ErrNotification, n.NotifyType)
 	case !agreementNoPattern.MatchString(a.AgreementNo):
 		return nil, fmt.Errorf("%w: agreement_no %q is missing or malformed", ErrNotification, a.AgreementNo)

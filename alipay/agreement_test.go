@@ -356,6 +356,12 @@ func TestAgreementNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !a.Notification.IsAgreement() {
+		t.Error("IsAgreement false for dut_user_sign")
+	}
+	if n, _ := c.ParseNotification([]byte(signNotification(t, paidNotification()).Encode())); n.IsAgreement() {
+		t.Error("IsAgreement true for trade_status_sync")
+	}
 	if !a.Signed() || a.AgreementNo != "20225310838635316223" || a.AlipayUserID != "2088102363632794" ||
 		a.ExternalAgreementNo != "1700336165218822912819-config" || a.SignTime.String() != "2022-05-10 21:10:39" ||
 		a.InvalidTime.String() != "2115-02-01 00:00:00" || a.Notification.Values.Get("alipay_logon_id") != "157******67" {

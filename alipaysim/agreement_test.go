@@ -172,6 +172,15 @@ func TestAgreementLifecycle(t *testing.T) {
 	if _, err := c.AgreementUnsign(ctx, &alipay.AgreementUnsignRequest{AgreementRef: alipay.AgreementRef{AgreementNo: sign.AgreementNo}}); !hasSub(err, alipay.SubAgreementHasUnsigned) {
 		t.Errorf("second unsign: %v", err)
 	}
+	if resp, err := http.Get(page); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "已解约") {
+			t.Errorf("the sign link of an unsigned agreement: %s", body)
+		}
+	}
 	if got := b.sim.mustBuyer(t, by.UserID).Balance; got != amt("37.50") {
 		t.Errorf("buyer balance %v after the refused charge", got)
 	}
