@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 )
 
 // Action is what the page asks the machine to do (POST /sim/{terminal}/actions).
@@ -252,10 +253,10 @@ func (m *Machine) closeDoor(ctx context.Context) error {
 		return errf("柜门没开", "the door is not open")
 	}
 	session := m.session
-	var items []taken
+	var items []client.CabinetTaken
 	for _, s := range m.cfg.Slots {
 		if n := m.taken[s.Code]; n > 0 {
-			items = append(items, taken{Slot: s.Code, Count: n})
+			items = append(items, client.CabinetTaken{Slot: s.Code, Count: n})
 		}
 	}
 	m.door = "closed"
@@ -266,9 +267,9 @@ func (m *Machine) closeDoor(ctx context.Context) error {
 	}
 	m.logf("柜门关闭：会话 %d 取走 %d 件", "door closed: session %d took %d items", session, n)
 	if items == nil {
-		items = []taken{}
+		items = []client.CabinetTaken{}
 	}
-	cs, err := m.w.closeCabinet(ctx, session, items)
+	cs, err := m.c.CloseCabinetSession(ctx, session, items)
 	if err != nil {
 		m.logf("关门上报失败：%v", "door-close report failed: %v", err)
 		m.headline(screenError, "关门上报失败", "The door-close report failed")
@@ -279,7 +280,7 @@ func (m *Machine) closeDoor(ctx context.Context) error {
 	return nil
 }
 
-func (m *Machine) showCharge(cs *cabinetSession) {
+func (m *Machine) showCharge(cs *client.CabinetSession) {
 	m.mu.Lock()
 	m.cabinet = cs
 	m.mu.Unlock()
@@ -289,7 +290,7 @@ func (m *Machine) showCharge(cs *cabinetSession) {
 	case "DEBT":
 		m.headline(screenCharging, fmt.Sprintf("扣款 %s 元失败（%s），请充值后补缴", cs.Amount, cs.FailCode),
 			fmt.Sprintf("Charging %s yuan failed (%s): top up, then pay what is owed", cs.Amount, cs.FailCode))
-	case "CLOSED", "EMPTY", "NOTHING":
+	case "EMPTY":
 		m.headline(screenCharging, "未取商品，不扣款", "Nothing taken, nothing charged")
 	default:
 		m.headline(screenCharging, fmt.Sprintf("正在扣款 %s 元…", cs.Amount), fmt.Sprintf("Charging %s yuan…", cs.Amount))
@@ -306,7 +307,7 @@ func (m *Machine) watchCharge(ctx context.Context, id int64) {
 			return
 		case <-time.After(time.Second):
 		}
-		cs, err := m.w.cabinetSession(ctx, id)
+		cs, err := m.c.CabinetSession(ctx, id)
 		if err != nil {
 			continue
 		}

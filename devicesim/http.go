@@ -20,6 +20,7 @@ import (
 	"github.com/boombuler/barcode/qr"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 )
 
 //go:embed page.html index.html
@@ -130,13 +131,13 @@ type View struct {
 	QRVersion  string     `json:"qr_version,omitempty"`
 	// QRCode is what the QR says (a sandbox trade's /qr/ link): the page links it so a
 	// person without a phone can pay it in the sandbox wallet.
-	QRCode    string          `json:"qr_code,omitempty"`
-	Vend      *vendOrder      `json:"vend,omitempty"`
-	Door      string          `json:"door"`
-	Session   int64           `json:"session,omitempty"`
-	Cabinet   *cabinetSession `json:"cabinet,omitempty"`
-	MemberURL string          `json:"member_url,omitempty"`
-	Log       []LogEntry      `json:"log"`
+	QRCode    string                 `json:"qr_code,omitempty"`
+	Vend      *vendOrder             `json:"vend,omitempty"`
+	Door      string                 `json:"door"`
+	Session   int64                  `json:"session,omitempty"`
+	Cabinet   *client.CabinetSession `json:"cabinet,omitempty"`
+	MemberURL string                 `json:"member_url,omitempty"`
+	Log       []LogEntry             `json:"log"`
 }
 
 // View returns the machine's state.

@@ -101,6 +101,7 @@ func New(cfg Config) (*Sim, error) {
 			cfg:     mc,
 			sim:     s,
 			w:       &wire{base: cfg.ServiceURL, auth: mc.KeyID + "." + mc.Secret, hc: cfg.HTTPClient},
+			c:       client.NewClient(cfg.ServiceURL, mc.KeyID, mc.Secret, cfg.HTTPClient),
 			journal: newJournal(4096),
 			jammed:  map[string]bool{},
 			taken:   map[string]int{},
@@ -156,6 +157,7 @@ type Machine struct {
 	cfg     MachineConfig
 	sim     *Sim
 	w       *wire
+	c       *client.Client // the terminal API calls package client has (the cabinet's)
 	journal *journal
 
 	mu        sync.Mutex
@@ -169,7 +171,7 @@ type Machine struct {
 	door      string // closed, open
 	session   int64  // the cabinet session whose door is open or was last closed
 	taken     map[string]int
-	cabinet   *cabinetSession
+	cabinet   *client.CabinetSession
 	log       []LogEntry
 	lastPoll  time.Time
 	online    bool

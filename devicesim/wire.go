@@ -14,12 +14,12 @@ import (
 	"github.com/f2fpay/f2fpay/client"
 )
 
-// wire is the machine's side of the service's terminal API: the device channel
-// (docs/api.md), vend orders (docs/vending.md §11) and the cabinet's door-close report
-// (§12), authenticated with the terminal's key, which stays in this process and never
-// reaches the browser. The calls are plain HTTP with the same Bearer key and
-// Idempotency-Key conventions as package client; the device loop's at-most-once
-// journal is client.MemoryJournal's contract, kept in Machine.
+// wire is the part of the machine's side of the terminal API that package client does
+// not offer yet: the device channel (docs/vending.md §10), heartbeats (§5) and vend
+// orders (§11), authenticated with the terminal's key, which stays in this process and
+// never reaches the browser. The calls are plain HTTP with package client's Bearer key
+// and Idempotency-Key conventions; the cabinet's door-close report goes through
+// client.Client.
 type wire struct {
 	base string
 	auth string
@@ -161,28 +161,4 @@ func (w *wire) vend(ctx context.Context, id int64, wait time.Duration) (*vendOrd
 
 func (w *wire) cancelVend(ctx context.Context, id int64) error {
 	return w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/vends/%d/cancel", id), map[string]any{}, nil)
-}
-
-// cabinetSession is the door-close answer (docs/api.md, the open-door cabinet).
-type cabinetSession struct {
-	ID         int64         `json:"id"`
-	State      string        `json:"state"`
-	Amount     f2fpay.Amount `json:"amount"`
-	FailCode   string        `json:"fail_code,omitempty"`
-	FailReason string        `json:"fail_reason,omitempty"`
-}
-
-type taken struct {
-	Slot  string `json:"slot"`
-	Count int    `json:"count"`
-}
-
-func (w *wire) closeCabinet(ctx context.Context, id int64, items []taken) (*cabinetSession, error) {
-	var s cabinetSession
-	return &s, w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/cabinet/sessions/%d/close", id), map[string]any{"items": items}, &s)
-}
-
-func (w *wire) cabinetSession(ctx context.Context, id int64) (*cabinetSession, error) {
-	var s cabinetSession
-	return &s, w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/cabinet/sessions/%d", id), nil, &s)
 }
