@@ -25,6 +25,7 @@ import (
 	"github.com/f2fpay/f2fpay/internal/testdb"
 	"github.com/f2fpay/f2fpay/member"
 	"github.com/f2fpay/f2fpay/payment"
+	"github.com/f2fpay/f2fpay/vend"
 )
 
 const adminToken = "admin-token-for-tests-0123456789"
@@ -72,6 +73,7 @@ type bundle struct {
 	db                  f2fpay.Storage
 	engine              *payment.Engine
 	server              *httpapi.Server
+	vends               *vend.Service
 	srv                 *httptest.Server
 	logs                *logBuffer
 	admin               *client.AdminClient
@@ -149,6 +151,9 @@ func setup(t testing.TB, opts ...option) *bundle {
 		t.Fatal(err)
 	}
 	b.cabinet = cab
+	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Engine: b.engine, Logger: logger,
+		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})
+	b.must(err)
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
 	b.must(err)
@@ -156,7 +161,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Members: members, PublicURL: b.srv.URL, Cabinet: cab,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
-		IdempotencyRetention: o.idemKeep,
+		IdempotencyRetention: o.idemKeep, Vends: b.vends,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +175,12 @@ func setup(t testing.TB, opts ...option) *bundle {
 			defer close(done)
 			b.engine.RunJanitor(ctx, payment.JanitorConfig{Interval: 50 * time.Millisecond})
 		}()
-		t.Cleanup(func() { cancel(); <-done })
+		vdone := make(chan struct{})
+		go func() {
+			defer close(vdone)
+			b.vends.RunJanitor(ctx, vend.JanitorConfig{Interval: 50 * time.Millisecond})
+		}()
+		t.Cleanup(func() { cancel(); <-done; <-vdone })
 	}
 
 	// Set up the merchant through the admin API, as an operator would.

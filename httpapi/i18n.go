@@ -127,6 +127,23 @@ var zhErrors = []zhError{
 	{regexp.MustCompile(`^out_trade_no "(.*)" is already used by an earlier payment; .*$`), "订单号 %s 已被之前的一笔支付使用：请先查询那笔支付的状态，切勿重复收款；新的支付请使用新的订单号"},
 	{regexp.MustCompile(`^a request with this Idempotency-Key is still in progress for payment (\S+); .*$`), "支付 %s 仍在处理中，切勿重复收款：请稍后用相同的 Idempotency-Key 和请求重试，或查询该支付的状态"},
 	{regexp.MustCompile(`^Idempotency-Key "(.*)" was already used for a different request.*$`), "Idempotency-Key %s 已用于另一笔请求：新的操作请使用新的 Idempotency-Key，重试请原样重发原请求"},
+	// Vend orders (vends.go, package vend).
+	{regexp.MustCompile(`^slot "(.*)" is not in the machine's planogram$`), "货道 %s 不在本机的货道表中"},
+	{regexp.MustCompile(`^slot (\S+) costs (\S+), not (\S+); refresh the prices on the screen$`), "货道 %s 的价格是 %s 元，不是 %s 元，请刷新屏幕上的价格"},
+	{regexp.MustCompile(`^slot (\S+) has (\d+) left, fewer than the (\d+) asked for$`), "货道 %s 仅剩 %s 件，少于所需的 %s 件"},
+	{regexp.MustCompile(`^slot (\S+): quantity (-?\d+) must be at least 1$`), "货道 %s：数量 %s 不能小于 1"},
+	{regexp.MustCompile(`^a vend has at most (\d+) items$`), "一笔售卖订单最多 %s 件商品"},
+	{regexp.MustCompile(`^a vend needs at least one item$`), "售卖订单至少需要一件商品"},
+	{regexp.MustCompile(`^machine (\S+) has no planogram; .*$`), "售货机 %s 尚未配置货道，请运营方先设置货道"},
+	{regexp.MustCompile(`^machine (\S+) is an open-door cabinet; .*$`), "售货机 %s 是开门柜，关门时扣款，不使用售卖订单"},
+	{regexp.MustCompile(`^terminal (\S+) is a cashier terminal; .*$`), "终端 %s 是收银终端，只有售货机可以创建售卖订单"},
+	{regexp.MustCompile(`^vend (\d+) is not paid; nothing may be dispensed$`), "售卖订单 %s 尚未付款，不可出货"},
+	{regexp.MustCompile(`^vend (\d+) was cancelled unpaid; nothing may be dispensed$`), "售卖订单 %s 未付款已取消，不可出货"},
+	{regexp.MustCompile(`^vend (\d+) is paid \((\S+)\); .*$`), "售卖订单 %s 已付款，只能出货或退款，不能取消"},
+	{regexp.MustCompile(`^vend (\d+) has no payment .*$`), "售卖订单 %s 没有支付（首次请求被中断），请重新下单"},
+	{regexp.MustCompile(`^vend order (\d+) not found$`), "未找到售卖订单 %s"},
+	{regexp.MustCompile(`^vend (\d+) has no item (\d+) .*$`), "售卖订单 %s 没有第 %s 件商品"},
+	{regexp.MustCompile(`^outcome "(.*)" must be "delivered" or "failed"$`), "出货结果 %s 无效，应为 delivered 或 failed"},
 }
 
 // zhByCode prefixes an error this table does not know, so the cashier still reads

@@ -176,6 +176,18 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	}
 	term("GET", "/v1/sales/"+sale, "")
 	term("POST", "/v1/sales/"+sale+"/cancel", "")
+	// A vending machine's vend: created, read, a report refused before payment, cancelled.
+	vm, _ := b.vendingMachine("VM-LIVE")
+	vmAuth := "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
+	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vmAuth, "k-vend-1", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`))
+	vendID := "1"
+	if m := regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(string(out)); m != nil {
+		vendID = m[1]
+	}
+	b.rawAt(b.srv.URL, "GET", "/v1/vends/"+vendID+"?wait=1s", vmAuth, "", nil)
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/items/1/report", vmAuth, "k-vend-2", []byte(`{"outcome":"delivered"}`)) // 409: not paid
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/cancel", vmAuth, "k-vend-3", nil)
+	term("POST", "/v1/vends", `{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`) // 400: a cashier terminal
 
 	// Alipay's side.
 	b.rawAt(b.srv.URL, "POST", "/alipay/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
@@ -233,6 +245,8 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	term("POST", "/v1/cabinet/sessions/999999/close", `{"items":[{"slot":"A1","count":2}]}`)
 	term("GET", "/v1/cabinet/sessions/999999", "")
 	b.rawAt(b.srv.URL, "POST", "/alipay/agreements/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
+	adm("GET", "/admin/vends?merchant_id="+m+"&limit=10", "")
+	adm("GET", "/admin/vends/"+vendID, "")
 	b.raw("GET", "/admin/merchants", "Bearer wrong", "", nil) // 401
 
 	// Operations and documents.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/secret"
+	"github.com/f2fpay/f2fpay/vend"
 )
 
 // Config configures a Server.
@@ -99,6 +100,8 @@ type Config struct {
 	// Cabinet is the open-door cabinet service (cabinet.go); its endpoints answer 501
 	// when nil.
 	Cabinet Cabinet
+	// Vends serves the vend orders (/v1/vends, /admin/vends); they answer 503 when nil.
+	Vends *vend.Service
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -128,6 +131,7 @@ type Server struct {
 	console   http.Handler
 	recon     Reconciler
 	cabinet   Cabinet
+	vends     *vend.Service
 }
 
 // New checks cfg and builds the routes.
@@ -141,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler, cabinet: cfg.Cabinet,
+		recon: cfg.Reconciler, cabinet: cfg.Cabinet, vends: cfg.Vends,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -221,6 +225,10 @@ func (s *Server) routes() http.Handler {
 	term("GET /v1/sales/{id}", s.getSale)
 	idem("POST /v1/sales/{id}/cancel", s.postSaleCancel)
 	idem("POST /v1/payments/{out_trade_no}/final", s.postFinal)
+	idem("POST /v1/vends", s.postVend)
+	term("GET /v1/vends/{id}", s.getVend)
+	idem("POST /v1/vends/{id}/items/{n}/report", s.postVendReport)
+	idem("POST /v1/vends/{id}/cancel", s.postVendCancel)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -265,6 +273,8 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/reconciliations", s.adminRunReconciliation)
 	admin("GET /admin/reconciliations", s.adminListReconciliations)
 	admin("GET /admin/reconciliations/{id}", s.adminGetReconciliation)
+	admin("GET /admin/vends", s.adminListVends)
+	admin("GET /admin/vends/{id}", s.adminGetVend)
 
 	// The open-door cabinet (cabinet.go).
 	handle("POST /alipay/agreements/notify/{app_id}", http.HandlerFunc(s.postAgreementNotify))

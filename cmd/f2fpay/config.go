@@ -48,6 +48,7 @@ type serveConfig struct {
 	ReconAt       string        `json:"recon-at"`
 	ReconRetry    time.Duration `json:"recon-retry"`
 	ReconRepair   bool          `json:"recon-repair"`
+	VendWindow    time.Duration `json:"vend-window"`
 
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
@@ -85,6 +86,7 @@ func defaultServeConfig() serveConfig {
 		ReconAt:       "10:00",
 		ReconRetry:    30 * time.Minute,
 		ReconRepair:   true,
+		VendWindow:    90 * time.Second,
 	}
 }
 
@@ -114,6 +116,7 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.ReconAt, "recon-at", cfg.ReconAt, "Beijing `time` (HH:MM) after which the daily job reconciles every app's previous day against Alipay's bill; off disables it")
 	fs.DurationVar(&cfg.ReconRetry, "recon-retry", cfg.ReconRetry, "how long after a failed daily reconciliation (a bill not ready yet) its day is tried again")
 	fs.BoolVar(&cfg.ReconRepair, "recon-repair", cfg.ReconRepair, "the daily job checks each difference with Alipay and applies what Alipay confirms (nothing changes without Alipay's word)")
+	fs.DurationVar(&cfg.VendWindow, "vend-window", cfg.VendWindow, "how long after payment a vending machine has to report a unit of a vend order before it is refunded (docs/vending.md §11)")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "after the drain delay, how long shutdown waits for in-flight requests (long-polls answer at once)")
 }
 

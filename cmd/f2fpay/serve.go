@@ -25,6 +25,7 @@ import (
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
+	"github.com/f2fpay/f2fpay/vend"
 	"github.com/f2fpay/f2fpay/webhook"
 )
 
@@ -171,6 +172,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
+	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Engine: engine, Logger: log, Owner: cfg.Instance,
+		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	api, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken, Reconciler: reconciler,
@@ -181,6 +188,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Home:     cfg.homeLinks,
 		Console:  consoleHandler,
 		Cabinet:  cabinetAPI(cab),
+		Vends:    vends,
 	})
 	if err != nil {
 		closeAll()
@@ -210,7 +218,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(7 + len(serving)) // heartbeat, janitor, refresher, webhooks, two purges, daily reconciliation, and the listeners
+	s.wg.Add(8 + len(serving)) // heartbeat, janitor, vend janitor, refresher, webhooks, two purges, daily reconciliation, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -229,6 +237,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		// The janitor runs a round at once: after a crash, whatever was left PAYING,
 		// WAITING, UNKNOWN or CANCELLING is resolved against Alipay first thing.
 		engine.RunJanitor(bg, payment.JanitorConfig{Interval: cfg.JanitorEvery})
+	}()
+	go func() {
+		defer s.wg.Done()
+		// Vend orders (docs/vending.md §11) left mid-way by a crash move on at once:
+		// commands enqueued, units past their deadline refunded, sales finalized.
+		vends.RunJanitor(bg, vend.JanitorConfig{Interval: min(cfg.JanitorEvery, time.Second)})
 	}()
 	go func() {
 		defer s.wg.Done()
