@@ -2,6 +2,7 @@ package devicesim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -93,7 +94,7 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 	if face && m.cfg.Kind != f2fpay.MachineFace {
 		return errf("这台机器没有摄像头", "this machine has no camera")
 	}
-	var lines []vendLine
+	var lines []client.VendLine
 	at := map[string]int{}
 	for _, code := range slots {
 		s := m.slot(code)
@@ -105,7 +106,7 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 			continue
 		}
 		at[code] = len(lines)
-		lines = append(lines, vendLine{Slot: code, Quantity: 1, Price: s.Price.String()})
+		lines = append(lines, client.VendLine{Slot: code, Quantity: 1, Price: s.Price.String()})
 	}
 	m.mu.Lock()
 	if m.screen == screenPaying || m.screen == screenDispensing {
@@ -127,7 +128,7 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 			m.logf("刷脸支付暂不可用：改为扫码支付", "face payment is not offered by the service yet: falling back to the QR")
 		}
 	}
-	v, err := m.w.createVend(ctx, lines)
+	v, err := m.c.CreateVend(ctx, client.VendRequest{Items: lines, Pay: "qr"})
 	if err != nil {
 		m.logf("下单失败：%v", "vend refused: %v", err)
 		return errf("下单失败：%v", "the vend was refused: %v", err)
@@ -155,7 +156,7 @@ func (m *Machine) watch(ctx context.Context, gen int, id int64) {
 	deadline := time.Now().Add(15 * time.Minute)
 	last := ""
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		v, err := m.w.vend(ctx, id, 25*time.Second)
+		v, err := m.c.Vend(ctx, id, 25*time.Second)
 		m.mu.Lock()
 		current := m.watchGen == gen
 		m.mu.Unlock()
@@ -191,6 +192,7 @@ func (m *Machine) watch(ctx context.Context, gen int, id int64) {
 			return
 		case v.State == "DISPENSING":
 			m.headline(screenDispensing, "支付成功，正在出货…", "Paid: dispensing…")
+			m.dispenseUnreported(ctx, v)
 		}
 	}
 }
@@ -205,7 +207,7 @@ func (m *Machine) cancel(ctx context.Context) error {
 	if screen != screenPaying || v == nil {
 		return errf("没有待支付的订单", "nothing waiting for payment")
 	}
-	if err := m.w.cancelVend(ctx, v.ID); err != nil {
+	if _, err := m.c.CancelVend(ctx, v.ID); err != nil {
 		return errf("取消失败：%v", "cancelling failed: %v", err)
 	}
 	m.logf("已请求取消订单 %d", "asked to cancel vend %d", v.ID)
@@ -334,4 +336,39 @@ func (e *userError) Error() string { return e.en }
 
 func errf(zh, en string, args ...any) error {
 	return &userError{zh: fmt.Sprintf(zh, args...), en: fmt.Sprintf(en, args...)}
+}
+
+// dispenseUnreported drops the units of a paid vend itself, and reports each through
+// the vend API, while the device channel does not answer (its dispense commands cannot
+// arrive): the vend's own word says it is paid. When the channel comes back, a command
+// for a unit dispensed this way is acknowledged with the same outcome, not dispensed
+// again (Machine.dispense).
+func (m *Machine) dispenseUnreported(ctx context.Context, v *client.Vend) {
+	m.mu.Lock()
+	online := m.online
+	m.mu.Unlock()
+	if online {
+		return
+	}
+	for _, it := range v.Items {
+		k := unit{v.ID, it.N}
+		m.mu.Lock()
+		done := m.reported[k]
+		m.mu.Unlock()
+		if done || it.State != "DISPENSING" {
+			continue
+		}
+		m.logf("设备通道不可用：按已支付的订单 %d 出第 %d 件（货道 %s）并上报", "device channel down: dispensing paid vend %d unit %d (slot %s) and reporting it",
+			v.ID, it.N, it.Slot)
+		var r client.VendReport
+		json.Unmarshal(m.dispense(ctx, v.ID, it.N, it.Slot), &r)
+		if _, err := m.c.ReportVendItem(ctx, v.ID, it.N, r); err != nil {
+			m.logf("上报订单 %d 第 %d 件失败：%v", "reporting vend %d unit %d failed: %v", v.ID, it.N, err)
+			continue
+		}
+		m.mu.Lock()
+		m.reported[k] = true
+		m.mu.Unlock()
+		m.logf("已上报订单 %d 第 %d 件：%s", "reported vend %d unit %d: %s", v.ID, it.N, r.Outcome)
+	}
 }

@@ -96,19 +96,7 @@ func (m *Machine) execute(ctx context.Context, c *f2fpay.Command) json.RawMessag
 		}
 		json.Unmarshal(c.Payload, &p)
 		m.logf("收到出货指令 %d：订单 %d 第 %d 件，货道 %s", "command %d: dispense vend %d unit %d from slot %s", c.ID, p.VendID, p.Item, p.Slot)
-		select {
-		case <-ctx.Done():
-		case <-time.After(m.sim.cfg.DispenseTime):
-		}
-		m.mu.Lock()
-		jammed := m.jammed[p.Slot]
-		m.mu.Unlock()
-		if jammed {
-			m.logf("货道 %s 卡货：出货失败（JAMMED）", "slot %s jammed: dispense failed (JAMMED)", p.Slot)
-			return json.RawMessage(`{"outcome":"failed","code":"JAMMED"}`)
-		}
-		m.logf("货道 %s 出货成功", "slot %s: delivered", p.Slot)
-		return json.RawMessage(`{"outcome":"delivered"}`)
+		return m.dispense(ctx, p.VendID, p.Item, p.Slot)
 	case f2fpay.CommandOpenDoor:
 		var p struct {
 			SessionID int64 `json:"session_id"`
@@ -173,3 +161,63 @@ func (m *Machine) runHeartbeats(ctx context.Context) {
 		}
 	}
 }
+
+// unit names one unit of one vend.
+type unit struct {
+	vend int64
+	item int
+}
+
+// dispense drops one unit from slot, once per unit whichever way the machine was told
+// (a dispense command, or its own long-poll of the vend when the device channel is
+// down): a unit dispensed already answers what happened then. The motor does one unit
+// at a time.
+func (m *Machine) dispense(ctx context.Context, vendID int64, item int, slot string) json.RawMessage {
+	m.motor.Lock()
+	defer m.motor.Unlock()
+	k := unit{vendID, item}
+	m.mu.Lock()
+	r, done := m.units[k]
+	m.mu.Unlock()
+	if done {
+		m.logf("订单 %d 第 %d 件已出过货，不再出货", "vend %d unit %d was dispensed already: not again", vendID, item)
+		return r
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(m.sim.cfg.DispenseTime):
+	}
+	m.mu.Lock()
+	jammed := m.jammed[slot]
+	m.mu.Unlock()
+	r = json.RawMessage(`{"outcome":"delivered"}`)
+	if jammed {
+		m.logf("货道 %s 卡货：出货失败（JAMMED）", "slot %s jammed: dispense failed (JAMMED)", slot)
+		r = json.RawMessage(`{"outcome":"failed","code":"JAMMED"}`)
+	} else {
+		m.logf("货道 %s 出货成功", "slot %s: delivered", slot)
+	}
+	m.mu.Lock()
+	m.units[k] = r
+	if !jammed {
+		for i := range m.cfg.Slots {
+			if m.cfg.Slots[i].Code == slot && m.cfg.Slots[i].Stock > 0 {
+				m.cfg.Slots[i].Stock--
+			}
+		}
+	}
+	if len(m.units) > maxUnits {
+		for u := range m.units {
+			if u != k {
+				delete(m.units, u)
+				break
+			}
+		}
+	}
+	m.mu.Unlock()
+	return r
+}
+
+// maxUnits bounds the units a machine remembers dispensing (a vend's commands live
+// minutes; the machine sells far fewer units in that time).
+const maxUnits = 4096

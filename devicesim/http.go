@@ -132,7 +132,7 @@ type View struct {
 	// QRCode is what the QR says (a sandbox trade's /qr/ link): the page links it so a
 	// person without a phone can pay it in the sandbox wallet.
 	QRCode    string                 `json:"qr_code,omitempty"`
-	Vend      *vendOrder             `json:"vend,omitempty"`
+	Vend      *client.Vend           `json:"vend,omitempty"`
 	Door      string                 `json:"door"`
 	Session   int64                  `json:"session,omitempty"`
 	Cabinet   *client.CabinetSession `json:"cabinet,omitempty"`

@@ -10,6 +10,7 @@ package devicesim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -98,15 +99,17 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("devicesim: terminal %d given twice", mc.TerminalID)
 		}
 		m := &Machine{
-			cfg:     mc,
-			sim:     s,
-			w:       &wire{base: cfg.ServiceURL, auth: mc.KeyID + "." + mc.Secret, hc: cfg.HTTPClient},
-			c:       client.NewClient(cfg.ServiceURL, mc.KeyID, mc.Secret, cfg.HTTPClient),
-			journal: newJournal(4096),
-			jammed:  map[string]bool{},
-			taken:   map[string]int{},
-			screen:  screenIdle,
-			door:    "closed",
+			cfg:      mc,
+			sim:      s,
+			w:        &wire{base: cfg.ServiceURL, auth: mc.KeyID + "." + mc.Secret, hc: cfg.HTTPClient},
+			c:        client.NewClient(cfg.ServiceURL, mc.KeyID, mc.Secret, cfg.HTTPClient),
+			journal:  newJournal(4096),
+			jammed:   map[string]bool{},
+			taken:    map[string]int{},
+			units:    map[unit]json.RawMessage{},
+			reported: map[unit]bool{},
+			screen:   screenIdle,
+			door:     "closed",
 		}
 		s.machines[mc.TerminalID] = m
 		s.order = append(s.order, mc.TerminalID)
@@ -160,12 +163,16 @@ type Machine struct {
 	c       *client.Client // the terminal API calls package client has (the cabinet's)
 	journal *journal
 
+	motor sync.Mutex // one unit at a time
+
 	mu        sync.Mutex
+	units     map[unit]json.RawMessage // what each unit's dispense gave
+	reported  map[unit]bool            // units reported through the vend API
 	jammed    map[string]bool
 	weakLight bool
 	screen    string
 	message   LogEntry // the screen's headline
-	vend      *vendOrder
+	vend      *client.Vend
 	qr        string
 	faceTried bool
 	door      string // closed, open

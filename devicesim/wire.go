@@ -15,11 +15,11 @@ import (
 )
 
 // wire is the part of the machine's side of the terminal API that package client does
-// not offer yet: the device channel (docs/vending.md §10), heartbeats (§5) and vend
-// orders (§11), authenticated with the terminal's key, which stays in this process and
+// not offer yet: the device channel (docs/vending.md §10) and heartbeats (§5),
+// authenticated with the terminal's key, which stays in this process and
 // never reaches the browser. The calls are plain HTTP with package client's Bearer key
-// and Idempotency-Key conventions; the cabinet's door-close report goes through
-// client.Client.
+// and Idempotency-Key conventions; vend orders and the cabinet's door-close report go
+// through client.Client.
 type wire struct {
 	base string
 	auth string
@@ -116,49 +116,4 @@ type heartbeat struct {
 
 func (w *wire) heartbeat(ctx context.Context, h heartbeat) error {
 	return w.call(ctx, http.MethodPost, "/v1/device/heartbeat", h, nil)
-}
-
-// vendLine, vendItem and vendOrder are the vend order's wire form (docs/api.md).
-type vendLine struct {
-	Slot     string `json:"slot"`
-	Quantity int    `json:"quantity"`
-	Price    string `json:"price"`
-}
-
-type vendItem struct {
-	N      int    `json:"n"`
-	Slot   string `json:"slot"`
-	Name   string `json:"name"`
-	Price  string `json:"price"`
-	State  string `json:"state"`
-	Reason string `json:"reason,omitempty"`
-}
-
-type vendOrder struct {
-	ID         int64      `json:"id"`
-	OutTradeNo string     `json:"out_trade_no"`
-	State      string     `json:"state"`
-	Final      bool       `json:"final"`
-	Message    string     `json:"message"`
-	Total      string     `json:"total"`
-	Refunded   string     `json:"refunded"`
-	Items      []vendItem `json:"items"`
-	Payment    *struct {
-		State  string `json:"state"`
-		QRCode string `json:"qr_code,omitempty"`
-	} `json:"payment,omitempty"`
-}
-
-func (w *wire) createVend(ctx context.Context, lines []vendLine) (*vendOrder, error) {
-	var v vendOrder
-	return &v, w.call(ctx, http.MethodPost, "/v1/vends", map[string]any{"items": lines, "pay": "qr"}, &v)
-}
-
-func (w *wire) vend(ctx context.Context, id int64, wait time.Duration) (*vendOrder, error) {
-	var v vendOrder
-	return &v, w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/vends/%d?wait=%ds", id, int(wait/time.Second)), nil, &v)
-}
-
-func (w *wire) cancelVend(ctx context.Context, id int64) error {
-	return w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/vends/%d/cancel", id), map[string]any{}, nil)
 }
