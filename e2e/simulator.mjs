@@ -30,6 +30,11 @@ async function sandbox(method, path, body) {
 const fen = (yuan) => { const [i, f = ""] = String(yuan).split("."); return Number(i) * 100 + Number((f + "00").slice(0, 2)); };
 const balance = async (id) => fen((await sandbox("GET", `/sandbox/buyers/${id}`)).balance);
 
+// trades are the sandbox's trades (Alipay's side of the ledger).
+const trades = async () => (await sandbox("GET", "/sandbox/trades")).trades;
+const tradeOf = async (outTradeNo) => (await trades()).filter((t) => t.out_trade_no === outTradeNo);
+const vendOf = async (screen) => (await (await fetch(`${screen}/state`)).json()).vend;
+
 // served reports whether the service has a route (unauthenticated: 401, not 404).
 async function served(method, path) {
   const r = await fetch(SVC + path, { method, headers: { "Content-Type": "application/json" }, body: method === "POST" ? "{}" : undefined });
@@ -156,6 +161,12 @@ try {
     await shot(desk, "ordinary-jammed-refunded");
     const after = await balance(BUYER);
     expect(before - after === 350, `the buyer paid 5.50 and got 2.00 back: down by exactly 3.50, got ${(before - after) / 100}`);
+    const v = await vendOf(env.ORDINARY_URL);
+    const [t, ...more] = await tradeOf(v.out_trade_no);
+    expect(t && more.length === 0, `one sandbox trade for ${v.out_trade_no}`);
+    expect(t.total_amount === "5.50" && t.refund_fee === "2.00" && (t.refunds || []).length === 1,
+      `Alipay's side: 5.50 paid, one refund of 2.00: ${JSON.stringify({ total: t.total_amount, refund_fee: t.refund_fee, refunds: t.refunds })}`);
+    expect(v.state === "FINAL" && v.refunded === "2.00", `the vend is FINAL with 2.00 refunded: ${v.state} ${v.refunded}`);
     expect((await desk.locator("#log").innerText()).includes("JAMMED"), "the log shows the jam");
     await desk.uncheck('.jam[data-code="A2"]');
     await desk.click("#next");
@@ -168,6 +179,7 @@ try {
     await phone.check("#weak-light");
     await phone.click('.add[data-code="A1"]');
     const before = await balance(BUYER);
+    const tradesBefore = (await trades()).length;
     await phone.click("#pay-face");
     await phone.locator("#qr").waitFor();
     expect((await phone.locator("#message").innerText()).includes("刷脸失败"), "the screen says the face failed");
@@ -178,6 +190,10 @@ try {
     await shot(phone, "face-delivered");
     const after = await balance(BUYER);
     expect(before - after === 300, `one charge of 3.00, got ${(before - after) / 100}`);
+    const v = await vendOf(env.FACE_URL);
+    const mine = await tradeOf(v.out_trade_no);
+    expect((await trades()).length === tradesBefore + 1 && mine.length === 1 && mine[0].trade_status === "TRADE_SUCCESS" && mine[0].total_amount === "3.00",
+      `exactly one new sandbox trade, the QR's, paid 3.00: ${JSON.stringify(mine)}`);
   });
 
   const cabinet = await served("GET", "/v1/device/commands") && await served("POST", "/v1/cabinet/sessions/1/close");
