@@ -272,3 +272,185 @@ type DeviceStore interface {
 	// that expired unacknowledged is a vend item not delivered).
 	ExpireCommands(ctx context.Context, now time.Time, limit int) ([]*Command, error)
 }
+
+// Device health (docs/vending.md §5). A machine reports itself with heartbeats; the
+// service keeps the last one and when it came, and a janitor marks a device offline
+// when heartbeats stop — once per transition, with an outbox event each way.
+
+// DeviceState is what the service concluded about a device's presence.
+type DeviceState string
+
+const (
+	DeviceUnknown DeviceState = "unknown" // described, never heard
+	DeviceOnline  DeviceState = "online"  // heartbeats arrive
+	DeviceOffline DeviceState = "offline" // N heartbeats missed
+)
+
+// Events of device health, written in the transaction of the transition they announce.
+const (
+	EventDeviceOnline  EventType = "device.online"
+	EventDeviceOffline EventType = "device.offline"
+)
+
+// MachineStatus is what a machine says of itself, mapped to Alipay's equipment_status.
+type MachineStatus string
+
+const (
+	MachineNormal   MachineStatus = "normal" // 30: running
+	MachinePowerOn  MachineStatus = "on"     // 10: just powered on
+	MachinePowerOff MachineStatus = "off"    // 20: shutting down
+	MachineSleep    MachineStatus = "sleep"  // 40
+	MachineAwake    MachineStatus = "awake"  // 41
+)
+
+// EquipmentStatus is the status as monitor.heartbeat.syn's equipment_status.
+func (s MachineStatus) EquipmentStatus() string {
+	switch s {
+	case MachinePowerOn:
+		return "10"
+	case MachinePowerOff:
+		return "20"
+	case MachineSleep:
+		return "40"
+	case MachineAwake:
+		return "41"
+	}
+	return "30"
+}
+
+// Limits of a heartbeat.
+const (
+	MaxHeartbeatErrors = 16  // error codes in one heartbeat
+	MaxErrorCodeLen    = 32  // one error code
+	MaxHeartbeatTrades = 100 // trade_info entries (Alipay's limit)
+	MaxTradeSeconds    = 99  // a trade's duration as Alipay takes it
+	MinTemperature     = -50
+	MaxTemperature     = 100
+	MaxNetworkTypeLen  = 16
+)
+
+// Heartbeat is one report of a machine (POST /v1/device/heartbeat).
+type Heartbeat struct {
+	Status MachineStatus `json:"status"`
+	// Errors are the machine's own error codes now ("E12", "coin_jam"); none when well.
+	Errors []string `json:"errors,omitempty"`
+	// Temperature is the cabinet's, in °C, when the machine has a sensor.
+	Temperature *float64 `json:"temperature,omitempty"`
+	// Door is "open" or "closed", when the machine has a door sensor.
+	Door string `json:"door,omitempty"`
+	// NetworkType is "4G", "WIFI", "LAN"… as the machine names it.
+	NetworkType string `json:"network_type,omitempty"`
+	// Trades are its recent trades' timings, as the heartbeat's trade_info.
+	Trades []HeartbeatTrade `json:"trades,omitempty"`
+}
+
+// HeartbeatTrade is one recent trade's timing.
+type HeartbeatTrade struct {
+	OutTradeNo string `json:"out_trade_no"`
+	// Seconds the trade took, 0–99.
+	Seconds int `json:"seconds"`
+	// Status as Alipay's trade_info STAT: S success, I in progress, F failed, P waiting
+	// for the buyer's password, X/Y/Z connect/send/receive error, C cancelled, T timed out.
+	Status string `json:"status"`
+}
+
+// Validate checks a heartbeat as a machine sent it.
+func (h *Heartbeat) Validate() error {
+	switch h.Status {
+	case MachineNormal, MachinePowerOn, MachinePowerOff, MachineSleep, MachineAwake:
+	default:
+		return Errorf(EINVALID, "status %q is not known; use normal, on, off, sleep or awake", h.Status)
+	}
+	if len(h.Errors) > MaxHeartbeatErrors {
+		return Errorf(EINVALID, "errors lists %d codes; at most %d are allowed", len(h.Errors), MaxHeartbeatErrors)
+	}
+	for i, e := range h.Errors {
+		if err := CheckID(fmt.Sprintf("errors[%d]", i), e, true, MaxErrorCodeLen); err != nil {
+			return err
+		}
+	}
+	if t := h.Temperature; t != nil && !(*t >= MinTemperature && *t <= MaxTemperature) {
+		return Errorf(EINVALID, "temperature %v °C is out of range; send %d to %d", *t, MinTemperature, MaxTemperature)
+	}
+	if h.Door != "" && h.Door != "open" && h.Door != "closed" {
+		return Errorf(EINVALID, "door %q is neither \"open\" nor \"closed\"", h.Door)
+	}
+	if err := CheckID("network_type", h.NetworkType, false, MaxNetworkTypeLen); err != nil {
+		return err
+	}
+	if len(h.Trades) > MaxHeartbeatTrades {
+		return Errorf(EINVALID, "trades lists %d trades; at most %d are allowed", len(h.Trades), MaxHeartbeatTrades)
+	}
+	for i, t := range h.Trades {
+		if err := CheckID(fmt.Sprintf("trades[%d].out_trade_no", i), t.OutTradeNo, true, 64); err != nil {
+			return err
+		}
+		if t.Seconds < 0 || t.Seconds > MaxTradeSeconds {
+			return Errorf(EINVALID, "trades[%d].seconds %d is out of range; send 0 to %d", i, t.Seconds, MaxTradeSeconds)
+		}
+		if len(t.Status) != 1 || !strings.Contains("SIFPXYZCT", t.Status) {
+			return Errorf(EINVALID, "trades[%d].status %q is not one of S, I, F, P, X, Y, Z, C, T", i, t.Status)
+		}
+	}
+	return nil
+}
+
+// DeviceHealth is what the service knows of a device's health, with what the listing
+// shows of the device.
+type DeviceHealth struct {
+	TerminalID   int64       `json:"terminal_id"`
+	MerchantID   int64       `json:"merchant_id"`
+	TerminalCode string      `json:"terminal_code,omitempty"`
+	Machine      MachineKind `json:"machine,omitempty"`
+	Site         string      `json:"site,omitempty"`
+	State        DeviceState `json:"state"`
+	// LastSeenAt is when the last heartbeat arrived; zero when none did.
+	LastSeenAt     time.Time `json:"last_seen_at,omitzero"`
+	StateChangedAt time.Time `json:"state_changed_at,omitzero"`
+	// Report is the last heartbeat.
+	Report *Heartbeat `json:"report,omitempty"`
+	// LastError is the error codes of the last heartbeat that had any, comma-separated.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// ForwardedAt is when a heartbeat was last forwarded to Alipay.
+	ForwardedAt time.Time `json:"forwarded_at,omitzero"`
+	Heartbeats  int64     `json:"heartbeats"`
+}
+
+// HeartbeatRecord is one heartbeat for DeviceStore.RecordHeartbeat.
+type HeartbeatRecord struct {
+	TerminalID int64
+	Report     *Heartbeat
+	// At is when it arrived (the service's clock).
+	At time.Time
+	// ForwardEvery: the heartbeat is to be forwarded to Alipay when the last forward
+	// is at least this old (or there was none); 0 never.
+	ForwardEvery time.Duration
+	// Online makes the event announcing that the device came online (from unknown or
+	// offline), written only when it does; nil writes none.
+	Online func(h *DeviceHealth) *Event
+}
+
+// DeviceHealthStore keeps heartbeats and device health. Its transitions are
+// conditional writes, so that concurrent heartbeats and janitors of several instances
+// make each transition — and its event — once.
+type DeviceHealthStore interface {
+	// RecordHeartbeat stores r.Report as the device's last report at r.At, counts it,
+	// records its errors as the last error, moves the device online when it was not
+	// (online=true, with r.Online's event in the same transaction), and claims the
+	// forward to Alipay when it is due (forward=true: this caller forwards; no other
+	// caller is told to until ForwardEvery has passed). ENOTFOUND when the terminal has
+	// no device description.
+	RecordHeartbeat(ctx context.Context, r *HeartbeatRecord) (h *DeviceHealth, online, forward bool, err error)
+	// MarkOffline moves up to limit online devices last seen before cutoff to offline at
+	// now, each with event(h)'s event in the same transaction, and returns them. A
+	// device that sent a heartbeat meanwhile is not moved.
+	MarkOffline(ctx context.Context, cutoff, now time.Time, limit int, event func(h *DeviceHealth) *Event) ([]*DeviceHealth, error)
+	// FindDeviceHealth returns one device's health (ENOTFOUND when it has no description).
+	FindDeviceHealth(ctx context.Context, terminalID int64) (*DeviceHealth, error)
+	// ListDeviceHealth lists the devices of a merchant (0: of all) with their health,
+	// by terminal id, after afterID, up to limit.
+	ListDeviceHealth(ctx context.Context, merchantID, afterID int64, limit int) ([]*DeviceHealth, error)
+	// CountDevicesByState counts the described devices by state, for metrics.
+	CountDevicesByState(ctx context.Context) (map[DeviceState]int64, error)
+}

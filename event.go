@@ -207,6 +207,7 @@ type Storage interface {
 	VendStore
 	CabinetStore
 	DeviceStore
+	DeviceHealthStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

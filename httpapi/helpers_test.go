@@ -20,6 +20,7 @@ import (
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/internal/testbundle"
 	"github.com/f2fpay/f2fpay/internal/testdb"
@@ -85,6 +86,7 @@ type bundle struct {
 	client              *client.Client
 	merchID             int64
 	cabinet             *cabinet.Service
+	devices             *device.Service // the device channel (device_test.go)
 }
 
 type options struct {
@@ -157,8 +159,10 @@ func setup(t testing.TB, opts ...option) *bundle {
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
 	b.must(err)
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
-		Members: members, PublicURL: b.srv.URL, Cabinet: cab,
+		Members: members, PublicURL: b.srv.URL, Cabinet: cab, Devices: b.devices,
 		Storage: srvStore, Engine: eng, Box: box, AdminToken: adminToken, Logger: logger, Metrics: metrics, Clock: b.clock,
 		MerchantWideTerminals: o.wide, IdempotencyWait: cmp.Or(o.idemWait, 20*time.Second),
 		IdempotencyRetention: o.idemKeep, Vends: b.vends,

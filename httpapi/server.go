@@ -102,6 +102,9 @@ type Config struct {
 	Cabinet Cabinet
 	// Vends serves the vend orders (/v1/vends, /admin/vends); they answer 503 when nil.
 	Vends *vend.Service
+	// Devices serves the vending machines' device channel under /v1/device (usually
+	// *device.Service); those endpoints answer 503 when nil.
+	Devices Devices
 }
 
 // Server serves the f2fpay HTTP API. Create it with New; use Handler.
@@ -132,6 +135,7 @@ type Server struct {
 	recon     Reconciler
 	cabinet   Cabinet
 	vends     *vend.Service
+	devices   Devices
 }
 
 // New checks cfg and builds the routes.
@@ -145,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 		idemWait: cfg.IdempotencyWait, idemStale: cfg.IdempotencyStale, idemKeep: cfg.IdempotencyRetention, wide: cfg.MerchantWideTerminals,
 		inflight: newInflight(), instance: cfg.Instance, lease: cfg.InstanceLease, homeLinks: cfg.Home,
 		members: cfg.Members, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), console: cfg.Console,
-		recon: cfg.Reconciler, cabinet: cfg.Cabinet, vends: cfg.Vends,
+		recon: cfg.Reconciler, cabinet: cfg.Cabinet, vends: cfg.Vends, devices: cfg.Devices,
 	}
 	if s.instance == "" {
 		s.instance = "http-" + randomName()
@@ -229,6 +233,10 @@ func (s *Server) routes() http.Handler {
 	term("GET /v1/vends/{id}", s.getVend)
 	idem("POST /v1/vends/{id}/items/{n}/report", s.postVendReport)
 	idem("POST /v1/vends/{id}/cancel", s.postVendCancel)
+	// The device channel (device.go): vending machines' long-poll and acknowledgements,
+	// idempotent by command id rather than by Idempotency-Key.
+	term("GET /v1/device/commands", s.getDeviceCommands)
+	term("POST /v1/device/commands/{id}/ack", s.postDeviceAck)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -283,6 +291,8 @@ func (s *Server) routes() http.Handler {
 	admin("GET /admin/cabinet-sessions", s.adminListCabinetSessions)
 	admin("GET /admin/cabinet-sessions/{id}", s.adminGetCabinetSession)
 	admin("POST /admin/cabinet-sessions/{id}/refunds", s.adminPostCabinetRefund)
+	admin("PUT /admin/terminals/{id}/device", s.adminPutDevice)
+	admin("GET /admin/terminals/{id}/device", s.adminGetDevice)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/f2fpay/f2fpay/internal/testdb"
 )
 
-// vendingMachine creates a vending terminal with a planogram (A1 cola 3.00, B2 water
+// vendMachine creates a vending terminal with a planogram (A1 cola 3.00, B2 water
 // 3.50) and a client with its key.
-func (b *bundle) vendingMachine(code string) (*client.Terminal, *client.Client) {
+func (b *bundle) vendMachine(code string) (*client.Terminal, *client.Client) {
 	b.t.Helper()
 	term, err := b.admin.CreateTerminal(b.ctx, b.merchID, client.TerminalRequest{StoreID: b.store.ID, AppID: b.app.ID, Code: code,
 		Kind: "vending", Name: "lobby machine"})
@@ -39,7 +39,7 @@ func TestVendOverHTTP(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
 		b := setup(t, onDB(kind))
 		ctx := b.ctx
-		term, m := b.vendingMachine("VM-1")
+		term, m := b.vendMachine("VM-1")
 		v, err := m.CreateVend(ctx, client.VendRequest{Items: []client.VendLine{{Slot: "A1", Quantity: 1, Price: "3.00"}, {Slot: "B2", Quantity: 1, Price: "3.50"}}})
 		b.must(err)
 		if v.State != "AWAITING_PAYMENT" || v.Total != "6.50" || v.Payment == nil || v.Payment.QRCode == "" || len(v.Items) != 2 {
@@ -100,7 +100,7 @@ func TestVendOverHTTP(t *testing.T) {
 func TestVendErrorsInChinese(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	term, m := b.vendingMachine("VM-2")
+	term, m := b.vendMachine("VM-2")
 	auth := "Bearer " + term.APIKey.KeyID + "." + term.APIKey.Secret
 	i := 0
 	for body, want := range map[string]string{

@@ -22,6 +22,7 @@ import (
 	"github.com/f2fpay/f2fpay/cabinet"
 	"github.com/f2fpay/f2fpay/client"
 	"github.com/f2fpay/f2fpay/console"
+	"github.com/f2fpay/f2fpay/device"
 	"github.com/f2fpay/f2fpay/httpapi"
 	"github.com/f2fpay/f2fpay/payment"
 	"github.com/f2fpay/f2fpay/secret"
@@ -178,6 +179,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	// The device channel (docs/vending.md §10): vending machines long-poll their
+	// commands (a vend's dispenses, a cabinet's door) and acknowledge them.
+	devices, err := device.New(device.Config{Store: store, Logger: log})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	api, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: publicURL,
 		Storage: store, Engine: engine, Box: box, AdminToken: cfg.AdminToken, Reconciler: reconciler,
@@ -189,6 +197,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Console:  consoleHandler,
 		Cabinet:  cabinetAPI(cab),
 		Vends:    vends,
+		Devices:  devices,
 	})
 	if err != nil {
 		closeAll()

@@ -63,6 +63,7 @@ func (c *Core) PutDevice(ctx context.Context, d *f2fpay.Device) (err error) {
 	stmts := []Stmt{
 		{Query: c.q.PutDevice, Args: []any{t.ID, t.MerchantID, string(d.Machine), d.Site, c.T(now)}},
 		{Query: c.q.DeleteSlots, Args: []any{t.ID}},
+		{Query: c.q.InitDeviceHealth, Args: []any{t.ID, t.MerchantID}},
 	}
 	for i, s := range d.Slots {
 		stmts = append(stmts, Stmt{Query: c.q.InsertSlot, Args: []any{t.ID, i, s.Code, s.GoodsID, s.Name, int64(s.Price), s.Stock}})

@@ -49,6 +49,8 @@ type Queries struct {
 	CreateSettlement, FindSettlement, UpdateSettlement, SettlementVersion                       string
 	PutDevice, DeleteSlots, InsertSlot, FindDevice, DeviceSlots, TakeStock                      string
 	InsertCommand, FindCommandByKey, FindCommand, DeliverCommands, AckCommand, ExpireCommands   string
+	InitDeviceHealth, HeartbeatOnline, HeartbeatSeen, ClaimHeartbeatForward, MarkOffline        string
+	FindDeviceHealth, ListDeviceHealth, CountDevicesByState                                     string
 	ClaimDueOrders, ClaimDueRefunds, ClaimEvents                                                string // dialect
 	LockIdempotent, IdempotentDone, BeatInstance, PurgeIdempotent                               string // dialect
 	ClaimDueAuthorizations                                                                      string // dialect
@@ -82,6 +84,8 @@ var columns = map[string]string{
 	"callCols":         callCols,
 	"eventCols":        eventCols,
 	"fundRuleCols":     fundRuleCols,
+	"healthCols":       healthCols,
+	"healthListCols":   healthListCols,
 	"idemCols":         idemCols,
 	"identityCols":     identityCols,
 	"memberCols":       memberCols,

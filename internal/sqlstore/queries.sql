@@ -732,3 +732,54 @@ INSERT INTO staff_login_tokens (id, staff_id, created_at, expires_at) VALUES ($1
 -- name: UseLoginToken
 UPDATE staff_login_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2
 RETURNING staff_id, created_at, expires_at;
+
+-- Device health (docs/vending.md §5). Every described device has a row, made by
+-- PutDevice; the transitions are conditional updates, so concurrent heartbeats and
+-- janitors make each once.
+
+-- name: InitDeviceHealth
+INSERT INTO device_health (terminal_id, merchant_id) VALUES ($1, $2)
+ON CONFLICT (terminal_id) DO NOTHING;
+
+-- name: HeartbeatOnline
+UPDATE device_health SET state = 'online', state_changed_at = $2, last_seen_at = $2, report = $3,
+	heartbeats = heartbeats + 1,
+	last_error = CASE WHEN $4 <> '' THEN $4 ELSE last_error END,
+	last_error_at = CASE WHEN $4 <> '' THEN $2 ELSE last_error_at END
+WHERE terminal_id = $1 AND state <> 'online'
+RETURNING {healthCols};
+
+-- name: HeartbeatSeen
+UPDATE device_health SET last_seen_at = $2, report = $3, heartbeats = heartbeats + 1,
+	last_error = CASE WHEN $4 <> '' THEN $4 ELSE last_error END,
+	last_error_at = CASE WHEN $4 <> '' THEN $2 ELSE last_error_at END
+WHERE terminal_id = $1
+RETURNING {healthCols};
+
+-- name: ClaimHeartbeatForward
+UPDATE device_health SET forwarded_at = $2
+WHERE terminal_id = $1 AND (forwarded_at IS NULL OR forwarded_at <= $3);
+
+-- name: MarkOffline
+UPDATE device_health SET state = 'offline', state_changed_at = $2
+WHERE state = 'online' AND last_seen_at < $1 AND terminal_id IN (
+	SELECT terminal_id FROM device_health
+	WHERE state = 'online' AND last_seen_at < $1
+	ORDER BY last_seen_at, terminal_id
+	LIMIT $3)
+RETURNING {healthCols};
+
+-- name: FindDeviceHealth
+SELECT {healthListCols}
+FROM devices d JOIN terminals t ON t.id = d.terminal_id JOIN device_health h ON h.terminal_id = d.terminal_id
+WHERE d.terminal_id = $1;
+
+-- name: ListDeviceHealth
+SELECT {healthListCols}
+FROM devices d JOIN terminals t ON t.id = d.terminal_id JOIN device_health h ON h.terminal_id = d.terminal_id
+WHERE ($1 = 0 OR d.merchant_id = $1) AND d.terminal_id > $2
+ORDER BY d.terminal_id
+LIMIT $3;
+
+-- name: CountDevicesByState
+SELECT state, count(*) FROM device_health GROUP BY state;

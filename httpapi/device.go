@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/f2fpay/f2fpay"
+)
+
+// Devices is what the device channel's endpoints need (usually *device.Service):
+// the machine's long-poll and its acknowledgements (docs/api.md, "Device channel").
+type Devices interface {
+	Poll(ctx context.Context, terminalID int64, wait time.Duration) ([]*f2fpay.Command, error)
+	Ack(ctx context.Context, terminalID, id int64, result json.RawMessage) (*f2fpay.Command, error)
+}
+
+// commandsAnswer is the long-poll's answer: the commands to execute, oldest first,
+// possibly none.
+type commandsAnswer struct {
+	Commands []*f2fpay.Command `json:"commands"`
+}
+
+// ackRequest is an acknowledgement: what the machine did, as a JSON object of at
+// most f2fpay.MaxCommandPayload bytes (optional).
+type ackRequest struct {
+	Result json.RawMessage `json:"result"`
+}
+
+// vendingTerminal is the authenticated terminal when it is a vending machine and the
+// device channel is served.
+func (s *Server) vendingTerminal(r *http.Request) (*f2fpay.Terminal, error) {
+	if s.devices == nil {
+		return nil, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "the device channel is not served by this instance; ask the operator")
+	}
+	t := terminalOf(r.Context())
+	if t.Kind != f2fpay.TerminalVending {
+		return nil, f2fpay.Errorf(f2fpay.ENOTFOUND, "terminal %s is a %s terminal; only vending terminals have a device channel", t.Code, t.Kind)
+	}
+	return t, nil
+}
+
+// getDeviceCommands is the machine's long-poll: its pending commands at once, else
+// it waits up to ?wait= for one.
+func (s *Server) getDeviceCommands(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.vendingTerminal(r)
+	if err != nil {
+		return err
+	}
+	wait, err := s.parseWait(r.URL.Query().Get("wait"))
+	if err != nil {
+		return err
+	}
+	cmds, err := s.devices.Poll(r.Context(), t.ID, wait)
+	if err != nil {
+		return err
+	}
+	if cmds == nil {
+		cmds = []*f2fpay.Command{}
+	}
+	writeJSON(w, http.StatusOK, commandsAnswer{Commands: cmds})
+	return nil
+}
+
+// postDeviceAck records that the machine executed a command. It needs no
+// Idempotency-Key: acknowledging again answers the command as first acknowledged.
+func (s *Server) postDeviceAck(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.vendingTerminal(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "command id")
+	if err != nil {
+		return err
+	}
+	var req ackRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if string(req.Result) == "null" {
+		req.Result = nil
+	}
+	c, err := s.devices.Ack(r.Context(), t.ID, id, req.Result)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// deviceBody is a device description as the admin API reads and shows it: prices as
+// yuan strings ("3.50"), like every amount of the API. terminal_id, merchant_id and
+// updated_at are shown, and ignored in a PUT (so a GET's answer can be PUT back).
+type deviceBody struct {
+	TerminalID int64              `json:"terminal_id,omitempty"`
+	MerchantID int64              `json:"merchant_id,omitempty"`
+	Machine    f2fpay.MachineKind `json:"machine"`
+	Site       string             `json:"site,omitempty"`
+	Slots      []slotBody         `json:"slots"`
+	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
+}
+
+type slotBody struct {
+	Code    string `json:"code"`
+	GoodsID string `json:"goods_id"`
+	Name    string `json:"name"`
+	Price   string `json:"price"`
+	Stock   int    `json:"stock"`
+}
+
+func showDevice(d *f2fpay.Device) deviceBody {
+	b := deviceBody{TerminalID: d.TerminalID, MerchantID: d.MerchantID, Machine: d.Machine, Site: d.Site,
+		Slots: make([]slotBody, len(d.Slots)), UpdatedAt: &d.UpdatedAt}
+	for i, s := range d.Slots {
+		b.Slots[i] = slotBody{Code: s.Code, GoodsID: s.GoodsID, Name: s.Name, Price: s.Price.String(), Stock: s.Stock}
+	}
+	return b
+}
+
+func (s *Server) adminPutDevice(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.terminalParam(r)
+	if err != nil {
+		return err
+	}
+	var req deviceBody
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	d := &f2fpay.Device{TerminalID: t.ID, MerchantID: t.MerchantID, Machine: req.Machine, Site: req.Site,
+		Slots: make([]f2fpay.Slot, len(req.Slots))}
+	if len(req.Slots) > f2fpay.MaxSlots {
+		return f2fpay.Errorf(f2fpay.EINVALID, "the planogram has %d slots; at most %d are allowed", len(req.Slots), f2fpay.MaxSlots)
+	}
+	for i, sl := range req.Slots {
+		p, err := parseAmountField("slots["+sl.Code+"].price", sl.Price)
+		if err != nil {
+			return err
+		}
+		d.Slots[i] = f2fpay.Slot{Code: sl.Code, GoodsID: sl.GoodsID, Name: sl.Name, Price: p, Stock: sl.Stock}
+	}
+	if err := s.store.PutDevice(r.Context(), d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, showDevice(d))
+	return nil
+}
+
+func (s *Server) adminGetDevice(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.terminalParam(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.store.FindDevice(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, showDevice(d))
+	return nil
+}
