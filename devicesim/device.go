@@ -4,25 +4,31 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/client"
 )
 
-// runDevice is the machine's device loop (docs/vending.md §10): long-poll, execute each
-// command id at most once (the journal), acknowledge by id; a lost answer or
-// acknowledgement is repaired by the next poll, which hands the command out again and
-// is acknowledged without executing it again.
+// runDevice is the machine's device loop (docs/vending.md §10) on client.Device:
+// long-poll, execute each command id at most once (the client's journal), acknowledge
+// by id; a lost answer or acknowledgement is repaired by the next poll, which hands
+// the command out again and is acknowledged without executing it again.
 func (m *Machine) runDevice(ctx context.Context) {
+	d := m.c.Device(func(ctx context.Context, c *f2fpay.Command) (json.RawMessage, error) {
+		r := m.execute(ctx, c)
+		m.logf("确认指令 %d：%s", "acknowledging command %d: %s", c.ID, r)
+		return r, nil
+	})
+	d.OnError = func(err error) { m.logf("设备通道：%v", "device channel: %v", err) }
 	fails := 0
 	for ctx.Err() == nil {
-		cmds, err := m.w.poll(ctx, m.sim.cfg.PollWait)
+		cmds, err := d.Poll(ctx, m.sim.cfg.PollWait)
 		m.mu.Lock()
 		m.lastPoll, m.online = time.Now(), err == nil
 		m.mu.Unlock()
 		for _, c := range cmds {
-			if err = m.handle(ctx, c); err != nil {
+			if err = d.Handle(ctx, c); err != nil {
 				break
 			}
 		}
@@ -38,7 +44,7 @@ func (m *Machine) runDevice(ctx context.Context) {
 		}
 		fails++
 		pause := min(200*time.Millisecond<<min(fails, 8), 30*time.Second)
-		if statusOf(err) == http.StatusNotFound {
+		if client.ErrorCode(err) == client.ENOTFOUND {
 			pause = 30 * time.Second // a service without the device channel
 		}
 		select {
@@ -46,43 +52,6 @@ func (m *Machine) runDevice(ctx context.Context) {
 		case <-time.After(pause):
 		}
 	}
-}
-
-// handle executes c unless the journal says it ran already, then acknowledges it.
-func (m *Machine) handle(ctx context.Context, c *f2fpay.Command) error {
-	first, result, err := m.journal.Start(c.ID)
-	if err != nil {
-		return err
-	}
-	switch {
-	case first && !time.Now().Before(c.ExpiresAt):
-		// Too late: the service acted on the expiry (a vend refunded the unit).
-		m.journal.Finish(c.ID, json.RawMessage(`{"skipped":"expired"}`))
-		m.logf("指令 %d（%s）已过期，不执行", "command %d (%s) arrived after its deadline: not executed", c.ID, c.Kind)
-		return nil
-	case first:
-		result = m.execute(ctx, c)
-		m.journal.Finish(c.ID, result)
-	case result == nil:
-		result = json.RawMessage(`{"interrupted":true}`)
-	case string(result) == `{"skipped":"expired"}`:
-		return nil
-	default:
-		m.logf("指令 %d 重复送达：已执行过，只确认", "command %d delivered again: executed already, acknowledged only", c.ID)
-	}
-	err = m.w.ack(ctx, c.ID, result)
-	switch statusOf(err) {
-	case 0:
-		if err != nil {
-			return err
-		}
-		m.logf("已确认指令 %d：%s", "acknowledged command %d: %s", c.ID, result)
-		return nil
-	case http.StatusConflict, http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity:
-		m.logf("指令 %d 的确认被拒：%v", "acknowledgement of command %d refused: %v", c.ID, err)
-		return nil
-	}
-	return err
 }
 
 // execute carries out one command and says what happened.

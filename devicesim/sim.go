@@ -103,7 +103,6 @@ func New(cfg Config) (*Sim, error) {
 			sim:      s,
 			w:        &wire{base: cfg.ServiceURL, auth: mc.KeyID + "." + mc.Secret, hc: cfg.HTTPClient},
 			c:        client.NewClient(cfg.ServiceURL, mc.KeyID, mc.Secret, cfg.HTTPClient),
-			journal:  newJournal(4096),
 			jammed:   map[string]bool{},
 			taken:    map[string]int{},
 			units:    map[unit]json.RawMessage{},
@@ -157,11 +156,10 @@ type LogEntry struct {
 
 // Machine is one simulated machine. Its state is what the page shows.
 type Machine struct {
-	cfg     MachineConfig
-	sim     *Sim
-	w       *wire
-	c       *client.Client // the terminal API calls package client has (the cabinet's)
-	journal *journal
+	cfg MachineConfig
+	sim *Sim
+	w   *wire
+	c   *client.Client // the device channel, vend orders, the cabinet's report
 
 	motor sync.Mutex // one unit at a time
 

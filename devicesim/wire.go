@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/client"
 )
 
@@ -35,13 +33,6 @@ type apiError struct {
 
 func (e *apiError) Error() string {
 	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
-}
-
-func statusOf(err error) int {
-	if e, ok := err.(*apiError); ok {
-		return e.Status
-	}
-	return 0
 }
 
 // maxAnswer bounds what the simulator reads of one answer.
@@ -91,19 +82,6 @@ func (w *wire) call(ctx context.Context, method, path string, in, out any) error
 		return nil
 	}
 	return json.Unmarshal(data, out)
-}
-
-// poll asks for the terminal's pending commands, waiting up to wait.
-func (w *wire) poll(ctx context.Context, wait time.Duration) ([]*f2fpay.Command, error) {
-	var out struct {
-		Commands []*f2fpay.Command `json:"commands"`
-	}
-	err := w.call(ctx, http.MethodGet, fmt.Sprintf("/v1/device/commands?wait=%d", int(wait/time.Second)), nil, &out)
-	return out.Commands, err
-}
-
-func (w *wire) ack(ctx context.Context, id int64, result json.RawMessage) error {
-	return w.call(ctx, http.MethodPost, fmt.Sprintf("/v1/device/commands/%d/ack", id), map[string]json.RawMessage{"result": result}, nil)
 }
 
 // heartbeat is the machine's status report.
