@@ -235,7 +235,16 @@ func (s *Service) Close(ctx context.Context, terminalID, sessionID int64, taken 
 	if sess.State != f2fpay.CabinetCharging {
 		return sess, nil
 	}
-	return s.step(ctx, sess)
+	// The report is recorded: whatever happens to the first charge attempt is the
+	// retrier's to finish, never a reason to refuse the cabinet's report.
+	charged, err := s.step(ctx, sess)
+	if err != nil {
+		s.cfg.Logger.Warn("cabinet charge left to the retrier", "session_id", sess.ID, "err", err.Error())
+		if charged, err = s.store.FindCabinetSession(ctx, sess.ID); err != nil {
+			return sess, nil
+		}
+	}
+	return charged, nil
 }
 
 // OutTradeNo is the number a session's charges are sent under, generation n.
