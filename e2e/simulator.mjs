@@ -265,12 +265,18 @@ try {
       expect((await phone.locator("#owed").innerText()) === "¥12.00", "owes 12.00");
       await shot(phone, "cabinet-member-debt");
       // The door refused: the open form posted anyway (as a stale page would).
-      const refused = await phone.evaluate(async (t) => {
-        const csrf = document.querySelector('input[name="csrf"]').value;
-        const r = await fetch(`/m/${t}/cabinet/open`, { method: "POST", body: new URLSearchParams({ csrf }), redirect: "follow" });
-        return (await r.text());
-      }, terminal);
-      expect(!refused.includes('id="opened"'), "the door is not opened while owing");
+      await Promise.all([
+        phone.waitForNavigation(),
+        phone.evaluate((t) => {
+          const f = document.createElement("form");
+          f.method = "post"; f.action = `/m/${t}/cabinet/open`;
+          const c = document.createElement("input");
+          c.type = "hidden"; c.name = "csrf"; c.value = document.querySelector('input[name="csrf"]').value;
+          f.append(c); document.body.append(f); f.submit();
+        }, terminal),
+      ]);
+      expect(await phone.locator("#opened").count() === 0, "the door is not opened while owing");
+      await shot(phone, "cabinet-member-open-refused");
       expect((await balance(buyer2)) === 50, "nothing charged by the refusal");
       await sleep(1500);
       expect((await desk.locator("#door").innerText()) === "柜门已关", "the door stayed closed");
@@ -280,8 +286,12 @@ try {
       await sandbox("POST", `/sandbox/buyers/${buyer2}/top-up`, { amount: "20.00" });
       await phone.goto(member);
       await phone.click("#paynow");
-      for (let i = 0; i < 40 && await phone.locator("#open").count() === 0; i++) { await sleep(250); await phone.goto(member); }
-      await phone.locator("#open").waitFor();
+      // Paid at once, or by the service's retrier after an unknown outcome (its handover).
+      for (let i = 0; i < 90 && await phone.locator("#open").count() === 0; i++) { await sleep(500); await phone.goto(member); }
+      if (await phone.locator("#open").count() === 0) {
+        await shot(phone, "cabinet-member-still-owing");
+        throw new Error("the debt was not paid after the top-up and 'pay now' (45 s); the service's log says why");
+      }
       await shot(phone, "cabinet-member-paid");
       expect((await balance(buyer2)) === 50 + 2000 - 1200, "charged 12.00 once after the top-up");
       await desk.locator('#charge[data-state="PAID"]').waitFor({ timeout: 40000 });
