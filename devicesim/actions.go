@@ -277,6 +277,13 @@ func (m *Machine) closeDoor(ctx context.Context) error {
 		m.headline(screenError, "关门上报失败", "The door-close report failed")
 		return errf("关门上报失败：%v", "the door-close report failed: %v", err)
 	}
+	m.mu.Lock()
+	for _, it := range items {
+		if s := m.slot(it.Slot); s != nil {
+			s.Stock = max(0, s.Stock-it.Count)
+		}
+	}
+	m.mu.Unlock()
 	m.showCharge(cs)
 	go m.watchCharge(m.sim.background(), session)
 	return nil
