@@ -85,6 +85,15 @@ func (s *Server) postDeviceAck(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.vends != nil && c.Kind == f2fpay.CommandDispense {
+		// A vend's unit: its outcome (a refund for a failed one) is taken up at once,
+		// after the machine has its answer; the vend janitor is the backstop.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+			defer cancel()
+			s.vends.CommandAcked(ctx, c)
+		}()
+	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }

@@ -153,13 +153,13 @@ func setup(t testing.TB, opts ...option) *bundle {
 		t.Fatal(err)
 	}
 	b.cabinet = cab
-	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Engine: b.engine, Logger: logger,
-		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})
-	b.must(err)
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
 	b.must(err)
 	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.must(err)
+	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Commander: b.devices, Engine: b.engine, Logger: logger,
+		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})
 	b.must(err)
 	if b.server, err = httpapi.New(httpapi.Config{
 		Members: members, PublicURL: b.srv.URL, Cabinet: cab, Devices: b.devices,

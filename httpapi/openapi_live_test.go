@@ -177,16 +177,16 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	term("GET", "/v1/sales/"+sale, "")
 	term("POST", "/v1/sales/"+sale+"/cancel", "")
 	// A vending machine's vend: created, read, a report refused before payment, cancelled.
-	vend, _ := b.vendMachine("VM-LIVE")
-	vendAuth := "Bearer " + vend.APIKey.KeyID + "." + vend.APIKey.Secret
-	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vendAuth, "k-vend-1", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`))
+	vm, _ := b.vendMachine("VM-LIVE")
+	vmAuth := "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
+	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vmAuth, "k-vend-1", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`))
 	vendID := "1"
 	if m := regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(string(out)); m != nil {
 		vendID = m[1]
 	}
-	b.rawAt(b.srv.URL, "GET", "/v1/vends/"+vendID+"?wait=1s", vendAuth, "", nil)
-	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/items/1/report", vendAuth, "k-vend-2", []byte(`{"outcome":"delivered"}`)) // 409: not paid
-	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/cancel", vendAuth, "k-vend-3", nil)
+	b.rawAt(b.srv.URL, "GET", "/v1/vends/"+vendID+"?wait=1s", vmAuth, "", nil)
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/items/1/report", vmAuth, "k-vend-2", []byte(`{"outcome":"delivered"}`)) // 409: not paid
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/cancel", vmAuth, "k-vend-3", nil)
 	term("POST", "/v1/vends", `{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`) // 400: a cashier terminal
 
 	// Alipay's side.
@@ -251,8 +251,8 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 
 	// The device channel (device_test.go): a vending machine described, commanded,
 	// polled and acknowledging; a cashier's poll (404), an expired command's ack (409).
-	vm, _ := b.vendingMachine("VM-OA")
-	vmAuth := "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
+	vm, _ = b.vendingMachine("VM-OA")
+	vmAuth = "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
 	vid := fmt.Sprint(vm.ID)
 	adm("GET", "/admin/terminals/"+vid+"/device", "")
 	adm("PUT", "/admin/terminals/"+vid+"/device", `{"machine":"face","site":"gate","slots":[{"code":"A1","goods_id":"cola","name":"可乐","price":"3.50","stock":5}]}`)

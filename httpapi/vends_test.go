@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,7 +60,18 @@ func TestVendOverHTTP(t *testing.T) {
 		if v.State != "DISPENSING" || v.Payment.State != "PAID" {
 			t.Fatalf("after payment: %+v", v)
 		}
-		if _, err := m.ReportVendItem(ctx, v.ID, 1, client.VendReport{Outcome: "delivered"}); err != nil {
+		// Unit 1 through the device channel: the machine's long-poll hands out the
+		// dispense commands; it acknowledges unit 1's with its outcome.
+		dev := m.Device(nil)
+		var cmds []*client.Command
+		for deadline := time.Now().Add(5 * time.Second); len(cmds) < 2 && time.Now().Before(deadline); {
+			cmds, err = dev.Poll(ctx, time.Second)
+			b.must(err)
+		}
+		if len(cmds) != 2 || cmds[0].Key != fmt.Sprintf("vend:%d:item:1", v.ID) || cmds[0].Kind != f2fpay.CommandDispense {
+			t.Fatalf("commands %+v", cmds)
+		}
+		if _, err := dev.Ack(ctx, cmds[0].ID, json.RawMessage(`{"outcome":"delivered"}`)); err != nil {
 			t.Fatal(err)
 		}
 		v, err = m.ReportVendItem(ctx, v.ID, 2, client.VendReport{Outcome: "failed", Code: "JAMMED"})

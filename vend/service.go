@@ -28,6 +28,10 @@ type Config struct {
 	Storage f2fpay.Storage
 	// Devices holds the planograms and the device channel (often Storage itself).
 	Devices f2fpay.DeviceStore
+	// Commander, when set (usually *device.Service), enqueues the dispense commands
+	// and wakes the machine's long-poll at once; without it they are enqueued in
+	// Devices and the machine finds them at its next poll.
+	Commander Commander
 	// Engine pays and refunds; the vend service never calls Alipay itself.
 	Engine *payment.Engine
 	Clock  f2fpay.Clock
@@ -42,11 +46,18 @@ type Config struct {
 	Poll time.Duration
 }
 
+// Commander enqueues a device command idempotently by key and wakes the machine
+// (device.Service.Enqueue).
+type Commander interface {
+	Enqueue(ctx context.Context, terminalID int64, kind f2fpay.CommandKind, key string, payload any, ttl time.Duration) (*f2fpay.Command, bool, error)
+}
+
 // Service runs vend orders. It is safe for concurrent use; several services (in one
 // process or several) may share one Storage.
 type Service struct {
 	store   f2fpay.Storage
 	devices f2fpay.DeviceStore
+	command Commander
 	engine  *payment.Engine
 	clock   f2fpay.Clock
 	log     *slog.Logger
@@ -60,7 +71,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Storage == nil || cfg.Devices == nil || cfg.Engine == nil {
 		return nil, errors.New("vend: Config.Storage, Devices and Engine are required")
 	}
-	s := &Service{store: cfg.Storage, devices: cfg.Devices, engine: cfg.Engine, clock: cfg.Clock, log: cfg.Logger,
+	s := &Service{store: cfg.Storage, devices: cfg.Devices, command: cfg.Commander, engine: cfg.Engine, clock: cfg.Clock, log: cfg.Logger,
 		owner: cfg.Owner, window: cfg.DispenseWindow, poll: cfg.Poll}
 	if s.clock == nil {
 		s.clock = f2fpay.SystemClock{}

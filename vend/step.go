@@ -166,6 +166,21 @@ func (s *Service) dispenseCommand(v *f2fpay.VendOrder, it *f2fpay.VendItem) *f2f
 		Payload: payload, State: f2fpay.CommandPending, ExpiresAt: it.Deadline}
 }
 
+// enqueue commands unit it's dispense, through the Commander while the unit's deadline
+// is ahead (the machine's long-poll wakes at once); past it — a vend paid while no
+// instance ran, or a command whose id a crash lost — straight into the store, which
+// returns the command enqueued before under the key, or records one already expired
+// (the unit is then refunded).
+func (s *Service) enqueue(ctx context.Context, v *f2fpay.VendOrder, it *f2fpay.VendItem) (*f2fpay.Command, error) {
+	cmd := s.dispenseCommand(v, it)
+	if ttl := time.Until(it.Deadline); s.command != nil && ttl > time.Second {
+		c, _, err := s.command.Enqueue(ctx, v.TerminalID, cmd.Kind, cmd.Key, cmd.Payload, ttl)
+		return c, err
+	}
+	c, _, err := s.devices.EnqueueCommand(ctx, cmd)
+	return c, err
+}
+
 func (s *Service) stepDispensing(ctx context.Context, v *f2fpay.VendOrder) (*f2fpay.VendOrder, error) {
 	// 1. Commands: enqueue the missing ones (idempotent by key: a crash after the
 	// enqueue and before the vend recorded its id finds the same command), read the
@@ -179,7 +194,7 @@ func (s *Service) stepDispensing(ctx context.Context, v *f2fpay.VendOrder) (*f2f
 		var c *f2fpay.Command
 		var err error
 		if it.CommandID == 0 {
-			c, _, err = s.devices.EnqueueCommand(ctx, s.dispenseCommand(v, it))
+			c, err = s.enqueue(ctx, v, it)
 		} else {
 			c, err = s.devices.FindCommand(ctx, it.CommandID)
 		}

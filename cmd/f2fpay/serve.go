@@ -173,15 +173,14 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Engine: engine, Logger: log, Owner: cfg.Instance,
-		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
+	// The device channel (docs/vending.md §10): machines long-poll their commands.
+	devices, err := device.New(device.Config{Store: store, Logger: log})
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	// The device channel (docs/vending.md §10): vending machines long-poll their
-	// commands (a vend's dispenses, a cabinet's door) and acknowledge them.
-	devices, err := device.New(device.Config{Store: store, Logger: log})
+	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Commander: devices, Engine: engine, Logger: log, Owner: cfg.Instance,
+		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
