@@ -52,11 +52,21 @@ type Devices interface {
 	FindCommand(ctx context.Context, id int64) (*f2fpay.Command, error)
 }
 
+// Commander enqueues device-channel commands and wakes the machine's long-poll;
+// *device.Service implements it.
+type Commander interface {
+	Enqueue(ctx context.Context, terminalID int64, kind f2fpay.CommandKind, key string, payload any, ttl time.Duration) (*f2fpay.Command, bool, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Store   f2fpay.Storage
 	Devices Devices
-	Alipay  Alipay
+	// Commands enqueues the open_door command (the device channel's service, which
+	// wakes the cabinet's long-poll at once); Devices.EnqueueCommand when nil, which
+	// the long-poll finds at its next read of the store.
+	Commands Commander
+	Alipay   Alipay
 	// PublicURL is where Alipay and buyers reach the service: the agreement
 	// notifications go to PublicURL/alipay/agreements/notify/{app APPID}, and the
 	// signing page returns to the member's page under PublicURL/m/.

@@ -161,10 +161,16 @@ func (s *Service) Open(ctx context.Context, memberID, terminalID int64) (*f2fpay
 // commandDoor enqueues the session's open_door command (once, by key) and records it.
 func (s *Service) commandDoor(ctx context.Context, sess *f2fpay.CabinetSession) (*f2fpay.CabinetSession, error) {
 	payload, _ := json.Marshal(OpenDoorPayload{SessionID: sess.ID})
-	now := s.now()
-	c, _, err := s.cfg.Devices.EnqueueCommand(ctx, &f2fpay.Command{TerminalID: sess.TerminalID, Kind: f2fpay.CommandOpenDoor,
-		Key: fmt.Sprintf("cabinet:%d:open", sess.ID), Payload: payload, State: f2fpay.CommandPending,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.DoorTTL)})
+	key := fmt.Sprintf("cabinet:%d:open", sess.ID)
+	var c *f2fpay.Command
+	var err error
+	if s.cfg.Commands != nil {
+		c, _, err = s.cfg.Commands.Enqueue(ctx, sess.TerminalID, f2fpay.CommandOpenDoor, key, json.RawMessage(payload), s.cfg.DoorTTL)
+	} else {
+		now := s.now()
+		c, _, err = s.cfg.Devices.EnqueueCommand(ctx, &f2fpay.Command{TerminalID: sess.TerminalID, Kind: f2fpay.CommandOpenDoor,
+			Key: key, Payload: payload, State: f2fpay.CommandPending, CreatedAt: now, ExpiresAt: now.Add(s.cfg.DoorTTL)})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,26 @@ func TestCabinetHTTP(t *testing.T) {
 	}
 	sess, err := b.cabinet.Open(ctx, m.ID, term.ID)
 	b.must(err)
+	// The cabinet's long-poll hands it the open_door command naming the session; it
+	// opens and acknowledges.
+	status, _, out := b.rawAt(b.srv.URL, "GET", "/v1/device/commands?wait=5", cabAuth, "", nil)
+	var polled struct {
+		Commands []struct {
+			ID      int64  `json:"id"`
+			Kind    string `json:"kind"`
+			Payload struct {
+				SessionID int64 `json:"session_id"`
+			} `json:"payload"`
+		} `json:"commands"`
+	}
+	b.must(json.Unmarshal(out, &polled))
+	if status != http.StatusOK || len(polled.Commands) != 1 || polled.Commands[0].Kind != "open_door" || polled.Commands[0].Payload.SessionID != sess.ID {
+		t.Fatalf("the cabinet's poll: %d %s", status, out)
+	}
+	if status, _, out = b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", polled.Commands[0].ID), cabAuth, "",
+		[]byte(`{"result":{"opened":true}}`)); status != http.StatusOK {
+		t.Fatalf("ack: %d %s", status, out)
+	}
 
 	close := func(body string) (int, map[string]any) {
 		t.Helper()
@@ -80,7 +100,7 @@ func TestCabinetHTTP(t *testing.T) {
 		t.Fatalf("another terminal read the session: %d", status)
 	}
 	admin := "Bearer " + adminToken
-	status, _, out := b.raw("GET", fmt.Sprintf("/admin/cabinet-sessions?merchant_id=%d&state=DEBT,CHARGING", b.merchID), admin, "", nil)
+	status, _, out = b.raw("GET", fmt.Sprintf("/admin/cabinet-sessions?merchant_id=%d&state=DEBT,CHARGING", b.merchID), admin, "", nil)
 	if status != http.StatusOK || !strings.Contains(string(out), `"owed":"11.50"`) {
 		t.Fatalf("the operator's debts: %d %s", status, out)
 	}
