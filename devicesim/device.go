@@ -104,15 +104,17 @@ func (m *Machine) runHeartbeats(ctx context.Context) {
 	quiet := false
 	for {
 		m.mu.Lock()
-		h := heartbeat{Status: "online", Door: m.door}
+		h := f2fpay.Heartbeat{Status: f2fpay.MachineNormal}
 		for slot, j := range m.jammed {
 			if j {
-				h.ErrorCodes = append(h.ErrorCodes, "JAMMED:"+slot)
+				h.Errors = append(h.Errors, "JAMMED_"+slot)
 			}
 		}
+		if m.cfg.Kind == f2fpay.MachineCabinet {
+			t := 5.0 // a chilled cabinet with a door sensor
+			h.Temperature, h.Door = &t, m.door
+		}
 		m.mu.Unlock()
-		t := 5.0
-		h.Temperature = &t
 		err := m.w.heartbeat(ctx, h)
 		switch {
 		case err == nil:

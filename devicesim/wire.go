@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/client"
 )
 
@@ -84,14 +85,8 @@ func (w *wire) call(ctx context.Context, method, path string, in, out any) error
 	return json.Unmarshal(data, out)
 }
 
-// heartbeat is the machine's status report.
-type heartbeat struct {
-	Status      string   `json:"status"`
-	Door        string   `json:"door,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
-	ErrorCodes  []string `json:"error_codes,omitempty"`
-}
-
-func (w *wire) heartbeat(ctx context.Context, h heartbeat) error {
+// heartbeat reports the machine's health (docs/vending.md §5), f2fpay.Heartbeat as
+// the device channel's POST /v1/device/heartbeat takes it.
+func (w *wire) heartbeat(ctx context.Context, h f2fpay.Heartbeat) error {
 	return w.call(ctx, http.MethodPost, "/v1/device/heartbeat", h, nil)
 }
