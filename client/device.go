@@ -7,6 +7,8 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -298,4 +300,38 @@ func (a *AdminClient) SetDevice(ctx context.Context, terminalID int64, d DeviceD
 func (a *AdminClient) Device(ctx context.Context, terminalID int64) (*DeviceDescription, error) {
 	var out DeviceDescription
 	return &out, a.call(ctx, http.MethodGet, fmt.Sprintf("/admin/terminals/%d/device", terminalID), nil, &out)
+}
+
+// HeartbeatAnswer is the service's answer to a heartbeat.
+type HeartbeatAnswer struct {
+	State      f2fpay.DeviceState `json:"state"`
+	LastSeenAt time.Time          `json:"last_seen_at"`
+	// NextHeartbeatSeconds is the interval to keep.
+	NextHeartbeatSeconds int `json:"next_heartbeat_seconds"`
+}
+
+// Heartbeat reports the machine's health (docs/vending.md §5); send one every
+// NextHeartbeatSeconds of the previous answer. A heartbeat is safe to repeat.
+func (d *Device) Heartbeat(ctx context.Context, hb f2fpay.Heartbeat) (*HeartbeatAnswer, error) {
+	var out HeartbeatAnswer
+	return &out, d.c.post(ctx, "/v1/device/heartbeat", "", hb, &out)
+}
+
+// Devices lists devices with their health (merchantID 0: every merchant's), by
+// terminal id after afterID; limit 0 is the service's default page.
+func (a *AdminClient) Devices(ctx context.Context, merchantID, afterID int64, limit int) ([]f2fpay.DeviceHealth, error) {
+	q := url.Values{}
+	if merchantID != 0 {
+		q.Set("merchant_id", strconv.FormatInt(merchantID, 10))
+	}
+	if afterID != 0 {
+		q.Set("after", strconv.FormatInt(afterID, 10))
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Devices []f2fpay.DeviceHealth `json:"devices"`
+	}
+	return out.Devices, a.call(ctx, http.MethodGet, "/admin/devices?"+q.Encode(), nil, &out)
 }

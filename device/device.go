@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -46,15 +47,36 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger; discarded when nil.
 	Logger *slog.Logger
+
+	// HeartbeatInterval is how often machines are asked to send a heartbeat (the
+	// heartbeat's answer says so); DefaultHeartbeatInterval when zero.
+	HeartbeatInterval time.Duration
+	// MissedHeartbeats is how many intervals without a heartbeat make a device
+	// offline; DefaultMissedHeartbeats when zero.
+	MissedHeartbeats int
+	// Forwarder forwards heartbeats to Alipay (monitor.heartbeat.syn, 交易保障), at
+	// most once per ForwardEvery per device across all instances; none when nil.
+	Forwarder Forwarder
+	// ForwardEvery is the forwarding schedule; DefaultForwardEvery (Alipay's demo's
+	// 900 s) when zero.
+	ForwardEvery time.Duration
+	// Metrics hears transitions and expiries; none when nil.
+	Metrics Metrics
 }
 
 // Service runs the device channel. Create it with New; it is safe for concurrent use.
 type Service struct {
-	store  f2fpay.Storage
-	clock  f2fpay.Clock
-	poll   time.Duration
-	log    *slog.Logger
-	notify *notifier
+	store    f2fpay.Storage
+	clock    f2fpay.Clock
+	poll     time.Duration
+	log      *slog.Logger
+	notify   *notifier
+	beat     time.Duration
+	missed   int
+	fwd      Forwarder
+	fwdEvery time.Duration
+	metrics  Metrics
+	fwds     sync.WaitGroup // forwards in flight
 }
 
 // New checks cfg and returns a Service.
@@ -62,7 +84,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("device: Config.Store is required")
 	}
-	s := &Service{store: cfg.Store, clock: cfg.Clock, poll: cfg.PollInterval, log: cfg.Logger, notify: newNotifier()}
+	s := &Service{store: cfg.Store, clock: cfg.Clock, poll: cfg.PollInterval, log: cfg.Logger, notify: newNotifier(),
+		beat: cfg.HeartbeatInterval, missed: cfg.MissedHeartbeats, fwd: cfg.Forwarder, fwdEvery: cfg.ForwardEvery, metrics: cfg.Metrics}
+	if s.beat <= 0 {
+		s.beat = DefaultHeartbeatInterval
+	}
+	if s.missed <= 0 {
+		s.missed = DefaultMissedHeartbeats
+	}
+	if s.fwdEvery <= 0 {
+		s.fwdEvery = DefaultForwardEvery
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	if s.clock == nil {
 		s.clock = f2fpay.SystemClock{}
 	}
@@ -174,5 +209,6 @@ func (s *Service) ExpireCommands(ctx context.Context, limit int) ([]*f2fpay.Comm
 	if err != nil {
 		return cmds, fmt.Errorf("device: expiring commands: %w", err)
 	}
+	s.metrics.CommandsExpired(len(cmds))
 	return cmds, nil
 }

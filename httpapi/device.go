@@ -14,6 +14,9 @@ import (
 type Devices interface {
 	Poll(ctx context.Context, terminalID int64, wait time.Duration) ([]*f2fpay.Command, error)
 	Ack(ctx context.Context, terminalID, id int64, result json.RawMessage) (*f2fpay.Command, error)
+	// Heartbeat records a machine's heartbeat and answers its health and the interval
+	// to keep (docs/vending.md §5).
+	Heartbeat(ctx context.Context, t *f2fpay.Terminal, hb *f2fpay.Heartbeat) (*f2fpay.DeviceHealth, time.Duration, error)
 }
 
 // commandsAnswer is the long-poll's answer: the commands to execute, oldest first,
@@ -165,5 +168,90 @@ func (s *Server) adminGetDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, showDevice(d))
+	return nil
+}
+
+// heartbeatAnswer is what a heartbeat is answered: the device's state as the service
+// sees it and when to send the next heartbeat.
+type heartbeatAnswer struct {
+	State                f2fpay.DeviceState `json:"state"`
+	LastSeenAt           time.Time          `json:"last_seen_at"`
+	NextHeartbeatSeconds int                `json:"next_heartbeat_seconds"`
+}
+
+// parseHeartbeat decodes and checks a heartbeat body.
+func parseHeartbeat(body []byte) (*f2fpay.Heartbeat, error) {
+	var hb f2fpay.Heartbeat
+	if err := decodeJSON(body, &hb); err != nil {
+		return nil, err
+	}
+	if hb.Status == "" {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "status is required: normal, on, off, sleep or awake")
+	}
+	if err := hb.Validate(); err != nil {
+		return nil, err
+	}
+	return &hb, nil
+}
+
+// postDeviceHeartbeat is a machine's heartbeat: idempotent by nature (a repeated one
+// only says again that the machine is alive), so it needs no Idempotency-Key.
+func (s *Server) postDeviceHeartbeat(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.vendingTerminal(r)
+	if err != nil {
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	hb, err := parseHeartbeat(body)
+	if err != nil {
+		return err
+	}
+	h, next, err := s.devices.Heartbeat(r.Context(), t, hb)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, heartbeatAnswer{State: h.State, LastSeenAt: h.LastSeenAt, NextHeartbeatSeconds: int(next / time.Second)})
+	return nil
+}
+
+// devicesPage is the admin listing of devices with their health.
+type devicesPage struct {
+	Devices []*f2fpay.DeviceHealth `json:"devices"`
+	// NextAfter continues the listing (?after=) when the page was full.
+	NextAfter int64 `json:"next_after,omitempty"`
+}
+
+func (s *Server) adminListDevices(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var merchantID, after int64
+	if id, err := queryID(q, "merchant_id"); err != nil {
+		return err
+	} else if id != nil {
+		merchantID = *id
+	}
+	if id, err := queryID(q, "after"); err != nil {
+		return err
+	} else if id != nil {
+		after = *id
+	}
+	limit, err := queryLimit(q)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.ListDeviceHealth(r.Context(), merchantID, after, limit)
+	if err != nil {
+		return err
+	}
+	page := devicesPage{Devices: list}
+	if page.Devices == nil {
+		page.Devices = []*f2fpay.DeviceHealth{}
+	}
+	if len(list) == limit {
+		page.NextAfter = list[len(list)-1].TerminalID
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
 )
 
@@ -351,4 +352,68 @@ func TestDeviceChannelLossy(t *testing.T) {
 	if tr.dropped == 0 || tr.duped == 0 || tr.reps == 0 || acked < n/2 || expired == 0 {
 		t.Fatalf("the network was not lossy enough to prove anything, or too few commands got through")
 	}
+}
+
+// TestDeviceHeartbeat: a machine's heartbeat brings it online, is forwarded to Alipay
+// as monitor.heartbeat.syn type VM — checked in the sandbox's records — at most once
+// per forward interval, and the admin listing shows its health; /metrics counts it.
+func TestDeviceHeartbeat(t *testing.T) {
+	t.Parallel()
+	b := setup(t, noJanitor())
+	term, c := b.vendingMachine("VM-HB")
+	dev := c.Device(nil)
+	temp := 5.5
+	hb := f2fpay.Heartbeat{Status: f2fpay.MachineNormal, Errors: []string{"E12"}, Temperature: &temp, Door: "closed", NetworkType: "4G",
+		Trades: []f2fpay.HeartbeatTrade{{OutTradeNo: "VT-1", Seconds: 4, Status: "S"}, {OutTradeNo: "VT-2", Seconds: 30, Status: "F"}}}
+	ans, err := dev.Heartbeat(b.ctx, hb)
+	b.must(err)
+	if ans.State != f2fpay.DeviceOnline || ans.NextHeartbeatSeconds != 60 || ans.LastSeenAt.IsZero() {
+		t.Fatalf("answer: %+v", ans)
+	}
+	_, err = dev.Heartbeat(b.ctx, f2fpay.Heartbeat{Status: f2fpay.MachineSleep})
+	b.must(err)
+	b.devices.Wait()
+	hs := b.sim.Heartbeats(alipaysim.HeartbeatFilter{EquipmentID: "VM-HB"})
+	if len(hs) != 1 {
+		t.Fatalf("the sandbox recorded %d heartbeats of VM-HB; want 1 (one forward per interval)", len(hs))
+	}
+	h := hs[0]
+	if h.Type != "VM" || h.Product != "FP" || h.EquipmentStatus != "30" || h.AppID != b.simApp.AppID || h.StoreID != "S001" ||
+		len(h.TradeInfo) != 2 || h.TradeInfo[1].OutTradeNo != "VT-2" || h.TradeInfo[1].Status != "F" || h.NetworkType != "4G" {
+		t.Fatalf("forwarded heartbeat: %+v", h)
+	}
+	if !strings.Contains(string(h.ExceptionInfo), "E12") || !strings.Contains(string(h.ExtendInfo), `"door":"closed"`) {
+		t.Fatalf("exception/extend info: %s %s", h.ExceptionInfo, h.ExtendInfo)
+	}
+
+	// Refused: a cashier's heartbeat, a bad report.
+	if _, err := b.client.Device(nil).Heartbeat(b.ctx, hb); client.ErrorCode(err) != client.ENOTFOUND {
+		t.Fatalf("a cashier's heartbeat: %v", err)
+	}
+	if _, err := dev.Heartbeat(b.ctx, f2fpay.Heartbeat{Status: "melting"}); client.ErrorCode(err) != client.EINVALID {
+		t.Fatalf("a bad status: %v", err)
+	}
+
+	list, err := b.admin.Devices(b.ctx, b.merchID, 0, 0)
+	b.must(err)
+	if len(list) != 1 || list[0].TerminalID != term.ID || list[0].State != f2fpay.DeviceOnline || list[0].LastError != "E12" ||
+		list[0].TerminalCode != "VM-HB" || list[0].Site != "3F 东侧" || list[0].Heartbeats != 2 || list[0].Report.Status != f2fpay.MachineSleep {
+		t.Fatalf("listing: %+v", list)
+	}
+	st, _, body := b.raw("GET", "/metrics", "", "", nil)
+	if st != 200 || !strings.Contains(string(body), `f2fpay_devices{state="online"} 1`) ||
+		!strings.Contains(string(body), `f2fpay_device_transitions_total{to="online"} 1`) ||
+		!strings.Contains(string(body), `f2fpay_device_heartbeat_forwards_total{outcome="ok"} 1`) {
+		t.Fatalf("metrics lack the device's: %d\n%s", st, grepLines(string(body), "f2fpay_device"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

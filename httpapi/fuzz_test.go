@@ -77,3 +77,28 @@ func FuzzWait(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeartbeatBody runs machines' heartbeat bodies through parseHeartbeat: no panic,
+// a refusal is an EINVALID with a message, and an accepted heartbeat is valid.
+func FuzzHeartbeatBody(f *testing.F) {
+	for _, s := range []string{
+		`{"status":"normal","errors":["E12"],"temperature":4.5,"door":"closed","network_type":"4G","trades":[{"out_trade_no":"T1","seconds":3,"status":"S"}]}`,
+		`{"status":"sleep"}`, `{"status":"melting"}`, `{"temperature":1e400,"status":"on"}`, `{"status":"on","door":"ajar"}`,
+		`{"status":"on","trades":[{"out_trade_no":"","seconds":100,"status":"Q"}]}`, `[]`, ``, `{"status":"on","errors":["a b"]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		hb, err := parseHeartbeat(body)
+		if err != nil {
+			var e *f2fpay.Error
+			if !errors.As(err, &e) || e.Code != f2fpay.EINVALID || e.Message == "" {
+				t.Fatalf("refusal %v is not an EINVALID with a message", err)
+			}
+			return
+		}
+		if hb.Validate() != nil {
+			t.Fatalf("accepted an invalid heartbeat %+v", hb)
+		}
+	})
+}

@@ -148,7 +148,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
-	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger,
+		Forwarder: &device.AlipayForwarder{Store: srvStore, Clients: clients}, Metrics: httpapi.NewDeviceMetrics(metrics, srvStore)})
 	b.must(err)
 	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Commands: b.devices, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
 	if err != nil {

@@ -265,6 +265,9 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", cmd.ID), vmAuth, "", []byte(`{"result":{"dispensed":true}}`))
 	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", old.ID), vmAuth, "", nil)
 	term("GET", "/v1/device/commands", "")
+	b.rawAt(b.srv.URL, "POST", "/v1/device/heartbeat", vmAuth, "", []byte(`{"status":"normal","errors":["E1"],"temperature":4.5,"door":"closed","trades":[{"out_trade_no":"T1","seconds":3,"status":"S"}]}`))
+	b.rawAt(b.srv.URL, "POST", "/v1/device/heartbeat", vmAuth, "", []byte(`{"status":"melting"}`), invalid...) // 400
+	adm("GET", "/admin/devices?merchant_id="+m+"&limit=10", "")
 
 	// Operations and documents.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/", "/docs/api.md", "/docs/openapi.yaml"} {

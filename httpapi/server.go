@@ -237,6 +237,7 @@ func (s *Server) routes() http.Handler {
 	// idempotent by command id rather than by Idempotency-Key.
 	term("GET /v1/device/commands", s.getDeviceCommands)
 	term("POST /v1/device/commands/{id}/ack", s.postDeviceAck)
+	term("POST /v1/device/heartbeat", s.postDeviceHeartbeat)
 
 	// Alipay's notifications: authenticated by their signature, not by us.
 	handle("POST /alipay/notify/{app_id}", http.HandlerFunc(s.postNotify))
@@ -293,6 +294,7 @@ func (s *Server) routes() http.Handler {
 	admin("POST /admin/cabinet-sessions/{id}/refunds", s.adminPostCabinetRefund)
 	admin("PUT /admin/terminals/{id}/device", s.adminPutDevice)
 	admin("GET /admin/terminals/{id}/device", s.adminGetDevice)
+	admin("GET /admin/devices", s.adminListDevices)
 
 	// Buyers' H5 pages (member linking, one-tap payment): HTML, their own errors.
 	if s.members != nil {

@@ -87,6 +87,8 @@ func Run(t *testing.T, open func(t *testing.T) f2fpay.Storage) {
 		{"AckConcurrent", testAckConcurrent},
 		{"RefundApprovals", testRefundApprovals},
 		{"LoginTokens", testLoginTokens},
+		{"DeviceHealth", testDeviceHealth},
+		{"DeviceHealthConcurrent", testDeviceHealthConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

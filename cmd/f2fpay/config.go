@@ -49,6 +49,10 @@ type serveConfig struct {
 	ReconRetry    time.Duration `json:"recon-retry"`
 	ReconRepair   bool          `json:"recon-repair"`
 	VendWindow    time.Duration `json:"vend-window"`
+	// Vending devices' health (docs/vending.md §5).
+	DeviceHeartbeat time.Duration `json:"device-heartbeat-interval"`
+	DeviceMissed    int           `json:"device-missed-heartbeats"`
+	DeviceForward   time.Duration `json:"device-forward-interval"`
 
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
@@ -87,6 +91,10 @@ func defaultServeConfig() serveConfig {
 		ReconRetry:    30 * time.Minute,
 		ReconRepair:   true,
 		VendWindow:    90 * time.Second,
+
+		DeviceHeartbeat: time.Minute,
+		DeviceMissed:    3,
+		DeviceForward:   900 * time.Second,
 	}
 }
 
@@ -117,6 +125,9 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.ReconRetry, "recon-retry", cfg.ReconRetry, "how long after a failed daily reconciliation (a bill not ready yet) its day is tried again")
 	fs.BoolVar(&cfg.ReconRepair, "recon-repair", cfg.ReconRepair, "the daily job checks each difference with Alipay and applies what Alipay confirms (nothing changes without Alipay's word)")
 	fs.DurationVar(&cfg.VendWindow, "vend-window", cfg.VendWindow, "how long after payment a vending machine has to report a unit of a vend order before it is refunded (docs/vending.md §11)")
+	fs.DurationVar(&cfg.DeviceHeartbeat, "device-heartbeat-interval", cfg.DeviceHeartbeat, "how often vending machines send a heartbeat (the heartbeat's answer tells them)")
+	fs.IntVar(&cfg.DeviceMissed, "device-missed-heartbeats", cfg.DeviceMissed, "heartbeats a vending machine may miss before it is marked offline (metric and device.offline event)")
+	fs.DurationVar(&cfg.DeviceForward, "device-forward-interval", cfg.DeviceForward, "how often a vending machine's heartbeat is forwarded to Alipay (monitor.heartbeat.syn, 交易保障); Alipay's demo sends one every 900s")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "after the drain delay, how long shutdown waits for in-flight requests (long-polls answer at once)")
 }
 
@@ -234,6 +245,9 @@ func (c *serveConfig) check() error {
 	}
 	if c.DrainDelay < 0 || c.ShutdownGrace <= 0 {
 		return &usageError{"serve: -drain-delay must be ≥ 0 and -shutdown-grace > 0"}
+	}
+	if c.DeviceHeartbeat < time.Second || c.DeviceMissed < 1 || c.DeviceForward < time.Second {
+		return &usageError{"serve: -device-heartbeat-interval and -device-forward-interval must be at least 1s, -device-missed-heartbeats at least 1"}
 	}
 	if c.AdminListen != "" && c.AdminListen == c.Listen {
 		return &usageError{fmt.Sprintf("serve: -admin-listen and -listen are both %s; give the admin API another address, or an empty -admin-listen to serve everything on -listen", c.Listen)}

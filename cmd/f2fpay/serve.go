@@ -173,8 +173,12 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	// The device channel (docs/vending.md §10): machines long-poll their commands.
-	devices, err := device.New(device.Config{Store: store, Logger: log})
+	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
+	devices, err := device.New(device.Config{
+		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
+		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
+		Metrics: httpapi.NewDeviceMetrics(metrics, store),
+	})
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
@@ -226,7 +230,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		serving[newServer(onlyPaths(isInternalPath, onPublic, api.Handler()))] = adminLn
 		s.AdminURL = "http://" + adminLn.Addr().String()
 	}
-	s.wg.Add(8 + len(serving)) // heartbeat, janitor, vend janitor, refresher, webhooks, two purges, daily reconciliation, and the listeners
+	s.wg.Add(9 + len(serving)) // heartbeat, janitor, vend janitor, refresher, webhooks, two purges, daily reconciliation, the device janitor, and the listeners
 	go func() {
 		defer s.wg.Done()
 		api.RunHeartbeat(bg)
@@ -275,6 +279,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	go func() {
 		defer s.wg.Done()
 		runDailyRecon(bg, cfg, reconciler)
+	}()
+	go func() {
+		defer s.wg.Done()
+		// Device commands past their deadline expire; machines whose heartbeats
+		// stopped go offline (once, with a device.offline event).
+		devices.RunJanitor(bg, device.JanitorConfig{})
+		devices.Wait() // heartbeat forwards in flight
 	}()
 	if cab != nil {
 		s.wg.Add(1)
