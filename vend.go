@@ -133,12 +133,16 @@ type VendOrder struct {
 	// AppID and OutTradeNo name the payment order the vend is paid through (numbers
 	// are unique per app and merchant). The number is chosen when the vend is
 	// recorded, before the payment order exists.
-	AppID      int64      `json:"app_id"`
-	OutTradeNo string     `json:"out_trade_no"`
-	PayKind    OrderKind  `json:"pay_kind"`
-	Total      Amount     `json:"total"`
-	State      VendState  `json:"state"`
-	Items      []VendItem `json:"items"`
+	AppID      int64     `json:"app_id"`
+	OutTradeNo string    `json:"out_trade_no"`
+	PayKind    OrderKind `json:"pay_kind"`
+	// FaceOutTradeNo is the number of the face attempt (docs/vending.md §11), written
+	// before its trade.pay; empty when the buyer never paid by face. After a fallback
+	// to a QR, OutTradeNo is the QR order's and this one stays.
+	FaceOutTradeNo string     `json:"face_out_trade_no,omitempty"`
+	Total          Amount     `json:"total"`
+	State          VendState  `json:"state"`
+	Items          []VendItem `json:"items"`
 	// RequestKey makes creation idempotent per terminal (the Idempotency-Key the
 	// machine sent, or a digest of it); empty for none.
 	RequestKey string `json:"-"`
@@ -212,9 +216,10 @@ type VendFilter struct {
 //
 // UpdateVendOrder is a compare-and-set on Version like UpdateOrder: it writes only if
 // the stored version equals v.Version, then increments it and sets UpdatedAt;
-// otherwise ECONFLICT, and the caller reloads. It writes the state, the items, PaidAt,
-// FinalAt and NextCheckAt; identity, ownership, the payment order's number, PayKind,
-// Total, RequestKey, PayDeadline and CreatedAt are fixed at creation. It releases the
+// otherwise ECONFLICT, and the caller reloads. It writes the state, the items, the
+// payment's number and kind (a face vend falls back to a QR order), FaceOutTradeNo,
+// PayDeadline, PaidAt, FinalAt and NextCheckAt; identity, ownership, Total, RequestKey
+// and CreatedAt are fixed at creation. It releases the
 // lease of ClaimDueVendOrders. An invalid vend (Validate) is EINVALID.
 //
 // Times are kept to the microsecond and read back in UTC; the zero time stays zero.
@@ -227,7 +232,8 @@ type VendStore interface {
 	// FindVendOrder returns a vend by id (ENOTFOUND).
 	FindVendOrder(ctx context.Context, id int64) (*VendOrder, error)
 	// FindVendOrderByTrade returns the vend paid through the merchant's order
-	// out_trade_no of the app (ENOTFOUND when that order pays no vend).
+	// out_trade_no of the app, or whose face attempt it was (ENOTFOUND when that
+	// order is no vend's).
 	FindVendOrderByTrade(ctx context.Context, appID, merchantID int64, outTradeNo string) (*VendOrder, error)
 	// ListVendOrders returns the matching vends newest first; Limit 0 means no limit.
 	ListVendOrders(ctx context.Context, f VendFilter) ([]*VendOrder, error)

@@ -48,19 +48,22 @@ type VendItem struct {
 
 // Vend is a vend order; Payment carries its QR code while it waits for the buyer.
 type Vend struct {
-	ID         int64      `json:"id"`
-	TerminalID int64      `json:"terminal_id"`
-	OutTradeNo string     `json:"out_trade_no"`
-	State      string     `json:"state"` // AWAITING_PAYMENT, DISPENSING, FINAL, CANCELLED, ATTENTION
-	Final      bool       `json:"final"`
-	Message    string     `json:"message"`
-	Total      string     `json:"total"`
-	Refunded   string     `json:"refunded"`
-	Items      []VendItem `json:"items"`
-	PaidAt     *time.Time `json:"paid_at,omitempty"`
-	FinalAt    *time.Time `json:"final_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	Payment    *Payment   `json:"payment,omitempty"`
+	ID         int64  `json:"id"`
+	TerminalID int64  `json:"terminal_id"`
+	OutTradeNo string `json:"out_trade_no"`
+	PayKind    string `json:"pay_kind"` // qr, jsapi, face
+	// FaceOutTradeNo is a face vend's face attempt (after a fallback OutTradeNo is the QR's).
+	FaceOutTradeNo string     `json:"face_out_trade_no,omitempty"`
+	State          string     `json:"state"` // AWAITING_PAYMENT, DISPENSING, FINAL, CANCELLED, ATTENTION
+	Final          bool       `json:"final"`
+	Message        string     `json:"message"`
+	Total          string     `json:"total"`
+	Refunded       string     `json:"refunded"`
+	Items          []VendItem `json:"items"`
+	PaidAt         *time.Time `json:"paid_at,omitempty"`
+	FinalAt        *time.Time `json:"final_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	Payment        *Payment   `json:"payment,omitempty"`
 }
 
 // VendReport is the machine's word on a unit: Outcome "delivered" or "failed" (with a
@@ -114,4 +117,32 @@ func (a *AdminClient) ListVends(ctx context.Context, query url.Values) (vends []
 func (a *AdminClient) Vend(ctx context.Context, id int64) (*Vend, error) {
 	var v Vend
 	return &v, a.call(ctx, http.MethodGet, fmt.Sprintf("/admin/vends/%d", id), nil, &v)
+}
+
+// FaceSession is what a face machine's SDK needs to scan a face.
+type FaceSession struct {
+	ZimID             string `json:"zim_id"`
+	ZimInitClientData string `json:"zim_init_client_data"`
+}
+
+// FaceInitialize asks the service for a face session with the metainfo the machine's
+// face SDK gave (the service calls Alipay; the machine never holds the merchant key).
+func (c *Client) FaceInitialize(ctx context.Context, metainfo string) (*FaceSession, error) {
+	var fs FaceSession
+	return &fs, c.post(ctx, "/v1/face/initialize", "", map[string]string{"metainfo": metainfo}, &fs)
+}
+
+// PayVendFace pays a face vend with the face token of the scan. A face payment Alipay
+// refused or left open is answered with the vend and its payment as they stand: fall
+// back to a QR (FallbackVend).
+func (c *Client) PayVendFace(ctx context.Context, id int64, ftoken string) (*Vend, error) {
+	var v Vend
+	return &v, c.post(ctx, fmt.Sprintf("/v1/vends/%d/face", id), "", map[string]string{"ftoken": ftoken}, &v)
+}
+
+// FallbackVend switches a face vend to a QR once its face attempt is resolved; a 409
+// (ErrorCode ECONFLICT) means "the face payment is still being resolved: ask again".
+func (c *Client) FallbackVend(ctx context.Context, id int64) (*Vend, error) {
+	var v Vend
+	return &v, c.post(ctx, fmt.Sprintf("/v1/vends/%d/fallback", id), "", map[string]any{}, &v)
 }

@@ -144,6 +144,10 @@ var zhErrors = []zhError{
 	{regexp.MustCompile(`^vend order (\d+) not found$`), "未找到售卖订单 %s"},
 	{regexp.MustCompile(`^vend (\d+) has no item (\d+) .*$`), "售卖订单 %s 没有第 %s 件商品"},
 	{regexp.MustCompile(`^outcome "(.*)" must be "delivered" or "failed"$`), "出货结果 %s 无效，应为 delivered 或 failed"},
+	{regexp.MustCompile(`^machine (\S+) has no face camera; pay by QR$`), "售货机 %s 没有刷脸摄像头，请扫码付款"},
+	{regexp.MustCompile(`^this machine has no face camera; pay by QR$`), "本机没有刷脸摄像头，请扫码付款"},
+	{regexp.MustCompile(`^vend (\d+): the face payment is being (made|cancelled with Alipay); ask again in a moment$`), "售卖订单 %s 的刷脸支付正在处理，请稍后再试，切勿重复付款"},
+	{regexp.MustCompile(`^vend (\d+) is paid by QR \(it fell back from the face\); show its QR code$`), "售卖订单 %s 已改为扫码支付，请展示二维码"},
 }
 
 // zhByCode prefixes an error this table does not know, so the cashier still reads

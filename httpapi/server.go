@@ -233,6 +233,9 @@ func (s *Server) routes() http.Handler {
 	term("GET /v1/vends/{id}", s.getVend)
 	idem("POST /v1/vends/{id}/items/{n}/report", s.postVendReport)
 	idem("POST /v1/vends/{id}/cancel", s.postVendCancel)
+	idem("POST /v1/vends/{id}/face", s.postVendFace)
+	idem("POST /v1/vends/{id}/fallback", s.postVendFallback)
+	term("POST /v1/face/initialize", s.postFaceInitialize)
 	// The device channel (device.go): vending machines' long-poll and acknowledgements,
 	// idempotent by command id rather than by Idempotency-Key.
 	term("GET /v1/device/commands", s.getDeviceCommands)

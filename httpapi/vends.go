@@ -57,8 +57,12 @@ type Vend struct {
 	ID         int64  `json:"id"`
 	TerminalID int64  `json:"terminal_id"`
 	OutTradeNo string `json:"out_trade_no"`
-	State      string `json:"state"`
-	Final      bool   `json:"final"`
+	PayKind    string `json:"pay_kind"`
+	// FaceOutTradeNo is a face vend's face attempt; after a fallback OutTradeNo is the
+	// QR order's.
+	FaceOutTradeNo string `json:"face_out_trade_no,omitempty"`
+	State          string `json:"state"`
+	Final          bool   `json:"final"`
 	// Message says what the machine's screen can show, in its language.
 	Message   string        `json:"message"`
 	Total     f2fpay.Amount `json:"total"`
@@ -79,7 +83,8 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func (s *Server) showVend(r *http.Request, v *f2fpay.VendOrder, o *f2fpay.Order) Vend {
-	out := Vend{ID: v.ID, TerminalID: v.TerminalID, OutTradeNo: v.OutTradeNo, State: string(v.State), Final: v.State.Final(),
+	out := Vend{ID: v.ID, TerminalID: v.TerminalID, OutTradeNo: v.OutTradeNo, PayKind: string(v.PayKind), FaceOutTradeNo: v.FaceOutTradeNo,
+		State: string(v.State), Final: v.State.Final(),
 		Message: vendMessage(v, requestLang(r)), Total: v.Total, PaidAt: timePtr(v.PaidAt), FinalAt: timePtr(v.FinalAt),
 		CreatedAt: v.CreatedAt, Items: make([]VendItem, 0, len(v.Items))}
 	for _, it := range v.Items {
@@ -107,6 +112,9 @@ func vendMessage(v *f2fpay.VendOrder, l lang) string {
 	}
 	switch v.State {
 	case f2fpay.VendAwaitingPayment:
+		if v.PayKind == f2fpay.KindFace {
+			return pick("look at the camera to pay by face", "请正对摄像头刷脸支付")
+		}
 		return pick("scan the QR code with Alipay to pay", "请使用支付宝扫码付款")
 	case f2fpay.VendDispensing:
 		return pick("paid; dispensing your goods", "支付成功，正在出货")
@@ -321,4 +329,93 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// Face machines (docs/vending.md §11, "Face"): the device's face SDK needs a session
+// the service asks Alipay for; the face token it then obtains pays the vend; when the
+// face fails the vend falls back to a QR, once the face attempt is resolved.
+
+type faceInitRequest struct {
+	// MetaInfo is the JSON object the device's face SDK returned (zolozGetMetaInfo).
+	MetaInfo string `json:"metainfo"`
+}
+
+func (s *Server) postFaceInitialize(w http.ResponseWriter, r *http.Request) error {
+	if err := s.vendsOn(); err != nil {
+		return err
+	}
+	var req faceInitRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	fs, err := s.vends.FaceInitialize(r.Context(), terminalOf(r.Context()).ID, req.MetaInfo)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fs)
+	return nil
+}
+
+type faceRequest struct {
+	// FToken is the face token the device's face SDK gave after the scan.
+	FToken string `json:"ftoken"`
+}
+
+func (s *Server) postVendFace(w http.ResponseWriter, r *http.Request) error {
+	if err := s.vendsOn(); err != nil {
+		return err
+	}
+	id, err := vendID(r)
+	if err != nil {
+		return err
+	}
+	var req faceRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.FToken == "" || len(req.FToken) > 64 {
+		return f2fpay.Errorf(f2fpay.EINVALID, "ftoken is required: the face token (fp…, at most 64 characters) from the face scan")
+	}
+	v, o, err := s.vends.PayFace(r.Context(), terminalOf(r.Context()).ID, id, req.FToken)
+	if err != nil && v == nil {
+		return err
+	}
+	if err != nil && o == nil {
+		return err
+	}
+	// A face payment Alipay refused or left unknown is an answer, not an error: the
+	// vend's payment says so, and the machine falls back to a QR.
+	writeJSON(w, http.StatusOK, s.showVend(r, v, o))
+	return nil
+}
+
+type fallbackRequest struct {
+	ExpiresInSeconds *int `json:"expires_in_seconds"`
+}
+
+func (s *Server) postVendFallback(w http.ResponseWriter, r *http.Request) error {
+	if err := s.vendsOn(); err != nil {
+		return err
+	}
+	id, err := vendID(r)
+	if err != nil {
+		return err
+	}
+	var req fallbackRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	var win time.Duration
+	if req.ExpiresInSeconds != nil {
+		if *req.ExpiresInSeconds < 30 || *req.ExpiresInSeconds > 900 {
+			return f2fpay.Errorf(f2fpay.EINVALID, "expires_in_seconds must be between 30 and 900")
+		}
+		win = time.Duration(*req.ExpiresInSeconds) * time.Second
+	}
+	v, o, err := s.vends.Fallback(r.Context(), terminalOf(r.Context()).ID, id, win)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.showVend(r, v, o))
+	return nil
 }

@@ -119,7 +119,7 @@ func TestVendErrorsInChinese(t *testing.T) {
 		`{"items":[{"slot":"A1","quantity":1,"price":"2.50"}]}`:              "货道 A1 的价格是 3.00 元，不是 2.50 元",
 		`{"items":[{"slot":"Z9","quantity":1,"price":"2.50"}]}`:              "货道 Z9 不在本机的货道表中",
 		`{"items":[{"slot":"A1","quantity":11,"price":"3.00"}]}`:             "请求无效",
-		`{"items":[{"slot":"B2","quantity":1,"price":"3.50"}],"pay":"face"}`: "请求无效",
+		`{"items":[{"slot":"B2","quantity":1,"price":"3.50"}],"pay":"face"}`: "售货机 VM-2 没有刷脸摄像头，请扫码付款",
 	} {
 		status, _, out := b.rawAt(b.srv.URL, http.MethodPost, "/v1/vends", auth, "k-zh-"+strconv.Itoa(i), []byte(body), "Accept-Language", "zh-CN")
 		i++
@@ -155,5 +155,53 @@ func TestVendErrorsInChinese(t *testing.T) {
 	if v.State != "CANCELLED" || v.Items[0].State != "CANCELLED" {
 		raw, _ := json.Marshal(v)
 		t.Fatalf("cancelled: %s", raw)
+	}
+}
+
+// TestVendFaceOverHTTP: a face machine asks for a face session, the scan fails in weak
+// light (no face token), the vend falls back to a QR, the buyer scans and pays once,
+// the unit is delivered.
+func TestVendFaceOverHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := b.ctx
+	term, m := b.vendMachine("VM-F")
+	b.must(b.db.PutDevice(ctx, &f2fpay.Device{TerminalID: term.ID, MerchantID: b.merchID, Machine: f2fpay.MachineFace,
+		Slots: []f2fpay.Slot{{Code: "A1", GoodsID: "cola", Name: "可乐", Price: 300, Stock: 10}}}))
+	v, err := m.CreateVend(ctx, client.VendRequest{Items: []client.VendLine{{Slot: "A1", Quantity: 1, Price: "3.00"}}, Pay: "face"})
+	b.must(err)
+	if v.State != "AWAITING_PAYMENT" || v.PayKind != "face" || v.Payment != nil {
+		t.Fatalf("face vend %+v", v)
+	}
+	fs, err := m.FaceInitialize(ctx, `{"apdidToken":"a","appName":"com.alipay.zoloz.smile","appVersion":"4.0.1","bioMetaInfo":"2.3.0:3,-4"}`)
+	b.must(err)
+	by := b.Buyer("20.00")
+	scan, err := b.sim.VerifyFace(ctx, alipaysim.FaceVerifySpec{ZimID: fs.ZimID, UserID: by.UserID, Outcome: "weak_light"})
+	b.must(err)
+	if scan.FToken != "" {
+		t.Fatalf("a weak-light scan gave a token: %+v", scan)
+	}
+	v, err = m.FallbackVend(ctx, v.ID)
+	b.must(err)
+	if v.PayKind != "qr" || v.Payment == nil || v.Payment.QRCode == "" {
+		t.Fatalf("after the fallback: %+v", v)
+	}
+	if _, err := b.sim.Scan(ctx, alipaysim.ScanSpec{BuyerID: by.UserID, QRCode: v.Payment.QRCode}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); v.State != "DISPENSING"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("never paid: %+v", v)
+		}
+		v, err = m.Vend(ctx, v.ID, time.Second)
+		b.must(err)
+	}
+	v, err = m.ReportVendItem(ctx, v.ID, 1, client.VendReport{Outcome: "delivered"})
+	b.must(err)
+	if v.State != "FINAL" {
+		t.Fatalf("after delivery: %+v", v)
+	}
+	if got := 20_00 - b.Balance(by.UserID); got != 300 {
+		t.Errorf("buyer charged %s, want 3.00 once", got)
 	}
 }

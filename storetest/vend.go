@@ -93,6 +93,18 @@ func testVendOrders(t *testing.T, s f2fpay.Storage) {
 	if !reflect.DeepEqual(read, v) {
 		t.Fatalf("updated %+v\nwant %+v", read, v)
 	}
+	// A face vend falling back to a QR: the number and kind change, the face
+	// attempt's number stays, and both numbers find the vend.
+	face := v.OutTradeNo
+	v.FaceOutTradeNo, v.OutTradeNo, v.PayKind, v.PayDeadline = face, face+"q", f2fpay.KindQR, base.Add(10*time.Minute)
+	must(t, s.UpdateVendOrder(ctx, v))
+	for _, no := range []string{face, face + "q"} {
+		got, err := s.FindVendOrderByTrade(ctx, fx.app.ID, fx.merchant.ID, no)
+		must(t, err)
+		if !reflect.DeepEqual(got, v) {
+			t.Fatalf("by %s after the fallback: %+v\nwant %+v", no, got, v)
+		}
+	}
 	gone := *v
 	gone.ID += 1000
 	wantCode(t, s.UpdateVendOrder(ctx, &gone), f2fpay.ENOTFOUND)

@@ -206,8 +206,8 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 	if req.Pay == "" {
 		req.Pay = f2fpay.KindQR
 	}
-	if req.Pay != f2fpay.KindQR && req.Pay != f2fpay.KindJSAPI {
-		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "pay %q: a vend is paid by %q or %q", req.Pay, f2fpay.KindQR, f2fpay.KindJSAPI)
+	if req.Pay != f2fpay.KindQR && req.Pay != f2fpay.KindJSAPI && req.Pay != f2fpay.KindFace {
+		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "pay %q: a vend is paid by %q, %q or %q", req.Pay, f2fpay.KindQR, f2fpay.KindJSAPI, f2fpay.KindFace)
 	}
 	if len(req.RequestKey) > f2fpay.MaxVendRequestKeyLen {
 		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "request key is longer than %d bytes", f2fpay.MaxVendRequestKeyLen)
@@ -228,6 +228,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 	}
 	if dev.Machine == f2fpay.MachineCabinet {
 		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "machine %s is an open-door cabinet; it charges when the door closes, not with vend orders", term.Code)
+	}
+	if req.Pay == f2fpay.KindFace && dev.Machine != f2fpay.MachineFace {
+		return nil, nil, f2fpay.Errorf(f2fpay.EINVALID, "machine %s has no face camera; pay by QR", term.Code)
 	}
 	items, err := checkLines(dev, req.Lines)
 	if err != nil {
@@ -261,12 +264,19 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*f2fpay.VendOr
 		// never created here — a vend whose first request died before it had one is
 		// cancelled by the janitor, and the machine starts a new vend.
 		o, err := s.store.FindMerchantOrder(ctx, v.AppID, v.MerchantID, v.OutTradeNo)
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND && v.PayKind == f2fpay.KindFace {
+			return v, nil, nil
+		}
 		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
 			return v, nil, f2fpay.Errorf(f2fpay.EUNAVAILABLE, "vend %d has no payment (its first request was interrupted); start a new vend", v.ID)
 		}
 		return v, o, err
 	}
 	s.log.InfoContext(ctx, "vend created", "vend_id", v.ID, "out_trade_no", v.OutTradeNo, "terminal_id", v.TerminalID, "total", v.Total.String(), "items", len(v.Items))
+	if req.Pay == f2fpay.KindFace {
+		// The machine scans the face now; PayFace pays, Fallback shows a QR.
+		return v, nil, nil
+	}
 	subject, goods := describe(items)
 	var o *f2fpay.Order
 	switch req.Pay {

@@ -75,6 +75,7 @@ func (s *Service) cancel(ctx context.Context, v *f2fpay.VendOrder) (*f2fpay.Vend
 // of times, in any instance.
 func (s *Service) Step(ctx context.Context, v *f2fpay.VendOrder) (*f2fpay.VendOrder, error) {
 	ctx = payment.ForMerchant(ctx, v.MerchantID)
+	s.faceGuard(ctx, v)
 	var err error
 	if v.State == f2fpay.VendAwaitingPayment {
 		if v, err = s.stepAwaiting(ctx, v); err != nil {
@@ -121,6 +122,15 @@ func (s *Service) stepAwaiting(ctx context.Context, v *f2fpay.VendOrder) (*f2fpa
 				// no instance ran still gives the machine its whole window.
 				n.Items[i].State, n.Items[i].Deadline, n.Items[i].UpdatedAt = f2fpay.ItemDispensing, now.Add(s.window), now
 			}
+			return nil
+		})
+	case o.State.Final() && v.PayKind == f2fpay.KindFace && now.Before(v.PayDeadline):
+		// The face attempt ended unpaid: the machine may still fall back to a QR.
+		return s.update(ctx, v, func(n *f2fpay.VendOrder) error {
+			if n.State != f2fpay.VendAwaitingPayment {
+				return errSkip
+			}
+			n.NextCheckAt = minTime(now.Add(s.poll), n.PayDeadline)
 			return nil
 		})
 	case o.State.Final():
@@ -433,9 +443,9 @@ func (s *Service) Report(ctx context.Context, terminalID, id int64, n int, r Res
 	return v, nil
 }
 
-// CommandAcked takes the vend of an acknowledged dispense command forward at once
-// (the device channel calls it after an acknowledgement); commands that are not a
-// vend's are ignored.
+// CommandAcked takes the vend of an acknowledged (or expired) dispense command forward
+// at once (the device channel calls it after an acknowledgement, the device janitor
+// after an expiry); commands that are not a vend's are ignored.
 func (s *Service) CommandAcked(ctx context.Context, c *f2fpay.Command) {
 	id, _, ok := ParseCommandKey(c.Key)
 	if !ok || c.Kind != f2fpay.CommandDispense {

@@ -284,7 +284,9 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		defer s.wg.Done()
 		// Device commands past their deadline expire; machines whose heartbeats
 		// stopped go offline (once, with a device.offline event).
-		devices.RunJanitor(bg, device.JanitorConfig{})
+		// A dispense that expired is a vend's unit not delivered: its vend refunds it
+		// now (the vend janitor would at its next look).
+		devices.RunJanitor(bg, device.JanitorConfig{OnExpired: vends.CommandAcked})
 		devices.Wait() // heartbeat forwards in flight
 	}()
 	if cab != nil {

@@ -559,8 +559,8 @@ SELECT (SELECT count(*) FROM events WHERE delivered_at IS NULL AND dead_at IS NU
 
 -- name: CreateVendOrder
 INSERT INTO vend_orders (merchant_id, terminal_id, app_id, out_trade_no, pay_kind, total, state, items, request_key,
-	pay_deadline, paid_at, final_at, next_check_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id;
+	pay_deadline, paid_at, final_at, next_check_at, created_at, updated_at, face_out_trade_no)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) RETURNING id;
 
 -- name: FindVendOrder
 SELECT {vendCols} FROM vend_orders WHERE id = $1;
@@ -569,13 +569,15 @@ SELECT {vendCols} FROM vend_orders WHERE id = $1;
 SELECT {vendCols} FROM vend_orders WHERE terminal_id = $1 AND request_key = $2;
 
 -- name: FindVendByTrade
-SELECT {vendCols} FROM vend_orders WHERE app_id = $1 AND merchant_id = $2 AND out_trade_no = $3;
+SELECT {vendCols} FROM vend_orders WHERE app_id = $1 AND merchant_id = $2 AND (out_trade_no = $3 OR face_out_trade_no = $3)
+ORDER BY id LIMIT 1;
 
 -- name: ListVendOrders
 SELECT {vendCols} FROM vend_orders;
 
 -- name: UpdateVendOrder
 UPDATE vend_orders SET state = $1, items = $2, paid_at = $3, final_at = $4, next_check_at = $5, updated_at = $6,
+	out_trade_no = $9, pay_kind = $10, pay_deadline = $11, face_out_trade_no = $12,
 	version = version + 1, lease_owner = '', lease_until = NULL
 WHERE id = $7 AND version = $8;
 

@@ -14,12 +14,12 @@ import (
 // JSON column, so a unit's state, command and refund id change with the vend's state
 // in one compare-and-set on version.
 
-const vendCols = `id, merchant_id, terminal_id, app_id, out_trade_no, pay_kind, total, state, items,
+const vendCols = `id, merchant_id, terminal_id, app_id, out_trade_no, pay_kind, face_out_trade_no, total, state, items,
 	coalesce(request_key, ''), pay_deadline, paid_at, final_at, next_check_at, created_at, updated_at, version`
 
 func scanVend(s Scanner) (*f2fpay.VendOrder, error) {
 	v := new(f2fpay.VendOrder)
-	err := s.Scan(&v.ID, &v.MerchantID, &v.TerminalID, &v.AppID, &v.OutTradeNo, (*string)(&v.PayKind),
+	err := s.Scan(&v.ID, &v.MerchantID, &v.TerminalID, &v.AppID, &v.OutTradeNo, (*string)(&v.PayKind), &v.FaceOutTradeNo,
 		(*int64)(&v.Total), (*string)(&v.State), sqljson.Column{V: &v.Items}, &v.RequestKey, NullTime{&v.PayDeadline},
 		NullTime{&v.PaidAt}, NullTime{&v.FinalAt}, NullTime{&v.NextCheckAt}, NullTime{&v.CreatedAt},
 		NullTime{&v.UpdatedAt}, &v.Version)
@@ -53,7 +53,7 @@ func (c *Core) CreateVendOrder(ctx context.Context, v *f2fpay.VendOrder) (_ *f2f
 	err = c.cfg.Single(ctx, false, func(ctx context.Context, tx Conn) error {
 		err := tx.QueryRow(ctx, c.q.CreateVendOrder, v.MerchantID, v.TerminalID, v.AppID, v.OutTradeNo, string(v.PayKind),
 			int64(v.Total), string(v.State), sqljson.Column{V: v.Items}, strArg(v.RequestKey), c.T(v.PayDeadline),
-			c.T(v.PaidAt), c.T(v.FinalAt), c.T(v.NextCheckAt), c.T(now)).Scan(&id)
+			c.T(v.PaidAt), c.T(v.FinalAt), c.T(v.NextCheckAt), c.T(now), v.FaceOutTradeNo).Scan(&id)
 		return c.constraint(err, fmt.Sprintf("out_trade_no %s is used by another vend order", v.OutTradeNo),
 			fmt.Sprintf("vend order: merchant %d, terminal %d or app %d not found", v.MerchantID, v.TerminalID, v.AppID))
 	})
@@ -116,7 +116,8 @@ func (c *Core) UpdateVendOrder(ctx context.Context, v *f2fpay.VendOrder) (err er
 	now := c.Now()
 	err = c.cfg.Tx(ctx, false, func(ctx context.Context, tx Conn) error {
 		n, err := tx.Exec(ctx, c.q.UpdateVendOrder, string(v.State), sqljson.Column{V: v.Items}, c.T(v.PaidAt),
-			c.T(v.FinalAt), c.T(v.NextCheckAt), c.T(now), v.ID, v.Version)
+			c.T(v.FinalAt), c.T(v.NextCheckAt), c.T(now), v.ID, v.Version, v.OutTradeNo, string(v.PayKind), c.T(v.PayDeadline),
+			v.FaceOutTradeNo)
 		if err != nil || n == 1 {
 			return err
 		}

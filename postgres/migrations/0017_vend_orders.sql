@@ -8,6 +8,7 @@ CREATE TABLE vend_orders (
 	app_id        bigint NOT NULL REFERENCES apps (id),
 	out_trade_no  text NOT NULL,
 	pay_kind      text NOT NULL,
+	face_out_trade_no text NOT NULL DEFAULT '',
 	total         bigint NOT NULL CHECK (total > 0),
 	state         text NOT NULL CHECK (state IN ('AWAITING_PAYMENT', 'DISPENSING', 'FINAL', 'CANCELLED', 'ATTENTION')),
 	items         text NOT NULL,

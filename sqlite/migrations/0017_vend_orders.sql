@@ -6,6 +6,9 @@
 -- foreign key. items holds the units (f2fpay.VendItem list) as JSON: each unit's state,
 -- command and refund id change together with the vend's state, in one compare-and-set
 -- on version. request_key (NULL for none) makes creation idempotent per terminal.
+-- face_out_trade_no: the number of a face attempt, recorded before its trade.pay; after
+-- a QR fallback out_trade_no is the QR order's and this one stays, so the face order
+-- is still looked after (docs/vending.md §11).
 -- Leased and claimed by the vend janitor like settlements.
 
 CREATE TABLE vend_orders (
@@ -15,6 +18,7 @@ CREATE TABLE vend_orders (
 	app_id        INTEGER NOT NULL REFERENCES apps (id),
 	out_trade_no  TEXT NOT NULL,
 	pay_kind      TEXT NOT NULL,
+	face_out_trade_no TEXT NOT NULL DEFAULT '',
 	total         INTEGER NOT NULL CHECK (total > 0),
 	state         TEXT NOT NULL CHECK (state IN ('AWAITING_PAYMENT', 'DISPENSING', 'FINAL', 'CANCELLED', 'ATTENTION')),
 	items         TEXT NOT NULL,
