@@ -1,9 +1,13 @@
 package devicesim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -117,16 +121,11 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 	m.faceTried = face
 	m.mu.Unlock()
 
+	if face && m.sim.cfg.SandboxURL != "" && m.sim.cfg.FaceBuyerID != "" {
+		return m.payByFace(ctx, lines, weak)
+	}
 	if face {
-		m.logf("刷脸：打开摄像头", "pay by face: camera on")
-		if weak {
-			// The camera cannot capture a face: the buyer can fix it by scanning, so the
-			// machine falls back to a QR before any face payment was attempted — the
-			// buyer can never pay both.
-			m.logf("光线太暗，刷脸失败（face_weak_light）：改为扫码支付", "weak light, face capture failed (face_weak_light): falling back to the QR")
-		} else {
-			m.logf("刷脸支付暂不可用：改为扫码支付", "face payment is not offered by the service yet: falling back to the QR")
-		}
+		m.logf("刷脸：没有摄像头（未配置沙箱），改为扫码支付", "pay by face: no camera (no sandbox configured), falling back to the QR")
 	}
 	v, err := m.c.CreateVend(ctx, client.VendRequest{Items: lines, Pay: "qr"})
 	if err != nil {
@@ -134,6 +133,13 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 		return errf("下单失败：%v", "the vend was refused: %v", err)
 	}
 	m.logf("订单 %d（%s）：待付 %s 元", "vend %d (%s): %s yuan to pay", v.ID, v.OutTradeNo, v.Total)
+	m.showVend(v, face)
+	return nil
+}
+
+// showVend puts a vend on the screen (its QR while it waits for the buyer) and follows
+// it to the end.
+func (m *Machine) showVend(v *client.Vend, fallback bool) {
 	m.mu.Lock()
 	m.vend, m.qr = v, ""
 	if v.Payment != nil {
@@ -142,13 +148,123 @@ func (m *Machine) buy(ctx context.Context, slots []string, face bool) error {
 	m.watchGen++
 	gen := m.watchGen
 	m.mu.Unlock()
-	if face {
+	switch {
+	case v.State == "DISPENSING":
+		m.headline(screenDispensing, "支付成功，正在出货…", "Paid: dispensing…")
+	case fallback:
 		m.headline(screenPaying, "刷脸失败，请用支付宝扫码支付", "Face payment failed: scan the QR with Alipay instead")
-	} else {
+	default:
 		m.headline(screenPaying, "请用支付宝扫码支付", "Scan the QR with Alipay to pay")
 	}
 	go m.watch(m.sim.background(), gen, v.ID)
+}
+
+// faceMetainfo is what a face SDK hands the machine for smilepay.initialize.
+const faceMetainfo = `{"apdidToken":"devicesim","appName":"com.alipay.zoloz.smile","appVersion":"4.0.1","bioMetaInfo":"2.3.0:3,-4"}`
+
+// payByFace sells by face (docs/vending.md §1, §11): a vend with pay face, a face
+// session from the service, the camera's scan (the sandbox), the face token paid; when
+// the scan or the payment fails in a way a QR fixes, the same vend falls back to a QR
+// once the service has resolved the face attempt — the buyer can never pay both.
+func (m *Machine) payByFace(ctx context.Context, lines []client.VendLine, weak bool) error {
+	v, err := m.c.CreateVend(ctx, client.VendRequest{Items: lines, Pay: "face"})
+	if err != nil {
+		m.logf("下单失败：%v", "vend refused: %v", err)
+		return errf("下单失败：%v", "the vend was refused: %v", err)
+	}
+	m.logf("订单 %d（%s）：刷脸支付 %s 元", "vend %d (%s): %s yuan to pay by face", v.ID, v.OutTradeNo, v.Total)
+	m.mu.Lock()
+	m.vend, m.qr = v, ""
+	m.watchGen++
+	m.mu.Unlock()
+	m.headline(screenPaying, "请正对摄像头…", "Look at the camera…")
+	fail := func(zh, en string, args ...any) error {
+		m.logf(zh, en, args...)
+		return m.fallback(ctx, v.ID)
+	}
+	fs, err := m.c.FaceInitialize(ctx, faceMetainfo)
+	if err != nil {
+		return fail("刷脸初始化失败：%v；改为扫码支付", "face initialisation failed: %v; falling back to the QR", err)
+	}
+	outcome := "ok"
+	if weak {
+		outcome = "weak_light"
+	}
+	ftoken, code, err := m.faceScan(ctx, fs.ZimID, outcome)
+	switch {
+	case err != nil:
+		return fail("刷脸失败：%v；改为扫码支付", "face scan failed: %v; falling back to the QR", err)
+	case ftoken == "":
+		return fail("光线太暗，刷脸失败（face_weak_light, %s）：改为扫码支付", "weak light, face capture failed (face_weak_light, %s): falling back to the QR", code)
+	}
+	m.logf("刷脸成功：用刷脸令牌支付", "face recognised: paying with the face token")
+	paid, err := m.c.PayVendFace(ctx, v.ID, ftoken)
+	if err != nil {
+		return fail("刷脸支付失败：%v；改为扫码支付", "face payment failed: %v; falling back to the QR", err)
+	}
+	if paid.State != "DISPENSING" && !paid.Final {
+		return fail("刷脸支付未成功（%s）：改为扫码支付", "face payment did not go through (%s): falling back to the QR", paid.State)
+	}
+	m.logf("刷脸支付成功", "paid by face")
+	m.showVend(paid, false)
 	return nil
+}
+
+// fallback asks the service to switch vend id to a QR, again while the face attempt is
+// still being resolved (409), then shows it.
+func (m *Machine) fallback(ctx context.Context, id int64) error {
+	for range 40 {
+		v, err := m.c.FallbackVend(ctx, id)
+		if client.ErrorCode(err) == client.ECONFLICT {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			m.logf("改为扫码支付失败：%v", "falling back to the QR failed: %v", err)
+			return errf("改为扫码支付失败：%v", "falling back to the QR failed: %v", err)
+		}
+		m.logf("订单 %d 改为扫码支付（刷脸已了结，不会重复扣款）", "vend %d falls back to a QR (the face attempt is resolved: no double charge)", id)
+		m.showVend(v, v.State != "DISPENSING")
+		return nil
+	}
+	return errf("刷脸支付仍在处理中，请稍候", "the face payment is still being resolved; try again shortly")
+}
+
+// faceScan plays the camera: the sandbox's scan of the configured buyer's face for the
+// face session, with outcome ok or a fault (weak_light). It answers the face token, or
+// the scan's failure code.
+func (m *Machine) faceScan(ctx context.Context, zimID, outcome string) (ftoken, code string, err error) {
+	body, _ := json.Marshal(map[string]string{"zim_id": zimID, "user_id": m.sim.cfg.FaceBuyerID, "outcome": outcome})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(m.sim.cfg.SandboxURL, "/")+"/sandbox/face/verify", bytes.NewReader(body))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.sim.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Code    string `json:"code"`
+		SubCode string `json:"subCode"`
+		FToken  string `json:"ftoken"`
+		Msg     string `json:"msg"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&out); err != nil {
+		return "", "", fmt.Errorf("the camera's answer: %w", err)
+	}
+	if out.Code == "1000" && out.FToken != "" {
+		return out.FToken, "", nil
+	}
+	if out.Code == "" {
+		return "", "", fmt.Errorf("the camera answered HTTP %d", resp.StatusCode)
+	}
+	return "", strings.TrimSpace(out.Code + " " + out.SubCode), nil
 }
 
 // watch long-polls the vend until it is final and keeps the screen up to date.

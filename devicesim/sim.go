@@ -45,6 +45,10 @@ type Config struct {
 	// HTTPClient reaches the service; one with a timeout above the long-polls when nil.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// SandboxURL and FaceBuyerID play the face camera: a face machine's scan is the
+	// sandbox's POST /sandbox/face/verify for that buyer (the person in front of the
+	// camera). Without them "pay by face" falls back to the QR at once.
+	SandboxURL, FaceBuyerID string
 	// PollWait is one long-poll's wait (25 s by default); HeartbeatEvery the pause
 	// between heartbeats (30 s by default); DispenseTime how long a slot's motor turns.
 	PollWait, HeartbeatEvery, DispenseTime time.Duration

@@ -191,9 +191,30 @@ try {
     const after = await balance(BUYER);
     expect(before - after === 300, `one charge of 3.00, got ${(before - after) / 100}`);
     const v = await vendOf(env.FACE_URL);
-    const mine = await tradeOf(v.out_trade_no);
+    const mine = await tradeOf(v.payment?.out_trade_no || v.out_trade_no);
     expect((await trades()).length === tradesBefore + 1 && mine.length === 1 && mine[0].trade_status === "TRADE_SUCCESS" && mine[0].total_amount === "3.00",
       `exactly one new sandbox trade, the QR's, paid 3.00: ${JSON.stringify(mine)}`);
+  });
+
+  if (!vends) skip("face vend in good light", whyNot);
+  else await step("face vend in good light: paid by face, no QR, one charge", async () => {
+    await phone.goto(env.FACE_URL);
+    await phone.locator(".slot").first().waitFor();
+    if (await phone.locator("#next").count()) await phone.click("#next");
+    await phone.uncheck("#weak-light");
+    await phone.click('.add[data-code="A2"]');
+    const before = await balance(BUYER);
+    const tradesBefore = (await trades()).length;
+    await phone.click("#pay-face");
+    await slotState(phone, "A2", "DELIVERED");
+    expect(await phone.locator("#qr").count() === 0, "no QR: the face paid");
+    expect((await phone.locator("#log").innerText()).includes("刷脸支付成功"), "the log says paid by face");
+    await shot(phone, "face-paid-by-face");
+    expect(before - (await balance(BUYER)) === 450, "one charge of 4.50 by face");
+    const v = await vendOf(env.FACE_URL);
+    const mine = await tradeOf(v.payment?.out_trade_no || v.out_trade_no);
+    expect((await trades()).length === tradesBefore + 1 && mine.length === 1 && mine[0].trade_status === "TRADE_SUCCESS" && mine[0].total_amount === "4.50",
+      `exactly one new sandbox trade, the face payment of 4.50: ${JSON.stringify(mine.map((t) => [t.out_trade_no, t.scene, t.total_amount]))}`);
   });
 
   const cabinet = await served("GET", "/v1/device/commands") && await served("POST", "/v1/cabinet/sessions/1/close");

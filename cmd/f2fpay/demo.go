@@ -166,7 +166,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoVendingMachine(ctx, *dir, svc, state); err != nil {
 		return err
 	}
-	sims, err := demoMachines(ctx, *dir, svc, state)
+	sims, err := demoMachines(ctx, *dir, svc, state, simURL)
 	if err != nil {
 		return err
 	}

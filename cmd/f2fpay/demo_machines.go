@@ -35,8 +35,9 @@ var demoPlanograms = map[f2fpay.MachineKind][]f2fpay.Slot{
 
 // demoMachines provisions the face machine and the cabinet once (the ordinary machine
 // is demoVendingMachine's), describes all three with their planograms at every run,
-// and returns the simulator that runs them.
-func demoMachines(ctx context.Context, dir string, svc *service, st *demoState) (*devicesim.Sim, error) {
+// and returns the simulator that runs them; the face machine's camera sees the demo
+// buyer through the sandbox at simURL.
+func demoMachines(ctx context.Context, dir string, svc *service, st *demoState, simURL string) (*devicesim.Sim, error) {
 	devices, ok := svc.Storage.(f2fpay.DeviceStore)
 	if !ok {
 		return nil, fmt.Errorf("demo: the store keeps no vending devices")
@@ -90,7 +91,9 @@ func demoMachines(ctx context.Context, dir string, svc *service, st *demoState) 
 			return nil, fmt.Errorf("demo: describing terminal %d (%s): %w", m.TerminalID, m.Kind, err)
 		}
 	}
-	return devicesim.New(devicesim.Config{ServiceURL: svc.URL, Machines: machines, Logger: svc.log})
+	// The face machine's camera sees the demo buyer (the sandbox's face scan).
+	return devicesim.New(devicesim.Config{ServiceURL: svc.URL, Machines: machines, Logger: svc.log,
+		SandboxURL: simURL, FaceBuyerID: st.BuyerID})
 }
 
 // lateHandler serves with a handler set after the service started (503 before).
