@@ -187,7 +187,8 @@ type OrderFilter struct {
 	OutTradeNo string
 	// TradeNo selects the order with Alipay's trade number.
 	TradeNo string
-	// Buyer selects the orders whose BuyerUserID or BuyerLogonID is exactly this.
+	// Buyer selects the orders whose BuyerUserID is exactly this when it is a PID
+	// (2088…, what a user id is), else those whose BuyerLogonID is.
 	Buyer  string
 	States []OrderState
 	// CreatedFrom and CreatedTo select orders created in [CreatedFrom, CreatedTo);
@@ -197,7 +198,9 @@ type OrderFilter struct {
 	MinAmount, MaxAmount *Amount
 	// BeforeID pages through a listing (keyset pagination): only orders whose ID is
 	// below it, so a page starts where the previous one ended even while new orders
-	// arrive. Zero starts at the newest.
+	// arrive. Zero starts at the newest. With CreatedFrom or CreatedTo the listing is
+	// ordered by creation time, then id, and BeforeID selects the orders after that
+	// order in this order (the same unless orders were made in the same instant).
 	BeforeID int64
 	Limit    int
 }

@@ -48,7 +48,6 @@ func (c *Console) getLoginLink(w http.ResponseWriter, r *http.Request) error {
 	csrf := newToken()
 	http.SetCookie(w, c.cookie(r, loginCSRFCookie, csrf, time.Hour))
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	return c.render(w, r, http.StatusOK, "loginlink", &view{L: requestLang(r), CSRF: csrf, Data: linkView{Token: tok}})
 }
 

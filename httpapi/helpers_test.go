@@ -148,8 +148,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	if o.storage != nil {
 		srvStore = o.storage(b.db)
 	}
-	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger,
-		Forwarder: &device.AlipayForwarder{Store: srvStore, Clients: clients}, Metrics: httpapi.NewDeviceMetrics(metrics, srvStore)})
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger})
 	b.must(err)
 	cab, err := cabinet.New(cabinet.Config{Store: b.db, Devices: b.db, Commands: b.devices, Alipay: b.engine, PublicURL: b.srv.URL, Logger: logger})
 	if err != nil {
@@ -158,6 +157,9 @@ func setup(t testing.TB, opts ...option) *bundle {
 	b.cabinet = cab
 	members, err := member.New(member.Config{Store: srvStore, Box: box, OAuth: b.engine, Payer: b.engine,
 		SMS: member.LogSender{Log: logger}, PublicURL: b.srv.URL, Clock: b.clock, Logger: logger, Cabinet: cab})
+	b.must(err)
+	b.devices, err = device.New(device.Config{Store: srvStore, Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: logger,
+		Forwarder: &device.AlipayForwarder{Store: srvStore, Clients: clients}, Metrics: httpapi.NewDeviceMetrics(metrics, srvStore)})
 	b.must(err)
 	b.vends, err = vend.New(vend.Config{Storage: b.db, Devices: b.db, Commander: b.devices, Engine: b.engine, Logger: logger,
 		DispenseWindow: 2 * time.Second, Poll: 50 * time.Millisecond})

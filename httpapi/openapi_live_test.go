@@ -18,7 +18,6 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	validatorerrors "github.com/pb33f/libopenapi-validator/errors"
 
-	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/client"
 )
 
@@ -189,17 +188,6 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/items/1/report", vmAuth, "k-vend-2", []byte(`{"outcome":"delivered"}`)) // 409: not paid
 	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/cancel", vmAuth, "k-vend-3", nil)
 	term("POST", "/v1/vends", `{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`) // 400: a cashier terminal
-	// A face vend: a face session refused (an ordinary machine), a face payment, a fallback.
-	b.rawAt(b.srv.URL, "POST", "/v1/face/initialize", vmAuth, "", []byte(`{"metainfo":"{}"}`)) // 400: no face camera
-	b.must(b.db.PutDevice(ctx, &f2fpay.Device{TerminalID: vm.ID, MerchantID: b.merchID, Machine: f2fpay.MachineFace,
-		Slots: []f2fpay.Slot{{Code: "A1", GoodsID: "cola", Name: "可乐", Price: 300, Stock: 10}}}))
-	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vmAuth, "k-vend-4", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}],"pay":"face"}`))
-	faceVend := "1"
-	if m := regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(string(out)); m != nil {
-		faceVend = m[1]
-	}
-	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+faceVend+"/face", vmAuth, "k-vend-5", []byte(`{"ftoken":"fp-nope"}`))
-	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+faceVend+"/fallback", vmAuth, "k-vend-6", []byte(`{}`))
 
 	// Alipay's side.
 	b.rawAt(b.srv.URL, "POST", "/alipay/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
@@ -249,6 +237,8 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	adm("GET", "/admin/members/999999", "")
 	adm("DELETE", "/admin/members/999999/identities/1", "")
 	adm("POST", "/admin/members/999999/erase", "")
+	adm("GET", "/admin/vends?merchant_id="+m+"&limit=10", "")
+	adm("GET", "/admin/vends/"+vendID, "")
 	// The open-door cabinet: unknown sessions, a notification that does not verify.
 	adm("GET", "/admin/cabinet-sessions?merchant_id="+m+"&state=DEBT,CHARGING", "")
 	adm("GET", "/admin/cabinet-sessions?state=LOST", "", invalid...) // 400
@@ -257,25 +247,23 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	term("POST", "/v1/cabinet/sessions/999999/close", `{"items":[{"slot":"A1","count":2}]}`)
 	term("GET", "/v1/cabinet/sessions/999999", "")
 	b.rawAt(b.srv.URL, "POST", "/alipay/agreements/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
-	adm("GET", "/admin/vends?merchant_id="+m+"&limit=10", "")
-	adm("GET", "/admin/vends/"+vendID, "")
 	b.raw("GET", "/admin/merchants", "Bearer wrong", "", nil) // 401
 
 	// The device channel (device_test.go): a vending machine described, commanded,
 	// polled and acknowledging; a cashier's poll (404), an expired command's ack (409).
-	vm, _ = b.vendingMachine("VM-OA")
-	vmAuth = "Bearer " + vm.APIKey.KeyID + "." + vm.APIKey.Secret
-	vid := fmt.Sprint(vm.ID)
-	adm("GET", "/admin/terminals/"+vid+"/device", "")
-	adm("PUT", "/admin/terminals/"+vid+"/device", `{"machine":"face","site":"gate","slots":[{"code":"A1","goods_id":"cola","name":"可乐","price":"3.50","stock":5}]}`)
+	dvm, _ := b.vendingMachine("VM-OA")
+	dvmAuth := "Bearer " + dvm.APIKey.KeyID + "." + dvm.APIKey.Secret
+	dvid := fmt.Sprint(dvm.ID)
+	adm("GET", "/admin/terminals/"+dvid+"/device", "")
+	adm("PUT", "/admin/terminals/"+dvid+"/device", `{"machine":"face","site":"gate","slots":[{"code":"A1","goods_id":"cola","name":"可乐","price":"3.50","stock":5}]}`)
 	adm("PUT", "/admin/terminals/"+tid+"/device", `{"machine":"face"}`) // 400: a cashier terminal
-	cmd, _, err := b.devices.Enqueue(ctx, vm.ID, "dispense", "oa:1", map[string]any{"slot": "A1"}, time.Minute)
+	cmd, _, err := b.devices.Enqueue(ctx, dvm.ID, "dispense", "oa:1", map[string]any{"slot": "A1"}, time.Minute)
 	b.must(err)
-	old, _, err := b.devices.Enqueue(ctx, vm.ID, "show_qr", "oa:2", nil, time.Millisecond)
+	old, _, err := b.devices.Enqueue(ctx, dvm.ID, "show_qr", "oa:2", nil, time.Millisecond)
 	b.must(err)
-	b.rawAt(b.srv.URL, "GET", "/v1/device/commands?wait=1", vmAuth, "", nil)
-	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", cmd.ID), vmAuth, "", []byte(`{"result":{"dispensed":true}}`))
-	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", old.ID), vmAuth, "", nil)
+	b.rawAt(b.srv.URL, "GET", "/v1/device/commands?wait=1", dvmAuth, "", nil)
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", cmd.ID), dvmAuth, "", []byte(`{"result":{"dispensed":true}}`))
+	b.rawAt(b.srv.URL, "POST", fmt.Sprintf("/v1/device/commands/%d/ack", old.ID), dvmAuth, "", nil)
 	term("GET", "/v1/device/commands", "")
 	b.rawAt(b.srv.URL, "POST", "/v1/device/heartbeat", vmAuth, "", []byte(`{"status":"normal","errors":["E1"],"temperature":4.5,"door":"closed","trades":[{"out_trade_no":"T1","seconds":3,"status":"S"}]}`))
 	b.rawAt(b.srv.URL, "POST", "/v1/device/heartbeat", vmAuth, "", []byte(`{"status":"melting"}`), invalid...) // 400

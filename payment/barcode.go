@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -280,7 +281,14 @@ func (e *Engine) PayBarcode(ctx context.Context, req PayRequest) (*f2fpay.Order,
 				if res.Status == alipay.PayPaid {
 					status = alipay.TradeSuccess
 				}
+				was := *n
 				e.applyFact(n, payFact(res.Response, status), now, false)
+				if reflect.DeepEqual(&was, n) {
+					// The usual case: the notification told it all (Alipay sends it as
+					// the payment succeeds, often before its answer is read here). The
+					// answer is only recorded, not written again with nothing new.
+					return errSkip
+				}
 				return nil
 			}
 			return errSkip

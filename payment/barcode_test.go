@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,6 +261,89 @@ func Test20000ThenPaid(t *testing.T) {
 		}
 		if b.Balance(by.UserID) != 100_00-4200 || b.simTrade("U-1").Status != alipaysim.TradeSuccess {
 			t.Errorf("buyer balance %s, sandbox %s", b.Balance(by.UserID), b.simTrade("U-1").Status)
+		}
+	})
+}
+
+// missCounter counts the order writes whose compare-and-set missed.
+type missCounter struct {
+	f2fpay.Storage
+	misses atomic.Int64
+}
+
+func (m *missCounter) UpdateOrderLazy(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) error {
+	err := m.Storage.UpdateOrderLazy(ctx, o, calls, events...)
+	if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
+		m.misses.Add(1)
+	}
+	return err
+}
+
+func (m *missCounter) UpdateOrder(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, events ...*f2fpay.Event) error {
+	err := m.Storage.UpdateOrder(ctx, o, calls, events...)
+	if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
+		m.misses.Add(1)
+	}
+	return err
+}
+
+// TestAnswerAfterNotification: the notification of a payment is applied while the
+// answer to trade.pay is still on its way (Alipay sends it as the payment succeeds).
+// The answer, which tells nothing the notification did not, is recorded in the
+// order's history but does not write the order again; and since the same engine
+// applied the notification, it does not even try a write that would miss.
+func TestAnswerAfterNotification(t *testing.T) {
+	t.Parallel()
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		var b *bundle
+		hold := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("method") != alipay.MethodTradePay {
+					next.ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				// Hold the answer until the notification was applied (answered
+				// "success") and made the order PAID.
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					ns := b.sim.Notifications(alipaysim.NotificationFilter{OutTradeNo: "AN-1"})
+					if o, err := b.db.FindOrder(r.Context(), b.app.ID, "AN-1"); err == nil && o.State == f2fpay.OrderPaid && len(ns) > 0 && ns[0].Delivered {
+						break
+					}
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+			})
+		}
+		counter := &missCounter{}
+		b = setup(t, onDB(kind), withNotify(), func(o *options) {
+			o.gateway = hold
+			o.storage = func(s f2fpay.Storage) f2fpay.Storage { counter.Storage = s; return counter }
+		})
+		b.autoApply.Store(true)
+		by := b.Buyer("100.00")
+		o, err := b.engine.PayBarcode(context.Background(), payment.PayRequest{TerminalID: b.term.ID, AuthCode: b.Code(by.UserID),
+			Amount: 1250, Subject: "notified first", OutTradeNo: "AN-1"})
+		if err != nil || o.State != f2fpay.OrderPaid {
+			t.Fatalf("pay: %v %v, want PAID", o, err)
+		}
+		stored := b.order("AN-1")
+		if stored.Version != 2 || stored.TradeNo == "" || stored.BuyerLogonID == "" || stored.PaidAt.IsZero() {
+			t.Errorf("order version %d, trade_no %q, buyer %q, paid at %v: want version 2 (created, then paid by the notification) with the trade's details",
+				stored.Version, stored.TradeNo, stored.BuyerLogonID, stored.PaidAt)
+		}
+		if n := b.countCalls(stored, alipay.MethodTradePay, ""); n != 1 {
+			t.Errorf("%d trade.pay calls recorded, want the answer recorded once", n)
+		}
+		if n := b.countCalls(stored, payment.MethodNotify, ""); n != 1 {
+			t.Errorf("%d notifications recorded, want 1", n)
+		}
+		if n := counter.misses.Load(); n != 0 {
+			t.Errorf("%d order writes missed their compare-and-set, want none: the engine knew it had written the order", n)
 		}
 	})
 }

@@ -2,11 +2,7 @@ package payment
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/f2fpay/f2fpay"
@@ -62,19 +58,23 @@ type AppClientsOptions struct {
 
 // AppClients opens apps' sealed secrets with a secret.Box and caches one immutable
 // client per app. An app whose stored configuration changes (a rotated key, a new
-// gateway) gets a new client on its next use: the cache is keyed by a digest of
-// everything the client is built from, the app's Version included.
+// gateway) gets a new client on its next use: the cache keeps, beside each client,
+// everything the client was built from, the app's Version included, and a use whose
+// app differs in any of it builds a new one. Comparing the strings as they are costs
+// a call at most a comparison of their bytes, and nothing when the store hands out
+// the strings it cached; a digest of them, which this used to be, cost every Alipay
+// call a SHA-256 of some kilobytes (keys, certificates) and a dozen allocations.
 //
 // Why this is enough with several instances: the engine reads the app from the store
 // at every step that calls Alipay (pay, each query, each cancel, refunds,
 // notifications), so an update committed by any instance's admin API is seen by every
 // instance at its next step — with PostgreSQL, within the store's one-second cache of
 // merchant data (postgres.cacheTTL) on instances other than the one that wrote it —
-// without a message between them. The version is in the
-// digest for the one change the row's content cannot show: a key file replaced behind
-// the same "file:" reference, which is read only when a client is built — updating
-// the app (PATCH /admin/apps/{id}, even with the same reference) bumps the version and
-// makes every instance read the file again. A step already under way finishes with
+// without a message between them. The version is compared too, for the one change
+// the row's content cannot show: a key file replaced behind the same "file:"
+// reference, which is read only when a client is built — updating the app (PATCH
+// /admin/apps/{id}, even with the same reference) bumps the version and makes every
+// instance read the file again. A step already under way finishes with
 // the client it started with.
 type AppClients struct {
 	box  *secret.Box
@@ -85,8 +85,24 @@ type AppClients struct {
 }
 
 type cachedClient struct {
-	digest string
+	from   clientSource
 	client *AppClient
+}
+
+// clientSource is everything an AppClient is built from: two apps with equal sources
+// get equal clients.
+type clientSource struct {
+	id, version                                               int64
+	appID, gateway, signType, keyMode                         string
+	privateKey, alipayPublicKey                               string
+	appCert, alipayCert, alipayRootCert, appAuthToken, notify string
+}
+
+func sourceOf(app *f2fpay.App, notify string) clientSource {
+	return clientSource{id: app.ID, version: app.Version, appID: app.AppID, gateway: app.Gateway, signType: app.SignType,
+		keyMode: string(app.KeyMode), privateKey: app.PrivateKey, alipayPublicKey: app.AlipayPublicKey,
+		appCert: app.AppCert, alipayCert: app.AlipayCert, alipayRootCert: app.AlipayRootCert,
+		appAuthToken: app.AppAuthToken, notify: notify}
 }
 
 // NewAppClients returns a client cache that opens secrets with box.
@@ -100,11 +116,11 @@ func (c *AppClients) Client(_ context.Context, app *f2fpay.App) (*AppClient, err
 	if c.opts.NotifyURL != nil {
 		notify = c.opts.NotifyURL(app)
 	}
-	d := appDigest(app, notify)
+	from := sourceOf(app, notify)
 	c.mu.Lock()
 	cc, ok := c.cache[app.ID]
 	c.mu.Unlock()
-	if ok && cc.digest == d {
+	if ok && cc.from == from {
 		return cc.client, nil
 	}
 	// Built outside the lock: parsing keys takes a while and other apps must not wait.
@@ -113,7 +129,7 @@ func (c *AppClients) Client(_ context.Context, app *f2fpay.App) (*AppClient, err
 		return nil, err
 	}
 	c.mu.Lock()
-	c.cache[app.ID] = cachedClient{digest: d, client: client}
+	c.cache[app.ID] = cachedClient{from: from, client: client}
 	c.mu.Unlock()
 	return client, nil
 }
@@ -146,13 +162,4 @@ func (c *AppClients) build(app *f2fpay.App, notify string) (*AppClient, error) {
 		return nil, f2fpay.Errorf(f2fpay.EINTERNAL, "app %s is misconfigured: %v", app.AppID, err)
 	}
 	return NewAppClient(client, token), nil
-}
-
-func appDigest(app *f2fpay.App, notify string) string {
-	h := sha256.New()
-	for _, s := range []string{strconv.FormatInt(app.ID, 10), strconv.FormatInt(app.Version, 10), app.AppID, app.Gateway, app.SignType, string(app.KeyMode),
-		app.PrivateKey, app.AlipayPublicKey, app.AppCert, app.AlipayCert, app.AlipayRootCert, app.AppAuthToken, notify} {
-		fmt.Fprintf(h, "%d:%s;", len(s), s)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/f2fpay/f2fpay"
@@ -30,6 +31,39 @@ type Engine struct {
 	waiters *waiters
 	events  func()
 	refresh RefreshPolicy
+	// versions is what this engine last wrote of recent orders (see commit).
+	versions versionHints
+}
+
+// versionHints remembers, for recent orders, the last version this engine committed:
+// one slot per order id modulo its size, overwritten freely. commit asks it before a
+// compare-and-set: when this engine has itself written a newer version than the copy
+// it is given — a notification made the order PAID while trade.pay's answer was on its
+// way, most payments on a fast network — the write would miss, so commit reads the
+// order first instead of trying. A hint decides nothing: a stale or overwritten slot
+// costs the miss it would have saved, never a wrong write, since the compare-and-set
+// still decides.
+type versionHints struct {
+	mu    sync.Mutex
+	slots [1024]struct{ id, version int64 }
+}
+
+// wrote records that version of order id is committed.
+func (h *versionHints) wrote(id, version int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &h.slots[uint64(id)%uint64(len(h.slots))]
+	if s.id != id || s.version < version {
+		s.id, s.version = id, version
+	}
+}
+
+// newer reports whether a version of order id newer than version is known committed.
+func (h *versionHints) newer(id, version int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.slots[uint64(id)%uint64(len(h.slots))]
+	return s.id == id && s.version > version
 }
 
 // New checks cfg and returns an Engine. Start the janitor with RunJanitor.
@@ -158,6 +192,13 @@ var errSkip = errors.New("payment: nothing to write")
 func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.GatewayCall, fn func(n *f2fpay.Order) error) (*f2fpay.Order, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
+	if e.versions.newer(o.ID, o.Version) {
+		// This engine wrote the order since o was read: start from the order as it
+		// is (if it cannot be read, the compare-and-set below tells).
+		if fresh, err := e.store.FindOrderByID(ctx, o.ID); err == nil {
+			o = fresh
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		n := *o
 		from := n.State
@@ -197,6 +238,7 @@ func (e *Engine) commit(ctx context.Context, o *f2fpay.Order, calls []*f2fpay.Ga
 			err = e.store.UpdateOrder(ctx, &n, calls, events...)
 		}
 		if err == nil {
+			e.versions.wrote(n.ID, n.Version)
 			e.eventsCommitted(events)
 			if from != n.State {
 				e.metrics.OrderTransition(n.Kind, from, n.State)

@@ -98,19 +98,34 @@ func (e *Engine) FinalizeSale(ctx context.Context, appID int64, outTradeNo strin
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.store.FindSettlement(ctx, o.ID)
-	if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
-		return nil, f2fpay.Errorf(f2fpay.EINVALID, "order %s was not taken under asynchronous profit sharing: its money was never frozen, there is nothing to settle", outTradeNo)
-	}
-	if err != nil || s.State.Final() || s.Final {
+	// The janitor may take the same settlement a step at the same moment (its claim
+	// and its writes change the version): a conflict means "read it again", never an
+	// error for the caller, who must get the settlement as it stands.
+	for attempt := 1; ; attempt++ {
+		s, err := e.store.FindSettlement(ctx, o.ID)
+		if f2fpay.ErrorCode(err) == f2fpay.ENOTFOUND {
+			return nil, f2fpay.Errorf(f2fpay.EINVALID, "order %s was not taken under asynchronous profit sharing: its money was never frozen, there is nothing to settle", outTradeNo)
+		}
+		if err != nil || s.State.Final() {
+			return s, err
+		}
+		if !s.Final {
+			s.Final, s.DueAt = true, e.now()
+			err = e.store.UpdateSettlement(ctx, s)
+		}
+		if err == nil {
+			s, err = e.settle(ctx, s)
+		}
+		if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT && attempt < finalizeAttempts {
+			continue
+		}
 		return s, err
 	}
-	s.Final, s.DueAt = true, e.now()
-	if err := e.store.UpdateSettlement(ctx, s); err != nil {
-		return nil, err
-	}
-	return e.settle(ctx, s)
 }
+
+// finalizeAttempts bounds FinalizeSale's re-reads when the janitor keeps changing the
+// settlement under it.
+const finalizeAttempts = 5
 
 // Settlement returns the settlement of an order (ENOTFOUND when it has none).
 func (e *Engine) Settlement(ctx context.Context, appID int64, outTradeNo string) (*f2fpay.Settlement, error) {

@@ -71,12 +71,16 @@ func startCheckpointer(conn *sql.DB, w *writer) *checkpointer {
 		defer c.wg.Done()
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		opt := time.NewTicker(optimizeEvery) // the planner's statistics (optimize.go)
+		defer opt.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 				c.run(ctx)
+			case <-opt.C:
+				optimize(ctx, c.conn, false)
 			}
 		}
 	}()

@@ -157,6 +157,11 @@ func Open(ctx context.Context, path string, opts Options) (_ *DB, err error) {
 			return nil, err
 		}
 	}
+	if !opts.NoMigrate {
+		if err := db.Optimize(ctx); err != nil {
+			return nil, err
+		}
+	}
 	ckpt, err := sql.Open("sqlite", abs+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)

@@ -19,7 +19,8 @@ import (
 func Benchmark(b *testing.B, open func(tb testing.TB) f2fpay.Storage) {
 	b.Run("Payment", func(b *testing.B) { benchPayment(b, open(b), false) })
 	b.Run("PaymentParallel", func(b *testing.B) { benchPayment(b, open(b), true) })
-	b.Run("ServicePayment", func(b *testing.B) { benchService(b, open(b), 16) })
+	b.Run("ServicePayment", func(b *testing.B) { benchService(b, open(b), 16, true) })
+	b.Run("ServicePaymentWithoutIdempotency", func(b *testing.B) { benchService(b, open(b), 16, false) })
 	b.Run("ClaimDueOrders", func(b *testing.B) { benchClaim(b, open(b)) })
 	b.Run("FindOrder", func(b *testing.B) { benchFind(b, open(b)) })
 }

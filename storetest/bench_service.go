@@ -29,7 +29,12 @@ import (
 // work that dominates — and adds noise to — the end-to-end bench. With PostgreSQL
 // these are the client's only; the CPU the whole machine spent per payment (Linux,
 // /proc/stat) includes a local server's.
-func benchService(b *testing.B, s f2fpay.Storage, workers int) {
+//
+// Without idem (ServicePaymentWithoutIdempotency), the Idempotency-Key record is
+// neither begun nor completed: the difference between the two is what the record
+// costs a payment, and the most that folding it into the order's own writes could
+// save (docs/performance.md, "Where the rest goes").
+func benchService(b *testing.B, s f2fpay.Storage, workers int, idem bool) {
 	ctx := context.Background()
 	fx := newFixture(b, s)
 	var n atomic.Int64
@@ -38,8 +43,10 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 		i := n.Add(1)
 		key := uuid()
 		rec := &f2fpay.IdempotencyRecord{TerminalID: fx.terminal.ID, Key: key, RequestHash: hashHex(key)}
-		if _, first, err := s.BeginIdempotent(ctx, rec); err != nil || !first {
-			return fmt.Errorf("begin idempotent: %v (first %v)", err, first)
+		if idem {
+			if _, first, err := s.BeginIdempotent(ctx, rec); err != nil || !first {
+				return fmt.Errorf("begin idempotent: %v (first %v)", err, first)
+			}
 		}
 		h := sha256.Sum256([]byte(strconv.FormatInt(fx.terminal.ID, 10) + "\x00" + key))
 		o := &f2fpay.Order{OutTradeNo: "T" + strconv.FormatInt(fx.terminal.ID, 10) + "K" + hex.EncodeToString(h[:12]),
@@ -57,8 +64,10 @@ func benchService(b *testing.B, s f2fpay.Storage, workers int) {
 			return err
 		}
 		rec.Done, rec.Status, rec.Response = true, 201, response
-		if err := s.CompleteIdempotent(ctx, rec); err != nil {
-			return err
+		if idem {
+			if err := s.CompleteIdempotent(ctx, rec); err != nil {
+				return err
+			}
 		}
 		// The notification: find the order, record the line (nothing changes).
 		if _, err := s.FindOrder(ctx, o.AppID, o.OutTradeNo); err != nil {

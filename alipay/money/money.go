@@ -184,9 +184,12 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 // refund records carry them; callers that need a payable amount use CheckTrade.
 func (a *Amount) UnmarshalJSON(data []byte) error {
 	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
+		s, ok := plainString(data)
+		if !ok {
+			var err error
+			if s, err = decodeString(data); err != nil {
+				return err
+			}
 		}
 		v, err := ParseSigned(s)
 		if err != nil {
@@ -204,6 +207,33 @@ func (a *Amount) UnmarshalJSON(data []byte) error {
 	}
 	*a = v
 	return nil
+}
+
+// plainString returns the text of a JSON string that has no escapes and only
+// printable ASCII ("88.88", as every amount Alipay sends), which is the bytes between
+// its quotes: what json.Unmarshal would decode it to, without the decoder's
+// allocations (every amount of every answer comes through here). ok is false for
+// anything else, which json.Unmarshal then decodes or refuses.
+func plainString(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return "", false
+	}
+	in := data[1 : len(data)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
+}
+
+// decodeString is json.Unmarshal into a string, in a function of its own so that the
+// string it fills is on the heap only when it runs (UnmarshalJSON's own variables
+// stay on the stack).
+func decodeString(data []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(data, &s)
+	return s, err
 }
 
 // MarshalText and UnmarshalText let amounts live in forms, query strings and configs.

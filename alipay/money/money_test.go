@@ -170,3 +170,60 @@ func BenchmarkFormatAmount(b *testing.B) {
 		_ = money.Amount(1234567).AppendTo(buf[:0])
 	}
 }
+
+// unmarshalReference is what Amount.UnmarshalJSON did before its fast path for plain
+// strings: every string through json.Unmarshal.
+func unmarshalReference(data []byte) (money.Amount, error) {
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return 0, err
+		}
+		return money.ParseSigned(s)
+	}
+	if string(data) == "null" {
+		return 0, nil
+	}
+	return money.ParseSigned(string(data))
+}
+
+// FuzzAmountUnmarshalJSON holds UnmarshalJSON, called directly (as a custom decoder
+// might) and through json.Unmarshal, to the result and the error of decoding every
+// string in full.
+func FuzzAmountUnmarshalJSON(f *testing.F) {
+	for _, s := range []string{`"88.88"`, `"0.1"`, `"-1.00"`, `""`, `"\u0031.00"`, `"1.0\"`, `"1"2"`, `"1.00`, `"1.00" `,
+		"\"1.0\x01\"", `"1.00\n"`, `"１.00"`, "\"\xff\"", `88.88`, `null`, `"null"`, `"1e2"`, `"`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := unmarshalReference(data)
+		var got money.Amount
+		gerr := got.UnmarshalJSON(data)
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) || got != want {
+			t.Fatalf("UnmarshalJSON(%q) = %d, %v; decoding the string in full gives %d, %v", data, got, gerr, want, werr)
+		}
+		var viaJSON struct{ A money.Amount }
+		var raw struct{ A json.RawMessage }
+		var ref money.Amount
+		doc := append(append([]byte(`{"A":`), data...), '}')
+		jerr := json.Unmarshal(doc, &viaJSON)
+		rerr := json.Unmarshal(doc, &raw)
+		if rerr == nil && raw.A != nil {
+			ref, rerr = unmarshalReference(raw.A)
+		}
+		if (jerr == nil) != (rerr == nil) || viaJSON.A != ref {
+			t.Fatalf("json.Unmarshal(%s) = %d, %v; in full %d, %v", doc, viaJSON.A, jerr, ref, rerr)
+		}
+	})
+}
+
+func BenchmarkAmountUnmarshalJSON(b *testing.B) {
+	b.ReportAllocs()
+	data := []byte(`"12345.67"`)
+	for b.Loop() {
+		var a money.Amount
+		if err := a.UnmarshalJSON(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

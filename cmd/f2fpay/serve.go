@@ -137,7 +137,17 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	cab, err := cabinetService(cfg, store, engine, log)
+	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
+	devices, err := device.New(device.Config{
+		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
+		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
+		Metrics: httpapi.NewDeviceMetrics(metrics, store),
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	cab, err := cabinetService(cfg, store, engine, devices, log)
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("serve: %w", err)
@@ -173,16 +183,6 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		consoleHandler = con.Handler()
 	}
 	reconciler := newReconciler(store, engine, clients, metrics, log)
-	// Vending devices: the device channel, heartbeats and health (docs/vending.md §10, §5).
-	devices, err := device.New(device.Config{
-		Store: store, Logger: log, HeartbeatInterval: cfg.DeviceHeartbeat, MissedHeartbeats: cfg.DeviceMissed,
-		Forwarder: &device.AlipayForwarder{Store: store, Clients: clients}, ForwardEvery: cfg.DeviceForward,
-		Metrics: httpapi.NewDeviceMetrics(metrics, store),
-	})
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("serve: %w", err)
-	}
 	vends, err := vend.New(vend.Config{Storage: store, Devices: store, Commander: devices, Engine: engine, Logger: log, Owner: cfg.Instance,
 		DispenseWindow: cfg.VendWindow, Poll: min(cfg.JanitorEvery, 2*time.Second)})
 	if err != nil {
@@ -198,8 +198,8 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		Instance: cfg.Instance + "." + startID(),
 		Home:     cfg.homeLinks,
 		Console:  consoleHandler,
-		Cabinet:  cabinetAPI(cab),
 		Vends:    vends,
+		Cabinet:  cabinetAPI(cab),
 		Devices:  devices,
 	})
 	if err != nil {
@@ -280,15 +280,6 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		defer s.wg.Done()
 		runDailyRecon(bg, cfg, reconciler)
 	}()
-	go func() {
-		defer s.wg.Done()
-		// Device commands past their deadline expire; machines whose heartbeats
-		// stopped go offline (once, with a device.offline event).
-		// A dispense that expired is a vend's unit not delivered: its vend refunds it
-		// now (the vend janitor would at its next look).
-		devices.RunJanitor(bg, device.JanitorConfig{OnExpired: vends.CommandAcked})
-		devices.Wait() // heartbeat forwards in flight
-	}()
 	if cab != nil {
 		s.wg.Add(1)
 		go func() {
@@ -299,6 +290,13 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 			cab.Run(bg)
 		}()
 	}
+	go func() {
+		defer s.wg.Done()
+		// Device commands past their deadline expire; machines whose heartbeats
+		// stopped go offline (once, with a device.offline event).
+		devices.RunJanitor(bg, device.JanitorConfig{})
+		devices.Wait() // heartbeat forwards in flight
+	}()
 	if adminLn == nil {
 		fmt.Fprintf(stdout, "f2fpay serve: listening on %s (instance %s)\n", s.URL, cfg.Instance)
 		if cfg.AdminToken != "" && !isLoopback(cfg.Listen) {
@@ -420,6 +418,28 @@ func memberPages(cfg *serveConfig, store f2fpay.Storage, box *secret.Box, engine
 	return h, nil
 }
 
+// cabinetService is the open-door cabinet (docs/vending.md §12) when the service has a
+// public URL, where Alipay sends agreement notifications and the signing page returns
+// the member; none without one.
+// The open_door command goes through the device channel's service, which wakes the
+// cabinet's long-poll at once.
+func cabinetService(cfg *serveConfig, store f2fpay.Storage, engine *payment.Engine, devices *device.Service, log *slog.Logger) (*cabinet.Service, error) {
+	if cfg.PublicURL == "" {
+		return nil, nil
+	}
+	return cabinet.New(cabinet.Config{Store: store, Devices: store, Commands: devices, Alipay: engine, PublicURL: cfg.PublicURL,
+		Owner: cfg.Instance, Logger: log})
+}
+
+// cabinetAPI is cab as the API's dependency: nil (its endpoints answer 501) when there
+// is none, never a typed nil.
+func cabinetAPI(cab *cabinet.Service) httpapi.Cabinet {
+	if cab == nil {
+		return nil
+	}
+	return cab
+}
+
 // withMounts serves the paths under each of mounts' prefixes with its handler, the
 // rest with h.
 func withMounts(mounts map[string]http.Handler, h http.Handler) http.Handler {
@@ -435,24 +455,4 @@ func withMounts(mounts map[string]http.Handler, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// cabinetService is the open-door cabinet (docs/vending.md §12) when the service has a
-// public URL, where Alipay sends agreement notifications and the signing page returns
-// the member; none without one.
-func cabinetService(cfg *serveConfig, store f2fpay.Storage, engine *payment.Engine, log *slog.Logger) (*cabinet.Service, error) {
-	if cfg.PublicURL == "" {
-		return nil, nil
-	}
-	return cabinet.New(cabinet.Config{Store: store, Devices: store, Alipay: engine, PublicURL: cfg.PublicURL,
-		Owner: cfg.Instance, Logger: log})
-}
-
-// cabinetAPI is cab as the API's dependency: nil (its endpoints answer 501) when there
-// is none, never a typed nil.
-func cabinetAPI(cab *cabinet.Service) httpapi.Cabinet {
-	if cab == nil {
-		return nil
-	}
-	return cab
 }

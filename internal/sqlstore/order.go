@@ -102,10 +102,15 @@ func (c *Core) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpa
 	if f.TradeNo != "" {
 		w.where(c.ph, "trade_no = ", f.TradeNo)
 	}
-	if f.Buyer != "" {
-		w.args = append(w.args, f.Buyer)
-		n := c.ph.arg(len(w.args))
-		w.conds = append(w.conds, "(buyer_user_id = "+n+" OR buyer_logon_id = "+n+")")
+	// A buyer's user id is a PID (2088 and 12 digits), which no logon id (a masked
+	// phone number or e-mail address) is: one column is searched, so that its index
+	// (buyer, id) serves both the lookup and the newest-first order (an OR of the
+	// two columns made both databases walk the merchant's whole history instead).
+	switch {
+	case f.Buyer != "" && f2fpay.IsPID(f.Buyer):
+		w.where(c.ph, "buyer_user_id = ", f.Buyer)
+	case f.Buyer != "":
+		w.where(c.ph, "buyer_logon_id = ", f.Buyer)
 	}
 	if !f.CreatedFrom.IsZero() {
 		w.where(c.ph, "created_at >= ", c.cfg.Time(f.CreatedFrom))
@@ -119,7 +124,19 @@ func (c *Core) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpa
 	if f.MaxAmount != nil {
 		w.where(c.ph, "total_amount <= ", int64(*f.MaxAmount))
 	}
-	if f.BeforeID > 0 {
+	// Within a time range the newest come first by creation time, then id: the
+	// (merchant_id, created_at) and (created_at) indexes then serve the range and the
+	// order together. Ordered by id alone, both databases walked back through every
+	// order newer than the range first (p99 150–220 ms for a day ten days back at a
+	// million orders, storetest.BenchmarkOrderSearch). Ids and creation times grow
+	// together, so the order is the same but for orders made in the same instant.
+	ranged := !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero()
+	switch {
+	case f.BeforeID > 0 && ranged:
+		w.args = append(w.args, f.BeforeID)
+		n := c.ph.arg(len(w.args))
+		w.conds = append(w.conds, "(created_at, id) < (SELECT created_at, id FROM orders WHERE id = "+n+")")
+	case f.BeforeID > 0:
 		w.where(c.ph, "id < ", f.BeforeID)
 	}
 	if len(f.States) > 0 {
@@ -128,7 +145,11 @@ func (c *Core) ListOrders(ctx context.Context, f f2fpay.OrderFilter) (_ []*f2fpa
 			w.args = append(w.args, string(s))
 		}
 	}
-	q := w.sql(c.ph, "id DESC", f.Limit)
+	order := "id DESC"
+	if ranged {
+		order = "created_at DESC, id DESC"
+	}
+	q := w.sql(c.ph, order, f.Limit)
 	rows, err := c.cfg.Read.Query(ctx, c.q.ListOrders+q, w.args...)
 	return Collect(rows, err, scanOrder)
 }

@@ -39,3 +39,11 @@ CREATE TABLE staff_login_tokens (
 	expires_at INTEGER NOT NULL,
 	used_at    INTEGER
 );
+
+-- The console's search by buyer (user id or logon id, newest first) without reading
+-- the merchant's whole history (storetest BenchmarkOrderSearch, docs/performance.md).
+CREATE INDEX orders_buyer_user ON orders (buyer_user_id, id);
+CREATE INDEX orders_buyer_logon ON orders (buyer_logon_id, id);
+-- A state's orders of one merchant, newest first, however rare the state: without it
+-- a search for a state no order is in read the merchant's whole history.
+CREATE INDEX orders_merchant_state ON orders (merchant_id, state, id);
