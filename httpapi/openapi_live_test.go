@@ -18,6 +18,7 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	validatorerrors "github.com/pb33f/libopenapi-validator/errors"
 
+	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/client"
 )
 
@@ -188,6 +189,17 @@ func TestOpenAPILiveAnswers(t *testing.T) {
 	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/items/1/report", vmAuth, "k-vend-2", []byte(`{"outcome":"delivered"}`)) // 409: not paid
 	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+vendID+"/cancel", vmAuth, "k-vend-3", nil)
 	term("POST", "/v1/vends", `{"items":[{"slot":"A1","quantity":1,"price":"3.00"}]}`) // 400: a cashier terminal
+	// A face vend: a face session refused (an ordinary machine), a face payment, a fallback.
+	b.rawAt(b.srv.URL, "POST", "/v1/face/initialize", vmAuth, "", []byte(`{"metainfo":"{}"}`)) // 400: no face camera
+	b.must(b.db.PutDevice(ctx, &f2fpay.Device{TerminalID: vm.ID, MerchantID: b.merchID, Machine: f2fpay.MachineFace,
+		Slots: []f2fpay.Slot{{Code: "A1", GoodsID: "cola", Name: "可乐", Price: 300, Stock: 10}}}))
+	_, _, out = b.rawAt(b.srv.URL, "POST", "/v1/vends", vmAuth, "k-vend-4", []byte(`{"items":[{"slot":"A1","quantity":1,"price":"3.00"}],"pay":"face"}`))
+	faceVend := "1"
+	if m := regexp.MustCompile(`"id":(\d+)`).FindStringSubmatch(string(out)); m != nil {
+		faceVend = m[1]
+	}
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+faceVend+"/face", vmAuth, "k-vend-5", []byte(`{"ftoken":"fp-nope"}`))
+	b.rawAt(b.srv.URL, "POST", "/v1/vends/"+faceVend+"/fallback", vmAuth, "k-vend-6", []byte(`{}`))
 
 	// Alipay's side.
 	b.rawAt(b.srv.URL, "POST", "/alipay/notify/"+b.simApp.AppID, "", "", []byte("notify_id=x&sign=y"), "Content-Type", "application/x-www-form-urlencoded")
