@@ -17,6 +17,7 @@ import (
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipaysim"
 	"github.com/f2fpay/f2fpay/client"
+	"github.com/f2fpay/f2fpay/internal/testdb"
 )
 
 // vendingMachine creates a vending terminal through the admin API, describes it with
@@ -248,9 +249,13 @@ func (l *lossy) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestDeviceChannelLossy: under a network that drops a third of the answers after the
 // service sent them, sends requests twice and repeats old long-poll answers, every
 // command is executed exactly once and acknowledged, or expired (executed at most once).
+// On SQLite and on PostgreSQL.
 func TestDeviceChannelLossy(t *testing.T) {
-	t.Parallel()
-	b := setup(t, noJanitor())
+	testdb.Run(t, deviceChannelLossy)
+}
+
+func deviceChannelLossy(t *testing.T, kind testdb.Kind) {
+	b := setup(t, noJanitor(), onDB(kind))
 	term, _ := b.vendingMachine("VM-1")
 	tr := &lossy{next: http.DefaultTransport, drop: 0.3, dup: 0.2, replay: 0.2, rnd: rand.New(rand.NewPCG(15, 2026))}
 	lc := client.NewClient(b.srv.URL, term.APIKey.KeyID, term.APIKey.Secret, &http.Client{Transport: tr, Timeout: 10 * time.Second})

@@ -102,3 +102,35 @@ func FuzzHeartbeatBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVendBody runs vend bodies through the decoder and parseVendLines: no panic, a
+// refusal is EINVALID with a message, and accepted lines are what the vend service may
+// check against a planogram (a trade amount, a quantity it accepts, a slot code).
+func FuzzVendBody(f *testing.F) {
+	for _, s := range []string{
+		`{"items":[{"slot":"A1","quantity":2,"price":"3.00"},{"slot":"B2","quantity":1,"price":"3.50"}]}`,
+		`{"items":[]}`, `{"items":[{"slot":"","quantity":1,"price":"1"}]}`, `{"items":[{"slot":"A1","quantity":0,"price":"1.00"}]}`,
+		`{"items":[{"slot":"A1","quantity":1,"price":"-1.00"}]}`, `{"items":[{"slot":"A 1","quantity":1,"price":"1.00"}]}`,
+		`{"items":[{"slot":"A1","quantity":1,"price":"100000000.01"}]}`, `{"pay":"face","items":[{"slot":"A1","quantity":11,"price":"1"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req vendRequest
+		if decodeJSON(body, &req) != nil {
+			return
+		}
+		lines, err := parseVendLines(req.Items)
+		if err != nil {
+			if f2fpay.ErrorCode(err) != f2fpay.EINVALID || f2fpay.ErrorMessage(err) == "" {
+				t.Fatalf("refusal %v", err)
+			}
+			return
+		}
+		for _, l := range lines {
+			if l.Price.CheckTrade() != nil || l.Quantity < 1 || l.Quantity > f2fpay.MaxVendItems || f2fpay.CheckID("slot", l.Slot, true, f2fpay.MaxSlotCodeLen) != nil {
+				t.Fatalf("accepted line %+v", l)
+			}
+		}
+	})
+}

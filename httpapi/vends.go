@@ -145,22 +145,9 @@ func (s *Server) postVend(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if len(req.Items) == 0 || len(req.Items) > f2fpay.MaxVendItems {
-		return f2fpay.Errorf(f2fpay.EINVALID, "items must list 1 to %d slots", f2fpay.MaxVendItems)
-	}
-	lines := make([]vend.Line, 0, len(req.Items))
-	for i, it := range req.Items {
-		price, err := f2fpay.ParseAmount(it.Price)
-		if err != nil || price <= 0 {
-			return f2fpay.Errorf(f2fpay.EINVALID, "items[%d].price %q must be a positive amount in yuan, such as \"3.50\"", i, truncate(it.Price, 20))
-		}
-		if it.Quantity < 1 || it.Quantity > f2fpay.MaxVendItems {
-			return f2fpay.Errorf(f2fpay.EINVALID, "items[%d].quantity must be 1 to %d", i, f2fpay.MaxVendItems)
-		}
-		if err := f2fpay.CheckID("items["+strconv.Itoa(i)+"].slot", it.Slot, true, f2fpay.MaxSlotCodeLen); err != nil {
-			return err
-		}
-		lines = append(lines, vend.Line{Slot: it.Slot, Quantity: it.Quantity, Price: price})
+	lines, err := parseVendLines(req.Items)
+	if err != nil {
+		return err
 	}
 	cr := vend.CreateRequest{TerminalID: terminalOf(r.Context()).ID, Lines: lines, Pay: f2fpay.OrderKind(strings.ToLower(req.Pay)),
 		BuyerID: req.BuyerID, BuyerOpenID: req.BuyerOpenID, RequestKey: infoOf(r.Context()).requestKey}
@@ -176,6 +163,31 @@ func (s *Server) postVend(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, s.showVend(r, v, o))
 	return nil
+}
+
+// parseVendLines checks a vend's items as the machine sent them: 1 to MaxVendItems
+// lines, each a slot code, a quantity of 1 to MaxVendItems and a positive price in
+// yuan. The planogram's own checks (the slot exists, the price is the operator's, the
+// stock suffices) are the vend service's.
+func parseVendLines(items []vendLine) ([]vend.Line, error) {
+	if len(items) == 0 || len(items) > f2fpay.MaxVendItems {
+		return nil, f2fpay.Errorf(f2fpay.EINVALID, "items must list 1 to %d slots", f2fpay.MaxVendItems)
+	}
+	lines := make([]vend.Line, 0, len(items))
+	for i, it := range items {
+		price, err := f2fpay.ParseAmount(it.Price)
+		if err != nil || price.CheckTrade() != nil {
+			return nil, f2fpay.Errorf(f2fpay.EINVALID, "items[%d].price %q must be a positive amount in yuan, such as \"3.50\"", i, truncate(it.Price, 20))
+		}
+		if it.Quantity < 1 || it.Quantity > f2fpay.MaxVendItems {
+			return nil, f2fpay.Errorf(f2fpay.EINVALID, "items[%d].quantity must be 1 to %d", i, f2fpay.MaxVendItems)
+		}
+		if err := f2fpay.CheckID("items["+strconv.Itoa(i)+"].slot", it.Slot, true, f2fpay.MaxSlotCodeLen); err != nil {
+			return nil, err
+		}
+		lines = append(lines, vend.Line{Slot: it.Slot, Quantity: it.Quantity, Price: price})
+	}
+	return lines, nil
 }
 
 // vendID reads the vend id in the path.
