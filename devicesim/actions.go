@@ -159,6 +159,9 @@ func (m *Machine) showVend(v *client.Vend, fallback bool) {
 	go m.watch(m.sim.background(), gen, v.ID)
 }
 
+// maxAnswer bounds what the simulator reads of the camera's (the sandbox's) answer.
+const maxAnswer = 1 << 20
+
 // faceMetainfo is what a face SDK hands the machine for smilepay.initialize.
 const faceMetainfo = `{"apdidToken":"devicesim","appName":"com.alipay.zoloz.smile","appVersion":"4.0.1","bioMetaInfo":"2.3.0:3,-4"}`
 

@@ -115,10 +115,17 @@ func (m *Machine) runHeartbeats(ctx context.Context) {
 			h.Temperature, h.Door = &t, m.door
 		}
 		m.mu.Unlock()
-		err := m.w.heartbeat(ctx, h)
+		every := m.sim.cfg.HeartbeatEvery
+		ans, err := m.c.Device(nil).Heartbeat(ctx, h)
 		switch {
 		case err == nil:
 			quiet = false
+			m.mu.Lock()
+			m.online = true // the service answers; the first long-poll may still be waiting
+			m.mu.Unlock()
+			if ans.NextHeartbeatSeconds > 0 {
+				every = time.Duration(ans.NextHeartbeatSeconds) * time.Second // the service's schedule
+			}
 		case ctx.Err() != nil:
 			return
 		case !quiet:
@@ -128,7 +135,7 @@ func (m *Machine) runHeartbeats(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(m.sim.cfg.HeartbeatEvery):
+		case <-time.After(every):
 		}
 	}
 }

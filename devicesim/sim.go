@@ -105,7 +105,6 @@ func New(cfg Config) (*Sim, error) {
 		m := &Machine{
 			cfg:      mc,
 			sim:      s,
-			w:        &wire{base: cfg.ServiceURL, auth: mc.KeyID + "." + mc.Secret, hc: cfg.HTTPClient},
 			c:        client.NewClient(cfg.ServiceURL, mc.KeyID, mc.Secret, cfg.HTTPClient),
 			jammed:   map[string]bool{},
 			taken:    map[string]int{},
@@ -162,8 +161,7 @@ type LogEntry struct {
 type Machine struct {
 	cfg MachineConfig
 	sim *Sim
-	w   *wire
-	c   *client.Client // the device channel, vend orders, the cabinet's report
+	c   *client.Client // the device channel, heartbeats, vend orders, the cabinet's report
 
 	motor sync.Mutex // one unit at a time
 
