@@ -662,3 +662,27 @@ func (b *bundle) must2(_ any, err error) {
 	b.t.Helper()
 	b.must(err)
 }
+
+// TestCabinetTwoCharges: a member's second door close is charged as the first was — two
+// paid sessions, two orders of kind agreement, each with its payment.succeeded event
+// (the second once failed on an event name shared by every agreement charge).
+func TestCabinetTwoCharges(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, kind testdb.Kind) {
+		ctx := t.Context()
+		b := setup(t, kind, "100.00")
+		b.sign()
+		b.active()
+		for i := range 2 {
+			sess, err := b.svc.Open(ctx, b.member.ID, b.cab.ID)
+			b.must(err)
+			paid, err := b.svc.Close(ctx, b.cab.ID, sess.ID, threeItems)
+			b.must(err)
+			if paid.State != f2fpay.CabinetPaid || paid.OrderID == 0 {
+				t.Fatalf("charge %d: %+v", i+1, paid)
+			}
+		}
+		if got := b.Balance(b.buyer.UserID); got != 10000-2*1150 {
+			t.Fatalf("balance %s, want 77.00", got)
+		}
+	})
+}

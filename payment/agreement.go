@@ -243,6 +243,10 @@ func (e *Engine) chargePaid(ctx context.Context, ch AgreementCharge, term *f2fpa
 		return nil, f2fpay.Errorf(f2fpay.EINTERNAL, "the paid charge %s could not be applied", ch.OutTradeNo)
 	}
 	ev := e.orderEvent(o)
+	// The order has no id yet, so an event name derived from it (eventID) would be the
+	// same for every charge and the second paid charge's insert would conflict; the store
+	// names it. One charge is one out_trade_no, which the store keeps unique.
+	ev.ID = ""
 	err := e.store.CreateOrder(ctx, o, ev)
 	if f2fpay.ErrorCode(err) == f2fpay.ECONFLICT {
 		prev, ferr := e.store.FindMerchantOrder(ctx, app.ID, term.MerchantID, ch.OutTradeNo)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -56,6 +57,9 @@ type serveConfig struct {
 	// homeLinks are extra links for the service's home page; the demo sets them (the
 	// sandbox's wallet), no flag does.
 	homeLinks []httpapi.HomeLink
+	// mounts are extra handlers on the public listener by path prefix ("/sim/": the
+	// demo's vending-machine simulator); no flag sets them.
+	mounts map[string]http.Handler
 	// housekeepEvery is how often member housekeeping runs; a minute when 0 (tests
 	// set it shorter).
 	housekeepEvery time.Duration

@@ -32,7 +32,8 @@ const demoUsage = `Usage: f2fpay demo [flags]
 
 One command, no setup: starts the offline Alipay sandbox and the payment service on
 SQLite in a data directory, registers a demo merchant, app, store, cashier terminal,
-vending machine (its member page: account linking and one-tap payment) and buyer, takes a first barcode payment through the terminal API (and one that waits for
+vending machine (its member page: account linking and one-tap payment), a face machine
+and an open-door cabinet (their screens simulated at /sim/, driving the real device API) and buyer, takes a first barcode payment through the terminal API (and one that waits for
 the buyer's password, and a partial refund), then keeps running and prints what to try
 next. Run it again on the same directory, any number of times: it picks up where it
 stopped and tops the buyer's balance up to 1000.00 — kill it mid-payment and the
@@ -57,6 +58,14 @@ type demoState struct {
 	VendTerminalID  int64  `json:"vend_terminal_id,omitempty"`
 	VendTerminalKey string `json:"vend_terminal_key_id,omitempty"`
 	VendTerminalSec string `json:"vend_terminal_secret,omitempty"`
+	// FaceTerminalID and CabinetTerminalID are the demo's face machine and open-door
+	// cabinet (the ordinary machine is VendTerminalID), run by the simulator (/sim/).
+	FaceTerminalID     int64  `json:"face_terminal_id,omitempty"`
+	FaceTerminalKey    string `json:"face_terminal_key_id,omitempty"`
+	FaceTerminalSec    string `json:"face_terminal_secret,omitempty"`
+	CabinetTerminalID  int64  `json:"cabinet_terminal_id,omitempty"`
+	CabinetTerminalKey string `json:"cabinet_terminal_key_id,omitempty"`
+	CabinetTerminalSec string `json:"cabinet_terminal_secret,omitempty"`
 	// ConsolePassword is the password of the console's "owner" (demo only: a real
 	// service keeps no password anywhere but as a hash).
 	ConsolePassword string `json:"console_password,omitempty"`
@@ -131,7 +140,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.homeLinks = []httpapi.HomeLink{
 		{Label: "沙箱买家钱包 · the sandbox buyer's wallet (pay password 123456)", URL: walletURL},
 		{Label: "沙箱商户后台 · the sandbox's apps, trades, notifications and faults", URL: simURL + "/sandbox/ui"},
+		{Label: "售货机模拟器 · the vending machines' screens (buy, jam a slot, weak light, the cabinet's door)", URL: "/sim/"},
 	}
+	// The simulator's machines need the terminals' keys, known once the service runs.
+	machines := &lateHandler{}
+	cfg.mounts = map[string]http.Handler{"/sim/": machines}
 	svc, err := startService(ctx, &cfg, io.Discard, stderr, svcLn)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -153,6 +166,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoVendingMachine(ctx, *dir, svc, state); err != nil {
 		return err
 	}
+	sims, err := demoMachines(ctx, *dir, svc, state, simURL)
+	if err != nil {
+		return err
+	}
+	machines.set(sims.Handler())
+	if !*once {
+		simCtx, stopSims := context.WithCancel(ctx)
+		simsDone := make(chan struct{})
+		go func() { defer close(simsDone); sims.Run(simCtx) }()
+		defer func() { stopSims(); <-simsDone }()
+	}
 	term := client.NewClient(svc.URL, state.TerminalKey, state.TerminalSec, nil)
 	term.AcceptLanguage = "zh-CN" // the cashier reads Chinese
 
@@ -168,6 +192,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "  buyer's wallet:  %s   (pay password 123456)\n", walletURL)
 	fmt.Fprintf(stdout, "  vending machine: %s/m/%d   (member page: account linking and one-tap payment; open it after a sale, SMS codes in the log)\n", svc.URL, state.VendTerminalID)
 	fmt.Fprintf(stdout, "  machine key:     %s.%s   (the vending machine's terminal key: POST /v1/sales)\n", state.VendTerminalKey, state.VendTerminalSec)
+	fmt.Fprintf(stdout, "  simulator:       %s/sim/   (the machines' screens, driving the real device API; open one in a browser)\n", svc.URL)
+	fmt.Fprintf(stdout, "    ordinary:      %s/sim/%d   (pay by QR; jam a slot and its item is refunded)\n", svc.URL, state.VendTerminalID)
+	fmt.Fprintf(stdout, "    face:          %s/sim/%d   (pay by face; weak light falls back to the QR)\n", svc.URL, state.FaceTerminalID)
+	fmt.Fprintf(stdout, "    cabinet:       %s/sim/%d   (sign once, open, take goods, close: charged for what was taken)\n", svc.URL, state.CabinetTerminalID)
 	fmt.Fprintf(stdout, "  merchant app %s, seller %s; buyer %s, balance %s\n\n", state.AppID, state.SellerID, state.BuyerID, demoBuyerBalance)
 	if err := demoPayments(ctx, stdout, sim, term, state); err != nil {
 		return err

@@ -52,6 +52,15 @@ func TestDemoOnce(t *testing.T) {
 			"http://" + svcAddr + "/console/":           "f2fpay", // the console's login page
 		}
 		want[vend[1]] = "auth_base" // no session yet: Alipay's (the sandbox's) silent authorisation
+		// The vending-machine simulator: its index and one screen per machine kind.
+		want["http://"+svcAddr+"/sim/"] = "售货机模拟器"
+		for _, kind := range []string{"ordinary", "face", "cabinet"} {
+			m := regexp.MustCompile(kind + `: +(http://\S+/sim/\d+)`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("run %d: no %s machine's simulator URL in:\n%s", run, kind, out)
+			}
+			want[m[1]] = `data-kind="` + kind + `"`
+		}
 		seen := map[string]bool{}
 		for _, line := range strings.Split(out, "\n") {
 			if strings.Contains(line, "curl ") {

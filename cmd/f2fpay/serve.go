@@ -223,7 +223,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 	}
 	serving := map[*http.Server]net.Listener{}
 	if adminLn == nil {
-		serving[newServer(api.Handler())] = ln
+		serving[newServer(withMounts(cfg.mounts, api.Handler()))] = ln
 		s.AdminURL = s.URL
 	} else {
 		serving[newServer(onlyPaths(isPublicPath, onInternal, api.Handler()))] = ln
@@ -294,9 +294,7 @@ func startService(ctx context.Context, cfg *serveConfig, stdout, stderr io.Write
 		defer s.wg.Done()
 		// Device commands past their deadline expire; machines whose heartbeats
 		// stopped go offline (once, with a device.offline event).
-		// A dispense that expired is a vend's unit not delivered: its vend refunds it
-		// now (the vend janitor would at its next look).
-		devices.RunJanitor(bg, device.JanitorConfig{OnExpired: vends.CommandAcked})
+		devices.RunJanitor(bg, device.JanitorConfig{})
 		devices.Wait() // heartbeat forwards in flight
 	}()
 	if adminLn == nil {
@@ -440,4 +438,21 @@ func cabinetAPI(cab *cabinet.Service) httpapi.Cabinet {
 		return nil
 	}
 	return cab
+}
+
+// withMounts serves the paths under each of mounts' prefixes with its handler, the
+// rest with h.
+func withMounts(mounts map[string]http.Handler, h http.Handler) http.Handler {
+	if len(mounts) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for prefix, m := range mounts {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				m.ServeHTTP(w, r)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
