@@ -129,6 +129,9 @@ func vendCrash(t *testing.T, db string) {
 	// Each kill aims at a phase in turn: it waits (up to 3 s) for a vend standing
 	// there, then kills at once — or at a random moment when none shows up.
 	targets := []string{"awaiting payment", "paid, commands not enqueued", "dispensing, awaiting reports", "refunding", "final"}
+	// The killer has its own generator: a *rand.Rand is not safe for concurrent use,
+	// and the buyers' loop draws from rng meanwhile.
+	krng := mrand.New(mrand.NewPCG(rng.Uint64(), 11))
 	killerWG.Add(1)
 	go func() {
 		defer killerWG.Done()
@@ -136,7 +139,7 @@ func vendCrash(t *testing.T, db string) {
 			select {
 			case <-stopKills:
 				return
-			case <-time.After(time.Duration(300+rng.IntN(700)) * time.Millisecond):
+			case <-time.After(time.Duration(300+krng.IntN(700)) * time.Millisecond):
 			}
 			target, hit := targets[n%len(targets)], "random"
 			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && hit == "random"; time.Sleep(20 * time.Millisecond) {
