@@ -182,6 +182,8 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/reconciliations", c.serve(c.authed(c.reconciliations)))
 	mux.Handle("GET /console/reconciliations/{id}", c.serve(c.authed(c.reconciliation)))
 	mux.Handle("GET /console/staff", c.serve(c.authed(c.staffPage)))
+	mux.Handle("GET /console/devices", c.serve(c.authed(c.devices)))
+	mux.Handle("GET /console/devices/{id}", c.serve(c.authed(c.device)))
 	mux.Handle("POST /console/staff", c.serve(c.authed(c.createStaff)))
 	mux.Handle("/console/", c.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return f2fpay.Errorf(f2fpay.ENOTFOUND, "no console page %s", r.URL.Path)

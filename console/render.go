@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ type view struct {
 }
 
 // pageNames are the templates/*.html besides layout.html, one per page.
-var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant", "webhooks", "recon", "loginlink"}
+var pageNames = []string{"login", "overview", "orders", "order", "audit", "error", "approvals", "staff", "merchants", "merchant", "webhooks", "recon", "loginlink", "devices", "device"}
 
 func parsePages(extra template.FuncMap) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
@@ -48,6 +49,16 @@ var funcs = template.FuncMap{
 		return l.t("state." + string(s))
 	},
 	"rstate": func(l lang, s f2fpay.RefundState) string { return l.t("rstate." + string(s)) },
+	// dstate and machine name a device's state and kind; celsius shows a sensor's
+	// temperature (docs/console.md "Devices").
+	"dstate":  func(l lang, s f2fpay.DeviceState) string { return l.t("dstate." + string(s)) },
+	"machine": func(l lang, k f2fpay.MachineKind) string { return l.t("machine." + string(k)) },
+	"celsius": func(t *float64) string {
+		if t == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*t, 'f', 1, 64) + " °C"
+	},
 	"action": func(l lang, a string) string {
 		if _, ok := messages["action."+a]; ok {
 			return l.t("action." + a)
