@@ -104,6 +104,9 @@ func TestMemberCabinet(t *testing.T) {
 		saveCabinetPage(t, "debt-en", p)
 		st, _, out = post(p, "open")
 		refused(t, st, http.StatusConflict, out, "¥11.50 from an earlier visit is still unpaid")
+		if n := strings.Count(out, "¥11.50 from an earlier visit is still unpaid"); n != 1 {
+			t.Fatalf("the refused open says the debt %d times, want once:\n%s", n, out)
+		}
 		_, _, zh := br.do("GET", fmt.Sprintf("/m/%d?lang=zh", term.ID), nil)
 		if !strings.Contains(zh, "无限宝盒") || !strings.Contains(zh, "立即补缴") {
 			t.Fatalf("the Chinese page:\n%s", zh)
