@@ -154,10 +154,16 @@ func TestAgreementLifecycle(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d notifications, want sign, trade_status_sync, unsign", len(got))
 	}
-	if got[1].Get("notify_type") != "trade_status_sync" || got[1].Get("out_trade_no") != "cab1" {
-		t.Errorf("trade notification %v", got[1])
+	// The trade's notification and the unsign's are delivered independently: either
+	// may arrive first.
+	byType := map[string]url.Values{}
+	for _, n := range got[1:] {
+		byType[n.Get("notify_type")] = n
 	}
-	unsign, err := c.ParseAgreementNotification([]byte(got[2].Encode()))
+	if tn := byType["trade_status_sync"]; tn.Get("out_trade_no") != "cab1" {
+		t.Errorf("trade notification %v (all: %v)", tn, got[1:])
+	}
+	unsign, err := c.ParseAgreementNotification([]byte(byType["dut_user_unsign"].Encode()))
 	if err != nil || unsign.Status != alipay.AgreementUnsign || unsign.AgreementNo != sign.AgreementNo || unsign.UnsignTime.IsZero() {
 		t.Fatalf("dut_user_unsign: %v %+v", err, unsign)
 	}
