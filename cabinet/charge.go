@@ -6,6 +6,7 @@ import (
 
 	"github.com/f2fpay/f2fpay"
 	"github.com/f2fpay/f2fpay/alipay"
+	"github.com/f2fpay/f2fpay/internal/rounds"
 	"github.com/f2fpay/f2fpay/payment"
 )
 
@@ -229,10 +230,9 @@ func (s *Service) Refund(ctx context.Context, sessionID int64, refundID string, 
 // Run retries due charges and debts, and abandons doors that never closed, until ctx
 // ends. Several instances may run it: sessions are claimed with a lease.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
 	lastSweep := time.Time{}
-	for {
+	// RunOnce drains what is due itself (batch 0: no second round at once).
+	rounds.Run(ctx, s.cfg.Poll, 0, func(ctx context.Context) (int, error) {
 		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("cabinet retrier", "err", err.Error())
 		}
@@ -242,12 +242,8 @@ func (s *Service) Run(ctx context.Context) {
 				s.cfg.Logger.Error("cabinet abandon sweep", "err", err.Error())
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return 0, nil
+	}, nil)
 }
 
 // RunOnce claims the due sessions and steps each; it returns how many it stepped.

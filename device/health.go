@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/rounds"
 )
 
 // Defaults of device health (docs/vending.md §5).
@@ -146,16 +147,11 @@ func (s *Service) RunJanitor(ctx context.Context, cfg JanitorConfig) error {
 	if cfg.Interval <= 0 {
 		cfg.Interval = max(s.beat/5, time.Second)
 	}
-	t := time.NewTicker(cfg.Interval)
-	defer t.Stop()
-	for {
-		s.janitorRound(ctx, cfg)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	rounds.Run(ctx, cfg.Interval, 0, func(ctx context.Context) (int, error) {
+		s.janitorRound(ctx, cfg) // drains the expired commands itself, reports its own errors
+		return 0, nil
+	}, nil)
+	return nil
 }
 
 func (s *Service) janitorRound(ctx context.Context, cfg JanitorConfig) {

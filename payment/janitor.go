@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/rounds"
 )
 
 // JanitorConfig tunes RunJanitor.
@@ -55,24 +56,9 @@ func (c JanitorConfig) withDefaults() JanitorConfig {
 // one order at the same time. It returns nil when ctx ends.
 func (e *Engine) RunJanitor(ctx context.Context, cfg JanitorConfig) error {
 	cfg = cfg.withDefaults()
-	t := time.NewTicker(cfg.Interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := e.JanitorRound(ctx, cfg)
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("janitor round failed", "err", err)
-			}
-			if n < cfg.Batch || err != nil || ctx.Err() != nil {
-				break // a full batch means more may be due: go again at once
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	rounds.Run(ctx, cfg.Interval, cfg.Batch, func(ctx context.Context) (int, error) { return e.JanitorRound(ctx, cfg) },
+		func(err error) { e.log.Error("janitor round failed", "err", err) })
+	return nil
 }
 
 // JanitorRound claims the due orders and refunds once and resolves them, returning how

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/f2fpay/f2fpay"
+	"github.com/f2fpay/f2fpay/internal/rounds"
 )
 
 // JanitorConfig tunes RunJanitor.
@@ -44,24 +45,9 @@ func (c JanitorConfig) withDefaults() JanitorConfig {
 // finalized. It returns nil when ctx ends.
 func (s *Service) RunJanitor(ctx context.Context, cfg JanitorConfig) error {
 	cfg = cfg.withDefaults()
-	t := time.NewTicker(cfg.Interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := s.JanitorRound(ctx, cfg)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("vend janitor round failed", "err", err)
-			}
-			if n < cfg.Batch || err != nil || ctx.Err() != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	rounds.Run(ctx, cfg.Interval, cfg.Batch, func(ctx context.Context) (int, error) { return s.JanitorRound(ctx, cfg) },
+		func(err error) { s.log.Error("vend janitor round failed", "err", err) })
+	return nil
 }
 
 // JanitorRound claims the due vends once and steps each, returning how many it
